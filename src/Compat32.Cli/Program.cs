@@ -1,0 +1,75 @@
+using System.CommandLine;
+using Compat32;
+using Compat32.Cli;
+using Compat32.Cpu;
+using Compat32.Elf;
+using Compat32.Kernel;
+
+// Everything after the program name belongs to the guest: split argv there before System.CommandLine sees it,
+// so `compat32 ls --help` passes --help to ls.
+var (ours, guest) = ArgSplit.Split(args);
+
+var cpuOpt = new Option<string?>("--cpu")
+{
+    Description = "Machine model: intel (SYSENTER, SYSRETL), amd (SYSCALL, SYSRETL), nosep (a 64-bit kernel using " +
+                  "neither fast path: int $0x80; raw SYSENTER and SYSCALL follow Intel's rules without SEP, so both raise #UD), " +
+                  "i386 (a 32-bit kernel: SYSENTER in, SYSEXIT out). Default: the host CPU's vendor.",
+};
+var sysrootOpt = new Option<string?>("--sysroot", "-L") { Description = "Look up absolute guest paths under DIR first (like qemu-i386 -L)." };
+var straceOpt = new Option<bool>("--strace") { Description = "Print each system call on stderr, with its entry method." };
+var statsOpt = new Option<bool>("--stats") { Description = "At exit, print entries and exits by method and why IRET was used." };
+var statsJsonOpt = new Option<string?>("--stats-json") { Description = "Write the --stats table as JSON to FILE." };
+var vdsoOpt = new Option<string?>("--vdso") { Description = "Boot with a vDSO image built elsewhere (e.g. the kernel's vdso32.so; FILE.dbg is read for symbols if present)." };
+var setEnvOpt = new Option<string[]>("-E") { Description = "Set VAR=VALUE in the guest environment (repeatable).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
+var unsetEnvOpt = new Option<string[]>("-U") { Description = "Remove VAR from the guest environment (repeatable).", Arity = ArgumentArity.ZeroOrMore };
+var programArg = new Argument<string?>("program") { Description = "The i386 ELF program to run, followed by its arguments.", Arity = ArgumentArity.ZeroOrOne };
+
+var root = new RootCommand("compat32: run 32-bit x86 Linux programs, entering the kernel the way Linux 6.1 does (int80, SYSENTER, SYSCALL; SYSRETL, SYSEXIT, IRET).")
+{
+    cpuOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, setEnvOpt, unsetEnvOpt, programArg,
+};
+
+var demoCmd = new Command("demo", "Run the embedded demo program on every machine model and show the entry/exit paths.");
+var vdsoCmd = new Command("vdso", "Write the vDSO image, patched for a machine model, for readelf/objdump/gdb.");
+var outOpt = new Option<string?>("--output", "-o") { Description = "Output file (default: vdso32-MODEL.so)." };
+var vdsoCpuOpt = new Option<string?>("--cpu") { Description = "Machine model to patch for (intel, amd, nosep, i386)." };
+vdsoCmd.Options.Add(outOpt);
+vdsoCmd.Options.Add(vdsoCpuOpt);
+root.Subcommands.Add(demoCmd);
+root.Subcommands.Add(vdsoCmd);
+
+demoCmd.SetAction(pr => Demo.Run(Console.Out));
+vdsoCmd.SetAction(pr =>
+{
+    var model = Cli.ModelOrDefault(pr.GetValue(vdsoCpuOpt));
+    if (model == null) return Cli.Fail("unknown --cpu model (use intel, amd, nosep or i386)", 2);
+    return VdsoTool.Write(model, pr.GetValue(outOpt));
+});
+
+root.SetAction(pr =>
+{
+    var model = Cli.ModelOrDefault(pr.GetValue(cpuOpt));
+    if (model == null) return Cli.Fail("unknown --cpu model (use intel, amd, nosep or i386)", 2);
+    if (guest.Count == 0) return Cli.Fail("no program given (try --help)", 2);
+    var opts = new Cli.RunOptions
+    {
+        Model = model,
+        Sysroot = pr.GetValue(sysrootOpt),
+        Strace = pr.GetValue(straceOpt),
+        Stats = pr.GetValue(statsOpt),
+        StatsJson = pr.GetValue(statsJsonOpt),
+        VdsoFile = pr.GetValue(vdsoOpt),
+        SetEnv = pr.GetValue(setEnvOpt) ?? Array.Empty<string>(),
+        UnsetEnv = pr.GetValue(unsetEnvOpt) ?? Array.Empty<string>(),
+    };
+    return Cli.RunProgram(opts, guest);
+});
+
+var parseArgs = new List<string>(ours);
+if (guest.Count > 0 && (guest[0] == "demo" || guest[0] == "vdso") && ours.Count == 0)
+{
+    // A subcommand: its own options follow it.
+    parseArgs = new List<string>(guest);
+    guest = new List<string>();
+}
+return root.Parse(parseArgs.ToArray()).Invoke();

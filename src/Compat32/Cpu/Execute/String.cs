@@ -1,0 +1,211 @@
+using Iced.Intel;
+
+namespace Compat32.Cpu;
+
+/// <summary>String instructions with REP/REPE/REPNE (SDM vol. 2, REP prefix). A fault mid-way leaves
+/// ECX/ESI/EDI at the faulting iteration and EIP at the instruction, so a restart resumes it.</summary>
+public sealed unsafe partial class Processor
+{
+    int StrSize(in Instruction ins) => ins.Mnemonic switch
+    {
+        Mnemonic.Movsb or Mnemonic.Stosb or Mnemonic.Lodsb or Mnemonic.Cmpsb or Mnemonic.Scasb => 1,
+        Mnemonic.Movsw or Mnemonic.Stosw or Mnemonic.Lodsw or Mnemonic.Cmpsw or Mnemonic.Scasw => 2,
+        _ => 4,
+    };
+
+    bool Addr16Str(in Instruction ins) => ins.MemoryBase is Register.SI or Register.DI;
+
+    void ExecMovs(in Instruction ins)
+    {
+        int sz = StrSize(ins);
+        int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
+        uint srcBase = SegBaseOf(ins.MemorySegment);
+        uint dstBase = S.SegBase[CpuState.ES];
+        bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
+        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (!rep)
+        {
+            uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
+            if (Faulted) return;
+            WriteMem(S.R[CpuState.EDI] + dstBase, sz, v);
+            if (Faulted) return;
+            S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
+            return;
+        }
+        // Fast path: forward byte/dword copies within single pages go through spans.
+        while (S.R[CpuState.ECX] != 0)
+        {
+            uint si = S.R[CpuState.ESI], di = S.R[CpuState.EDI];
+            if (step > 0 && srcBase == 0 && dstBase == 0)
+            {
+                uint n = S.R[CpuState.ECX];
+                uint room = Math.Min(0x1000 - (si & 0xFFF), 0x1000 - (di & 0xFFF)) / (uint)sz;
+                if (room > 1 && (perm[si >> 12] & R) != 0 && (perm[di >> 12] & WC) == W)
+                {
+                    uint k = Math.Min(n, room);
+                    uint bytes = k * (uint)sz;
+                    // Forward element copies equal memmove unless the destination overlaps just above the source.
+                    if (di - si >= bytes)
+                    {
+                        Buffer.MemoryCopy(mb + si, mb + di, bytes, bytes);
+                        S.R[CpuState.ESI] = si + bytes; S.R[CpuState.EDI] = di + bytes; S.R[CpuState.ECX] = n - k;
+                        continue;
+                    }
+                }
+            }
+            uint v = ReadMem(si + srcBase, sz);
+            if (Faulted) return;
+            WriteMem(di + dstBase, sz, v);
+            if (Faulted) return;
+            S.R[CpuState.ESI] = si + (uint)step; S.R[CpuState.EDI] = di + (uint)step;
+            S.R[CpuState.ECX]--;
+        }
+    }
+
+    void ExecStos(in Instruction ins)
+    {
+        int sz = StrSize(ins);
+        int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
+        uint dstBase = S.SegBase[CpuState.ES];
+        uint v = S.R[0] & MaskOf(sz);
+        bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
+        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (!rep)
+        {
+            WriteMem(S.R[CpuState.EDI] + dstBase, sz, v);
+            if (!Faulted) S.R[CpuState.EDI] += (uint)step;
+            return;
+        }
+        while (S.R[CpuState.ECX] != 0)
+        {
+            uint di = S.R[CpuState.EDI];
+            if (step > 0 && dstBase == 0 && sz == 1)
+            {
+                uint n = S.R[CpuState.ECX];
+                uint room = 0x1000 - (di & 0xFFF);
+                if (room > 1 && (perm[di >> 12] & WC) == W)
+                {
+                    uint k = Math.Min(n, room);
+                    new Span<byte>(mb + di, (int)k).Fill((byte)v);
+                    S.R[CpuState.EDI] = di + k; S.R[CpuState.ECX] = n - k;
+                    continue;
+                }
+            }
+            else if (step > 0 && dstBase == 0 && sz == 4 && (di & 3) == 0)
+            {
+                uint n = S.R[CpuState.ECX];
+                uint room = (0x1000 - (di & 0xFFF)) / 4;
+                if (room > 1 && (perm[di >> 12] & WC) == W)
+                {
+                    uint k = Math.Min(n, room);
+                    new Span<uint>(mb + di, (int)k).Fill(v);
+                    S.R[CpuState.EDI] = di + k * 4; S.R[CpuState.ECX] = n - k;
+                    continue;
+                }
+            }
+            WriteMem(di + dstBase, sz, v);
+            if (Faulted) return;
+            S.R[CpuState.EDI] = di + (uint)step;
+            S.R[CpuState.ECX]--;
+        }
+    }
+
+    void ExecLods(in Instruction ins)
+    {
+        int sz = StrSize(ins);
+        int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
+        uint srcBase = SegBaseOf(ins.MemorySegment);
+        bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
+        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        do
+        {
+            if (rep && S.R[CpuState.ECX] == 0) return;
+            uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
+            if (Faulted) return;
+            SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v);
+            S.R[CpuState.ESI] += (uint)step;
+            if (rep) S.R[CpuState.ECX]--;
+        } while (rep);
+    }
+
+    void ExecCmps(in Instruction ins)
+    {
+        int sz = StrSize(ins);
+        int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
+        uint srcBase = SegBaseOf(ins.MemorySegment);
+        uint dstBase = S.SegBase[CpuState.ES];
+        bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
+        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        uint m = MaskOf(sz);
+        while (true)
+        {
+            if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
+            uint a = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
+            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
+            if (Faulted) return;
+            S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
+            S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
+            if (!(repe || repne)) return;
+            S.R[CpuState.ECX]--;
+            if (repe && a != b) return;
+            if (repne && a == b) return;
+        }
+    }
+
+    void ExecScas(in Instruction ins)
+    {
+        int sz = StrSize(ins);
+        int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
+        uint dstBase = S.SegBase[CpuState.ES];
+        bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
+        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        uint m = MaskOf(sz);
+        uint acc = S.R[0] & m;
+        while (true)
+        {
+            if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
+            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
+            if (Faulted) return;
+            S.R[CpuState.EDI] += (uint)step;
+            S.Flags.SetLazy(CcOp.Sub, sz, (acc - b) & m, acc, b);
+            if (!(repe || repne)) return;
+            S.R[CpuState.ECX]--;
+            if (repe && acc != b) return;
+            if (repne && acc == b) return;
+        }
+    }
+
+    /// <summary>16-bit address-size string ops (0x67 prefix): SI/DI/CX wrap at 64 KiB. Rare; kept simple.</summary>
+    void ExecStr16(in Instruction ins, int sz, int step)
+    {
+        bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
+        uint srcBase = SegBaseOf(ins.MemorySegment), dstBase = S.SegBase[CpuState.ES];
+        uint m = MaskOf(sz);
+        while (true)
+        {
+            if (rep && (S.R[1] & 0xFFFF) == 0) return;
+            uint si = S.R[CpuState.ESI] & 0xFFFF, di = S.R[CpuState.EDI] & 0xFFFF;
+            bool cmp = false; uint a = 0, b = 0;
+            switch (ins.Mnemonic)
+            {
+                case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
+                { uint v = ReadMem(si + srcBase, sz); if (Faulted) return; WriteMem(di + dstBase, sz, v); if (Faulted) return; si += (uint)step; di += (uint)step; break; }
+                case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd:
+                    WriteMem(di + dstBase, sz, S.R[0] & m); if (Faulted) return; di += (uint)step; break;
+                case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
+                { uint v = ReadMem(si + srcBase, sz); if (Faulted) return; SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v); si += (uint)step; break; }
+                case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
+                    a = ReadMem(si + srcBase, sz); b = ReadMem(di + dstBase, sz); if (Faulted) return; si += (uint)step; di += (uint)step; cmp = true; break;
+                default:
+                    a = S.R[0] & m; b = ReadMem(di + dstBase, sz); if (Faulted) return; di += (uint)step; cmp = true; break;
+            }
+            S.R[CpuState.ESI] = (S.R[CpuState.ESI] & 0xFFFF0000) | (si & 0xFFFF);
+            S.R[CpuState.EDI] = (S.R[CpuState.EDI] & 0xFFFF0000) | (di & 0xFFFF);
+            if (cmp) S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
+            if (!rep) return;
+            S.R[1] = (S.R[1] & 0xFFFF0000) | ((S.R[1] - 1) & 0xFFFF);
+            if (cmp && ins.HasRepePrefix && a != b) return;
+            if (cmp && ins.HasRepnePrefix && a == b) return;
+        }
+    }
+}

@@ -1,0 +1,168 @@
+using Iced.Intel;
+
+namespace Compat32.Cpu;
+
+/// <summary>CPUID, fast system calls and segment loads.</summary>
+public sealed unsafe partial class Processor
+{
+    void ExecCpuid()
+    {
+        uint leaf = S.R[0], sub = S.R[1];
+        uint a = 0, b = 0, c = 0, d = 0;
+        string vendor = Model.VendorString;
+        switch (leaf)
+        {
+            case 0:
+                a = 1;
+                b = Le(vendor, 0); d = Le(vendor, 4); c = Le(vendor, 8);
+                break;
+            case 1:
+                // Family 6 (Intel) / 0x17 (AMD, Zen); no SSE, so libc picks its i686 code paths.
+                a = Model.Vendor == CpuVendor.Intel ? 0x000306A9u : 0x00800F12u;
+                b = 0x00010800; // CLFLUSH line size 8 quadwords, one logical processor
+                c = Model.Cpuid1Ecx;
+                d = Model.Cpuid1Edx;
+                break;
+            case 0x80000000:
+                a = 0x80000004;
+                if (Model.Vendor == CpuVendor.Amd) { b = Le(vendor, 0); d = Le(vendor, 4); c = Le(vendor, 8); }
+                break;
+            case 0x80000001:
+                // SYSCALL (bit 11) and LM (bit 29) as a 64-bit capable part reports them; a 32-bit kernel's CPU too.
+                d = (Model.Kernel64 ? (1u << 29) | (1u << 11) : 0) | (Model.Vendor == CpuVendor.Amd ? Model.Cpuid1Edx & 0x0183F3FFu : 0);
+                break;
+            case 0x80000002: case 0x80000003: case 0x80000004:
+            {
+                string brand = ("Compat32 " + Model.Name + " virtual CPU").PadRight(48, '\0');
+                int o = (int)(leaf - 0x80000002) * 16;
+                a = Le(brand, o); b = Le(brand, o + 4); c = Le(brand, o + 8); d = Le(brand, o + 12);
+                break;
+            }
+            default:
+                // Intel returns the highest basic leaf's data for out-of-range leaves; zeros are what AMD and
+                // most software expect. Leaves > max are never asked by libc when max is 1.
+                break;
+        }
+        _ = sub;
+        S.R[0] = a; S.R[3] = b; S.R[1] = c; S.R[2] = d;
+    }
+
+    static uint Le(string s, int o) => (uint)(s[o] | (s[o + 1] << 8) | (s[o + 2] << 16) | (s[o + 3] << 24));
+
+    /// <summary>SYSENTER (SDM vol. 2): #GP(0) if SYSENTER_CS is null; #UD where the part has no SEP or, on AMD,
+    /// in long mode (APM vol. 3). Otherwise CS/SS/EIP/ESP come from the MSRs, VM IF RF are cleared — TF is not.</summary>
+    void ExecSysenter()
+    {
+        if (!Model.SysenterLegal) { RaiseUD(); return; }
+        if ((S.MsrSysenterCs & 0xFFFC) == 0) { RaiseGP(); return; }
+        var f = S.Flags;
+        f.Materialize();
+        f.Bits &= ~(Flags.VM | Flags.IF | Flags.RF);
+        ushort cs = (ushort)(S.MsrSysenterCs & 0xFFFC);
+        S.Sel[CpuState.CS] = cs;
+        S.Sel[CpuState.SS] = (ushort)(cs + 8);
+        S.Eip = (uint)S.MsrSysenterEip;
+        S.R[CpuState.ESP] = (uint)S.MsrSysenterEsp;
+        S.Cpl = 0;
+        Exit = CpuExit.Sysenter;
+        stopBlock = true;
+    }
+
+    /// <summary>SYSCALL from compat mode (AMD APM vol. 3): RCX = next RIP, R11 = RFLAGS (RF cleared), RFLAGS &amp;=
+    /// ~SFMASK, CS/SS from STAR[47:32], RIP = CSTAR. Intel parts raise #UD outside 64-bit mode.</summary>
+    void ExecSyscall()
+    {
+        if (!Model.SyscallLegal) { RaiseUD(); return; }
+        var f = S.Flags;
+        uint fl = f.Get();
+        S.R[CpuState.ECX] = S.Eip;
+        S.R64Hi[CpuState.ECX] = 0; // RCX upper half = 0 (the return RIP is a 32-bit address)
+        S.R11 = fl & ~Flags.RF;
+        f.Set(fl & ~(uint)S.MsrSfmask & ~Flags.RF);
+        ushort cs = (ushort)((S.MsrStar >> 32) & 0xFFFC);
+        S.Sel[CpuState.CS] = cs;
+        S.Sel[CpuState.SS] = (ushort)(cs + 8);
+        S.Eip = (uint)S.MsrCstar;
+        S.Cpl = 0;
+        Exit = CpuExit.Syscall;
+        stopBlock = true;
+    }
+
+    void ExecDescriptorStore(in Instruction ins)
+    {
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Sldt: WriteOp0(ins, OpSize(ins, 0), 0); break;
+            case Mnemonic.Str: WriteOp0(ins, OpSize(ins, 0), 0x40); break;
+            default:
+            {
+                // The UMIP emulation's dummy GDT/IDT base and limit (arch/x86/kernel/umip.c).
+                uint a = EffectiveAddress(ins);
+                if (!ProbeWrite(a, 6)) return;
+                WriteU16(a, 0);
+                WriteU32(a + 2, ins.Mnemonic == Mnemonic.Sgdt ? 0xFFFE0000u : 0xFFFF0000u);
+                break;
+            }
+        }
+    }
+
+    void ExecLoadFarPointer(in Instruction ins)
+    {
+        uint a = EffectiveAddress(ins);
+        int sz = RegSize[(int)ins.Op0Register];
+        uint off = sz == 4 ? ReadU32(a) : ReadU16(a);
+        ushort sel = ReadU16(a + (uint)sz);
+        if (Faulted) return;
+        var seg = ins.Mnemonic switch { Mnemonic.Lfs => Register.FS, Mnemonic.Lgs => Register.GS, Mnemonic.Les => Register.ES, Mnemonic.Lds => Register.DS, _ => Register.SS };
+        LoadSegment(seg, sel);
+        if (!Faulted) SetReg(ins.Op0Register, off);
+    }
+
+    /// <summary>Fetch a descriptor for a selector; false (and #GP(sel)) when outside the table.</summary>
+    bool GetDescriptor(ushort sel, out ulong desc)
+    {
+        desc = 0;
+        int idx = sel >> 3;
+        var table = (sel & 4) != 0 ? Ldt : Gdt;
+        if (table == null || idx >= table.Length || ((sel & 4) == 0 && idx == 0)) { RaiseGP((uint)sel & 0xFFFC); return false; }
+        desc = table[idx];
+        return true;
+    }
+
+    public static uint DescBase(ulong d) => (uint)(((d >> 16) & 0xFFFFFF) | (((d >> 56) & 0xFF) << 24));
+
+    /// <summary>MOV/POP/Lxx to a segment register in protected mode (SDM MOV, "segment register" checks).</summary>
+    public void LoadSegment(Register sreg, ushort sel)
+    {
+        int n = sreg.GetNumber();
+        if (sreg == Register.CS) { RaiseUD(); return; }
+        if ((sel & 0xFFFC) == 0)
+        {
+            if (sreg == Register.SS) { RaiseGP(0); return; }
+            S.Sel[n] = sel; S.SegBase[n] = 0;
+            return;
+        }
+        if (!GetDescriptor(sel, out ulong d)) return;
+        bool present = (d & (1UL << 47)) != 0;
+        int dpl = (int)((d >> 45) & 3);
+        bool sys = (d & (1UL << 44)) == 0;
+        int type = (int)((d >> 40) & 0xF);
+        bool code = (type & 8) != 0;
+        int rpl = sel & 3;
+        if (sys) { RaiseGP((uint)sel & 0xFFFC); return; }
+        if (sreg == Register.SS)
+        {
+            if (code || (type & 2) == 0 || rpl != S.Cpl || dpl != S.Cpl) { RaiseGP((uint)sel & 0xFFFC); return; }
+            if (!present) { RaiseFault(Vec.SS, (uint)sel & 0xFFFC); return; }
+        }
+        else
+        {
+            if (code && (type & 2) == 0) { RaiseGP((uint)sel & 0xFFFC); return; }
+            bool conforming = code && (type & 4) != 0;
+            if (!conforming && (rpl > dpl || S.Cpl > dpl)) { RaiseGP((uint)sel & 0xFFFC); return; }
+            if (!present) { RaiseFault(Vec.NP, (uint)sel & 0xFFFC); return; }
+        }
+        S.Sel[n] = sel;
+        S.SegBase[n] = DescBase(d);
+    }
+}

@@ -1,0 +1,420 @@
+using System.Runtime.CompilerServices;
+using Compat32.Memory;
+using Iced.Intel;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// An IA-32 processor running user code (CPL 3) in compat mode or on a 32-bit kernel. It knows nothing of
+/// Linux: it executes until an architectural event (exception, INT n, SYSENTER, SYSCALL) and returns it.
+/// </summary>
+public sealed unsafe partial class Processor
+{
+    public CpuState S;
+    public readonly CpuModel Model;
+    public AddressSpace Mem { get; private set; }
+    byte* mb;
+    byte* perm;
+
+    public readonly DecodeCache Cache;
+
+    // The pending event of the current instruction (set by faults, INT n, SYSENTER ...).
+    public CpuExit Exit;
+    public int Vector;
+    public uint ErrorCode;
+    public uint Cr2;
+    /// <summary>Set by a failing memory access; an instruction must not commit state after it.</summary>
+    public bool Faulted;
+    /// <summary>Break out of the current decoded block after this instruction (SMC, TF, events).</summary>
+    bool stopBlock;
+
+    /// <summary>Segment descriptor tables, raw 8-byte descriptors (the kernel fills TLS entries).</summary>
+    public ulong[] Gdt = new ulong[32];
+    public ulong[]? Ldt;
+
+    public long Retired;
+    /// <summary>Called on SYSRETL/SYSEXIT/IRET execution counting by the debug layer, if wanted.</summary>
+    public Func<ulong>? TscSource;
+
+    public Processor(CpuModel model, AddressSpace mem, CpuState? state = null)
+    {
+        Model = model;
+        S = state ?? new CpuState();
+        Cache = new DecodeCache(this);
+        Mem = mem;
+        mb = mem.Base;
+        perm = mem.PermPtr;
+        mem.CodeWritten += Cache.InvalidatePage;
+    }
+
+    /// <summary>Switch to another address space (execve).</summary>
+    public void SetAddressSpace(AddressSpace mem)
+    {
+        Mem.CodeWritten -= Cache.InvalidatePage;
+        Cache.Clear();
+        Mem = mem;
+        mb = mem.Base;
+        perm = mem.PermPtr;
+        mem.CodeWritten += Cache.InvalidatePage;
+    }
+
+    // ------------------------------------------------------------------ run loop
+
+    /// <summary>Execute until an event or until budget instructions retire.</summary>
+    public CpuExit Run(long budget)
+    {
+        Exit = CpuExit.None;
+        Faulted = false;
+        while (budget > 0)
+        {
+            uint eip = S.Eip;
+            var blk = Cache.Get(eip);
+            if (blk == null) return Exit; // fetch fault recorded by the cache
+            var insns = blk.Insns;
+            int n = blk.Count;
+            for (int i = 0; i < n; i++)
+            {
+                ref Instruction ins = ref insns[i];
+                bool tf = (S.Flags.Bits & Flags.TF) != 0;
+                S.Eip = (uint)ins.NextIP;
+                Execute(ref ins);
+                if (stopBlock | tf)
+                {
+                    budget -= i + 1;
+                    Retired += i + 1;
+                    stopBlock = false;
+                    if (Exit != CpuExit.None)
+                    {
+                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = (uint)ins.IP;
+                        // A trap-flag single step is reported after the instruction that had TF set
+                        // (SDM 17.3.1.4); events raised by the instruction itself take priority.
+                        return Exit;
+                    }
+                    if (tf)
+                    {
+                        // TF set when the instruction began: single-step trap after it (SDM 17.3.1.4).
+                        RaiseTrap(Vec.DB, 0);
+                        SingleStep = true;
+                        return Exit;
+                    }
+                    goto nextBlock;
+                }
+                if (S.Eip != ins.NextIP) { budget -= i + 1; Retired += i + 1; goto nextBlock; }
+            }
+            budget -= n;
+            Retired += n;
+        nextBlock:;
+        }
+        return CpuExit.Budget;
+    }
+
+    /// <summary>The last #DB was a single-step trap (DR6.BS).</summary>
+    public bool SingleStep;
+
+    static bool IsFault(int v) => v != Vec.DB && v != Vec.BP && v != Vec.OF;
+
+    /// <summary>Single-step debug trap pending after an event return (used by the entry layer's IRET).</summary>
+    public void RequestStop() => stopBlock = true;
+
+    // ------------------------------------------------------------------ events
+
+    public void RaiseFault(int vector, uint err = 0)
+    {
+        if (Exit != CpuExit.None) return;
+        Exit = CpuExit.Exception; Vector = vector; ErrorCode = err; Faulted = true; stopBlock = true;
+    }
+
+    public void RaiseTrap(int vector, uint err = 0)
+    {
+        if (Exit != CpuExit.None) return;
+        Exit = CpuExit.Exception; Vector = vector; ErrorCode = err; stopBlock = true;
+    }
+
+    public void RaiseUD() => RaiseFault(Vec.UD);
+    public void RaiseGP(uint err = 0) => RaiseFault(Vec.GP, err);
+
+    void PageFault(uint addr, uint err)
+    {
+        if (Exit != CpuExit.None) return;
+        Cr2 = addr;
+        RaiseFault(Vec.PF, err | PfErr.User);
+    }
+
+    // ------------------------------------------------------------------ memory (linear addresses)
+
+    const byte R = (byte)Prot.Read, W = (byte)Prot.Write, X = (byte)Prot.Exec;
+    const byte WC = W | AddressSpace.CodeBit;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public byte ReadU8(uint a)
+    {
+        if ((perm[a >> 12] & R) != 0) return mb[a];
+        return (byte)ReadSlow(a, 1);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ushort ReadU16(uint a)
+    {
+        if ((a & 0xFFF) <= 0xFFE && (perm[a >> 12] & R) != 0) return Unsafe.ReadUnaligned<ushort>(mb + a);
+        return (ushort)ReadSlow(a, 2);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint ReadU32(uint a)
+    {
+        if ((a & 0xFFF) <= 0xFFC && (perm[a >> 12] & R) != 0) return Unsafe.ReadUnaligned<uint>(mb + a);
+        return (uint)ReadSlow(a, 4);
+    }
+    public ulong ReadU64(uint a)
+    {
+        if ((a & 0xFFF) <= 0xFF8 && (perm[a >> 12] & R) != 0) return Unsafe.ReadUnaligned<ulong>(mb + a);
+        return ReadSlow(a, 8);
+    }
+
+    ulong ReadSlow(uint a, int size)
+    {
+        ulong v = 0;
+        for (int i = 0; i < size; i++)
+        {
+            uint x = a + (uint)i;
+            byte p = perm[x >> 12];
+            if ((p & R) == 0) { PageFault(x, (p & AddressSpace.Present) != 0 ? PfErr.Present : 0); return 0; }
+        }
+        for (int i = 0; i < size; i++) v |= (ulong)mb[(uint)(a + i)] << (8 * i);
+        return v;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU8(uint a, byte v)
+    {
+        if ((perm[a >> 12] & WC) == W) { mb[a] = v; return; }
+        WriteSlow(a, v, 1);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU16(uint a, ushort v)
+    {
+        if ((a & 0xFFF) <= 0xFFE && (perm[a >> 12] & WC) == W) { Unsafe.WriteUnaligned(mb + a, v); return; }
+        WriteSlow(a, v, 2);
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void WriteU32(uint a, uint v)
+    {
+        if ((a & 0xFFF) <= 0xFFC && (perm[a >> 12] & WC) == W) { Unsafe.WriteUnaligned(mb + a, v); return; }
+        WriteSlow(a, v, 4);
+    }
+    public void WriteU64(uint a, ulong v)
+    {
+        if ((a & 0xFFF) <= 0xFF8 && (perm[a >> 12] & WC) == W) { Unsafe.WriteUnaligned(mb + a, v); return; }
+        WriteSlow(a, v, 8);
+    }
+
+    void WriteSlow(uint a, ulong v, int size)
+    {
+        if (Faulted) return;
+        if (!ProbeWrite(a, size)) return;
+        Mem.NoteWrite(a, (uint)size);
+        for (int i = 0; i < size; i++) mb[(uint)(a + i)] = (byte)(v >> (8 * i));
+    }
+
+    /// <summary>Check that [a, a+len) is writable; raises #PF and returns false if not.</summary>
+    public bool ProbeWrite(uint a, int len)
+    {
+        if (Faulted) return false;
+        uint last = a + (uint)len - 1;
+        for (uint pg = a >> 12; ; pg = (pg + 1) & 0xFFFFF)
+        {
+            byte p = perm[pg];
+            if ((p & W) == 0)
+            {
+                uint at = pg == a >> 12 ? a : pg << 12;
+                PageFault(at, PfErr.Write | ((p & AddressSpace.Present) != 0 ? PfErr.Present : 0));
+                return false;
+            }
+            if (pg == last >> 12) break;
+        }
+        return true;
+    }
+
+    public bool ProbeRead(uint a, int len)
+    {
+        if (Faulted) return false;
+        uint last = a + (uint)len - 1;
+        for (uint pg = a >> 12; ; pg = (pg + 1) & 0xFFFFF)
+        {
+            byte p = perm[pg];
+            if ((p & R) == 0)
+            {
+                uint at = pg == a >> 12 ? a : pg << 12;
+                PageFault(at, (p & AddressSpace.Present) != 0 ? PfErr.Present : 0);
+                return false;
+            }
+            if (pg == last >> 12) break;
+        }
+        return true;
+    }
+
+    /// <summary>Instruction fetch check for the decoder: readable and executable.</summary>
+    internal bool CanFetch(uint a) => (perm[a >> 12] & (R | X)) == (R | X);
+    internal byte FetchByte(uint a) => mb[a];
+    internal void FetchFault(uint a)
+    {
+        byte p = perm[a >> 12];
+        Exit = CpuExit.None;
+        PageFault(a, PfErr.Fetch | ((p & AddressSpace.Present) != 0 ? PfErr.Present : 0));
+        S.Eip = S.Eip; // faulting EIP is the instruction start, already in S.Eip
+    }
+
+    internal void MarkCodePage(uint page) => perm[page] |= AddressSpace.CodeBit;
+
+    // ------------------------------------------------------------------ registers and operands
+
+    static readonly sbyte[] RegNum = new sbyte[256];
+    static readonly byte[] RegSize = new byte[256];
+    static readonly bool[] RegHigh8 = new bool[256];
+
+    static Processor()
+    {
+        for (int r = 0; r < 256 && r < Enum.GetValues<Register>().Length; r++)
+        {
+            var reg = (Register)r;
+            RegNum[r] = -1;
+            if (reg == Register.None) continue;
+            try
+            {
+                if (reg.IsGPR8()) { int num = reg.GetNumber(); if (num < 8) { RegSize[r] = 1; RegNum[r] = (sbyte)(num & 3); RegHigh8[r] = num >= 4; } }
+                else if (reg.IsGPR16()) { RegSize[r] = 2; RegNum[r] = (sbyte)reg.GetNumber(); }
+                else if (reg.IsGPR32()) { RegSize[r] = 4; RegNum[r] = (sbyte)reg.GetNumber(); }
+                else if (reg.IsSegmentRegister()) { RegSize[r] = 2; RegNum[r] = (sbyte)reg.GetNumber(); }
+            }
+            catch { }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint GetReg(Register r)
+    {
+        int i = (int)r;
+        int n = RegNum[i];
+        switch (RegSize[i])
+        {
+            case 4: return S.R[n];
+            case 2: return S.R[n] & 0xFFFF;
+            default: return RegHigh8[i] ? (S.R[n] >> 8) & 0xFF : S.R[n] & 0xFF;
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void SetReg(Register r, uint v)
+    {
+        int i = (int)r;
+        int n = RegNum[i];
+        switch (RegSize[i])
+        {
+            case 4: S.R[n] = v; break;
+            case 2: S.R[n] = (S.R[n] & 0xFFFF0000u) | (v & 0xFFFF); break;
+            default:
+                if (RegHigh8[i]) S.R[n] = (S.R[n] & 0xFFFF00FFu) | ((v & 0xFF) << 8);
+                else S.R[n] = (S.R[n] & 0xFFFFFF00u) | (v & 0xFF);
+                break;
+        }
+    }
+
+    public static int RegisterSize(Register r) => RegSize[(int)r];
+
+    /// <summary>Linear address of the instruction's memory operand (segment base included).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public uint EffectiveAddress(in Instruction ins)
+    {
+        uint a = ins.MemoryDisplacement32;
+        var b = ins.MemoryBase;
+        var x = ins.MemoryIndex;
+        if (b != Register.None) a += S.R[RegNum[(int)b]];
+        if (x != Register.None) a += S.R[RegNum[(int)x]] * (uint)ins.MemoryIndexScale;
+        if (ins.MemoryDisplSize == 2 || RegSize[(int)b] == 2 || RegSize[(int)x] == 2) a = Addr16(ins);
+        var seg = ins.MemorySegment;
+        if (seg == Register.FS) a += S.SegBase[CpuState.FS];
+        else if (seg == Register.GS) a += S.SegBase[CpuState.GS];
+        else if (seg == Register.ES) a += S.SegBase[CpuState.ES];
+        return a;
+    }
+
+    uint Addr16(in Instruction ins)
+    {
+        uint a = ins.MemoryDisplacement32;
+        if (ins.MemoryBase != Register.None) a += GetReg(ins.MemoryBase);
+        if (ins.MemoryIndex != Register.None) a += GetReg(ins.MemoryIndex);
+        return a & 0xFFFF;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int OpSize(in Instruction ins, int op)
+    {
+        var k = ins.GetOpKind(op);
+        if (k == OpKind.Register) return RegSize[(int)ins.GetOpRegister(op)];
+        if (k == OpKind.Memory) return ins.MemorySize.GetSize();
+        return 4;
+    }
+
+    /// <summary>Size of the destination (operand 0), which sets the width of most integer instructions.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static int Size0(in Instruction ins) => OpSize(ins, 0);
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint ReadMem(uint a, int size) => size switch { 4 => ReadU32(a), 2 => ReadU16(a), _ => ReadU8(a) };
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WriteMem(uint a, int size, uint v)
+    {
+        if (size == 4) WriteU32(a, v);
+        else if (size == 2) WriteU16(a, (ushort)v);
+        else WriteU8(a, (byte)v);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint ReadOp(in Instruction ins, int op, int size)
+    {
+        switch (ins.GetOpKind(op))
+        {
+            case OpKind.Register: return GetReg(ins.GetOpRegister(op));
+            case OpKind.Memory: return ReadMem(EffectiveAddress(ins), size);
+            default: return (uint)ins.GetImmediate(op);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void WriteOp0(in Instruction ins, int size, uint v)
+    {
+        if (ins.Op0Kind == OpKind.Register) SetReg(ins.Op0Register, v);
+        else WriteMem(EffectiveAddress(ins), size, v);
+    }
+
+    // ------------------------------------------------------------------ stack
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Push32(uint v)
+    {
+        uint sp = S.R[CpuState.ESP] - 4;
+        WriteU32(sp + S.SegBase[CpuState.SS], v);
+        if (!Faulted) S.R[CpuState.ESP] = sp;
+    }
+    void Push16(ushort v)
+    {
+        uint sp = S.R[CpuState.ESP] - 2;
+        WriteU16(sp + S.SegBase[CpuState.SS], v);
+        if (!Faulted) S.R[CpuState.ESP] = sp;
+    }
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint Pop32()
+    {
+        uint v = ReadU32(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
+        if (!Faulted) S.R[CpuState.ESP] += 4;
+        return v;
+    }
+    ushort Pop16()
+    {
+        ushort v = ReadU16(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
+        if (!Faulted) S.R[CpuState.ESP] += 2;
+        return v;
+    }
+
+    /// <summary>Public stack helpers for the kernel model (signal frames use copy_to_user instead).</summary>
+    public uint Esp { get => S.R[CpuState.ESP]; set => S.R[CpuState.ESP] = value; }
+}

@@ -1,0 +1,281 @@
+using Compat32.Cpu;
+
+namespace Compat32.Entry;
+
+/// <summary>
+/// The privilege boundary for system calls, mirroring arch/x86/entry/entry_64_compat.S (64-bit kernel),
+/// entry_32.S (32-bit kernel) and common.c. The CPU has already executed INT 0x80 / SYSENTER / SYSCALL
+/// (Cpu/Execute/System.cs); here we build pt_regs as the entry assembly does, run the C path, and leave
+/// with the instruction the kernel would pick.
+/// </summary>
+public sealed class SyscallEntry
+{
+    readonly Processor cpu;
+    readonly ISyscallKernel kernel;
+    public readonly EntryStats Stats;
+    /// <summary>Method and exit of the last transition (for strace and tests).</summary>
+    public EntryMethod LastEntry;
+    public ExitMethod LastExit;
+
+    const uint TF = Flags.TF, RF = Flags.RF, IF = Flags.IF, NT = Flags.NT, AC = Flags.AC, VM = Flags.VM;
+
+    public SyscallEntry(Processor cpu, ISyscallKernel kernel, EntryStats stats)
+    {
+        this.cpu = cpu;
+        this.kernel = kernel;
+        Stats = stats;
+    }
+
+    bool Kernel64 => cpu.Model.Kernel64;
+    ushort UserCs => cpu.Model.UserCs;
+    ushort UserDs => cpu.Model.UserDs;
+
+    /// <summary>Registers as entry code pushes them: GPRs, orig_ax = eax, ax = -ENOSYS.</summary>
+    PtRegs SaveGprs()
+    {
+        var s = cpu.S;
+        var r = new PtRegs
+        {
+            bx = s.R[CpuState.EBX], cx = s.R[CpuState.ECX], dx = s.R[CpuState.EDX], si = s.R[CpuState.ESI],
+            di = s.R[CpuState.EDI], bp = s.R[CpuState.EBP],
+            orig_ax = s.R[CpuState.EAX], // movl %eax,%eax: zero-extended
+            ax = unchecked((ulong)-38L), // -ENOSYS
+            r8 = s.R64Hi[0], r9 = s.R64Hi[1], r10 = s.R64Hi[2], r11 = s.R64Hi[3],
+            r12 = s.R64Hi[4], r13 = s.R64Hi[5], r14 = s.R64Hi[6], r15 = s.R64Hi[7],
+            ds = s.Sel[CpuState.DS], es = s.Sel[CpuState.ES], fs = s.Sel[CpuState.FS], gs = s.Sel[CpuState.GS],
+        };
+        return r;
+    }
+
+    /// <summary>INT $0x80: the CPU pushed SS, ESP, EFLAGS, CS, EIP (after the int); entry_INT80_compat saves the
+    /// rest; do_int80_syscall_32; always IRET.</summary>
+    public void Int80()
+    {
+        var s = cpu.S;
+        var regs = SaveGprs();
+        regs.ip = s.Eip;
+        regs.cs = s.Sel[CpuState.CS];
+        regs.flags = s.Flags.Get();
+        regs.sp = s.R[CpuState.ESP];
+        regs.ss = s.Sel[CpuState.SS];
+        Stats.Entries[(int)EntryMethod.Int80]++;
+        LastEntry = EntryMethod.Int80;
+        kernel.Syscall(ref regs, EntryMethod.Int80);
+        var note = new ExitNote();
+        kernel.ExitToUserMode(ref regs, ref note);
+        Iret(ref regs, countReason: false, IretReason.None);
+    }
+
+    /// <summary>An exception or trap from user mode: pt_regs with orig_ax = -1 (no syscall), the kernel's
+    /// handler (arch/x86/kernel/traps.c), exit work (signal delivery), IRET. Not counted as a syscall exit.</summary>
+    public void Exception(int vector, uint errorCode, uint cr2, bool singleStep)
+    {
+        var s = cpu.S;
+        var regs = SaveGprs();
+        regs.orig_ax = ulong.MaxValue;
+        regs.ax = s.R[CpuState.EAX];
+        regs.ip = s.Eip;
+        regs.cs = s.Sel[CpuState.CS];
+        regs.flags = s.Flags.Get();
+        regs.sp = s.R[CpuState.ESP];
+        regs.ss = s.Sel[CpuState.SS];
+        kernel.Trap(ref regs, vector, errorCode, cr2, singleStep);
+        var note = new ExitNote();
+        kernel.ExitToUserMode(ref regs, ref note);
+        Iret(ref regs, countReason: false, IretReason.None);
+        Stats.Exits[(int)ExitMethod.Iret]--;
+    }
+
+    /// <summary>An asynchronous interruption (a timer tick with a signal pending): no syscall, exit work, IRET.</summary>
+    public void Interrupt()
+    {
+        var s = cpu.S;
+        var regs = SaveGprs();
+        regs.orig_ax = ulong.MaxValue;
+        regs.ax = s.R[CpuState.EAX];
+        regs.ip = s.Eip;
+        regs.cs = s.Sel[CpuState.CS];
+        regs.flags = s.Flags.Get();
+        regs.sp = s.R[CpuState.ESP];
+        regs.ss = s.Sel[CpuState.SS];
+        var note = new ExitNote();
+        kernel.ExitToUserMode(ref regs, ref note);
+        Iret(ref regs, countReason: false, IretReason.None);
+        Stats.Exits[(int)ExitMethod.Iret]--;
+    }
+
+    /// <summary>entry_SYSENTER_compat / entry_SYSENTER_32 then do_SYSENTER_32. The CPU already switched to
+    /// CPL 0 and cleared VM, IF and RF; nothing of the user's ESP/EIP survives.</summary>
+    public void Sysenter()
+    {
+        var s = cpu.S;
+        var regs = SaveGprs();
+        regs.ss = UserDs;
+        regs.sp = 0;                      // placeholder
+        regs.flags = s.Flags.Get();       // pushfq: the user's flags less what SYSENTER cleared
+        regs.cs = UserCs;
+        regs.ip = 0;                      // placeholder
+        // .Lsysenter_fix_flags: NT, AC, TF are cleared in the live flags only; the saved copy keeps them.
+        // A single-step trap the CPU took in here (TF is not cleared by SYSENTER) is discarded
+        // (is_sysenter_singlestep in exc_debug_kernel): the CPU model reports no #DB for it.
+        if ((regs.flags & (NT | AC | TF)) != 0) s.Flags.Set(Flags.Fixed1);
+        Stats.Entries[(int)EntryMethod.Sysenter]++;
+        LastEntry = EntryMethod.Sysenter;
+        regs.sp = regs.bp;                // SYSENTER loses ESP; the vDSO parked it in EBP
+        regs.flags |= IF;                 // SYSENTER clobbers IF; assume it was set in user mode
+        bool fast = FastSyscall32(ref regs, EntryMethod.Sysenter, out var reason);
+        Exit(ref regs, fast, reason);
+    }
+
+    /// <summary>entry_SYSCALL_compat then do_fast_syscall_32. The CPU put EIP in ECX and EFLAGS in R11 and
+    /// masked EFLAGS with SFMASK; ESP is untouched. The vDSO parked the user's ECX in EBP.</summary>
+    public void Syscall32()
+    {
+        var s = cpu.S;
+        uint userEsp = s.R[CpuState.ESP];
+        s.R64Hi[0] = userEsp;             // movl %esp, %r8d: stash user ESP
+        var regs = SaveGprs();
+        regs.ss = UserDs;
+        regs.sp = userEsp;
+        regs.flags = s.R11;
+        regs.cs = UserCs;
+        regs.ip = s.R[CpuState.ECX];
+        regs.cx = s.R[CpuState.EBP];      // PUSH_AND_CLEAR_REGS rcx=%rbp
+        Stats.Entries[(int)EntryMethod.Syscall32]++;
+        LastEntry = EntryMethod.Syscall32;
+        bool fast = FastSyscall32(ref regs, EntryMethod.Syscall32, out var reason);
+        Exit(ref regs, fast, reason);
+    }
+
+    /// <summary>do_fast_syscall_32: returns true when SYSRETL/SYSEXIT may be used.</summary>
+    bool FastSyscall32(ref PtRegs regs, EntryMethod how, out IretReason reason)
+    {
+        reason = IretReason.None;
+        uint? pad = kernel.Int80LandingPad;
+        // Without a vDSO there is no landing pad: the kernel would dereference a bogus address; we point ip at
+        // the instruction after SYSENTER/SYSCALL's vDSO slot equivalent and use IRET.
+        uint landing = pad ?? (uint)regs.ip;
+        regs.ip = landing; // before any tracer can look
+
+        // __do_fast_syscall_32: fetch EBP (arg 6) from where the vDSO stashed it, at the user's ESP.
+        if (!kernel.GetUser32((uint)regs.sp, out uint arg6))
+        {
+            regs.ax = unchecked((ulong)-14L); // -EFAULT, no syscall
+            var n0 = new ExitNote();
+            kernel.ExitToUserMode(ref regs, ref n0);
+            reason = IretReason.Arg6Fault;
+            return false;
+        }
+        regs.bp = arg6;
+        kernel.Syscall(ref regs, how);
+        var note = new ExitNote();
+        kernel.ExitToUserMode(ref regs, ref note);
+
+        if (pad == null) { reason = IretReason.IpMoved; return false; }
+        if (Kernel64)
+        {
+            if (regs.cs != Selectors.USER32_CS || regs.ss != Selectors.USER_DS) { reason = IretReason.Segments; return false; }
+            if (regs.ip != landing) { reason = note.IpChangedBy != IretReason.None ? note.IpChangedBy : IretReason.IpMoved; return false; }
+            if ((regs.flags & TF) != 0) { reason = IretReason.TrapFlag; return false; }
+            if ((regs.flags & RF) != 0) { reason = IretReason.ResumeFlag; return false; }
+            return true;
+        }
+        if (!cpu.Model.Sep) { reason = IretReason.NoSep; return false; }
+        if (regs.cs != Selectors.I386_USER_CS || regs.ss != Selectors.I386_USER_DS) { reason = IretReason.Segments; return false; }
+        if (regs.ip != landing) { reason = note.IpChangedBy != IretReason.None ? note.IpChangedBy : IretReason.IpMoved; return false; }
+        if ((regs.flags & TF) != 0) { reason = IretReason.TrapFlag; return false; }
+        if ((regs.flags & RF) != 0) { reason = IretReason.ResumeFlag; return false; }
+        if ((regs.flags & VM) != 0) { reason = IretReason.Vm86; return false; }
+        return true;
+    }
+
+    void Exit(ref PtRegs regs, bool fast, IretReason reason)
+    {
+        if (!fast) { Iret(ref regs, countReason: true, reason); return; }
+        if (Kernel64) Sysretl(ref regs); else Sysexit(ref regs);
+    }
+
+    /// <summary>IRET to user mode: every register from pt_regs (swapgs_restore_regs_and_return_to_usermode).</summary>
+    public void Iret(ref PtRegs regs, bool countReason, IretReason reason)
+    {
+        var s = cpu.S;
+        RestoreCommon(ref regs);
+        s.R[CpuState.ECX] = (uint)regs.cx;
+        s.R[CpuState.EDX] = (uint)regs.dx;
+        s.R64Hi[0] = regs.r8; s.R64Hi[1] = regs.r9; s.R64Hi[2] = regs.r10; s.R64Hi[3] = regs.r11;
+        s.R64Hi[4] = regs.r12; s.R64Hi[5] = regs.r13; s.R64Hi[6] = regs.r14; s.R64Hi[7] = regs.r15;
+        s.Eip = (uint)regs.ip;
+        s.R[CpuState.ESP] = (uint)regs.sp;
+        LoadUserSegments((ushort)regs.cs, (ushort)regs.ss);
+        // IRET to CPL 3 takes all flags from the frame; IOPL/IF as the kernel saved them.
+        s.Flags.Set((uint)regs.flags);
+        Stats.Exits[(int)ExitMethod.Iret]++;
+        LastExit = ExitMethod.Iret;
+        if (countReason) Stats.IretReasons[(int)reason]++;
+    }
+
+    /// <summary>sysret32_from_system_call: EBX EBP EAX EDX ESI EDI from pt_regs, ECX = ip, R11 = flags,
+    /// R8-R10 zeroed (R12-R15 hold what CLEAR_REGS left: zero); the CPU then loads EIP = ECX,
+    /// EFLAGS = R11 with RF and VM cleared, CS = STAR[63:48] (0x23), SS = 0x2b (AMD APM SYSRET).</summary>
+    void Sysretl(ref PtRegs regs)
+    {
+        var s = cpu.S;
+        RestoreCommon(ref regs);
+        s.R[CpuState.EDX] = (uint)regs.dx;
+        s.R[CpuState.ECX] = (uint)regs.ip;
+        s.R11 = regs.flags;
+        s.R64Hi[0] = 0; s.R64Hi[1] = 0; s.R64Hi[2] = 0;
+        s.R64Hi[4] = 0; s.R64Hi[5] = 0; s.R64Hi[6] = 0; s.R64Hi[7] = 0;
+        s.R[CpuState.ESP] = (uint)regs.sp;
+        // SYSRET: EIP <- ECX; EFLAGS <- R11 & ~(RF|VM); CS <- STAR[63:48]|3 (compat); SS <- STAR[63:48]+8|3.
+        s.Eip = s.R[CpuState.ECX];
+        s.Flags.Set((uint)s.R11 & ~(RF | VM));
+        ushort cs = (ushort)(((cpu.S.MsrStar >> 48) & 0xFFFC) | 3);
+        LoadUserSegments(cs, (ushort)((cs + 8) | 3));
+        Stats.Exits[(int)ExitMethod.Sysretl]++;
+        LastExit = ExitMethod.Sysretl;
+    }
+
+    /// <summary>entry_SYSENTER_32's opportunistic SYSEXIT: EDX = ip, ECX = sp, popfl with IF cleared, sti,
+    /// sysexit (SDM SYSEXIT: EIP = EDX, ESP = ECX, CS = SYSENTER_CS+16, SS = SYSENTER_CS+24, RPL 3).</summary>
+    void Sysexit(ref PtRegs regs)
+    {
+        var s = cpu.S;
+        RestoreCommon(ref regs);
+        s.R[CpuState.EDX] = (uint)regs.ip;
+        s.R[CpuState.ECX] = (uint)regs.sp;
+        s.Flags.Set((uint)regs.flags | IF);
+        s.Eip = s.R[CpuState.EDX];
+        s.R[CpuState.ESP] = s.R[CpuState.ECX];
+        ushort kcs = (ushort)(s.MsrSysenterCs & 0xFFFC);
+        LoadUserSegments((ushort)((kcs + 16) | 3), (ushort)((kcs + 24) | 3));
+        Stats.Exits[(int)ExitMethod.Sysexit]++;
+        LastExit = ExitMethod.Sysexit;
+    }
+
+    void RestoreCommon(ref PtRegs regs)
+    {
+        var s = cpu.S;
+        s.R[CpuState.EAX] = (uint)regs.ax;
+        s.R[CpuState.EBX] = (uint)regs.bx;
+        s.R[CpuState.ESI] = (uint)regs.si;
+        s.R[CpuState.EDI] = (uint)regs.di;
+        s.R[CpuState.EBP] = (uint)regs.bp;
+        s.Cpl = 3;
+        if (!Kernel64)
+        {
+            // The 32-bit kernel restores the data segments it saved (RESTORE_REGS).
+            s.Sel[CpuState.DS] = regs.ds; s.Sel[CpuState.ES] = regs.es;
+        }
+    }
+
+    void LoadUserSegments(ushort cs, ushort ss)
+    {
+        var s = cpu.S;
+        s.Sel[CpuState.CS] = cs;
+        s.Sel[CpuState.SS] = ss;
+        s.SegBase[CpuState.CS] = 0;
+        s.SegBase[CpuState.SS] = 0;
+        s.Cpl = 3;
+    }
+}

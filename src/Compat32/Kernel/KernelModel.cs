@@ -1,0 +1,132 @@
+using Compat32.Cpu;
+using Compat32.Entry;
+using Compat32.Kernel.Signals;
+using Compat32.Kernel.Syscalls;
+using Compat32.Vdso;
+
+namespace Compat32.Kernel;
+
+public sealed class KernelOptions
+{
+    public string? Sysroot;
+    public bool Strace;
+    public TextWriter StraceOut = Console.Error;
+}
+
+/// <summary>The Linux model shared by every task: the syscall table, pids, clocks, the vDSO image.</summary>
+public sealed class KernelModel
+{
+    public readonly CpuModel Model;
+    public readonly KernelOptions Options;
+    public readonly EntryStats Stats = new();
+    public readonly SyscallTable Syscalls;
+    public readonly SignalModel Signals;
+    public VdsoImage? Vdso;
+    public readonly Creds Creds = Creds.FromHost();
+    public readonly Rlimits Limits = new();
+    public uint Personality;
+    public readonly List<Task> Tasks = new();
+    int nextPid = 1000;
+    public readonly long BootTicks = System.Diagnostics.Stopwatch.GetTimestamp();
+    /// <summary>The guest's TSC runs at 1 GHz from boot: cycles = nanoseconds, so the vvar mult/shift are exact.</summary>
+    public const ulong TscHz = 1_000_000_000;
+
+    public KernelModel(CpuModel model, KernelOptions options)
+    {
+        Model = model;
+        Options = options;
+        Syscalls = new SyscallTable(this);
+        Signals = new SignalModel(this);
+    }
+
+    /// <summary>An interruptible sleep (signals will cut it short once they can arrive asynchronously).</summary>
+    public void Sleep(Task t, TimeSpan d)
+    {
+        if (d > TimeSpan.Zero) Thread.Sleep(d);
+    }
+
+    public int AllocPid() => Interlocked.Increment(ref nextPid);
+
+    public ulong NowNs()
+    {
+        long t = System.Diagnostics.Stopwatch.GetTimestamp() - BootTicks;
+        return (ulong)((double)t * 1e9 / System.Diagnostics.Stopwatch.Frequency);
+    }
+
+    public ulong ReadTsc() => NowNs() * (TscHz / 1_000_000_000);
+
+    /// <summary>The GDT a user task sees (arch/x86/include/asm/segment.h): flat 4 GiB code and data at DPL 3.</summary>
+    public ulong[] BuildGdt()
+    {
+        var g = new ulong[32];
+        const ulong flatCode = 0x00CFFA000000FFFFUL; // base 0, limit 4G, 32-bit, DPL3, code r/x
+        const ulong flatData = 0x00CFF2000000FFFFUL; // DPL3 data r/w
+        if (Model.Kernel64)
+        {
+            g[Selectors.USER32_CS >> 3] = flatCode;
+            g[Selectors.USER_DS >> 3] = flatData;
+            g[Selectors.USER_CS >> 3] = 0x00AFFA000000FFFFUL; // 64-bit code (L=1)
+            g[Selectors.KERNEL_CS >> 3] = 0x00AF9A000000FFFFUL;
+            g[Selectors.KERNEL_DS >> 3] = 0x00CF92000000FFFFUL;
+        }
+        else
+        {
+            g[Selectors.I386_USER_CS >> 3] = flatCode;
+            g[Selectors.I386_USER_DS >> 3] = flatData;
+            g[Selectors.I386_KERNEL_CS >> 3] = 0x00CF9A000000FFFFUL;
+            g[Selectors.I386_KERNEL_DS >> 3] = 0x00CF92000000FFFFUL;
+        }
+        return g;
+    }
+
+    /// <summary>map_vdso (arch/x86/entry/vdso/vma.c): [vvar] (4 pages, r--) then [vdso] (r-x) right above it,
+    /// placed top-down like any mmap. Returns the vDSO base.</summary>
+    public uint MapVdso(Task t)
+    {
+        var img = Vdso!;
+        uint vvarSize = (uint)(-img.SymVvarStart);
+        uint size = (uint)img.Data.Length;
+        uint at = t.Mem.FindFree(vvarSize + size);
+        if (at == 0) return 0;
+        t.Mem.Map(at, vvarSize, Memory.Prot.Read, "[vvar]");
+        t.Mem.Map(at + vvarSize, size, Memory.Prot.Read | Memory.Prot.Exec, "[vdso]");
+        t.Mem.Poke(at + vvarSize, img.Data);
+        VvarWriter?.Invoke(t.Mem, at);
+        return at + vvarSize;
+    }
+
+    /// <summary>Fills and keeps current the vvar data page at the given [vvar] address (the vDSO time code reads it).</summary>
+    public Action<Memory.AddressSpace, uint>? VvarWriter;
+
+    public int TlsMin => Model.Kernel64 ? Selectors.TLS_MIN_64 : Selectors.TLS_MIN_32;
+
+    /// <summary>syscall_init / sysenter_setup: the MSRs the fast-syscall instructions read.</summary>
+    public void InitMsrs(CpuState s)
+    {
+        if (Model.Kernel64)
+        {
+            s.MsrStar = ((ulong)Selectors.USER32_CS << 48) | ((ulong)Selectors.KERNEL_CS << 32);
+            s.MsrCstar = EntryAddresses.EntrySyscallCompat;
+            s.MsrLstar = EntryAddresses.EntrySyscall64;
+            s.MsrSfmask = Flags.CF | Flags.PF | Flags.AF | Flags.ZF | Flags.SF | Flags.TF | Flags.IF | Flags.DF | Flags.OF
+                        | Flags.IOPL | Flags.NT | Flags.RF | Flags.AC | Flags.ID;
+            s.MsrSysenterCs = Selectors.KERNEL_CS;
+            s.MsrSysenterEsp = 0;
+            s.MsrSysenterEip = EntryAddresses.EntrySysenterCompat;
+        }
+        else
+        {
+            s.MsrSysenterCs = Selectors.I386_KERNEL_CS;
+            s.MsrSysenterEsp = EntryAddresses.CpuEntryStack32;
+            s.MsrSysenterEip = EntryAddresses.EntrySysenter32;
+        }
+    }
+}
+
+/// <summary>Symbolic kernel addresses the MSRs hold; the C# entry code "runs" there.</summary>
+public static class EntryAddresses
+{
+    public const ulong EntrySyscall64 = 0xFFFFFFFF81A00000, EntrySyscallCompat = 0xFFFFFFFF81A01000,
+        EntrySysenterCompat = 0xFFFFFFFF81A01800;
+    public const uint EntrySysenter32 = 0xC1A00000, CpuEntryStack32 = 0xFFDFF000;
+}

@@ -1,0 +1,886 @@
+using System.Text;
+using Compat32.Kernel.Vfs;
+
+namespace Compat32.Kernel.Syscalls;
+
+/// <summary>
+/// File system syscalls (fs/read_write.c, fs/open.c, fs/stat.c, fs/namei.c, fs/readdir.c, fs/ioctl.c,
+/// fs/fcntl.c, arch/x86/kernel/sys_ia32.c). Host files pass through; structs are converted to i386 layouts.
+/// </summary>
+public static unsafe partial class FsCalls
+{
+    const int AT_FDCWD = -100, AT_SYMLINK_NOFOLLOW = 0x100, AT_REMOVEDIR = 0x200, AT_EMPTY_PATH = 0x1000, AT_EACCESS = 0x200;
+
+    public static void Register(SyscallTable s)
+    {
+        s.Add(Nr.read, "dBu", (t, a, b, c, _, _, _) => Read(t, (int)a, b, c));
+        s.Add(Nr.write, "dbu", (t, a, b, c, _, _, _) => Write(t, (int)a, b, c));
+        s.Add(Nr.pread64, "dBuuu", (t, a, b, c, d, e, _) => PRead(t, (int)a, b, c, (long)((ulong)e << 32 | d)));
+        s.Add(Nr.pwrite64, "dbuuu", (t, a, b, c, d, e, _) => PWrite(t, (int)a, b, c, (long)((ulong)e << 32 | d)));
+        s.Add(Nr.readv, "dpd", (t, a, b, c, _, _, _) => Vec(t, (int)a, b, (int)c, write: false, -1));
+        s.Add(Nr.writev, "dpd", (t, a, b, c, _, _, _) => Vec(t, (int)a, b, (int)c, write: true, -1));
+        s.Add(Nr.preadv, "dpduu", (t, a, b, c, d, e, _) => Vec(t, (int)a, b, (int)c, write: false, (long)((ulong)e << 32 | d)));
+        s.Add(Nr.pwritev, "dpduu", (t, a, b, c, d, e, _) => Vec(t, (int)a, b, (int)c, write: true, (long)((ulong)e << 32 | d)));
+        s.Add(Nr.open, "sOo", (t, a, b, c, _, _, _) => OpenAt(t, AT_FDCWD, a, (int)b, (int)c));
+        s.Add(Nr.openat, "fsOo", (t, a, b, c, d, _, _) => OpenAt(t, (int)a, b, (int)c, (int)d));
+        s.Add(Nr.creat, "so", (t, a, b, _, _, _, _) => OpenAt(t, AT_FDCWD, a, LibC.O_CREAT | LibC.O_WRONLY | LibC.O_TRUNC, (int)b));
+        s.Add(Nr.close, "d", (t, a, _, _, _, _, _) => t.Files.Close((int)a));
+        s.Add(Nr.lseek, "ddd", (t, a, b, c, _, _, _) => Lseek(t, (int)a, (int)b, (int)c));
+        s.Add(Nr._llseek, "duupd", (t, a, b, c, d, e, _) => Llseek(t, (int)a, b, c, d, (int)e));
+        s.Add(Nr.stat64, "sp", (t, a, b, _, _, _, _) => StatAt(t, AT_FDCWD, a, b, 0, Layout.Stat64));
+        s.Add(Nr.lstat64, "sp", (t, a, b, _, _, _, _) => StatAt(t, AT_FDCWD, a, b, AT_SYMLINK_NOFOLLOW, Layout.Stat64));
+        s.Add(Nr.fstat64, "dp", (t, a, b, _, _, _, _) => Fstat(t, (int)a, b, Layout.Stat64));
+        s.Add(Nr.fstatat64, "fspx", (t, a, b, c, d, _, _) => StatAt(t, (int)a, b, c, (int)d, Layout.Stat64));
+        s.Add(Nr.stat, "sp", (t, a, b, _, _, _, _) => StatAt(t, AT_FDCWD, a, b, 0, Layout.Stat));
+        s.Add(Nr.lstat, "sp", (t, a, b, _, _, _, _) => StatAt(t, AT_FDCWD, a, b, AT_SYMLINK_NOFOLLOW, Layout.Stat));
+        s.Add(Nr.fstat, "dp", (t, a, b, _, _, _, _) => Fstat(t, (int)a, b, Layout.Stat));
+        s.Add(Nr.statx, "fsxxp", (t, a, b, c, d, e, _) => Statx(t, (int)a, b, (int)c, d, e));
+        s.Add(Nr.getdents64, "dpu", (t, a, b, c, _, _, _) => GetDents(t, (int)a, b, c, wide: true));
+        s.Add(Nr.getdents, "dpu", (t, a, b, c, _, _, _) => GetDents(t, (int)a, b, c, wide: false));
+        s.Add(Nr.ioctl, "dxx", (t, a, b, c, _, _, _) => Ioctl(t, (int)a, b, c));
+        s.Add(Nr.fcntl64, "ddx", (t, a, b, c, _, _, _) => Fcntl(t, (int)a, (int)b, c, wide: true));
+        s.Add(Nr.fcntl, "ddx", (t, a, b, c, _, _, _) => Fcntl(t, (int)a, (int)b, c, wide: false));
+        s.Add(Nr.dup, "d", (t, a, _, _, _, _, _) => Dup(t, (int)a));
+        s.Add(Nr.dup2, "dd", (t, a, b, _, _, _, _) => Dup3(t, (int)a, (int)b, 0, dup2: true));
+        s.Add(Nr.dup3, "ddx", (t, a, b, c, _, _, _) => Dup3(t, (int)a, (int)b, (int)c, dup2: false));
+        s.Add(Nr.pipe, "p", (t, a, _, _, _, _, _) => Pipe(t, a, 0));
+        s.Add(Nr.pipe2, "px", (t, a, b, _, _, _, _) => Pipe(t, a, (int)b));
+        s.Add(Nr.access, "so", (t, a, b, _, _, _, _) => FaccessAt(t, AT_FDCWD, a, (int)b, 0));
+        s.Add(Nr.faccessat, "fso", (t, a, b, c, _, _, _) => FaccessAt(t, (int)a, b, (int)c, 0));
+        s.Add(Nr.faccessat2, "fsox", (t, a, b, c, d, _, _) => FaccessAt(t, (int)a, b, (int)c, (int)d));
+        s.Add(Nr.getcwd, "pu", (t, a, b, _, _, _, _) => GetCwd(t, a, b));
+        s.Add(Nr.chdir, "s", (t, a, _, _, _, _, _) => Chdir(t, a));
+        s.Add(Nr.fchdir, "d", (t, a, _, _, _, _, _) => Fchdir(t, (int)a));
+        s.Add(Nr.mkdir, "so", (t, a, b, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.MkdirAt(d, p, (int)b & ~t.Fs.Umask)));
+        s.Add(Nr.mkdirat, "fso", (t, a, b, c, _, _, _) => PathOp(t, (int)a, b, (d, p) => LibC.MkdirAt(d, p, (int)c & ~t.Fs.Umask)));
+        s.Add(Nr.rmdir, "s", (t, a, _, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.UnlinkAt(d, p, AT_REMOVEDIR)));
+        s.Add(Nr.unlink, "s", (t, a, _, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.UnlinkAt(d, p, 0)));
+        s.Add(Nr.unlinkat, "fsx", (t, a, b, c, _, _, _) => (c & ~(uint)AT_REMOVEDIR) != 0 ? -Errno.EINVAL : PathOp(t, (int)a, b, (d, p) => LibC.UnlinkAt(d, p, (int)c)));
+        s.Add(Nr.rename, "ss", (t, a, b, _, _, _, _) => Path2(t, AT_FDCWD, a, AT_FDCWD, b, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, 0)));
+        s.Add(Nr.renameat, "fsfs", (t, a, b, c, d, _, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, 0)));
+        s.Add(Nr.renameat2, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, e)));
+        s.Add(Nr.link, "ss", (t, a, b, _, _, _, _) => Path2(t, AT_FDCWD, a, AT_FDCWD, b, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, 0)));
+        s.Add(Nr.linkat, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, (int)e)));
+        s.Add(Nr.symlink, "ss", (t, a, b, _, _, _, _) => Symlink(t, a, AT_FDCWD, b));
+        s.Add(Nr.symlinkat, "sfs", (t, a, b, c, _, _, _) => Symlink(t, a, (int)b, c));
+        s.Add(Nr.readlink, "spu", (t, a, b, c, _, _, _) => ReadlinkAt(t, AT_FDCWD, a, b, c));
+        s.Add(Nr.readlinkat, "fspu", (t, a, b, c, d, _, _) => ReadlinkAt(t, (int)a, b, c, d));
+        s.Add(Nr.chmod, "so", (t, a, b, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.FchmodAt(d, p, (int)b, 0)));
+        s.Add(Nr.fchmodat, "fso", (t, a, b, c, _, _, _) => PathOp(t, (int)a, b, (d, p) => LibC.FchmodAt(d, p, (int)c, 0)));
+        s.Add(Nr.fchmod, "do", (t, a, b, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Fchmod(fd, (int)b)));
+        s.Add(Nr.chown32, "sdd", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.FchownAt(d, p, (int)b, (int)c, 0)));
+        s.Add(Nr.lchown32, "sdd", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.FchownAt(d, p, (int)b, (int)c, AT_SYMLINK_NOFOLLOW)));
+        s.Add(Nr.fchown32, "ddd", (t, a, b, c, _, _, _) => WithFd(t, (int)a, fd => LibC.Fchown(fd, (int)b, (int)c)));
+        s.Add(Nr.fchownat, "fsddx", (t, a, b, c, d, e, _) => PathOp(t, (int)a, b, (dd, p) => LibC.FchownAt(dd, p, (int)c, (int)d, (int)e)));
+        s.Add(Nr.utimensat, "fspx", (t, a, b, c, d, _, _) => Utimensat(t, (int)a, b, c, (int)d, wide: false));
+        s.Add(Nr.utimensat_time64, "fspx", (t, a, b, c, d, _, _) => Utimensat(t, (int)a, b, c, (int)d, wide: true));
+        s.Add(Nr.truncate64, "suu", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (long)((ulong)c << 32 | b))));
+        s.Add(Nr.ftruncate64, "duu", (t, a, b, c, _, _, _) => WithFd(t, (int)a, fd => LibC.Ftruncate(fd, (long)((ulong)c << 32 | b))));
+        s.Add(Nr.truncate, "sd", (t, a, b, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (int)b)));
+        s.Add(Nr.ftruncate, "dd", (t, a, b, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Ftruncate(fd, (int)b)));
+        s.Add(Nr.fsync, "d", (t, a, _, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Fsync(fd)));
+        s.Add(Nr.fdatasync, "d", (t, a, _, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Fdatasync(fd)));
+        s.Add(Nr.sync, "", (t, _, _, _, _, _, _) => 0);
+        s.Add(Nr.umask, "o", (t, a, _, _, _, _, _) => { int old = t.Fs.Umask; t.Fs.Umask = (int)a & 0x1FF; return old; }, 'o');
+        s.Add(Nr.poll, "pud", (t, a, b, c, _, _, _) => Poll(t, a, b, (int)c));
+        s.Add(Nr._newselect, "dpppp", (t, a, b, c, d, e, _) => Select(t, (int)a, b, c, d, e));
+        s.Add(Nr.statfs64, "sup", (t, a, b, c, _, _, _) => StatFs(t, a, -1, b, c));
+        s.Add(Nr.fstatfs64, "dup", (t, a, b, c, _, _, _) => StatFs(t, 0, (int)a, b, c));
+        s.Add(Nr.fadvise64_64, "duuuud", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
+        s.Add(Nr.fadvise64, "duuud", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
+        s.Add(Nr.fallocate, "dduuuu", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : -Errno.EOPNOTSUPP);
+        s.Add(Nr.flock, "dd", (t, a, b, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    static int WithFd(Task t, int fd, Func<int, int> op)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (f.HostFd < 0) return -Errno.EINVAL;
+        return op(f.HostFd);
+    }
+
+    static int PathOp(Task t, int dirfd, uint pathPtr, Func<int, byte[], int> op)
+    {
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        return op(hp.DirFd, hp.Path);
+    }
+
+    static int Path2(Task t, int d1, uint p1, int d2, uint p2, Func<int, byte[], int, byte[], int> op)
+    {
+        int r = PathResolver.ReadPath(t, p1, out var a);
+        if (r < 0) return r;
+        r = PathResolver.ReadPath(t, p2, out var b);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, d1, a, out var ha);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, d2, b, out var hb);
+        if (r < 0) return r;
+        return op(ha.DirFd, ha.Path, hb.DirFd, hb.Path);
+    }
+
+    static int TruncatePath(int dirfd, byte[] path, long len)
+    {
+        int fd = LibC.OpenAt(dirfd, path, LibC.O_WRONLY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) return fd;
+        int r = LibC.Ftruncate(fd, len);
+        LibC.Close(fd);
+        return r;
+    }
+
+    // ---------------------------------------------------------------- read / write
+
+    const uint MaxRw = 0x7FFFF000; // MAX_RW_COUNT
+
+    static int Read(Task t, int fd, uint buf, uint count)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if ((f.Flags & 3) == LibC.O_WRONLY) return -Errno.EBADF;
+        if (f.IsDirectory) return -Errno.EISDIR;
+        count = Math.Min(count, MaxRw);
+        if (count == 0) return 0;
+        if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
+        if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
+        t.Mem.NoteWrite(buf, count);
+        long r = LibC.Read(f.HostFd, t.Mem.Ptr(buf), count);
+        return (int)r;
+    }
+
+    /// <summary>Partly unwritable buffer: read what fits before the first bad page, like copy_to_user would.</summary>
+    static int ReadBounce(Task t, OpenFile f, uint buf, uint count)
+    {
+        uint ok = 0;
+        while (ok < count && t.Mem.CanWrite(buf + ok, 1)) ok = Math.Min(count, ((buf + ok) & ~0xFFFu) + 0x1000 - buf);
+        if (ok == 0) return -Errno.EFAULT;
+        if (f.Synthetic != null) return ReadSynthetic(t, f, buf, ok);
+        t.Mem.NoteWrite(buf, ok);
+        return (int)LibC.Read(f.HostFd, t.Mem.Ptr(buf), ok);
+    }
+
+    static int ReadSynthetic(Task t, OpenFile f, uint buf, uint count)
+    {
+        var data = f.Synthetic!;
+        long avail = Math.Max(0, data.Length - f.SyntheticPos);
+        int n = (int)Math.Min(avail, count);
+        if (n > 0 && !t.Mem.CopyToUser(buf, data.AsSpan((int)f.SyntheticPos, n))) return -Errno.EFAULT;
+        f.SyntheticPos += n;
+        return n;
+    }
+
+    static int Write(Task t, int fd, uint buf, uint count)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if ((f.Flags & 3) == LibC.O_RDONLY || f.Synthetic != null) return -Errno.EBADF;
+        count = Math.Min(count, MaxRw);
+        if (count == 0) return 0;
+        if (!t.Mem.CanRead(buf, count)) return -Errno.EFAULT;
+        long r = LibC.Write(f.HostFd, t.Mem.Ptr(buf), count);
+        if (r == -Errno.EPIPE) t.Kernel.Signals.Send(t, Signals.Sig.SIGPIPE);
+        return (int)r;
+    }
+
+    static int PRead(Task t, int fd, uint buf, uint count, long off)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (off < 0) return -Errno.EINVAL;
+        if (f.IsDirectory) return -Errno.EISDIR;
+        if (!t.Mem.CanWrite(buf, count)) return -Errno.EFAULT;
+        if (f.Synthetic != null) { var save = f.SyntheticPos; f.SyntheticPos = off; int n = ReadSynthetic(t, f, buf, count); f.SyntheticPos = save; return n; }
+        t.Mem.NoteWrite(buf, count);
+        return (int)LibC.PRead(f.HostFd, t.Mem.Ptr(buf), Math.Min(count, MaxRw), off);
+    }
+
+    static int PWrite(Task t, int fd, uint buf, uint count, long off)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (off < 0) return -Errno.EINVAL;
+        if (!t.Mem.CanRead(buf, count)) return -Errno.EFAULT;
+        return (int)LibC.PWrite(f.HostFd, t.Mem.Ptr(buf), Math.Min(count, MaxRw), off);
+    }
+
+    /// <summary>readv/writev: struct compat_iovec {u32 base, u32 len}; stops at the first short transfer.</summary>
+    static int Vec(Task t, int fd, uint iov, int cnt, bool write, long off)
+    {
+        if (cnt < 0 || cnt > 1024) return -Errno.EINVAL;
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        var b = new byte[cnt * 8];
+        if (U.Get(t, iov, b) != 0) return -Errno.EFAULT;
+        long total = 0;
+        for (int i = 0; i < cnt; i++)
+        {
+            uint p = U.R32(b, i * 8), len = U.R32(b, i * 8 + 4);
+            if ((int)len < 0) return -Errno.EINVAL;
+            if (len == 0) continue;
+            int r = write ? (off >= 0 ? PWrite(t, fd, p, len, off + total) : Write(t, fd, p, len))
+                          : (off >= 0 ? PRead(t, fd, p, len, off + total) : Read(t, fd, p, len));
+            if (r < 0) return total > 0 ? (int)total : r;
+            total += r;
+            if ((uint)r < len) break;
+        }
+        return (int)total;
+    }
+
+    // ---------------------------------------------------------------- open / close / seek
+
+    static int OpenAt(Task t, int dirfd, uint pathPtr, int flags, int mode)
+    {
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        var special = ProcFs.TryOpen(t, path, flags);
+        if (special != null)
+        {
+            if (special is int err) return err;
+            return t.Files.Install((OpenFile)special, (flags & LibC.O_CLOEXEC) != 0);
+        }
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        if ((flags & LibC.O_CREAT) != 0 || (flags & 0x410000) == 0x410000) mode &= ~t.Fs.Umask;
+        int hfd = LibC.OpenAt(hp.DirFd, hp.Path, flags | LibC.O_CLOEXEC, mode);
+        if (hfd < 0) return hfd;
+        var st = new byte[256];
+        bool isDir = false;
+        fixed (byte* sp = st)
+            if (LibC.Statx(hfd, Array.Empty<byte>(), AT_EMPTY_PATH, 0x7FF, sp) == 0) isDir = (U.R16(st, 28) & 0xF000) == 0x4000;
+        var of = new OpenFile { HostFd = hfd, Flags = flags & ~LibC.O_CLOEXEC, Path = Encoding.UTF8.GetString(hp.Path), IsDirectory = isDir };
+        int fd = t.Files.Install(of, (flags & LibC.O_CLOEXEC) != 0);
+        if (fd < 0) of.Release();
+        return fd;
+    }
+
+    static int Lseek(Task t, int fd, int off, int whence)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        long r = SeekFile(f, off, whence);
+        if (r < 0) return (int)r;
+        if (r > int.MaxValue) return -Errno.EOVERFLOW;
+        return (int)r;
+    }
+
+    static long SeekFile(OpenFile f, long off, int whence)
+    {
+        if (whence < 0 || whence > 4) return -Errno.EINVAL;
+        if (f.Synthetic != null)
+        {
+            long np = whence switch { 0 => off, 1 => f.SyntheticPos + off, 2 => f.Synthetic.Length + off, _ => -1 };
+            if (np < 0) return -Errno.EINVAL;
+            f.SyntheticPos = np;
+            return np;
+        }
+        return LibC.LSeek(f.HostFd, off, whence);
+    }
+
+    static int Llseek(Task t, int fd, uint hi, uint lo, uint result, int whence)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        long r = SeekFile(f, (long)(((ulong)hi << 32) | lo), whence);
+        if (r < 0) return (int)r;
+        Span<byte> b = stackalloc byte[8];
+        U.W64(b, 0, r);
+        return U.Put(t, result, b);
+    }
+
+    // ---------------------------------------------------------------- stat
+
+    public enum Layout { Stat64, Stat }
+
+    static uint NewEncodeDev(uint major, uint minor) => (minor & 0xFF) | (major << 8) | ((minor & ~0xFFu) << 12);
+
+    /// <summary>cp_stat64 (arch/x86/kernel/sys_ia32.c) / cp_new_stat (fs/stat.c) from a host statx buffer.</summary>
+    static int PutStat(Task t, uint ptr, ReadOnlySpan<byte> sx, Layout layout)
+    {
+        uint mode = U.R16(sx, 28), nlink = U.R32(sx, 16), uid = U.R32(sx, 20), gid = U.R32(sx, 24);
+        ulong ino = U.R64(sx, 32), size = U.R64(sx, 40), blocks = U.R64(sx, 48);
+        uint blksize = U.R32(sx, 4);
+        long at = (long)U.R64(sx, 64), mt = (long)U.R64(sx, 112), ct = (long)U.R64(sx, 96);
+        uint atn = U.R32(sx, 72), mtn = U.R32(sx, 120), ctn = U.R32(sx, 104);
+        uint dev = NewEncodeDev(U.R32(sx, 136), U.R32(sx, 140)), rdev = NewEncodeDev(U.R32(sx, 128), U.R32(sx, 132));
+        if (layout == Layout.Stat64)
+        {
+            var b = new byte[96];
+            U.W64(b, 0, (ulong)dev);
+            U.W32(b, 12, (uint)ino);
+            U.W32(b, 16, mode);
+            U.W32(b, 20, nlink);
+            U.W32(b, 24, uid);
+            U.W32(b, 28, gid);
+            U.W64(b, 32, (ulong)rdev);
+            U.W64(b, 44, size);
+            U.W32(b, 52, blksize);
+            U.W64(b, 56, blocks);
+            U.W32(b, 64, (uint)at); U.W32(b, 68, atn);
+            U.W32(b, 72, (uint)mt); U.W32(b, 76, mtn);
+            U.W32(b, 80, (uint)ct); U.W32(b, 84, ctn);
+            U.W64(b, 88, ino);
+            return U.Put(t, ptr, b);
+        }
+        // struct stat (i386): 16-bit mode/nlink/uid/gid; EOVERFLOW when values do not fit (cp_new_stat).
+        if (ino > uint.MaxValue || size > int.MaxValue || nlink > 0xFFFF) return -Errno.EOVERFLOW;
+        var s = new byte[64];
+        U.W32(s, 0, dev);
+        U.W32(s, 4, (uint)ino);
+        U.W16(s, 8, (ushort)mode);
+        U.W16(s, 10, (ushort)nlink);
+        U.W16(s, 12, (ushort)(uid > 0xFFFF ? 65534 : uid));
+        U.W16(s, 14, (ushort)(gid > 0xFFFF ? 65534 : gid));
+        U.W32(s, 16, rdev);
+        U.W32(s, 20, (uint)size);
+        U.W32(s, 24, blksize);
+        U.W32(s, 28, (uint)blocks);
+        U.W32(s, 32, (uint)at); U.W32(s, 36, atn);
+        U.W32(s, 40, (uint)mt); U.W32(s, 44, mtn);
+        U.W32(s, 48, (uint)ct); U.W32(s, 52, ctn);
+        return U.Put(t, ptr, s);
+    }
+
+    static int StatAt(Task t, int dirfd, uint pathPtr, uint buf, int flags, Layout layout)
+    {
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800)) != 0) return -Errno.EINVAL;
+        if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0) return dirfd == AT_FDCWD ? StatHost(t, t.Fs.CwdFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout) : Fstat(t, dirfd, buf, layout);
+        var pr = ProcFs.Lookup(t, path, out var proc);
+        if (pr != null) return StatHost(t, AT_FDCWD, LibC.Bytes(pr), flags, buf, layout);
+        if (proc != null) return StatSynthetic(t, proc, buf, layout);
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        return StatHost(t, hp.DirFd, hp.Path, flags, buf, layout);
+    }
+
+    static int StatHost(Task t, int dirfd, byte[] path, int flags, uint buf, Layout layout)
+    {
+        var sx = new byte[256];
+        int r;
+        fixed (byte* p = sx) r = LibC.Statx(dirfd, path, flags & (AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH), 0x7FF, p);
+        if (r < 0) return r;
+        return PutStat(t, buf, sx, layout);
+    }
+
+    static int StatSynthetic(Task t, byte[] content, uint buf, Layout layout)
+    {
+        var sx = new byte[256];
+        U.W16(sx, 28, 0x8124); // regular file, 0444
+        U.W32(sx, 16, 1);
+        U.W32(sx, 4, 1024);
+        return PutStat(t, buf, sx, layout);
+    }
+
+    static int Fstat(Task t, int fd, uint buf, Layout layout)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (f.Synthetic != null) return StatSynthetic(t, f.Synthetic, buf, layout);
+        return StatHost(t, f.HostFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout);
+    }
+
+    static int Statx(Task t, int dirfd, uint pathPtr, int flags, uint mask, uint buf)
+    {
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000)) != 0) return -Errno.EINVAL;
+        int hdir; byte[] hpath;
+        if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0)
+        {
+            if (dirfd == AT_FDCWD) hdir = t.Fs.CwdFd;
+            else { var f = t.Files.Get(dirfd); if (f == null) return -Errno.EBADF; hdir = f.HostFd; }
+            hpath = Array.Empty<byte>();
+        }
+        else
+        {
+            r = PathResolver.Resolve(t, dirfd, path, out var hp);
+            if (r < 0) return r;
+            hdir = hp.DirFd; hpath = hp.Path;
+        }
+        var sx = new byte[256];
+        fixed (byte* p = sx) r = LibC.Statx(hdir, hpath, flags, mask, p);
+        if (r < 0) return r;
+        return U.Put(t, buf, sx); // struct statx is the same on every architecture
+    }
+
+    // ---------------------------------------------------------------- directories
+
+    static int GetDents(Task t, int fd, uint buf, uint count, bool wide)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (!f.IsDirectory) return -Errno.ENOTDIR;
+        if (!t.Mem.CanWrite(buf, Math.Min(count, 1))) return -Errno.EFAULT;
+        count = Math.Min(count, 1 << 20);
+        // Ask the host for no more than what could fit after conversion (old dirents are never larger).
+        var tmp = new byte[count];
+        long n;
+        fixed (byte* p = tmp) n = LibC.GetDents64(f.HostFd, p, count);
+        if (n < 0) return (int)n;
+        if (wide) return U.Put(t, buf, tmp.AsSpan(0, (int)n)) == 0 ? (int)n : -Errno.EFAULT;
+        // struct linux_dirent (compat): u32 d_ino, u32 d_off, u16 d_reclen, name, NUL, pad, d_type in the last byte.
+        var outb = new byte[count];
+        int o = 0, i = 0;
+        long lastOff = -1;
+        while (i < n)
+        {
+            ulong ino = U.R64(tmp, i);
+            long off = (long)U.R64(tmp, i + 8);
+            int reclen = U.R16(tmp, i + 16);
+            byte type = tmp[i + 18];
+            int nameLen = Array.IndexOf(tmp, (byte)0, i + 19) - (i + 19);
+            int rl = (10 + nameLen + 2 + 3) & ~3;
+            if (o + rl > count)
+            {
+                if (o == 0) return -Errno.EINVAL;
+                LibC.LSeek(f.HostFd, lastOff, 0); // give back the entries that did not fit
+                break;
+            }
+            if (ino > uint.MaxValue) return o > 0 ? o : -Errno.EOVERFLOW;
+            U.W32(outb, o, (uint)ino);
+            U.W32(outb, o + 4, (uint)off);
+            U.W16(outb, o + 8, (ushort)rl);
+            Array.Copy(tmp, i + 19, outb, o + 10, nameLen);
+            outb[o + 10 + nameLen] = 0;
+            outb[o + rl - 1] = type;
+            o += rl;
+            lastOff = off;
+            i += reclen;
+        }
+        return U.Put(t, buf, outb.AsSpan(0, o)) == 0 ? o : -Errno.EFAULT;
+    }
+
+    static int GetCwd(Task t, uint buf, uint size)
+    {
+        var b = Encoding.UTF8.GetBytes(t.Fs.Cwd + "\0");
+        if (b.Length > size) return -Errno.ERANGE;
+        return U.Put(t, buf, b) == 0 ? b.Length : -Errno.EFAULT;
+    }
+
+    static int Chdir(Task t, uint pathPtr)
+    {
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, AT_FDCWD, path, out var hp);
+        if (r < 0) return r;
+        int fd = LibC.OpenAt(hp.DirFd, hp.Path, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) return fd;
+        LibC.Close(t.Fs.CwdFd);
+        t.Fs.CwdFd = fd;
+        t.Fs.Cwd = CanonicalCwd(t, fd, Encoding.UTF8.GetString(path));
+        return 0;
+    }
+
+    static int Fchdir(Task t, int dfd)
+    {
+        var f = t.Files.Get(dfd);
+        if (f == null) return -Errno.EBADF;
+        if (!f.IsDirectory) return -Errno.ENOTDIR;
+        int fd = LibC.Dup(f.HostFd);
+        if (fd < 0) return fd;
+        LibC.Close(t.Fs.CwdFd);
+        t.Fs.CwdFd = fd;
+        t.Fs.Cwd = CanonicalCwd(t, fd, f.Path);
+        return 0;
+    }
+
+    /// <summary>The guest sees its working directory as a path inside the sysroot when it is one.</summary>
+    static string CanonicalCwd(Task t, int fd, string fallback)
+    {
+        var buf = new byte[4096];
+        long n;
+        fixed (byte* p = buf) n = LibC.ReadLinkAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + fd), p, 4096);
+        string s = n > 0 ? Encoding.UTF8.GetString(buf, 0, (int)n) : fallback;
+        var root = t.Kernel.Options.Sysroot?.TrimEnd('/');
+        if (root != null && s.StartsWith(root + "/")) s = s[root.Length..];
+        else if (root != null && s == root) s = "/";
+        return s;
+    }
+
+    static int FaccessAt(Task t, int dirfd, uint pathPtr, int mode, int flags)
+    {
+        if ((mode & ~7) != 0) return -Errno.EINVAL;
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        var pr = ProcFs.Lookup(t, path, out var proc);
+        if (pr != null) return LibC.FaccessAt(AT_FDCWD, LibC.Bytes(pr), mode, flags);
+        if (proc != null) return (mode & 3) != 0 && (mode & 4) == 0 ? -Errno.EACCES : 0;
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        return LibC.FaccessAt(hp.DirFd, hp.Path, mode, flags);
+    }
+
+    static int Symlink(Task t, uint targetPtr, int dirfd, uint linkPtr)
+    {
+        int r = PathResolver.ReadPath(t, targetPtr, out var target);
+        if (r < 0) return r;
+        return PathOp(t, dirfd, linkPtr, (d, p) => LibC.SymlinkAt(target, d, p));
+    }
+
+    static int ReadlinkAt(Task t, int dirfd, uint pathPtr, uint buf, uint size)
+    {
+        if ((int)size <= 0) return -Errno.EINVAL;
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        var link = ProcFs.ReadLink(t, path);
+        if (link != null)
+        {
+            var lb = Encoding.UTF8.GetBytes(link);
+            int n = Math.Min(lb.Length, (int)size);
+            return U.Put(t, buf, lb.AsSpan(0, n)) == 0 ? n : -Errno.EFAULT;
+        }
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        var tmp = new byte[Math.Min(size, 65536u)];
+        long got;
+        fixed (byte* p = tmp) got = LibC.ReadLinkAt(hp.DirFd, hp.Path, p, (uint)tmp.Length);
+        if (got < 0) return (int)got;
+        return U.Put(t, buf, tmp.AsSpan(0, (int)got)) == 0 ? (int)got : -Errno.EFAULT;
+    }
+
+    static int Utimensat(Task t, int dirfd, uint pathPtr, uint times, int flags, bool wide)
+    {
+        long* ts = stackalloc long[4];
+        long* tp = null;
+        if (times != 0)
+        {
+            Span<byte> b = stackalloc byte[32];
+            int sz = wide ? 32 : 16;
+            if (U.Get(t, times, b[..sz]) != 0) return -Errno.EFAULT;
+            for (int i = 0; i < 2; i++)
+            {
+                ts[i * 2] = wide ? (long)U.R64(b, i * 16) : (int)U.R32(b, i * 8);
+                ts[i * 2 + 1] = wide ? (long)U.R64(b, i * 16 + 8) : (int)U.R32(b, i * 8 + 4);
+            }
+            tp = ts;
+        }
+        if (pathPtr == 0)
+        {
+            // utimensat(fd, NULL, ...) acts on the fd itself (do_utimes with a NULL name).
+            if (dirfd == AT_FDCWD) return -Errno.EFAULT;
+            var f = t.Files.Get(dirfd);
+            if (f == null) return -Errno.EBADF;
+            return LibC.UtimensAt(f.HostFd, null, tp, 0);
+        }
+        int r = PathResolver.ReadPath(t, pathPtr, out var path);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, dirfd, path, out var hp);
+        if (r < 0) return r;
+        return LibC.UtimensAt(hp.DirFd, hp.Path, tp, flags);
+    }
+
+    // ---------------------------------------------------------------- descriptors
+
+    static int Dup(Task t, int fd)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        int n = t.Files.Install(f.Ref(), false);
+        if (n < 0) f.Release();
+        return n;
+    }
+
+    static int Dup3(Task t, int oldfd, int newfd, int flags, bool dup2)
+    {
+        var f = t.Files.Get(oldfd);
+        if (f == null) return -Errno.EBADF;
+        if (dup2 && oldfd == newfd) return newfd;
+        if (!dup2 && (oldfd == newfd || (flags & ~LibC.O_CLOEXEC) != 0)) return -Errno.EINVAL;
+        if (newfd < 0 || newfd >= FdTable.Max) return -Errno.EBADF;
+        return t.Files.InstallAt(newfd, f.Ref(), (flags & LibC.O_CLOEXEC) != 0);
+    }
+
+    static int Pipe(Task t, uint fdsPtr, int flags)
+    {
+        if ((flags & ~(LibC.O_CLOEXEC | LibC.O_NONBLOCK | 0x4000)) != 0) return -Errno.EINVAL;
+        if (!t.Mem.CanWrite(fdsPtr, 8)) return -Errno.EFAULT;
+        int* h = stackalloc int[2];
+        int r = LibC.Pipe2(h, (flags & ~LibC.O_CLOEXEC) | LibC.O_CLOEXEC);
+        if (r < 0) return r;
+        var rf = new OpenFile { HostFd = h[0], Flags = LibC.O_RDONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:" };
+        var wf = new OpenFile { HostFd = h[1], Flags = LibC.O_WRONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:" };
+        bool ce = (flags & LibC.O_CLOEXEC) != 0;
+        int a = t.Files.Install(rf, ce);
+        if (a < 0) { rf.Release(); wf.Release(); return a; }
+        int b = t.Files.Install(wf, ce);
+        if (b < 0) { t.Files.Close(a); wf.Release(); return b; }
+        t.Mem.WriteU32(fdsPtr, (uint)a);
+        t.Mem.WriteU32(fdsPtr + 4, (uint)b);
+        return 0;
+    }
+
+    const int F_DUPFD = 0, F_GETFD = 1, F_SETFD = 2, F_GETFL = 3, F_SETFL = 4, F_GETLK = 5, F_SETLK = 6, F_SETLKW = 7,
+        F_SETOWN = 8, F_GETOWN = 9, F_GETLK64 = 12, F_SETLK64 = 13, F_SETLKW64 = 14, F_DUPFD_CLOEXEC = 1030,
+        F_OFD_GETLK = 36, F_OFD_SETLK = 37, F_OFD_SETLKW = 38, F_GETPIPE_SZ = 1032, F_SETPIPE_SZ = 1031;
+
+    static int Fcntl(Task t, int fd, int cmd, uint arg, bool wide)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        switch (cmd)
+        {
+            case F_DUPFD: case F_DUPFD_CLOEXEC:
+            {
+                if ((int)arg < 0 || arg >= FdTable.Max) return -Errno.EINVAL;
+                int n = t.Files.Install(f.Ref(), cmd == F_DUPFD_CLOEXEC, (int)arg);
+                if (n < 0) f.Release();
+                return n;
+            }
+            case F_GETFD: return t.Files.CloseOnExec(fd) ? 1 : 0;
+            case F_SETFD: t.Files.SetCloseOnExec(fd, (arg & 1) != 0); return 0;
+            case F_GETFL:
+            {
+                if (f.HostFd < 0) return f.Flags;
+                int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
+                if (hf < 0) return hf;
+                return (hf & ~LibC.O_CLOEXEC) | 0x8000; // a 64-bit kernel forces O_LARGEFILE
+            }
+            case F_SETFL:
+            {
+                const int settable = LibC.O_APPEND | LibC.O_NONBLOCK | 0x2000 | 0x4000 | 0x40000;
+                if (f.HostFd >= 0)
+                {
+                    int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
+                    if (hf < 0) return hf;
+                    int r = LibC.Fcntl(f.HostFd, F_SETFL, (hf & ~settable) | ((int)arg & settable));
+                    if (r < 0) return r;
+                }
+                f.Flags = (f.Flags & ~settable) | ((int)arg & settable);
+                return 0;
+            }
+            case F_GETLK: case F_SETLK: case F_SETLKW:
+                return Lock(t, f, cmd, arg, wide64: false);
+            case F_GETLK64: case F_SETLK64: case F_SETLKW64:
+                if (!wide) return -Errno.EINVAL;
+                return Lock(t, f, cmd - 7, arg, wide64: true);
+            case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+                return Lock(t, f, cmd, arg, wide64: wide);
+            case F_SETOWN: return 0;
+            case F_GETOWN: return 0;
+            case F_GETPIPE_SZ: case F_SETPIPE_SZ:
+                return f.HostFd >= 0 ? LibC.Fcntl(f.HostFd, cmd, arg) : -Errno.EBADF;
+            default: return -Errno.EINVAL;
+        }
+    }
+
+    /// <summary>Record locks: i386 struct flock {s16 type, s16 whence, s32 start, s32 len, s32 pid} and
+    /// flock64 {s16, s16, s64 start, s64 len, s32 pid} (packed to 4); the host's struct flock is 32 bytes.</summary>
+    static int Lock(Task t, OpenFile f, int cmd, uint arg, bool wide64)
+    {
+        if (f.HostFd < 0) return -Errno.EBADF;
+        int sz = wide64 ? 24 : 16;
+        var g = new byte[24];
+        if (U.Get(t, arg, g.AsSpan(0, sz)) != 0) return -Errno.EFAULT;
+        var h = new byte[32];
+        U.W16(h, 0, U.R16(g, 0));
+        U.W16(h, 2, U.R16(g, 2));
+        U.W64(h, 8, wide64 ? (long)U.R64(g, 4) : (int)U.R32(g, 4));
+        U.W64(h, 16, wide64 ? (long)U.R64(g, 12) : (int)U.R32(g, 8));
+        int r;
+        fixed (byte* p = h) r = LibC.Fcntl(f.HostFd, cmd, (long)p);
+        if (r < 0) return r;
+        if (cmd is F_GETLK or F_OFD_GETLK)
+        {
+            U.W16(g, 0, U.R16(h, 0));
+            U.W16(g, 2, U.R16(h, 2));
+            long start = (long)U.R64(h, 8), len = (long)U.R64(h, 16);
+            int pid = (int)U.R32(h, 24);
+            if (wide64) { U.W64(g, 4, start); U.W64(g, 12, len); U.W32(g, 20, pid); }
+            else
+            {
+                if (start > int.MaxValue || len > int.MaxValue) return -Errno.EOVERFLOW;
+                U.W32(g, 4, (int)start); U.W32(g, 8, (int)len); U.W32(g, 12, pid);
+            }
+            return U.Put(t, arg, g.AsSpan(0, sz));
+        }
+        return 0;
+    }
+
+    // ---------------------------------------------------------------- ioctl
+
+    const uint TCGETS = 0x5401, TCSETS = 0x5402, TCSETSW = 0x5403, TCSETSF = 0x5404, TCSBRK = 0x5409, TCXONC = 0x540A,
+        TCFLSH = 0x540B, TIOCSCTTY = 0x540E, TIOCGPGRP = 0x540F, TIOCSPGRP = 0x5410, TIOCOUTQ = 0x5411,
+        TIOCGWINSZ = 0x5413, TIOCSWINSZ = 0x5414, FIONREAD = 0x541B, FIONBIO = 0x5421, TIOCNOTTY = 0x5422,
+        TIOCGSID = 0x5429, FIONCLEX = 0x5450, FIOCLEX = 0x5451, FIOASYNC = 0x5452, TIOCGPTN = 0x80045430;
+
+    /// <summary>Terminal ioctls are answered by the host terminal: struct termios and winsize have the same
+    /// layout for i386 and the 64-bit host (asm-generic termbits), so the bytes pass through.</summary>
+    static int Ioctl(Task t, int fd, uint req, uint arg)
+    {
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        switch (req)
+        {
+            case FIOCLEX: t.Files.SetCloseOnExec(fd, true); return 0;
+            case FIONCLEX: t.Files.SetCloseOnExec(fd, false); return 0;
+            case FIONBIO:
+            {
+                if (!t.Mem.ReadU32(arg, out uint on)) return -Errno.EFAULT;
+                int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
+                if (hf < 0) return hf;
+                int r = LibC.Fcntl(f.HostFd, F_SETFL, on != 0 ? hf | LibC.O_NONBLOCK : hf & ~LibC.O_NONBLOCK);
+                if (r == 0) f.Flags = on != 0 ? f.Flags | LibC.O_NONBLOCK : f.Flags & ~LibC.O_NONBLOCK;
+                return r;
+            }
+        }
+        if (f.HostFd < 0) return -Errno.ENOTTY;
+        int size = req switch
+        {
+            TCGETS or TCSETS or TCSETSW or TCSETSF => 36,
+            TIOCGWINSZ or TIOCSWINSZ => 8,
+            FIONREAD or TIOCGPGRP or TIOCSPGRP or TIOCOUTQ or TIOCGSID => 4,
+            TCSBRK or TCXONC or TCFLSH or TIOCSCTTY or TIOCNOTTY => -1, // integer argument by value
+            _ => -2,
+        };
+        if (size == -2) return -Errno.ENOTTY;
+        if (size == -1)
+        {
+            return LibC.Ioctl(f.HostFd, req, (byte*)(nint)arg);
+        }
+        var b = new byte[64];
+        bool input = req is TCSETS or TCSETSW or TCSETSF or TIOCSWINSZ or TIOCSPGRP;
+        if (input && U.Get(t, arg, b.AsSpan(0, size)) != 0) return -Errno.EFAULT;
+        if (!input && !t.Mem.CanWrite(arg, (uint)size)) return -Errno.EFAULT;
+        int res;
+        fixed (byte* p = b) res = LibC.Ioctl(f.HostFd, req, p);
+        if (res < 0) return res;
+        if (!input && U.Put(t, arg, b.AsSpan(0, size)) != 0) return -Errno.EFAULT;
+        return res;
+    }
+
+    // ---------------------------------------------------------------- poll / select
+
+    static int Poll(Task t, uint fds, uint n, int timeout)
+    {
+        if (n > FdTable.Max) return -Errno.EINVAL;
+        var g = new byte[n * 8];
+        if (U.Get(t, fds, g) != 0) return -Errno.EFAULT;
+        var h = new byte[n * 8];
+        for (int i = 0; i < n; i++)
+        {
+            int fd = (int)U.R32(g, i * 8);
+            var f = fd >= 0 ? t.Files.Get(fd) : null;
+            U.W32(h, i * 8, fd < 0 ? -1 : f == null ? int.MaxValue : f.HostFd); // bad fds report POLLNVAL below
+            U.W16(h, i * 8 + 4, U.R16(g, i * 8 + 4));
+        }
+        int r;
+        fixed (byte* p = h)
+        {
+            for (int i = 0; i < n; i++) if ((int)U.R32(h, i * 8) == int.MaxValue) U.W32(h, i * 8, -1);
+            r = LibC.Poll(p, n, timeout);
+        }
+        if (r < 0) return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
+        int ready = 0;
+        for (int i = 0; i < n; i++)
+        {
+            int fd = (int)U.R32(g, i * 8);
+            ushort rev = U.R16(h, i * 8 + 6);
+            if (fd >= 0 && t.Files.Get(fd) == null) rev = 0x20; // POLLNVAL
+            U.W16(g, i * 8 + 6, rev);
+            if (rev != 0) ready++;
+        }
+        return U.Put(t, fds, g) == 0 ? ready : -Errno.EFAULT;
+    }
+
+    /// <summary>select via poll on the host; fd_set is an array of 32-bit words on i386.</summary>
+    static int Select(Task t, int n, uint rp, uint wp, uint ep, uint tvp)
+    {
+        if (n < 0 || n > FdTable.Max) return -Errno.EINVAL;
+        int words = (n + 31) / 32;
+        var sets = new uint[3][];
+        uint[] ptrs = { rp, wp, ep };
+        for (int k = 0; k < 3; k++)
+        {
+            sets[k] = new uint[words];
+            if (ptrs[k] == 0) continue;
+            for (int w = 0; w < words; w++) if (!t.Mem.ReadU32(ptrs[k] + (uint)w * 4, out sets[k][w])) return -Errno.EFAULT;
+        }
+        int timeout = -1;
+        if (tvp != 0)
+        {
+            if (!t.Mem.ReadU32(tvp, out uint s) || !t.Mem.ReadU32(tvp + 4, out uint us)) return -Errno.EFAULT;
+            if ((int)s < 0 || (int)us < 0) return -Errno.EINVAL;
+            timeout = (int)Math.Min((long)s * 1000 + us / 1000, int.MaxValue);
+        }
+        var list = new List<(int fd, int host, short ev)>();
+        for (int fd = 0; fd < n; fd++)
+        {
+            short ev = 0;
+            if ((sets[0][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x1 | 0x10 | 0x8;   // POLLIN|POLLHUP|POLLERR
+            if ((sets[1][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x4 | 0x8;          // POLLOUT|POLLERR
+            if ((sets[2][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x2;                // POLLPRI
+            if (ev == 0) continue;
+            var f = t.Files.Get(fd);
+            if (f == null) return -Errno.EBADF;
+            list.Add((fd, f.HostFd, ev));
+        }
+        var h = new byte[list.Count * 8];
+        for (int i = 0; i < list.Count; i++) { U.W32(h, i * 8, list[i].host); U.W16(h, i * 8 + 4, (ushort)list[i].ev); }
+        int r;
+        fixed (byte* p = h) r = LibC.Poll(p, (uint)list.Count, timeout);
+        if (r < 0) return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
+        var outs = new uint[3][];
+        for (int k = 0; k < 3; k++) outs[k] = new uint[words];
+        int count = 0;
+        for (int i = 0; i < list.Count; i++)
+        {
+            int fd = list[i].fd;
+            ushort rev = U.R16(h, i * 8 + 6);
+            uint bit = 1u << (fd % 32);
+            if ((sets[0][fd / 32] & bit) != 0 && (rev & (0x1 | 0x10 | 0x8)) != 0) { outs[0][fd / 32] |= bit; count++; }
+            if ((sets[1][fd / 32] & bit) != 0 && (rev & (0x4 | 0x8)) != 0) { outs[1][fd / 32] |= bit; count++; }
+            if ((sets[2][fd / 32] & bit) != 0 && (rev & 0x2) != 0) { outs[2][fd / 32] |= bit; count++; }
+        }
+        for (int k = 0; k < 3; k++)
+        {
+            if (ptrs[k] == 0) continue;
+            for (int w = 0; w < words; w++) if (!t.Mem.WriteU32(ptrs[k] + (uint)w * 4, outs[k][w])) return -Errno.EFAULT;
+        }
+        return count;
+    }
+
+    static int StatFs(Task t, uint pathPtr, int fd, uint size, uint buf)
+    {
+        if (size != 84 && size != 88) return -Errno.EINVAL;
+        int hfd;
+        bool close = false;
+        if (fd >= 0)
+        {
+            var f = t.Files.Get(fd);
+            if (f == null) return -Errno.EBADF;
+            hfd = f.HostFd;
+        }
+        else
+        {
+            int r = PathResolver.ReadPath(t, pathPtr, out var path);
+            if (r < 0) return r;
+            r = PathResolver.Resolve(t, AT_FDCWD, path, out var hp);
+            if (r < 0) return r;
+            hfd = LibC.OpenAt(hp.DirFd, hp.Path, LibC.O_PATH | LibC.O_CLOEXEC, 0);
+            if (hfd < 0) return hfd;
+            close = true;
+        }
+        var h = new byte[120];
+        int res;
+        fixed (byte* p = h) res = LibC.Fstatfs(hfd, p);
+        if (close) LibC.Close(hfd);
+        if (res < 0) return res;
+        // host struct statfs (64-bit): long type, bsize; u64 blocks, bfree, bavail, files, ffree; fsid(8); long namelen, frsize, flags, spare[4]
+        // i386 struct statfs64: u32 type, bsize; u64 blocks, bfree, bavail, files, ffree; fsid(8); u32 namelen, frsize, flags, spare[4]
+        var g = new byte[88];
+        U.W32(g, 0, (uint)U.R64(h, 0));
+        U.W32(g, 4, (uint)U.R64(h, 8));
+        for (int i = 0; i < 5; i++) U.W64(g, 8 + i * 8, U.R64(h, 16 + i * 8));
+        U.W64(g, 48, U.R64(h, 56));
+        U.W32(g, 56, (uint)U.R64(h, 64));
+        U.W32(g, 60, (uint)U.R64(h, 72));
+        U.W32(g, 64, (uint)U.R64(h, 80));
+        return U.Put(t, buf, g.AsSpan(0, (int)size));
+    }
+}

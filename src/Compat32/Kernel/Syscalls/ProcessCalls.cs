@@ -1,0 +1,305 @@
+using Compat32.Cpu;
+using Iced.Intel;
+
+namespace Compat32.Kernel.Syscalls;
+
+/// <summary>Process and thread identity, exit, TLS descriptors, limits (kernel/exit.c, kernel/sys.c,
+/// arch/x86/kernel/tls.c).</summary>
+public static class ProcessCalls
+{
+    public static void Register(SyscallTable s)
+    {
+        s.Add(Nr.exit, "d", (t, a, _, _, _, _, _) => Exit(t, (int)a, group: false));
+        s.Add(Nr.exit_group, "d", (t, a, _, _, _, _, _) => Exit(t, (int)a, group: true));
+        s.Add(Nr.getpid, "", (t, _, _, _, _, _, _) => t.Tgid);
+        s.Add(Nr.gettid, "", (t, _, _, _, _, _, _) => t.Tid);
+        s.Add(Nr.getppid, "", (t, _, _, _, _, _, _) => t.Group.Ppid);
+        s.Add(Nr.getpgrp, "", (t, _, _, _, _, _, _) => t.Tgid);
+        s.Add(Nr.getpgid, "d", (t, a, _, _, _, _, _) => t.Tgid);
+        s.Add(Nr.getsid, "d", (t, a, _, _, _, _, _) => t.Tgid);
+        s.Add(Nr.setpgid, "dd", (t, a, b, _, _, _, _) => 0);
+        s.Add(Nr.setsid, "", (t, _, _, _, _, _, _) => -Errno.EPERM);
+        // 32-bit uid calls; the legacy 16-bit ones clamp to 65534 (high2lowuid).
+        s.Add(Nr.getuid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Uid);
+        s.Add(Nr.geteuid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Euid);
+        s.Add(Nr.getgid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Gid);
+        s.Add(Nr.getegid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Egid);
+        s.Add(Nr.getuid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Uid));
+        s.Add(Nr.geteuid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Euid));
+        s.Add(Nr.getgid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Gid));
+        s.Add(Nr.getegid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Egid));
+        s.Add(Nr.getresuid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Kernel.Creds.Uid, t.Kernel.Creds.Euid, t.Kernel.Creds.Uid));
+        s.Add(Nr.getresgid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Kernel.Creds.Gid, t.Kernel.Creds.Egid, t.Kernel.Creds.Gid));
+        s.Add(Nr.getgroups32, "dp", (t, a, b, _, _, _, _) => GetGroups(t, (int)a, b));
+        s.Add(Nr.setuid32, "d", (t, a, _, _, _, _, _) => a == t.Kernel.Creds.Uid ? 0 : -Errno.EPERM);
+        s.Add(Nr.setgid32, "d", (t, a, _, _, _, _, _) => a == t.Kernel.Creds.Gid ? 0 : -Errno.EPERM);
+        s.Add(Nr.set_tid_address, "p", (t, a, _, _, _, _, _) => { t.ClearChildTid = a; return t.Tid; });
+        s.Add(Nr.set_robust_list, "pu", (t, a, b, _, _, _, _) => b != 12 ? -Errno.EINVAL : SetRobust(t, a));
+        s.Add(Nr.get_robust_list, "dpp", (t, a, b, c, _, _, _) => GetRobust(t, (int)a, b, c));
+        s.Add(Nr.rseq, "puxx", (t, _, _, _, _, _, _) => -Errno.ENOSYS);
+        s.Add(Nr.set_thread_area, "p", (t, a, _, _, _, _, _) => SetThreadArea(t, a));
+        s.Add(Nr.get_thread_area, "p", (t, a, _, _, _, _, _) => GetThreadArea(t, a));
+        s.Add(Nr.personality, "x", (t, a, _, _, _, _, _) => Personality(t, a));
+        s.Add(Nr.prctl, "dxxxx", (t, a, b, c, d, e, _) => Prctl(t, (int)a, b, c, d, e));
+        s.Add(Nr.ugetrlimit, "dp", (t, a, b, _, _, _, _) => GetRlimit(t, (int)a, b, legacy: false));
+        s.Add(Nr.getrlimit, "dp", (t, a, b, _, _, _, _) => GetRlimit(t, (int)a, b, legacy: true));
+        s.Add(Nr.setrlimit, "dp", (t, a, b, _, _, _, _) => SetRlimit32(t, (int)a, b));
+        s.Add(Nr.prlimit64, "ddpp", (t, a, b, c, d, _, _) => Prlimit64(t, (int)a, (int)b, c, d));
+        s.Add(Nr.sched_yield, "", (t, _, _, _, _, _, _) => { Thread.Yield(); return 0; });
+        s.Add(Nr.sched_getaffinity, "dup", (t, a, b, c, _, _, _) => GetAffinity(t, (int)a, b, c));
+        s.Add(Nr.sched_setaffinity, "dup", (t, a, b, c, _, _, _) => 0);
+        s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => 0);
+        s.Add(Nr.sched_getparam, "dp", (t, a, b, _, _, _, _) => U.Put(t, b, new byte[4]));
+        s.Add(Nr.sched_get_priority_max, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 99 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
+        s.Add(Nr.sched_get_priority_min, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 1 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
+        s.Add(Nr.getpriority, "dd", (t, a, b, _, _, _, _) => 20);
+        s.Add(Nr.setpriority, "ddd", (t, a, b, c, _, _, _) => 0);
+        s.Add(Nr.getcpu, "ppp", (t, a, b, _, _, _, _) => GetCpu(t, a, b));
+        s.Add(Nr.arch_prctl, "xx", (t, a, b, _, _, _, _) => -Errno.EINVAL);
+        s.Add(Nr.capget, "pp", (t, a, b, _, _, _, _) => -Errno.EINVAL);
+    }
+
+    static int Low16(uint id) => id > 0xFFFF ? 65534 : (int)id;
+
+    static int PutIds(Task t, uint a, uint b, uint c, uint x, uint y, uint z)
+    {
+        if (!t.Mem.WriteU32(a, x) || !t.Mem.WriteU32(b, y) || !t.Mem.WriteU32(c, z)) return -Errno.EFAULT;
+        return 0;
+    }
+
+    static int GetGroups(Task t, int size, uint list)
+    {
+        if (size < 0) return -Errno.EINVAL;
+        if (size == 0) return 1;
+        return t.Mem.WriteU32(list, t.Kernel.Creds.Gid) ? 1 : -Errno.EFAULT;
+    }
+
+    /// <summary>do_exit / do_group_exit. CLONE_CHILD_CLEARTID: write 0 and futex-wake (done by the thread code).</summary>
+    public static int Exit(Task t, int code, bool group)
+    {
+        if (group || t.Group.Threads.Count <= 1)
+        {
+            t.Group.ExitCode = (code & 0xFF) << 8;
+            t.Group.Exiting = true;
+            foreach (var th in t.Group.Threads) th.Exited = true;
+        }
+        t.Exited = true;
+        if (t.ClearChildTid != 0) t.Mem.WriteU32(t.ClearChildTid, 0);
+        return 0;
+    }
+
+    static int SetRobust(Task t, uint head) { t.RobustList = head; return 0; }
+
+    static int GetRobust(Task t, int pid, uint headPtr, uint lenPtr)
+    {
+        if (pid != 0 && pid != t.Tid) return -Errno.ESRCH;
+        if (!t.Mem.WriteU32(headPtr, t.RobustList) || !t.Mem.WriteU32(lenPtr, 12)) return -Errno.EFAULT;
+        return 0;
+    }
+
+    // ---- TLS (arch/x86/kernel/tls.c)
+
+    /// <summary>fill_ldt (arch/x86/include/asm/desc.h): struct user_desc → segment descriptor.</summary>
+    public static ulong FillLdt(uint baseAddr, uint limit, uint flags)
+    {
+        uint seg32 = flags & 1, contents = (flags >> 1) & 3, readExecOnly = (flags >> 3) & 1, limitInPages = (flags >> 4) & 1,
+            notPresent = (flags >> 5) & 1, useable = (flags >> 6) & 1;
+        uint type = ((readExecOnly ^ 1) << 1) | (contents << 2) | 1;
+        ulong d = limit & 0xFFFF;
+        d |= (ulong)(baseAddr & 0xFFFF) << 16;
+        d |= (ulong)((baseAddr >> 16) & 0xFF) << 32;
+        d |= (ulong)type << 40;
+        d |= 1UL << 44;             // S: code/data
+        d |= 3UL << 45;             // DPL 3
+        d |= (ulong)(notPresent ^ 1) << 47;
+        d |= (ulong)((limit >> 16) & 0xF) << 48;
+        d |= (ulong)useable << 52;
+        d |= (ulong)seg32 << 54;    // D/B
+        d |= (ulong)limitInPages << 55;
+        d |= (ulong)((baseAddr >> 24) & 0xFF) << 56;
+        return d;
+    }
+
+    static bool LdtEmpty(uint baseAddr, uint limit, uint flags)
+    {
+        uint seg32 = flags & 1, contents = (flags >> 1) & 3, readExecOnly = (flags >> 3) & 1, limitInPages = (flags >> 4) & 1,
+            notPresent = (flags >> 5) & 1, useable = (flags >> 6) & 1;
+        bool zero = baseAddr == 0 && limit == 0 && contents == 0 && seg32 == 0 && limitInPages == 0 && useable == 0;
+        return zero && ((readExecOnly == 1 && notPresent == 1) || (readExecOnly == 0 && notPresent == 0 && flags == 0));
+    }
+
+    static int SetThreadArea(Task t, uint uinfo)
+    {
+        Span<byte> b = stackalloc byte[16];
+        if (U.Get(t, uinfo, b) != 0) return -Errno.EFAULT;
+        int idx = (int)U.R32(b, 0);
+        uint baseAddr = U.R32(b, 4), limit = U.R32(b, 8), flags = U.R32(b, 12);
+        int min = t.Kernel.TlsMin, max = min + Selectors.TLS_ENTRIES - 1;
+        var gdt = t.Cpu.Gdt;
+        if (idx == -1)
+        {
+            idx = -1;
+            for (int i = min; i <= max; i++) if (gdt[i] == 0) { idx = i; break; }
+            if (idx == -1) return -Errno.ESRCH;
+            if (!t.Mem.WriteU32(uinfo, (uint)idx)) return -Errno.EFAULT;
+        }
+        if (idx < min || idx > max) return -Errno.EINVAL;
+        // tls_desc_okay: no 64-bit or non-present-but-nonzero oddities for a 32-bit caller.
+        if ((flags >> 7 & 1) != 0) return -Errno.EINVAL; // lm bit
+        gdt[idx] = LdtEmpty(baseAddr, limit, flags) ? 0 : FillLdt(baseAddr, limit, flags);
+        // The kernel reloads FS/GS when they name the entry just changed.
+        ReloadIfUses(t, Iced.Intel.Register.FS, CpuState.FS, idx);
+        ReloadIfUses(t, Iced.Intel.Register.GS, CpuState.GS, idx);
+        return 0;
+    }
+
+    static void ReloadIfUses(Task t, Iced.Intel.Register r, int n, int idx)
+    {
+        ushort sel = t.Cpu.S.Sel[n];
+        if ((sel >> 3) == idx && (sel & 4) == 0)
+            t.Cpu.S.SegBase[n] = t.Cpu.Gdt[idx] == 0 ? 0 : Processor.DescBase(t.Cpu.Gdt[idx]);
+    }
+
+    static int GetThreadArea(Task t, uint uinfo)
+    {
+        if (!t.Mem.ReadU32(uinfo, out uint idxU)) return -Errno.EFAULT;
+        int idx = (int)idxU;
+        int min = t.Kernel.TlsMin, max = min + Selectors.TLS_ENTRIES - 1;
+        if (idx < min || idx > max) return -Errno.EINVAL;
+        ulong d = t.Cpu.Gdt[idx];
+        Span<byte> b = stackalloc byte[16];
+        U.W32(b, 0, (uint)idx);
+        U.W32(b, 4, Processor.DescBase(d));
+        U.W32(b, 8, (uint)((d & 0xFFFF) | ((d >> 32) & 0xF0000)));
+        uint type = (uint)(d >> 40) & 0xF;
+        uint flags = (uint)((d >> 54) & 1)                  // seg_32bit
+                   | (((type >> 2) & 3) << 1)                // contents
+                   | ((((type >> 1) & 1) ^ 1) << 3)          // read_exec_only
+                   | (uint)(((d >> 55) & 1) << 4)            // limit_in_pages
+                   | (uint)((((d >> 47) & 1) ^ 1) << 5)      // seg_not_present
+                   | (uint)(((d >> 52) & 1) << 6);           // useable
+        if (d == 0) flags = (1u << 3) | (1u << 5);
+        U.W32(b, 12, flags);
+        return U.Put(t, uinfo, b);
+    }
+
+    static int Personality(Task t, uint p)
+    {
+        uint old = t.Kernel.Personality;
+        if (p != 0xFFFFFFFF) t.Kernel.Personality = p;
+        return (int)old;
+    }
+
+    static int Prctl(Task t, int option, uint a2, uint a3, uint a4, uint a5)
+    {
+        const int PR_SET_NAME = 15, PR_GET_NAME = 16, PR_SET_PDEATHSIG = 1, PR_GET_DUMPABLE = 3, PR_SET_DUMPABLE = 4;
+        switch (option)
+        {
+            case PR_SET_NAME:
+            {
+                var b = t.Mem.ReadCStringBytes(a2, 16);
+                if (b == null) { var raw = new byte[16]; if (!t.Mem.CopyFromUser(a2, raw)) return -Errno.EFAULT; b = raw; }
+                t.Comm = System.Text.Encoding.UTF8.GetString(b.AsSpan(0, Math.Min(b.Length, 15)));
+                return 0;
+            }
+            case PR_GET_NAME:
+            {
+                var b = new byte[16];
+                System.Text.Encoding.UTF8.GetBytes(t.Comm.AsSpan(0, Math.Min(t.Comm.Length, 15)), b);
+                return U.Put(t, a2, b);
+            }
+            case PR_SET_PDEATHSIG: case PR_SET_DUMPABLE: return 0;
+            case PR_GET_DUMPABLE: return 1;
+            default: return -Errno.EINVAL;
+        }
+    }
+
+    // ---- resource limits (kernel/sys.c)
+
+    static int GetRlimit(Task t, int res, uint ptr, bool legacy)
+    {
+        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
+        var (cur, max) = t.Kernel.Limits.Get(res);
+        // compat: RLIM_INFINITY → 0xFFFFFFFF; the old getrlimit clamps to 0x7FFFFFFF.
+        uint Conv(ulong v) => legacy ? (v > 0x7FFFFFFF ? 0x7FFFFFFFu : (uint)v) : (v >= 0xFFFFFFFF ? 0xFFFFFFFFu : (uint)v);
+        Span<byte> b = stackalloc byte[8];
+        U.W32(b, 0, Conv(cur)); U.W32(b, 4, Conv(max));
+        return U.Put(t, ptr, b);
+    }
+
+    static int SetRlimit32(Task t, int res, uint ptr)
+    {
+        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
+        Span<byte> b = stackalloc byte[8];
+        if (U.Get(t, ptr, b) != 0) return -Errno.EFAULT;
+        ulong cur = U.R32(b, 0), max = U.R32(b, 4);
+        if (cur == 0xFFFFFFFF) cur = ulong.MaxValue;
+        if (max == 0xFFFFFFFF) max = ulong.MaxValue;
+        return t.Kernel.Limits.Set(res, cur, max);
+    }
+
+    static int Prlimit64(Task t, int pid, int res, uint newp, uint oldp)
+    {
+        if (pid != 0 && pid != t.Tgid) return -Errno.ESRCH;
+        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
+        Span<byte> nb = stackalloc byte[16];
+        if (newp != 0 && U.Get(t, newp, nb) != 0) return -Errno.EFAULT;
+        if (oldp != 0)
+        {
+            var (cur, max) = t.Kernel.Limits.Get(res);
+            Span<byte> b = stackalloc byte[16];
+            U.W64(b, 0, cur); U.W64(b, 8, max);
+            if (U.Put(t, oldp, b) != 0) return -Errno.EFAULT;
+        }
+        if (newp != 0) return t.Kernel.Limits.Set(res, U.R64(nb, 0), U.R64(nb, 8));
+        return 0;
+    }
+
+    static int GetAffinity(Task t, int pid, uint len, uint mask)
+    {
+        int ncpu = Environment.ProcessorCount;
+        int bytes = ((ncpu + 31) / 32) * 4;
+        if (len < (uint)bytes || (len & 3) != 0) return -Errno.EINVAL;
+        var b = new byte[bytes];
+        for (int i = 0; i < ncpu; i++) b[i / 8] |= (byte)(1 << (i % 8));
+        return U.Put(t, mask, b) == 0 ? bytes : -Errno.EFAULT;
+    }
+
+    static int GetCpu(Task t, uint cpu, uint node)
+    {
+        if (cpu != 0 && !t.Mem.WriteU32(cpu, 0)) return -Errno.EFAULT;
+        if (node != 0 && !t.Mem.WriteU32(node, 0)) return -Errno.EFAULT;
+        return 0;
+    }
+}
+
+public sealed class Creds
+{
+    public uint Uid, Euid, Gid, Egid;
+    public static Creds FromHost()
+    {
+        try { return new Creds { Uid = Vfs.LibC.getuid(), Euid = Vfs.LibC.geteuid(), Gid = Vfs.LibC.getgid(), Egid = Vfs.LibC.getegid() }; }
+        catch { return new Creds(); }
+    }
+}
+
+/// <summary>Resource limits (include/uapi/asm-generic/resource.h order) with the defaults init gets.</summary>
+public sealed class Rlimits
+{
+    public const int Count = 16;
+    public const int RLIMIT_STACK = 3, RLIMIT_NOFILE = 7;
+    const ulong Inf = ulong.MaxValue;
+    readonly (ulong cur, ulong max)[] lim =
+    {
+        (Inf, Inf), (Inf, Inf), (Inf, Inf), (8UL << 20, Inf), (0, Inf), (Inf, Inf), (63844, 63844), (1024, 1048576),
+        (8UL << 20, 8UL << 20), (Inf, Inf), (Inf, Inf), (63844, 63844), (819200, 819200), (0, 0), (0, 0), (Inf, Inf),
+    };
+    public (ulong, ulong) Get(int r) => lim[r];
+    public int Set(int r, ulong cur, ulong max)
+    {
+        if (cur > max) return -Errno.EINVAL;
+        if (max > lim[r].max) return -Errno.EPERM;
+        lim[r] = (cur, max);
+        return 0;
+    }
+}

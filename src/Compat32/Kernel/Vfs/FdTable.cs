@@ -1,0 +1,113 @@
+namespace Compat32.Kernel.Vfs;
+
+/// <summary>
+/// An open file description (the kernel's struct file): shared by dup'd descriptors and across fork, so
+/// they share the offset and status flags. Host-backed descriptions own one host fd.
+/// </summary>
+public class OpenFile
+{
+    public int HostFd = -1;
+    /// <summary>Guest-visible status flags (O_APPEND, O_NONBLOCK, access mode ...), i386 values.</summary>
+    public int Flags;
+    /// <summary>The path as the guest opened it, after sysroot resolution (for /proc/self/fd and strace).</summary>
+    public string Path = "";
+    public bool IsDirectory;
+    int refs = 1;
+
+    public OpenFile Ref() { Interlocked.Increment(ref refs); return this; }
+
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref refs) == 0) OnLastClose();
+    }
+
+    protected virtual void OnLastClose()
+    {
+        if (HostFd >= 0) LibC.Close(HostFd);
+        HostFd = -1;
+    }
+
+    /// <summary>For synthetic files (/proc), content served from memory.</summary>
+    public byte[]? Synthetic;
+    public long SyntheticPos;
+}
+
+/// <summary>The descriptor table (struct files_struct): guest fd → open file description, plus close-on-exec.</summary>
+public sealed class FdTable
+{
+    public const int Max = 1024; // RLIMIT_NOFILE soft limit
+    OpenFile?[] files = new OpenFile?[64];
+    bool[] cloexec = new bool[64];
+
+    public OpenFile? Get(int fd) => fd >= 0 && fd < files.Length ? files[fd] : null;
+    public bool CloseOnExec(int fd) => fd >= 0 && fd < cloexec.Length && cloexec[fd];
+    public void SetCloseOnExec(int fd, bool on) { if (fd >= 0 && fd < cloexec.Length) cloexec[fd] = on; }
+
+    /// <summary>Lowest free descriptor ≥ min; -EMFILE when none.</summary>
+    public int Install(OpenFile f, bool closeOnExec, int min = 0)
+    {
+        for (int fd = min; fd < Max; fd++)
+        {
+            if (fd >= files.Length) Grow(fd + 1);
+            if (files[fd] == null)
+            {
+                files[fd] = f;
+                cloexec[fd] = closeOnExec;
+                return fd;
+            }
+        }
+        return -Errno.EMFILE;
+    }
+
+    /// <summary>dup2/dup3 semantics: replace whatever is at fd.</summary>
+    public int InstallAt(int fd, OpenFile f, bool closeOnExec)
+    {
+        if (fd < 0 || fd >= Max) return -Errno.EBADF;
+        if (fd >= files.Length) Grow(fd + 1);
+        var old = files[fd];
+        files[fd] = f;
+        cloexec[fd] = closeOnExec;
+        old?.Release();
+        return fd;
+    }
+
+    public int Close(int fd)
+    {
+        var f = Get(fd);
+        if (f == null) return -Errno.EBADF;
+        files[fd] = null;
+        cloexec[fd] = false;
+        f.Release();
+        return 0;
+    }
+
+    void Grow(int n)
+    {
+        int size = files.Length;
+        while (size < n) size *= 2;
+        Array.Resize(ref files, size);
+        Array.Resize(ref cloexec, size);
+    }
+
+    public FdTable Clone()
+    {
+        var t = new FdTable { files = new OpenFile?[files.Length], cloexec = (bool[])cloexec.Clone() };
+        for (int i = 0; i < files.Length; i++) t.files[i] = files[i]?.Ref();
+        return t;
+    }
+
+    public void CloseAll()
+    {
+        for (int i = 0; i < files.Length; i++) if (files[i] != null) Close(i);
+    }
+
+    public void CloseOnExecAll()
+    {
+        for (int i = 0; i < files.Length; i++) if (files[i] != null && cloexec[i]) Close(i);
+    }
+
+    public IEnumerable<(int fd, OpenFile file)> All()
+    {
+        for (int i = 0; i < files.Length; i++) if (files[i] != null) yield return (i, files[i]!);
+    }
+}

@@ -1,0 +1,112 @@
+using Compat32.Cpu;
+using Compat32.Elf;
+using Compat32.Kernel;
+using Compat32.Kernel.Vfs;
+using Compat32.Memory;
+
+namespace Compat32;
+
+/// <summary>How a guest ended: its wait status, decoded.</summary>
+public readonly record struct GuestExit(int Status, int Signal, bool Core, uint? FaultAddr)
+{
+    /// <summary>The shell's view: exit code, or 128 + signal.</summary>
+    public int ShellCode => Signal != 0 ? 128 + Signal : (Status >> 8) & 0xFF;
+}
+
+/// <summary>
+/// One bootable machine: a CPU model, the kernel model, the vDSO, and the tasks. Data flows
+/// ELF → Loader → AddressSpace → Processor → SyscallEntry → KernelModel → exit → Processor.
+/// </summary>
+public sealed class Machine
+{
+    public readonly KernelModel Kernel;
+    public CpuModel Model => Kernel.Model;
+    public Kernel.Task? Init { get; private set; }
+
+    public Machine(CpuModel model, KernelOptions options)
+    {
+        Kernel = new KernelModel(model, options);
+    }
+
+    /// <summary>Create the first process from an ELF file (what execve does for PID 1 of this machine).</summary>
+    public Kernel.Task Spawn(string path, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+    {
+        var file = Loader.ReadExecutable(path, Kernel.Options.Sysroot, out var resolved);
+        var mem = new AddressSpace();
+        var cpu = new Processor(Model, mem);
+        cpu.TscSource = Kernel.ReadTsc;
+        cpu.Gdt = Kernel.BuildGdt();
+        Kernel.InitMsrs(cpu.S);
+        int pid = Kernel.AllocPid();
+        var group = new ThreadGroup { Tgid = pid, Ppid = SafeHostPid() };
+        var files = new FdTable();
+        for (int fd = 0; fd < 3; fd++)
+        {
+            int h = LibC.Dup(fd);
+            if (h < 0) continue;
+            LibC.Fcntl(h, 2, 1); // FD_CLOEXEC on the host side: our children are not the guest's
+            int acc = fd == 0 ? LibC.O_RDONLY : LibC.O_WRONLY;
+            int hf = LibC.Fcntl(h, 3, 0);
+            if (hf >= 0) acc = hf & 3;
+            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = "/dev/stdin,/dev/stdout,/dev/stderr".Split(',')[fd] }, false);
+        }
+        string cwd = Directory.GetCurrentDirectory();
+        int cwdFd = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("."), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        var root = Kernel.Options.Sysroot?.TrimEnd('/');
+        if (root != null && cwd.StartsWith(root + "/")) cwd = cwd[root.Length..];
+        var fs = new FsContext(cwdFd, cwd);
+        var mm = new Mm(mem);
+        var t = new Kernel.Task(Kernel, pid, group, mm, files, new SigHand(), fs, cpu);
+        t.Comm = Path.GetFileName(path).Length > 15 ? Path.GetFileName(path)[..15] : Path.GetFileName(path);
+        group.Threads.Add(t);
+        Kernel.Tasks.Add(t);
+        var res = Loader.Exec(t, file, AbsoluteExePath(path), argv, envp);
+        t.Auxv = res.Auxv;
+        Loader.InitRegisters(cpu, Model, res.Entry, res.Sp);
+        Init = t;
+        return t;
+    }
+
+    static string AbsoluteExePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(path);
+
+    static int SafeHostPid() { try { return LibC.getpid(); } catch { return 1; } }
+
+    /// <summary>Run until every task has exited; returns how the first process ended.</summary>
+    public GuestExit Run()
+    {
+        var t = Init ?? throw new InvalidOperationException("no program loaded");
+        RunTask(t);
+        var g = t.Group;
+        int sig = g.FatalSignal;
+        return new GuestExit(g.ExitCode, sig, (g.ExitCode & 0x80) != 0 && sig != 0, g.FatalAddr);
+    }
+
+    /// <summary>The loop a task's host thread runs: CPU until an event, then the kernel entry for it.</summary>
+    public void RunTask(Kernel.Task t)
+    {
+        var cpu = t.Cpu;
+        while (!t.Exited)
+        {
+            var ev = cpu.Run(1 << 20);
+            switch (ev)
+            {
+                case CpuExit.SoftInt:
+                    t.Entry.Int80();
+                    break;
+                case CpuExit.Sysenter:
+                    t.Entry.Sysenter();
+                    break;
+                case CpuExit.Syscall:
+                    t.Entry.Syscall32();
+                    break;
+                case CpuExit.Exception:
+                    t.Entry.Exception(cpu.Vector, cpu.ErrorCode, cpu.Cr2, cpu.SingleStep);
+                    cpu.SingleStep = false;
+                    break;
+                case CpuExit.Budget:
+                    if (Kernel.Signals.HasDeliverable(t)) t.Entry.Interrupt();
+                    break;
+            }
+        }
+    }
+}
