@@ -22,6 +22,8 @@ public sealed class KernelModel
     public readonly SyscallTable Syscalls;
     public readonly SignalModel Signals;
     public VdsoImage? Vdso;
+    /// <summary>The image bytes after apply_alternatives for this model (what gets mapped).</summary>
+    public byte[]? VdsoData;
     public readonly Creds Creds = Creds.FromHost();
     public readonly Rlimits Limits = new();
     public uint Personality;
@@ -53,7 +55,8 @@ public sealed class KernelModel
         return (ulong)((double)t * 1e9 / System.Diagnostics.Stopwatch.Frequency);
     }
 
-    public ulong ReadTsc() => NowNs() * (TscHz / 1_000_000_000);
+    /// <summary>RDTSC as the guest sees it: the timekeeper's clocksource.</summary>
+    public ulong ReadTsc() => Timekeeper.Instance.Tsc();
 
     /// <summary>The GDT a user task sees (arch/x86/include/asm/segment.h): flat 4 GiB code and data at DPL 3.</summary>
     public ulong[] BuildGdt()
@@ -85,12 +88,13 @@ public sealed class KernelModel
     {
         var img = Vdso!;
         uint vvarSize = (uint)(-img.SymVvarStart);
-        uint size = (uint)img.Data.Length;
+        var bytes = VdsoData ?? img.Data;
+        uint size = (uint)bytes.Length;
         uint at = t.Mem.FindFree(vvarSize + size);
         if (at == 0) return 0;
         t.Mem.Map(at, vvarSize, Memory.Prot.Read, "[vvar]");
         t.Mem.Map(at + vvarSize, size, Memory.Prot.Read | Memory.Prot.Exec, "[vdso]");
-        t.Mem.Poke(at + vvarSize, img.Data);
+        t.Mem.Poke(at + vvarSize, bytes);
         VvarWriter?.Invoke(t.Mem, at);
         return at + vvarSize;
     }

@@ -37,11 +37,8 @@ public static partial class TimeCalls
     /// <summary>The guest's clocks are the host's (the vvar page is fed from the same source).</summary>
     public static bool Now(int clk, out long sec, out long nsec)
     {
-        sec = nsec = 0;
-        if (clk < 0 || clk == 10 || clk > 11) return false;
-        if (clock_gettime(clk, out var ts) != 0) return false;
-        sec = ts.Sec; nsec = ts.Nsec;
-        return true;
+        // One timekeeper feeds both the syscalls and the vvar page, so vDSO and syscall agree.
+        return Timekeeper.Instance.Now(clk, out sec, out nsec);
     }
 
     static int PutTs(Task t, uint p, long sec, long nsec, bool wide)

@@ -1,0 +1,77 @@
+using System.Diagnostics;
+using Xunit;
+
+namespace Compat32.Tests.X87;
+
+/// <summary>
+/// Builds tests/guests/x87/*.c with gcc -m32 -static and compares compat32's output byte for byte with
+/// qemu-i386's (or with NAME.expected where qemu-i386 is known to differ from Linux, e.g. #MF → SIGFPE).
+/// A missing gcc, qemu-i386 or compat32 launcher fails the test with the reason; nothing is skipped.
+/// </summary>
+public class X87GuestTests
+{
+    public static IEnumerable<object[]> Guests() =>
+        Directory.GetFiles(Path.GetDirectoryName(X87Reference.RepoFile(Path.Combine("tests", "guests", "x87", "x87_basic.c")))!, "*.c")
+            .Select(p => new object[] { Path.GetFileNameWithoutExtension(p) }).OrderBy(o => (string)o[0]);
+
+    static (int code, string stdout, string stderr) Run(string file, IEnumerable<string> args, int timeoutMs = 120_000)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var o = p.StandardOutput.ReadToEndAsync();
+        var e = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(file + " timed out"); }
+        return (p.ExitCode, o.Result, e.Result);
+    }
+
+    static string RepoRoot()
+    {
+        string slnx = X87Reference.RepoFile("Compat32.slnx");
+        return Path.GetDirectoryName(slnx)!;
+    }
+
+    /// <summary>compat32 launcher: $COMPAT32, ./compat32 at the repo root, or the built CLI assembly.</summary>
+    static (string file, string[] pre) Launcher()
+    {
+        if (Environment.GetEnvironmentVariable("COMPAT32") is { Length: > 0 } env) return (env, []);
+        string root = RepoRoot();
+        string script = Path.Combine(root, "compat32");
+        if (File.Exists(script)) return (script, []);
+        foreach (var cfg in new[] { "Release", "Debug" })
+        {
+            string dll = Path.Combine(root, "src", "Compat32.Cli", "bin", cfg, "net10.0", "compat32.dll");
+            if (File.Exists(dll)) return ("dotnet", [dll]);
+        }
+        throw new FileNotFoundException("compat32 launcher not found (set COMPAT32 or build src/Compat32.Cli)");
+    }
+
+    [Theory]
+    [MemberData(nameof(Guests))]
+    public void GuestMatchesReference(string name)
+    {
+        string dir = Path.Combine(RepoRoot(), "tests", "guests", "x87");
+        string src = Path.Combine(dir, name + ".c");
+        string cache = Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.GetTempPath(), "compat32-guests");
+        Directory.CreateDirectory(cache);
+        string bin = Path.Combine(cache, name + "-" + Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(src)))[..12]);
+        if (!File.Exists(bin))
+        {
+            var b = Run("gcc", ["-m32", "-march=i686", "-static", "-O2", "-o", bin, src, "-lm"]);
+            Assert.True(b.code == 0, "gcc -m32 failed: " + b.stderr);
+        }
+        string expected;
+        string expFile = Path.Combine(dir, name + ".expected");
+        if (File.Exists(expFile)) expected = File.ReadAllText(expFile);
+        else
+        {
+            var q = Run("qemu-i386", [bin]);
+            Assert.True(q.code == 0, $"qemu-i386 exited {q.code}: {q.stderr}");
+            expected = q.stdout;
+        }
+        var (file, pre) = Launcher();
+        var r = Run(file, pre.Append(bin));
+        Assert.Equal(expected, r.stdout);
+        Assert.Equal(0, r.code);
+    }
+}
