@@ -15,6 +15,9 @@ public interface ISyscallKernel
     /// <summary>An exception from user mode (arch/x86/kernel/traps.c): turn it into the signal the kernel sends.</summary>
     void Trap(ref PtRegs regs, int vector, uint errorCode, uint cr2, bool singleStep);
 
+    /// <summary>The task is gone (exit, exit_group, fatal signal): nothing returns to user mode.</summary>
+    bool Exited { get; }
+
     /// <summary>__get_user of the 32-bit word at addr; false when it faults.</summary>
     bool GetUser32(uint addr, out uint value);
 }

@@ -63,6 +63,7 @@ public sealed class SyscallEntry
         kernel.Syscall(ref regs, EntryMethod.Int80);
         var note = new ExitNote();
         kernel.ExitToUserMode(ref regs, ref note);
+        if (kernel.Exited) return;
         Iret(ref regs, countReason: false, IretReason.None);
     }
 
@@ -191,6 +192,7 @@ public sealed class SyscallEntry
 
     void Exit(ref PtRegs regs, bool fast, IretReason reason)
     {
+        if (kernel.Exited) return; // do_exit never returns to user mode
         if (!fast) { Iret(ref regs, countReason: true, reason); return; }
         if (Kernel64) Sysretl(ref regs); else Sysexit(ref regs);
     }

@@ -65,7 +65,7 @@ public sealed class Task : ISyscallKernel
     public ulong Blocked;       // signal mask
     public ulong Pending;
     public uint ClearChildTid, RobustList;
-    public bool Exited;
+    public bool Exited { get; set; }
     public uint SigAltStackSp, SigAltStackSize, SigAltStackFlags;
 
     /// <summary>Set by a syscall that moved ip on purpose (sigreturn, execve), for the exit statistics.</summary>
