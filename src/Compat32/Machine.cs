@@ -104,6 +104,7 @@ public sealed class Machine
                     cpu.SingleStep = false;
                     break;
                 case CpuExit.Budget:
+                case CpuExit.Stop: // asked to stop by a timer or a sender (Processor.RequestAsyncStop)
                     if (Kernel.Signals.HasDeliverable(t)) t.Entry.Interrupt();
                     break;
             }

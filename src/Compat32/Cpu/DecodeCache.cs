@@ -7,6 +7,8 @@ public sealed class Block
 {
     public uint Start, End;
     public Instruction[] Insns = Array.Empty<Instruction>();
+    /// <summary>Precomputed operand information, one per instruction (Processor.BuildUop).</summary>
+    public Uop[] Uops = Array.Empty<Uop>();
     public int Count;
     public bool Valid = true;
 }
@@ -35,12 +37,18 @@ public sealed class DecodeCache
         decoder = Decoder.Create(32, reader, DecoderOptions.None);
     }
 
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     public Block? Get(uint eip)
     {
         int h = (int)((eip ^ (eip >> 12)) & (L1Size - 1));
         var b = l1[h];
         if (b != null && b.Start == eip && b.Valid) return b;
-        if (!blocks.TryGetValue(eip, out b))
+        return GetSlow(eip, h);
+    }
+
+    Block? GetSlow(uint eip, int h)
+    {
+        if (!blocks.TryGetValue(eip, out var b))
         {
             b = DecodeBlock(eip);
             if (b == null) return null;
@@ -70,7 +78,10 @@ public sealed class DecodeCache
             // Stop at page edges so a block never outlives a remapping of the next page.
             if ((ip & 0xFFF) < 16 && ((ip - 1) >> 12) != (eip >> 12)) break;
         }
-        var b = new Block { Start = eip, End = ip, Insns = list.ToArray(), Count = list.Count };
+        var insns = list.ToArray();
+        var uops = new Uop[insns.Length];
+        for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
+        var b = new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
         blocks[eip] = b;
         uint lastPage = (ip - 1) >> 12;
         for (uint p = eip >> 12; ; p++)

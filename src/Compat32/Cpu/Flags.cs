@@ -100,6 +100,16 @@ public sealed class Flags
         }
     }
 
+    /// <summary>Before an INC/DEC: move the current CF into Bits, the only flag the Inc/Dec lazy ops take from
+    /// Bits (the other five are derived from the result), so no full materialisation is needed.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void KeepCarry()
+    {
+        if (Op == CcOp.None || Op == CcOp.Inc || Op == CcOp.Dec) return;
+        bool cf = CFv;
+        Bits = cf ? Bits | CF : Bits & ~CF;
+    }
+
     public static bool ParityOf(uint v) => Parity[v & 0xFF] != 0;
 
     /// <summary>Materialise the arithmetic flags into Bits.</summary>
@@ -127,6 +137,37 @@ public sealed class Flags
     public bool Cond(int cc)
     {
         bool r;
+        // The common producers (CMP/SUB, TEST/AND/OR/XOR) answer directly from the recorded operands.
+        if (Op == CcOp.Sub)
+        {
+            int sh = 32 - 8 * Size;
+            uint a = Src1, b = Src2; // masked to the operand size by every Sub producer
+            switch (cc >> 1)
+            {
+                case 1: r = a < b; break;
+                case 2: r = a == b; break;
+                case 3: r = a <= b; break;
+                case 6: r = (int)(a << sh) < (int)(b << sh); break;
+                case 7: r = (int)(a << sh) <= (int)(b << sh); break;
+                default: goto general;
+            }
+            return (cc & 1) != 0 ? !r : r;
+        }
+        if (Op == CcOp.Logic)
+        {
+            uint m = Mask(Size), res = Res & m;
+            bool sf = (res & Sign(Size)) != 0;
+            switch (cc >> 1)
+            {
+                case 0: case 1: r = false; break;
+                case 2: case 3: r = res == 0; break;
+                case 4: case 6: r = sf; break;
+                case 7: r = res == 0 || sf; break;
+                default: goto general;
+            }
+            return (cc & 1) != 0 ? !r : r;
+        }
+    general:
         switch (cc >> 1)
         {
             case 0: r = OFv; break;

@@ -67,17 +67,29 @@ public sealed unsafe partial class Processor
         Faulted = false;
         while (budget > 0)
         {
+            // An asynchronous event (a signal sent from a timer or another thread) is taken between blocks, like
+            // an interrupt at an instruction boundary; the kernel then runs its exit work (signal delivery).
+            if (asyncStop) { asyncStop = false; return CpuExit.Stop; }
             uint eip = S.Eip;
             var blk = Cache.Get(eip);
             if (blk == null) return Exit; // fetch fault recorded by the cache
             var insns = blk.Insns;
+            var uops = blk.Uops;
             int n = blk.Count;
+            // TF can only change through POPF/IRET/SYSEXIT-style instructions, which end the block: test it once.
+            // With TF set, the single-step trap follows the first instruction (SDM 17.3.1.4).
+            bool tf = (S.Flags.Bits & Flags.TF) != 0;
+            // RF (set by IRET/sigreturn) lasts for one instruction: it is cleared once that one completes (SDM 17.3.1.1).
+            bool rf = (S.Flags.Bits & Flags.RF) != 0;
+            if (tf | rf) n = 1;
             for (int i = 0; i < n; i++)
             {
-                ref Instruction ins = ref insns[i];
-                bool tf = (S.Flags.Bits & Flags.TF) != 0;
-                S.Eip = (uint)ins.NextIP;
-                Execute(ref ins);
+                ref Uop u = ref uops[i];
+                uint next = u.Next;
+                S.Eip = next;
+                if (u.Kind != UopKind.Generic) ExecFast(ref u);
+                else Execute(ref insns[i]);
+                if (rf && !Faulted && insns[i].Mnemonic is not (Mnemonic.Iret or Mnemonic.Iretd)) S.Flags.Bits &= ~Flags.RF;
                 if (stopBlock | tf)
                 {
                     budget -= i + 1;
@@ -85,11 +97,14 @@ public sealed unsafe partial class Processor
                     stopBlock = false;
                     if (Exit != CpuExit.None)
                     {
-                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = (uint)ins.IP;
+                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = (uint)insns[i].IP;
                         // A trap-flag single step is reported after the instruction that had TF set
                         // (SDM 17.3.1.4); events raised by the instruction itself take priority.
                         return Exit;
                     }
+                    // MOV SS / POP SS: debug exceptions are held until after the next instruction (SDM 6.8.3).
+                    if (tf && insns[i].Op0Register == Register.SS && insns[i].Mnemonic is Mnemonic.Mov or Mnemonic.Pop)
+                        goto nextBlock;
                     if (tf)
                     {
                         // TF set when the instruction began: single-step trap after it (SDM 17.3.1.4).
@@ -99,7 +114,7 @@ public sealed unsafe partial class Processor
                     }
                     goto nextBlock;
                 }
-                if (S.Eip != ins.NextIP) { budget -= i + 1; Retired += i + 1; goto nextBlock; }
+                if (S.Eip != next) { budget -= i + 1; Retired += i + 1; goto nextBlock; }
             }
             budget -= n;
             Retired += n;
@@ -115,6 +130,10 @@ public sealed unsafe partial class Processor
 
     /// <summary>Single-step debug trap pending after an event return (used by the entry layer's IRET).</summary>
     public void RequestStop() => stopBlock = true;
+
+    volatile bool asyncStop;
+    /// <summary>Thread-safe: make Run return CpuExit.Stop at the next block boundary (a pending signal).</summary>
+    public void RequestAsyncStop() => asyncStop = true;
 
     // ------------------------------------------------------------------ events
 
@@ -259,7 +278,6 @@ public sealed unsafe partial class Processor
         byte p = perm[a >> 12];
         Exit = CpuExit.None;
         PageFault(a, PfErr.Fetch | ((p & AddressSpace.Present) != 0 ? PfErr.Present : 0));
-        S.Eip = S.Eip; // faulting EIP is the instruction start, already in S.Eip
     }
 
     internal void MarkCodePage(uint page) => perm[page] |= AddressSpace.CodeBit;

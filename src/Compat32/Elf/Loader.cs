@@ -201,7 +201,7 @@ public static class Loader
             aux.Add((AT_SYSINFO, t.Mm.VdsoBase + (uint)k.Vdso.SymKernelVsyscall));
             aux.Add((AT_SYSINFO_EHDR, t.Mm.VdsoBase));
         }
-        aux.Add((AT_MINSIGSTKSZ, Kernel.Signals.SignalFrameLayout.MinSigStackSize));
+        aux.Add((AT_MINSIGSTKSZ, Kernel.Signals.SignalFrameLayout.MinSigStackSize(k.Model.Kernel64)));
         aux.Add((AT_HWCAP, k.Model.Cpuid1Edx));
         aux.Add((AT_PAGESZ, 4096));
         aux.Add((AT_CLKTCK, 100));

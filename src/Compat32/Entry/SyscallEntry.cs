@@ -71,24 +71,16 @@ public sealed class SyscallEntry
     /// handler (arch/x86/kernel/traps.c), exit work (signal delivery), IRET. Not counted as a syscall exit.</summary>
     public void Exception(int vector, uint errorCode, uint cr2, bool singleStep)
     {
-        var s = cpu.S;
-        var regs = SaveGprs();
-        regs.orig_ax = ulong.MaxValue;
-        regs.ax = s.R[CpuState.EAX];
-        regs.ip = s.Eip;
-        regs.cs = s.Sel[CpuState.CS];
-        regs.flags = s.Flags.Get();
-        regs.sp = s.R[CpuState.ESP];
-        regs.ss = s.Sel[CpuState.SS];
+        var regs = SaveInterruptFrame();
+        // Fault-class exceptions push EFLAGS with RF set (SDM 17.3.1.1); traps (#DB step, #BP, #OF) do not.
+        if (vector != Vec.DB && vector != Vec.BP && vector != Vec.OF) regs.flags |= RF;
         kernel.Trap(ref regs, vector, errorCode, cr2, singleStep);
-        var note = new ExitNote();
-        kernel.ExitToUserMode(ref regs, ref note);
-        Iret(ref regs, countReason: false, IretReason.None);
-        Stats.Exits[(int)ExitMethod.Iret]--;
+        ReturnFromInterrupt(ref regs);
     }
 
-    /// <summary>An asynchronous interruption (a timer tick with a signal pending): no syscall, exit work, IRET.</summary>
-    public void Interrupt()
+    /// <summary>pt_regs for an entry that is not a syscall (idtentry): the hardware frame, the GPRs,
+    /// orig_ax = -1 so that no restart logic applies.</summary>
+    PtRegs SaveInterruptFrame()
     {
         var s = cpu.S;
         var regs = SaveGprs();
@@ -99,10 +91,24 @@ public sealed class SyscallEntry
         regs.flags = s.Flags.Get();
         regs.sp = s.R[CpuState.ESP];
         regs.ss = s.Sel[CpuState.SS];
+        return regs;
+    }
+
+    /// <summary>irqentry_exit_to_user_mode then IRET; not counted among syscall exits.</summary>
+    void ReturnFromInterrupt(ref PtRegs regs)
+    {
         var note = new ExitNote();
         kernel.ExitToUserMode(ref regs, ref note);
+        if (kernel.Exited) return;
         Iret(ref regs, countReason: false, IretReason.None);
         Stats.Exits[(int)ExitMethod.Iret]--;
+    }
+
+    /// <summary>An asynchronous interruption (a timer tick with a signal pending): no syscall, exit work, IRET.</summary>
+    public void Interrupt()
+    {
+        var regs = SaveInterruptFrame();
+        ReturnFromInterrupt(ref regs);
     }
 
     /// <summary>entry_SYSENTER_compat / entry_SYSENTER_32 then do_SYSENTER_32. The CPU already switched to

@@ -39,12 +39,22 @@ public sealed class KernelModel
         Options = options;
         Syscalls = new SyscallTable(this);
         Signals = new SignalModel(this);
+        TimerCalls.Register(Syscalls); // after TimeCalls: interruptible nanosleep, itimers, POSIX timers
     }
 
-    /// <summary>An interruptible sleep (signals will cut it short once they can arrive asynchronously).</summary>
-    public void Sleep(Task t, TimeSpan d)
+    /// <summary>An interruptible sleep (TASK_INTERRUPTIBLE): true when a deliverable signal cut it short.</summary>
+    public bool Sleep(Task t, TimeSpan d)
     {
-        if (d > TimeSpan.Zero) Thread.Sleep(d);
+        if (d <= TimeSpan.Zero) return false;
+        return Sleep(t, Compat32.Kernel.Syscalls.ProcessTimers.Now() + d.Ticks * 100);
+    }
+
+    /// <summary>Sleep until deadlineNs (ProcessTimers.Now() clock) or until a signal that is not blocked arrives.</summary>
+    public bool Sleep(Task t, long deadlineNs)
+    {
+        long ticks = (long)(deadlineNs / (1e9 / System.Diagnostics.Stopwatch.Frequency));
+        const ulong unblockable = (1UL << 8) | (1UL << 18); // SIGKILL, SIGSTOP
+        return Signals.WaitFor(t, ~t.Blocked | unblockable, ticks);
     }
 
     public int AllocPid() => Interlocked.Increment(ref nextPid);

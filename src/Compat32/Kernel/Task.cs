@@ -1,5 +1,6 @@
 using Compat32.Cpu;
 using Compat32.Entry;
+using Compat32.Kernel.Signals;
 using Compat32.Kernel.Vfs;
 using Compat32.Memory;
 
@@ -62,6 +63,8 @@ public sealed class Task : ISyscallKernel
     public string Comm = "";
     /// <summary>The auxiliary vector as built at exec (for /proc/self/auxv).</summary>
     public byte[] Auxv = Array.Empty<byte>();
+    /// <summary>CPU affinity mask (sched_setaffinity); every online CPU at start.</summary>
+    public ulong Affinity = ulong.MaxValue;
     public ulong Blocked;       // signal mask
     public ulong Pending;
     public uint ClearChildTid, RobustList;
@@ -84,7 +87,19 @@ public sealed class Task : ISyscallKernel
 
     public uint? Int80LandingPad => Mm.VdsoBase != 0 && Kernel.Vdso != null ? Mm.VdsoBase + (uint)Kernel.Vdso.SymInt80LandingPad : null;
 
-    public void Syscall(ref PtRegs regs, EntryMethod how) => Kernel.Syscalls.Dispatch(this, ref regs, how);
+    /// <summary>Signal state of this thread: queued siginfo, saved mask, thread.trap_nr/error_code/cr2, restart_block.</summary>
+    public readonly TaskSignalState SigState = new();
+    /// <summary>current_pt_regs() for the running syscall: sigreturn rewrites it (SysRegsChanged), the rest read it.</summary>
+    public PtRegs SysRegs;
+    public bool SysRegsChanged;
+
+    public void Syscall(ref PtRegs regs, EntryMethod how)
+    {
+        SysRegs = regs;
+        SysRegsChanged = false;
+        Kernel.Syscalls.Dispatch(this, ref regs, how);
+        if (SysRegsChanged) { ulong ax = regs.ax; regs = SysRegs; regs.ax = ax; SysRegsChanged = false; }
+    }
 
     public void ExitToUserMode(ref PtRegs regs, ref ExitNote note)
     {

@@ -32,7 +32,12 @@ public sealed partial class Timekeeper
         ulong c = Tsc();
         CycleLast = c;
         for (int clk = 0; clk < Clocks; clk++) baseNs[clk] = Host(clk);
+        // The timer interrupt (tick_sched_timer → update_wall_time) advances the bases every tick even when no
+        // one reads a clock, so time() and the _COARSE clocks the vDSO reads from vvar stay within a tick.
+        tickTimer = new Timer(_ => Tick(), null, (int)(TickNs / 1_000_000), (int)(TickNs / 1_000_000));
     }
+
+    readonly Timer tickTimer;
 
     static long Host(int clk)
     {

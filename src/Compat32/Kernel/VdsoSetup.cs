@@ -39,12 +39,41 @@ public static class VdsoSetup
             var target = m.Kernel64 ? VdsoTarget.Kernel64 : VdsoTarget.Kernel32;
             lock (built)
             {
-                if (!built.TryGetValue(target, out img!)) built[target] = img = Vdso32Builder.Build(target);
+                if (!built.TryGetValue(target, out img!)) built[target] = img = BuildCached(target);
             }
         }
         var data = (byte[])img.Data.Clone();
         Alternatives.Apply(data, img, f => HasFeature(m, f), longNops64: m.Kernel64);
         return (img, data);
+    }
+
+    /// <summary>Assembling the image costs more than the rest of startup, so the linked image is kept on disk,
+    /// keyed by this build of compat32, and read back through our own vdso2c reader (VdsoImage.FromElf).</summary>
+    public static VdsoImage BuildCached(VdsoTarget target)
+    {
+        string? path = null;
+        try
+        {
+            var root = Environment.GetEnvironmentVariable("COMPAT32_CACHE")
+                ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "compat32");
+            var id = typeof(Vdso32Builder).Assembly.ManifestModule.ModuleVersionId.ToString("N");
+            path = Path.Combine(root, "vdso", $"vdso32-{target}-{id}.so");
+            if (File.Exists(path)) return VdsoImage.FromElf(File.ReadAllBytes(path));
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or VdsoFormatException) { }
+        var img = Vdso32Builder.Build(target);
+        if (path != null)
+        {
+            try
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+                var tmp = path + "." + Environment.ProcessId + ".tmp";
+                File.WriteAllBytes(tmp, img.Data.AsSpan(0, img.Size).ToArray());
+                File.Move(tmp, path, overwrite: true);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        return img;
     }
 
     /// <summary>Wire a kernel model: patched image bytes, and vvar pages fed by the timekeeper.</summary>

@@ -5,7 +5,9 @@ namespace Compat32.Cpu;
 /// <summary>Integer arithmetic, logic, shifts and bit operations (SDM vol. 2 per instruction).</summary>
 public sealed unsafe partial class Processor
 {
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     static uint MaskOf(int size) => size == 4 ? 0xFFFFFFFFu : size == 2 ? 0xFFFFu : 0xFFu;
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
     static uint SignOf(int size) => size == 4 ? 0x80000000u : size == 2 ? 0x8000u : 0x80u;
 
     void ExecMov(in Instruction ins)
@@ -108,9 +110,7 @@ public sealed unsafe partial class Processor
         WriteOp0(ins, sz, r);
         if (Faulted) return;
         var f = S.Flags;
-        bool cf = f.CFv; // INC/DEC leave CF alone
-        f.Materialize();
-        if (cf) f.Bits |= Flags.CF; else f.Bits &= ~Flags.CF;
+        f.KeepCarry(); // INC/DEC leave CF alone
         f.SetLazy(inc ? CcOp.Inc : CcOp.Dec, sz, r, a, 1);
     }
 
@@ -486,7 +486,7 @@ public sealed unsafe partial class Processor
         f.Materialize();
         if (v == 0) { f.Bits |= Flags.ZF; return; } // destination unchanged (what Intel and AMD do)
         f.Bits &= ~Flags.ZF;
-        uint idx = ins.Mnemonic == Mnemonic.Bsf ? (uint)System.Numerics.BitOperations.TrailingZeroCount(v)
+        uint idx = ins.Mnemonic is Mnemonic.Bsf or Mnemonic.Tzcnt ? (uint)System.Numerics.BitOperations.TrailingZeroCount(v)
                                                 : (uint)(31 - System.Numerics.BitOperations.LeadingZeroCount(v));
         SetReg(ins.Op0Register, idx);
     }

@@ -135,6 +135,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Shld: case Mnemonic.Shrd: ExecShiftDouble(ins); break;
             case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc: ExecBt(ins); break;
             case Mnemonic.Bsf: case Mnemonic.Bsr: ExecBitScan(ins); break;
+            case Mnemonic.Tzcnt: case Mnemonic.Lzcnt: ExecBitScan(ins); break; // F3 0F BC/BD: BSF/BSR on CPUs without BMI1/ABM (SDM: REP prefix ignored)
             case Mnemonic.Xadd: ExecXadd(ins); break;
             case Mnemonic.Cmpxchg: ExecCmpxchg(ins); break;
             case Mnemonic.Cmpxchg8b: ExecCmpxchg8b(ins); break;

@@ -36,52 +36,203 @@ public static class Sig
     public static ulong Bit(int s) => 1UL << (s - 1);
 }
 
-/// <summary>Fault details for a synchronous signal (what siginfo will carry).</summary>
-public struct FaultInfo
+/// <summary>Per-thread signal state (the parts of task_struct / thread_struct signals use).</summary>
+public sealed class TaskSignalState
 {
-    public int Signo, Code, Trapno;
-    public uint Addr, Err;
+    /// <summary>Guards Task.Pending and Queue: timers and other threads send from their own host threads.</summary>
+    public readonly object Lock = new();
+    /// <summary>struct sigpending: queued siginfo (one per pending legacy signal, a queue for real-time ones).</summary>
+    public readonly List<KSigInfo> Queue = new();
+    /// <summary>saved_sigmask with TIF_RESTORE_SIGMASK (sigsuspend, ppoll ...).</summary>
+    public ulong SavedMask;
+    public bool RestoreSigmask;
+    /// <summary>thread.trap_nr, thread.error_code, thread.cr2: copied into every sigcontext.</summary>
+    public int TrapNr;
+    public uint ErrorCode, Cr2;
+    /// <summary>restart_block.fn for -ERESTART_RESTARTBLOCK (null = do_no_restart_syscall).</summary>
+    public Func<Task, int>? RestartFn;
+    /// <summary>Handler frames built (for tests and --stats).</summary>
+    public long Delivered;
+    /// <summary>Handler runs per signal number.</summary>
+    public readonly long[] DeliveredBySig = new long[65];
 }
 
 /// <summary>
-/// Signal generation and the exit-to-user-mode work (arch_do_signal_or_restart in arch/x86/kernel/signal.c):
-/// dequeue, default actions, syscall restart. Frame building for handlers lives in SignalFrames.
+/// Signal generation and the exit-to-user-mode work (kernel/signal.c get_signal, arch/x86/kernel/signal.c
+/// arch_do_signal_or_restart / handle_signal): queueing with siginfo, dequeue order, default actions, syscall
+/// restart; frames are built by SignalFrames (arch/x86/ia32/ia32_signal.c).
 /// </summary>
 public sealed class SignalModel
 {
     readonly KernelModel k;
     public SignalModel(KernelModel k) { this.k = k; }
 
-    /// <summary>Optional handler-frame builder (Kernel/Signals/SignalFrames): returns false if it could not deliver.</summary>
-    public Func<Task, int, FaultInfo?, PtRegsRef, bool>? DeliverToHandler;
+    public const int SI_KERNEL = 0x80, ILL_ILLOPN = 2, FPE_INTDIV = 1, SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRERR = 2,
+        BUS_ADRALN = 1, TRAP_BRKPT = 1, TRAP_TRACE = 2;
+    const ulong Unblockable = (1UL << (Sig.SIGKILL - 1)) | (1UL << (Sig.SIGSTOP - 1));
+    const ulong SynchronousMask = (1UL << (Sig.SIGSEGV - 1)) | (1UL << (Sig.SIGBUS - 1)) | (1UL << (Sig.SIGILL - 1))
+                                | (1UL << (Sig.SIGTRAP - 1)) | (1UL << (Sig.SIGFPE - 1)) | (1UL << (Sig.SIGSYS - 1));
 
-    public delegate void PtRegsRefAction(ref PtRegs r);
-    public sealed class PtRegsRef { public PtRegs Regs; }
+    /// <summary>Plain kill-style send (SI_KERNEL info, as send_sig(sig, t, 1) gives, e.g. SIGPIPE).</summary>
+    public void Send(Task t, int sig) => Send(t, new KSigInfo { Signo = sig, Code = KSigInfo.SI_KERNEL, Layout = SigInfoLayout.Kill });
 
-    /// <summary>Fault info of the last synchronous signal per task.</summary>
-    readonly Dictionary<int, FaultInfo> faults = new();
-
-    public void Send(Task t, int sig)
+    /// <summary>sig_ignored: a signal that would be ignored and is not blocked is dropped at generation.</summary>
+    static bool Ignored(Task t, int sig)
     {
-        if (sig <= 0 || sig > 64) return;
-        t.Pending |= Sig.Bit(sig);
+        if ((t.Blocked & Sig.Bit(sig)) != 0) return false;
+        var h = t.Sig.Actions[sig].Handler;
+        return h == Sig.SIG_IGN || (h == Sig.SIG_DFL && Sig.DefaultAction(sig) == Sig.Default.Ignore);
     }
 
-    /// <summary>force_sig_fault: unblock and un-ignore, as the kernel does for synchronous faults.</summary>
-    public void ForceFault(Task t, FaultInfo info)
+    /// <summary>__send_signal_locked: queue info (legacy signals at most once), set pending, wake the task.
+    /// Thread-safe.</summary>
+    public bool Send(Task t, KSigInfo info)
     {
-        ref var act = ref t.Sig.Actions[info.Signo];
-        bool blocked = (t.Blocked & Sig.Bit(info.Signo)) != 0;
-        if (act.Handler == Sig.SIG_IGN || blocked)
+        int sig = info.Signo;
+        if (sig <= 0 || sig > 64 || t.Exited) return false;
+        var st = t.SigState;
+        lock (st.Lock)
         {
-            act.Handler = Sig.SIG_DFL;
-            t.Blocked &= ~Sig.Bit(info.Signo);
+            if (Ignored(t, sig)) return false;
+            if (sig < Sig.SIGRTMIN && (t.Pending & Sig.Bit(sig)) != 0) return false; // legacy_queue
+            st.Queue.Add(info);
+            t.Pending |= Sig.Bit(sig);
+            System.Threading.Monitor.PulseAll(st.Lock);
         }
-        faults[t.Tid] = info;
-        t.Pending |= Sig.Bit(info.Signo);
+        Kick(t);
+        return true;
     }
 
-    public bool HasDeliverable(Task t) => (t.Pending & ~t.Blocked) != 0 || (t.Pending & (Sig.Bit(Sig.SIGKILL) | Sig.Bit(Sig.SIGSTOP))) != 0;
+    /// <summary>signal_wake_up: make the CPU leave its run loop at the next block so exit work runs.</summary>
+    public static void Kick(Task t) => t.Cpu.RequestAsyncStop();
+
+    /// <summary>A process-directed signal (kill): complete_signal picks a thread that does not block it.</summary>
+    public bool SendToGroup(Task any, KSigInfo info)
+    {
+        var threads = any.Group.Threads;
+        Task? target = null;
+        lock (threads)
+        {
+            foreach (var th in threads) if (!th.Exited && (th.Blocked & Sig.Bit(info.Signo)) == 0) { target = th; break; }
+            if (target == null) foreach (var th in threads) if (!th.Exited) { target = th; break; }
+        }
+        return target != null && Send(target, info);
+    }
+
+    /// <summary>force_sig_info_to_task: a synchronous signal is unblocked, and a blocked or ignored one gets SIG_DFL.</summary>
+    public void ForceFault(Task t, KSigInfo info)
+    {
+        lock (t.SigState.Lock)
+        {
+            ref var act = ref t.Sig.Actions[info.Signo];
+            bool blocked = (t.Blocked & Sig.Bit(info.Signo)) != 0;
+            if (act.Handler == Sig.SIG_IGN || blocked)
+            {
+                act.Handler = Sig.SIG_DFL;
+                t.Blocked &= ~Sig.Bit(info.Signo);
+            }
+            if ((t.Pending & Sig.Bit(info.Signo)) == 0 || info.Signo >= Sig.SIGRTMIN)
+            {
+                t.SigState.Queue.Add(info);
+                t.Pending |= Sig.Bit(info.Signo);
+            }
+        }
+    }
+
+    /// <summary>force_sigsegv: a frame could not be written. SIGSEGV itself falls back to the default action.</summary>
+    public void ForceSigsegv(Task t, int sig)
+    {
+        if (sig == Sig.SIGSEGV) t.Sig.Actions[Sig.SIGSEGV].Handler = Sig.SIG_DFL;
+        ForceFault(t, new KSigInfo { Signo = Sig.SIGSEGV, Code = SI_KERNEL, Layout = SigInfoLayout.Kill });
+    }
+
+    public bool HasDeliverable(Task t) => (t.Pending & (~t.Blocked | Unblockable)) != 0;
+
+    /// <summary>dequeue_signal with an explicit mask of acceptable signals: synchronous ones first, then the lowest.</summary>
+    public int Dequeue(Task t, ulong allowed, out KSigInfo info)
+    {
+        info = default;
+        var st = t.SigState;
+        lock (st.Lock)
+        {
+            ulong ready = t.Pending & allowed;
+            if (ready == 0) return 0;
+            ulong pick = (ready & SynchronousMask) != 0 ? ready & SynchronousMask : ready;
+            int sig = System.Numerics.BitOperations.TrailingZeroCount(pick) + 1;
+            int idx = st.Queue.FindIndex(q => q.Signo == sig);
+            bool more = false;
+            if (idx >= 0)
+            {
+                info = st.Queue[idx];
+                st.Queue.RemoveAt(idx);
+                more = st.Queue.Exists(q => q.Signo == sig);
+            }
+            else info = new KSigInfo { Signo = sig, Code = SI_KERNEL, Layout = SigInfoLayout.Kill };
+            if (!more) t.Pending &= ~Sig.Bit(sig);
+            return sig;
+        }
+    }
+
+    /// <summary>send_sigqueue on a still-queued POSIX timer signal: bump its si_overrun instead of queueing again.</summary>
+    public bool BumpTimerOverrun(Task owner, int timerId, int sig, int by)
+    {
+        foreach (var th in owner.Group.Threads)
+        {
+            var st = th.SigState;
+            lock (st.Lock)
+            {
+                for (int i = 0; i < st.Queue.Count; i++)
+                {
+                    var q = st.Queue[i];
+                    if (q.Signo == sig && q.Layout == SigInfoLayout.Timer && q.Pid == timerId && q.Code == KSigInfo.SI_TIMER)
+                    {
+                        q.Uid += (uint)by;
+                        st.Queue[i] = q;
+                        return true;
+                    }
+                }
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Remove every pending instance of the signals in mask (sigaction to SIG_IGN, flush).</summary>
+    public void Flush(Task t, ulong mask)
+    {
+        lock (t.SigState.Lock)
+        {
+            t.Pending &= ~mask;
+            t.SigState.Queue.RemoveAll(q => (Sig.Bit(q.Signo) & mask) != 0);
+        }
+    }
+
+    /// <summary>set_current_blocked (SIGKILL/SIGSTOP can never be blocked).</summary>
+    public void SetBlocked(Task t, ulong mask)
+    {
+        lock (t.SigState.Lock) t.Blocked = mask & ~Unblockable;
+        if (HasDeliverable(t)) Kick(t);
+    }
+
+    /// <summary>Block until a signal in mask is pending or the deadline (Stopwatch ticks, long.MaxValue = none)
+    /// passes. True if a signal is there.</summary>
+    public bool WaitFor(Task t, ulong mask, long deadlineTicks)
+    {
+        var st = t.SigState;
+        lock (st.Lock)
+        {
+            while ((t.Pending & mask) == 0 && !t.Exited && !t.Group.Exiting)
+            {
+                if (deadlineTicks == long.MaxValue) { System.Threading.Monitor.Wait(st.Lock, 1000); continue; }
+                long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                if (now >= deadlineTicks) return false;
+                long ms = (deadlineTicks - now) * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                // Sleep in whole milliseconds, then spin the sub-millisecond remainder for accuracy.
+                if (ms >= 2) System.Threading.Monitor.Wait(st.Lock, (int)Math.Min(ms - 1, 1000));
+                else { System.Threading.Monitor.Exit(st.Lock); Thread.SpinWait(50); System.Threading.Monitor.Enter(st.Lock); }
+            }
+            return (t.Pending & mask) != 0;
+        }
+    }
 
     /// <summary>arch_do_signal_or_restart: deliver one signal or restart the interrupted syscall.</summary>
     public void ExitToUserMode(Task t, ref PtRegs regs, ref ExitNote note)
@@ -89,39 +240,49 @@ public sealed class SignalModel
         if (t.IpChangedBy != IretReason.None) { note.IpChangedBy = t.IpChangedBy; t.IpChangedBy = IretReason.None; }
         while (HasDeliverable(t) && !t.Exited)
         {
-            int sig = Dequeue(t);
+            int sig = Dequeue(t, ~t.Blocked | Unblockable, out var info);
             if (sig == 0) break;
-            faults.Remove(t.Tid, out var fi);
-            FaultInfo? info = fi.Signo == sig ? fi : null;
             var act = t.Sig.Actions[sig];
             if (sig != Sig.SIGKILL && sig != Sig.SIGSTOP && act.Handler == Sig.SIG_IGN) continue;
             if (sig != Sig.SIGKILL && sig != Sig.SIGSTOP && act.Handler != Sig.SIG_DFL)
             {
-                // A handler runs: fix up the interrupted syscall first (handle_signal).
-                if ((long)regs.orig_ax >= 0 && IsSyscallEntry(regs))
+                // get_signal: SA_ONESHOT resets the handler as the signal is taken.
+                if ((act.Flags & Sig.SA_RESETHAND) != 0) t.Sig.Actions[sig].Handler = Sig.SIG_DFL;
+                // handle_signal: fix up the interrupted syscall first.
+                if (IsSyscallEntry(regs))
                 {
-                    int err = -(int)(uint)regs.ax;
-                    switch (err)
+                    switch (-(int)(uint)regs.ax)
                     {
                         case Errno.ERESTART_RESTARTBLOCK: case Errno.ERESTARTNOHAND:
-                            regs.ax = unchecked((ulong)-Errno.EINTR); break;
+                            regs.ax = unchecked((ulong)(long)-Errno.EINTR); break;
                         case Errno.ERESTARTSYS:
-                            if ((act.Flags & Sig.SA_RESTART) == 0) { regs.ax = unchecked((ulong)-Errno.EINTR); break; }
-                            goto case Errno.ERESTARTNOINTR;
+                            if ((act.Flags & Sig.SA_RESTART) == 0) { regs.ax = unchecked((ulong)(long)-Errno.EINTR); break; }
+                            regs.ax = regs.orig_ax; regs.ip -= 2; break;
                         case Errno.ERESTARTNOINTR:
                             regs.ax = regs.orig_ax; regs.ip -= 2; break;
                     }
                 }
-                var box = new PtRegsRef { Regs = regs };
-                if (DeliverToHandler != null && DeliverToHandler(t, sig, info, box))
+                // sigmask_to_save: the mask sigsuspend replaced, else the current one.
+                ulong saved = t.SigState.RestoreSigmask ? t.SigState.SavedMask : t.Blocked;
+                if (SignalFrames.Setup(t, sig, info, act, saved, ref regs))
                 {
-                    regs = box.Regs;
+                    // Clear DF (ABI), RF and TF (no recursive SIGTRAP) for the handler.
+                    regs.flags &= ~(ulong)(Cpu.Flags.DF | Cpu.Flags.RF | Cpu.Flags.TF);
+                    SignalFrames.ClearFpu(t);
+                    // signal_delivered: clear_restore_sigmask, block sa_mask (+ sig unless SA_NODEFER).
+                    t.SigState.RestoreSigmask = false;
+                    ulong block = act.Mask | ((act.Flags & Sig.SA_NODEFER) == 0 ? Sig.Bit(sig) : 0);
+                    SetBlocked(t, saved | block);
+                    t.SigState.Delivered++;
+                    t.SigState.DeliveredBySig[sig]++;
                     note.IpChangedBy = IretReason.SignalDelivery;
-                    return;
+                    // exit_to_user_mode_loop runs again while TIF_SIGPENDING: another deliverable signal gets its
+                    // frame on top of this one, and its handler runs first.
+                    continue;
                 }
-                // No frame builder yet or the frame could not be written: the kernel forces SIGSEGV.
-                Terminate(t, sig == Sig.SIGSEGV ? Sig.SIGSEGV : sig, info);
-                return;
+                // signal_setup_done(failed): force_sigsegv, then keep going (the SIGSEGV is next).
+                ForceSigsegv(t, sig);
+                continue;
             }
             switch (Sig.DefaultAction(sig))
             {
@@ -130,8 +291,9 @@ public sealed class SignalModel
                 default: Terminate(t, sig, info); return;
             }
         }
+        if (note.IpChangedBy == IretReason.SignalDelivery) return;
         // No handler ran: restart the interrupted system call (spec §4, the no-handler cases).
-        if ((long)(int)(uint)regs.orig_ax >= 0 && IsSyscallEntry(regs))
+        if (IsSyscallEntry(regs))
         {
             int err = -(int)(uint)regs.ax;
             if (err is Errno.ERESTARTNOHAND or Errno.ERESTARTSYS or Errno.ERESTARTNOINTR)
@@ -143,65 +305,72 @@ public sealed class SignalModel
                 regs.ax = Nr.restart_syscall; regs.ip -= 2; note.IpChangedBy = IretReason.Restart;
             }
         }
+        // restore_saved_sigmask
+        if (t.SigState.RestoreSigmask) { t.SigState.RestoreSigmask = false; SetBlocked(t, t.SigState.SavedMask); }
     }
 
-    public const int SI_KERNEL = 0x80, ILL_ILLOPN = 2, FPE_INTDIV = 1, SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRERR = 2,
-        BUS_ADRALN = 1, TRAP_BRKPT = 1, TRAP_TRACE = 2;
-
     /// <summary>The user-mode exception handlers of arch/x86/kernel/traps.c and fault.c: which signal, code and
-    /// address each vector produces.</summary>
+    /// address each vector produces; thread.trap_nr / error_code / cr2 as they record them.</summary>
     public void Trap(Task t, ref PtRegs regs, int vector, uint err, uint cr2, bool singleStep)
     {
         uint ip = (uint)regs.ip;
-        var fi = new FaultInfo { Trapno = vector, Err = err };
+        var fi = new KSigInfo { Layout = SigInfoLayout.Fault };
+        var st = t.SigState;
+        st.TrapNr = vector; st.ErrorCode = err;
         switch (vector)
         {
             case Cpu.Vec.DE: fi.Signo = Sig.SIGFPE; fi.Code = FPE_INTDIV; fi.Addr = ip; break;
-            case Cpu.Vec.DB: fi.Signo = Sig.SIGTRAP; fi.Code = singleStep ? TRAP_TRACE : TRAP_BRKPT; fi.Addr = ip; break;
-            case Cpu.Vec.BP: fi.Signo = Sig.SIGTRAP; fi.Code = SI_KERNEL; break;
-            case Cpu.Vec.OF: case Cpu.Vec.BR: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; break;
+            case Cpu.Vec.DB: // send_sigtrap: error_code 0, si_addr = ip
+                fi.Signo = Sig.SIGTRAP; fi.Code = singleStep ? TRAP_TRACE : TRAP_BRKPT; fi.Addr = ip; st.ErrorCode = 0; break;
+            case Cpu.Vec.BP: fi.Signo = Sig.SIGTRAP; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
+            case Cpu.Vec.OF: case Cpu.Vec.BR: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
             case Cpu.Vec.UD: fi.Signo = Sig.SIGILL; fi.Code = ILL_ILLOPN; fi.Addr = ip; break;
-            case Cpu.Vec.NP: case Cpu.Vec.SS: fi.Signo = Sig.SIGBUS; fi.Code = SI_KERNEL; break;
-            case Cpu.Vec.GP: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; break;
+            case Cpu.Vec.NP: case Cpu.Vec.SS: fi.Signo = Sig.SIGBUS; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
+            case Cpu.Vec.GP: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
             case Cpu.Vec.PF:
+                // do_user_addr_fault → set_signal_archinfo: error_code | X86_PF_USER, cr2 = address.
                 fi.Signo = Sig.SIGSEGV; fi.Code = (err & Cpu.PfErr.Present) != 0 ? SEGV_ACCERR : SEGV_MAPERR; fi.Addr = cr2;
+                st.ErrorCode = err | Cpu.PfErr.User; st.Cr2 = cr2;
                 break;
-            case Cpu.Vec.MF: case Cpu.Vec.XM:
-                fi.Signo = Sig.SIGFPE; fi.Code = FpeCode?.Invoke(t) ?? 0; fi.Addr = ip; break;
+            case Cpu.Vec.MF: case Cpu.Vec.XM: // math_error: error_code 0
+                fi.Signo = Sig.SIGFPE; fi.Code = FpeCode?.Invoke(t) ?? 0; fi.Addr = ip; st.ErrorCode = 0; break;
             case Cpu.Vec.AC: fi.Signo = Sig.SIGBUS; fi.Code = BUS_ADRALN; fi.Addr = ip; break;
-            default: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; break;
+            default: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
         }
+        fi.Errno = 0;
         ForceFault(t, fi);
     }
 
     /// <summary>si_code for an x87/SIMD exception from the FPU state (fpu__exception_code), set by the x87 unit.</summary>
     public Func<Task, int>? FpeCode;
 
-    static bool IsSyscallEntry(in PtRegs regs) => (long)regs.orig_ax != -1 && regs.orig_ax != ulong.MaxValue;
+    /// <summary>syscall_get_nr(regs) != -1.</summary>
+    static bool IsSyscallEntry(in PtRegs regs) => (int)(uint)regs.orig_ax != -1;
 
-    int Dequeue(Task t)
+    /// <summary>What execve does to signal state (fs/exec.c: flush_signal_handlers, sas_ss_reset, exit_itimers):
+    /// handlers back to SIG_DFL (ignored ones stay ignored, flags cleared), no alternate stack, POSIX timers
+    /// deleted; the mask, pending signals and itimers are kept.</summary>
+    public void OnExec(Task t)
     {
-        ulong ready = t.Pending & ~t.Blocked;
-        ready |= t.Pending & (Sig.Bit(Sig.SIGKILL) | Sig.Bit(Sig.SIGSTOP));
-        if (ready == 0) return 0;
-        // Synchronous signals first (SYNCHRONOUS_MASK), then lowest number.
-        const ulong sync = (1UL << (Sig.SIGSEGV - 1)) | (1UL << (Sig.SIGBUS - 1)) | (1UL << (Sig.SIGILL - 1))
-                         | (1UL << (Sig.SIGTRAP - 1)) | (1UL << (Sig.SIGFPE - 1)) | (1UL << (Sig.SIGSYS - 1));
-        ulong pick = (ready & sync) != 0 ? ready & sync : ready;
-        int sig = System.Numerics.BitOperations.TrailingZeroCount(pick) + 1;
-        t.Pending &= ~Sig.Bit(sig);
-        return sig;
+        var acts = t.Sig.Actions;
+        for (int i = 1; i < acts.Length; i++)
+            acts[i] = new SigAction { Handler = acts[i].Handler == Sig.SIG_IGN ? Sig.SIG_IGN : Sig.SIG_DFL };
+        t.SigAltStackSp = 0; t.SigAltStackSize = 0; t.SigAltStackFlags = 2; // SS_DISABLE
+        t.SigState.RestartFn = null;
+        var pt = Syscalls.ProcessTimers.Existing(t.Group);
+        if (pt != null) lock (pt.Lock) { foreach (var tm in pt.Posix.Values) tm.Armed = false; pt.Posix.Clear(); }
     }
 
     /// <summary>do_group_exit for a fatal signal: the wait status carries the signal (and the core flag).</summary>
-    public void Terminate(Task t, int sig, FaultInfo? info)
+    public void Terminate(Task t, int sig, KSigInfo? info)
     {
         bool core = Sig.DefaultAction(sig) == Sig.Default.Core;
         t.Group.ExitCode = (sig & 0x7F) | (core ? 0x80 : 0);
         t.Group.Exiting = true;
         t.Group.FatalSignal = sig;
-        t.Group.FatalAddr = info?.Addr;
+        t.Group.FatalAddr = info is { Layout: SigInfoLayout.Fault } fi ? fi.Addr : null;
         foreach (var th in t.Group.Threads) th.Exited = true;
         t.Exited = true;
+        Syscalls.ProcessTimers.Existing(t.Group)?.Dispose();
     }
 }

@@ -84,6 +84,11 @@ public static unsafe partial class FsCalls
         s.Add(Nr.umask, "o", (t, a, _, _, _, _, _) => { int old = t.Fs.Umask; t.Fs.Umask = (int)a & 0x1FF; return old; }, 'o');
         s.Add(Nr.poll, "pud", (t, a, b, c, _, _, _) => Poll(t, a, b, (int)c));
         s.Add(Nr._newselect, "dpppp", (t, a, b, c, d, e, _) => Select(t, (int)a, b, c, d, e));
+        s.Add(Nr.select, "p", (t, a, _, _, _, _, _) => OldSelect(t, a));
+        s.Add(Nr.pselect6, "dppppp", (t, a, b, c, d, e, f) => PSelect(t, (int)a, b, c, d, e, f, wide: false));
+        s.Add(Nr.pselect6_time64, "dppppp", (t, a, b, c, d, e, f) => PSelect(t, (int)a, b, c, d, e, f, wide: true));
+        s.Add(Nr.ppoll, "puppu", (t, a, b, c, d, e, _) => PPoll(t, a, b, c, d, e, wide: false));
+        s.Add(Nr.ppoll_time64, "puppu", (t, a, b, c, d, e, _) => PPoll(t, a, b, c, d, e, wide: true));
         s.Add(Nr.statfs64, "sup", (t, a, b, c, _, _, _) => StatFs(t, a, -1, b, c));
         s.Add(Nr.fstatfs64, "dup", (t, a, b, c, _, _, _) => StatFs(t, 0, (int)a, b, c));
         s.Add(Nr.fadvise64_64, "duuuud", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
@@ -147,9 +152,31 @@ public static unsafe partial class FsCalls
         if (count == 0) return 0;
         if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
+        int w = WaitReadable(t, f);
+        if (w != 0) return w;
         t.Mem.NoteWrite(buf, count);
         long r = LibC.Read(f.HostFd, t.Mem.Ptr(buf), count);
         return (int)r;
+    }
+
+    /// <summary>A read that would block on a pipe, terminal or socket sleeps interruptibly (pipe_read's
+    /// wait_event_interruptible): a signal that can be delivered ends the wait with -ERESTARTSYS, which becomes
+    /// a restart (SA_RESTART) or -EINTR on the way out. Regular files never block.</summary>
+    static int WaitReadable(Task t, OpenFile f)
+    {
+        if (f.HostFd < 0 || (f.Flags & LibC.O_NONBLOCK) != 0 || f.Kind == FileKind.Regular) return 0;
+        Span<byte> pfd = stackalloc byte[8];
+        while (true)
+        {
+            U.W32(pfd, 0, f.HostFd);
+            U.W16(pfd, 4, 0x1); // POLLIN
+            U.W16(pfd, 6, 0);
+            int r;
+            fixed (byte* p = pfd) r = LibC.Poll(p, 1, 10);
+            if (r > 0 || (r < 0 && r != -Errno.EINTR)) return 0; // readable, hung up, or an error read() will report
+            if (t.Kernel.Signals.HasDeliverable(t)) return -Errno.ERESTARTSYS;
+            if (t.Exited) return -Errno.EINTR;
+        }
     }
 
     /// <summary>Partly unwritable buffer: read what fits before the first bad page, like copy_to_user would.</summary>
@@ -251,11 +278,19 @@ public static unsafe partial class FsCalls
         bool isDir = false;
         fixed (byte* sp = st)
             if (LibC.Statx(hfd, Array.Empty<byte>(), AT_EMPTY_PATH, 0x7FF, sp) == 0) isDir = (U.R16(st, 28) & 0xF000) == 0x4000;
-        var of = new OpenFile { HostFd = hfd, Flags = flags & ~LibC.O_CLOEXEC, Path = Encoding.UTF8.GetString(hp.Path), IsDirectory = isDir };
+        var kind = KindOfMode(U.R16(st, 28));
+        var of = new OpenFile { HostFd = hfd, Flags = flags & ~LibC.O_CLOEXEC, Path = Encoding.UTF8.GetString(hp.Path), IsDirectory = isDir, Kind = kind };
         int fd = t.Files.Install(of, (flags & LibC.O_CLOEXEC) != 0);
         if (fd < 0) of.Release();
         return fd;
     }
+
+    /// <summary>S_IFMT of a mode → the kind of file (include/uapi/linux/stat.h).</summary>
+    public static FileKind KindOfMode(uint mode) => (mode & 0xF000) switch
+    {
+        0x8000 => FileKind.Regular, 0x4000 => FileKind.Directory, 0x1000 => FileKind.Pipe,
+        0x2000 => FileKind.Terminal, 0xC000 => FileKind.Socket, 0 => FileKind.Unknown, _ => FileKind.Other,
+    };
 
     static int Lseek(Task t, int fd, int off, int whence)
     {
@@ -603,8 +638,8 @@ public static unsafe partial class FsCalls
         int* h = stackalloc int[2];
         int r = LibC.Pipe2(h, (flags & ~LibC.O_CLOEXEC) | LibC.O_CLOEXEC);
         if (r < 0) return r;
-        var rf = new OpenFile { HostFd = h[0], Flags = LibC.O_RDONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:" };
-        var wf = new OpenFile { HostFd = h[1], Flags = LibC.O_WRONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:" };
+        var rf = new OpenFile { HostFd = h[0], Flags = LibC.O_RDONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:", Kind = FileKind.Pipe };
+        var wf = new OpenFile { HostFd = h[1], Flags = LibC.O_WRONLY | (flags & LibC.O_NONBLOCK), Path = "pipe:", Kind = FileKind.Pipe };
         bool ce = (flags & LibC.O_CLOEXEC) != 0;
         int a = t.Files.Install(rf, ce);
         if (a < 0) { rf.Release(); wf.Release(); return a; }
@@ -788,10 +823,116 @@ public static unsafe partial class FsCalls
         return U.Put(t, fds, g) == 0 ? ready : -Errno.EFAULT;
     }
 
-    /// <summary>select via poll on the host; fd_set is an array of 32-bit words on i386.</summary>
+    /// <summary>_newselect: kern_select with a struct old_timeval32; the time left is written back
+    /// (poll_select_finish, without STICKY_TIMEOUTS).</summary>
     static int Select(Task t, int n, uint rp, uint wp, uint ep, uint tvp)
     {
-        if (n < 0 || n > FdTable.Max) return -Errno.EINVAL;
+        long timeoutNs = -1;
+        if (tvp != 0)
+        {
+            if (!t.Mem.ReadU32(tvp, out uint s) || !t.Mem.ReadU32(tvp + 4, out uint us)) return -Errno.EFAULT;
+            if ((int)s < 0 || (int)us < 0) return -Errno.EINVAL;
+            // poll_select_set_timeout: seconds plus microseconds carried into seconds
+            timeoutNs = (long)(int)s * 1_000_000_000 + (long)(int)us * 1000;
+        }
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int r = SelectCore(t, n, rp, wp, ep, timeoutNs);
+        if (tvp != 0 && r != -Errno.EFAULT)
+        {
+            long left = Remaining(timeoutNs, start);
+            // poll_select_finish ignores a failed copy-out of the time left
+            if (t.Mem.WriteU32(tvp, (uint)(left / 1_000_000_000))) t.Mem.WriteU32(tvp + 4, (uint)(left % 1_000_000_000 / 1000));
+        }
+        return r;
+    }
+
+    /// <summary>old select (nr 82): sys_old_select, one pointer to struct sel_arg_struct { n, inp, outp, exp, tvp }.</summary>
+    static int OldSelect(Task t, uint argp)
+    {
+        var b = new byte[20];
+        if (U.Get(t, argp, b) != 0) return -Errno.EFAULT;
+        return Select(t, (int)U.R32(b, 0), U.R32(b, 4), U.R32(b, 8), U.R32(b, 12), U.R32(b, 16));
+    }
+
+    /// <summary>Reads an old_timespec32 (wide=false) or __kernel_timespec (wide=true); -1 ns = no timeout.</summary>
+    static int ReadTimeout(Task t, uint tsp, bool wide, out long ns)
+    {
+        ns = -1;
+        if (tsp == 0) return 0;
+        var b = new byte[wide ? 16 : 8];
+        if (U.Get(t, tsp, b) != 0) return -Errno.EFAULT;
+        long sec = wide ? (long)U.R64(b, 0) : (int)U.R32(b, 0);
+        long nsec = wide ? (long)U.R64(b, 8) : (int)U.R32(b, 4);
+        if (!wide) nsec = (int)nsec;
+        else nsec = (int)(uint)nsec; // get_timespec64: in compat mode the upper half of tv_nsec is ignored
+        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000) return -Errno.EINVAL; // timespec64_valid
+        ns = sec > long.MaxValue / 1_000_000_000 - 1 ? long.MaxValue : sec * 1_000_000_000 + nsec;
+        return 0;
+    }
+
+    static void WriteTimeLeft(Task t, uint tsp, bool wide, long left)
+    {
+        var b = new byte[wide ? 16 : 8];
+        if (wide) { U.W64(b, 0, (ulong)(left / 1_000_000_000)); U.W64(b, 8, (ulong)(left % 1_000_000_000)); }
+        else { U.W32(b, 0, (uint)(left / 1_000_000_000)); U.W32(b, 4, (uint)(left % 1_000_000_000)); }
+        U.Put(t, tsp, b); // poll_select_finish: a failed copy-out is not an error
+    }
+
+    static long Remaining(long timeoutNs, long start)
+    {
+        if (timeoutNs < 0) return 0;
+        long el = (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds;
+        return Math.Max(0, timeoutNs - el);
+    }
+
+    /// <summary>The sigmask argument: do_pselect/ppoll take (sigset pointer, size) and reject a size other than
+    /// sizeof(compat_sigset_t). NOTE: the temporary mask is checked but not yet installed for the wait (needs
+    /// set_user_sigmask/restore_saved_sigmask_unless from the signals layer).</summary>
+    static int CheckSigmask(Task t, uint sigp, uint size)
+    {
+        if (sigp == 0) return 0;
+        if (size != 8) return -Errno.EINVAL;
+        var m = new byte[8];
+        return U.Get(t, sigp, m) != 0 ? -Errno.EFAULT : 0;
+    }
+
+    /// <summary>pselect6 / pselect6_time64: the sixth argument points to { compat_uptr_t ss; compat_size_t ss_len }.</summary>
+    static int PSelect(Task t, int n, uint rp, uint wp, uint ep, uint tsp, uint sigArg, bool wide)
+    {
+        int e = ReadTimeout(t, tsp, wide, out long timeoutNs);
+        if (e != 0) return e;
+        if (sigArg != 0)
+        {
+            var b = new byte[8];
+            if (U.Get(t, sigArg, b) != 0) return -Errno.EFAULT;
+            if ((e = CheckSigmask(t, U.R32(b, 0), U.R32(b, 4))) != 0) return e;
+        }
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int r = SelectCore(t, n, rp, wp, ep, timeoutNs);
+        if (tsp != 0 && r != -Errno.EFAULT) WriteTimeLeft(t, tsp, wide, Remaining(timeoutNs, start));
+        return r;
+    }
+
+    /// <summary>ppoll / ppoll_time64 (fs/select.c): a timespec timeout instead of milliseconds, plus a sigmask.</summary>
+    static int PPoll(Task t, uint fds, uint n, uint tsp, uint sigp, uint sigsize, bool wide)
+    {
+        int e = ReadTimeout(t, tsp, wide, out long timeoutNs);
+        if (e != 0) return e;
+        if ((e = CheckSigmask(t, sigp, sigsize)) != 0) return e;
+        long start = System.Diagnostics.Stopwatch.GetTimestamp();
+        int r = Poll(t, fds, n, NsToPollMs(timeoutNs));
+        if (tsp != 0 && r != -Errno.EFAULT) WriteTimeLeft(t, tsp, wide, Remaining(timeoutNs, start));
+        return r;
+    }
+
+    /// <summary>Host poll takes milliseconds: round a positive timeout up so a short wait is not turned into none.</summary>
+    static int NsToPollMs(long ns) => ns < 0 ? -1 : (int)Math.Min((ns + 999_999) / 1_000_000, int.MaxValue);
+
+    /// <summary>core_sys_select via poll on the host; fd_set is an array of 32-bit words on i386.</summary>
+    static int SelectCore(Task t, int n, uint rp, uint wp, uint ep, long timeoutNs)
+    {
+        if (n < 0) return -Errno.EINVAL;
+        if (n > FdTable.Max) n = FdTable.Max; // core_sys_select clamps n to max_fds
         int words = (n + 31) / 32;
         var sets = new uint[3][];
         uint[] ptrs = { rp, wp, ep };
@@ -801,13 +942,7 @@ public static unsafe partial class FsCalls
             if (ptrs[k] == 0) continue;
             for (int w = 0; w < words; w++) if (!t.Mem.ReadU32(ptrs[k] + (uint)w * 4, out sets[k][w])) return -Errno.EFAULT;
         }
-        int timeout = -1;
-        if (tvp != 0)
-        {
-            if (!t.Mem.ReadU32(tvp, out uint s) || !t.Mem.ReadU32(tvp + 4, out uint us)) return -Errno.EFAULT;
-            if ((int)s < 0 || (int)us < 0) return -Errno.EINVAL;
-            timeout = (int)Math.Min((long)s * 1000 + us / 1000, int.MaxValue);
-        }
+        int timeout = NsToPollMs(timeoutNs);
         var list = new List<(int fd, int host, short ev)>();
         for (int fd = 0; fd < n; fd++)
         {

@@ -47,7 +47,7 @@ public static class ProcessCalls
         s.Add(Nr.prlimit64, "ddpp", (t, a, b, c, d, _, _) => Prlimit64(t, (int)a, (int)b, c, d));
         s.Add(Nr.sched_yield, "", (t, _, _, _, _, _, _) => { Thread.Yield(); return 0; });
         s.Add(Nr.sched_getaffinity, "dup", (t, a, b, c, _, _, _) => GetAffinity(t, (int)a, b, c));
-        s.Add(Nr.sched_setaffinity, "dup", (t, a, b, c, _, _, _) => 0);
+        s.Add(Nr.sched_setaffinity, "dup", (t, a, b, c, _, _, _) => SetAffinity(t, (int)a, b, c));
         s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => 0);
         s.Add(Nr.sched_getparam, "dp", (t, a, b, _, _, _, _) => U.Put(t, b, new byte[4]));
         s.Add(Nr.sched_get_priority_max, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 99 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
@@ -255,19 +255,40 @@ public static class ProcessCalls
         return 0;
     }
 
+    static ulong OnlineMask => Environment.ProcessorCount >= 64 ? ulong.MaxValue : (1UL << Environment.ProcessorCount) - 1;
+
+    /// <summary>sched_getaffinity: the mask, in nr_cpu_ids bits rounded up to whole compat longs.</summary>
     static int GetAffinity(Task t, int pid, uint len, uint mask)
     {
-        int ncpu = Environment.ProcessorCount;
+        if (pid != 0 && pid != t.Tid && pid != t.Tgid) return -Errno.ESRCH;
+        int ncpu = Math.Min(Environment.ProcessorCount, 64);
         int bytes = ((ncpu + 31) / 32) * 4;
         if (len < (uint)bytes || (len & 3) != 0) return -Errno.EINVAL;
         var b = new byte[bytes];
-        for (int i = 0; i < ncpu; i++) b[i / 8] |= (byte)(1 << (i % 8));
+        ulong m = t.Affinity & OnlineMask;
+        for (int i = 0; i < ncpu; i++) if ((m >> i & 1) != 0) b[i / 8] |= (byte)(1 << (i % 8));
         return U.Put(t, mask, b) == 0 ? bytes : -Errno.EFAULT;
     }
 
+    /// <summary>sched_setaffinity: a mask with no online CPU is -EINVAL (__set_cpus_allowed_ptr).</summary>
+    static int SetAffinity(Task t, int pid, uint len, uint mask)
+    {
+        if (pid != 0 && pid != t.Tid && pid != t.Tgid) return -Errno.ESRCH;
+        var b = new byte[Math.Min(len, 8u)];
+        if (U.Get(t, mask, b) != 0) return -Errno.EFAULT;
+        ulong m = 0;
+        for (int i = 0; i < b.Length; i++) m |= (ulong)b[i] << (8 * i);
+        m &= OnlineMask;
+        if (m == 0) return -Errno.EINVAL;
+        t.Affinity = m;
+        return 0;
+    }
+
+    /// <summary>getcpu: the CPU the task runs on — the first one its affinity allows; node 0.</summary>
     static int GetCpu(Task t, uint cpu, uint node)
     {
-        if (cpu != 0 && !t.Mem.WriteU32(cpu, 0)) return -Errno.EFAULT;
+        uint c = (uint)System.Numerics.BitOperations.TrailingZeroCount(t.Affinity & OnlineMask);
+        if (cpu != 0 && !t.Mem.WriteU32(cpu, c)) return -Errno.EFAULT;
         if (node != 0 && !t.Mem.WriteU32(node, 0)) return -Errno.EFAULT;
         return 0;
     }

@@ -1,24 +1,48 @@
 using Compat32.Kernel.Signals;
+using Compat32.Kernel.Vfs;
 
 namespace Compat32.Kernel.Syscalls;
 
-/// <summary>Signal dispositions, masks and sending (kernel/signal.c, compat variants).</summary>
+/// <summary>Signal dispositions, masks, waiting and sending (kernel/signal.c, compat variants; ia32_signal.c for
+/// sigreturn; fs/signalfd.c).</summary>
 public static class SignalCalls
 {
     const int SIG_BLOCK = 0, SIG_UNBLOCK = 1, SIG_SETMASK = 2;
+    const int SS_ONSTACK = 1, SS_DISABLE = 2;
+    const uint SS_AUTODISARM = 1u << 31, SS_FLAG_BITS = SS_AUTODISARM;
     static readonly ulong Unblockable = Sig.Bit(Sig.SIGKILL) | Sig.Bit(Sig.SIGSTOP);
 
     public static void Register(SyscallTable s)
     {
         s.Add(Nr.rt_sigaction, "dppu", (t, a, b, c, d, _, _) => RtSigaction(t, (int)a, b, c, d));
         s.Add(Nr.sigaction, "dpp", (t, a, b, c, _, _, _) => OldSigaction(t, (int)a, b, c));
+        s.Add(Nr.signal, "dx", (t, a, b, _, _, _, _) => Signal(t, (int)a, b), 'x');
         s.Add(Nr.rt_sigprocmask, "dppu", (t, a, b, c, d, _, _) => d != 8 ? -Errno.EINVAL : SigProcMask(t, (int)a, b, c, 8));
         s.Add(Nr.sigprocmask, "dpp", (t, a, b, c, _, _, _) => SigProcMask(t, (int)a, b, c, 4));
+        s.Add(Nr.sgetmask, "", (t, _, _, _, _, _, _) => (int)(uint)t.Blocked);
+        s.Add(Nr.ssetmask, "x", (t, a, _, _, _, _, _) => { int old = (int)(uint)t.Blocked; t.Kernel.Signals.SetBlocked(t, (t.Blocked & ~0xFFFFFFFFUL) | a); return old; });
         s.Add(Nr.rt_sigpending, "pu", (t, a, b, _, _, _, _) => b > 8 ? -Errno.EINVAL : Put(t, a, t.Pending & t.Blocked, (int)b));
         s.Add(Nr.sigpending, "p", (t, a, _, _, _, _, _) => Put(t, a, t.Pending & t.Blocked, 4));
         s.Add(Nr.kill, "dd", (t, a, b, _, _, _, _) => Kill(t, (int)a, (int)b));
-        s.Add(Nr.tkill, "dd", (t, a, b, _, _, _, _) => Kill(t, (int)a, (int)b));
-        s.Add(Nr.tgkill, "ddd", (t, a, b, c, _, _, _) => Kill(t, (int)b, (int)c));
+        s.Add(Nr.tkill, "dd", (t, a, b, _, _, _, _) => TKill(t, 0, (int)a, (int)b));
+        s.Add(Nr.tgkill, "ddd", (t, a, b, c, _, _, _) => TKill(t, (int)a, (int)b, (int)c));
+        s.Add(Nr.rt_sigqueueinfo, "ddp", (t, a, b, c, _, _, _) => SigQueueInfo(t, (int)a, 0, (int)b, c));
+        s.Add(Nr.rt_tgsigqueueinfo, "dddp", (t, a, b, c, d, _, _) => SigQueueInfo(t, (int)a, (int)b, (int)c, d));
+        s.Add(Nr.sigreturn, "", (t, _, _, _, _, _, _) => SignalFrames.Sigreturn(t));
+        s.Add(Nr.rt_sigreturn, "", (t, _, _, _, _, _, _) => SignalFrames.RtSigreturn(t));
+        s.Add(Nr.sigaltstack, "pp", (t, a, b, _, _, _, _) => Sigaltstack(t, a, b));
+        s.Add(Nr.pause, "", (t, _, _, _, _, _, _) => Pause(t));
+        s.Add(Nr.sigsuspend, "ddx", (t, _, _, c, _, _, _) => Suspend(t, (t.Blocked & ~0xFFFFFFFFUL) | c));
+        s.Add(Nr.rt_sigsuspend, "pu", (t, a, b, _, _, _, _) => RtSigsuspend(t, a, b));
+        s.Add(Nr.rt_sigtimedwait, "pppu", (t, a, b, c, d, _, _) => SigTimedWait(t, a, b, c, d, wide: false));
+        s.Add(Nr.rt_sigtimedwait_time64, "pppu", (t, a, b, c, d, _, _) => SigTimedWait(t, a, b, c, d, wide: true));
+        s.Add(Nr.signalfd, "dpu", (t, a, b, c, _, _, _) => SignalFdCreate(t, (int)a, b, c, 0));
+        s.Add(Nr.signalfd4, "dpux", (t, a, b, c, d, _, _) => SignalFdCreate(t, (int)a, b, c, (int)d));
+        // read(2) on a signalfd dequeues siginfo; other files keep the VFS read.
+        var baseRead = s.Fns[Nr.read];
+        if (baseRead != null)
+            s.Add(Nr.read, s.Formats[Nr.read], (t, a, b, c, d, e, f) =>
+                t.Files.Get((int)a) is SignalFdFile sf ? sf.Read(t, b, c) : baseRead(t, a, b, c, d, e, f));
     }
 
     static int Put(Task t, uint p, ulong v, int size)
@@ -30,6 +54,15 @@ public static class SignalCalls
 
     static bool ValidSig(int s) => s >= 1 && s <= 64;
 
+    /// <summary>do_sigaction's side effect: a newly ignored signal is flushed from the pending sets.</summary>
+    static void SetAction(Task t, int sig, SigAction n)
+    {
+        n.Mask &= ~Unblockable;
+        t.Sig.Actions[sig] = n;
+        if (n.Handler == Sig.SIG_IGN || (n.Handler == Sig.SIG_DFL && Sig.DefaultAction(sig) == Sig.Default.Ignore))
+            t.Kernel.Signals.Flush(t, Sig.Bit(sig));
+    }
+
     static int RtSigaction(Task t, int sig, uint act, uint oact, uint size)
     {
         if (size != 8) return -Errno.EINVAL;
@@ -37,26 +70,19 @@ public static class SignalCalls
         SigAction n = default;
         if (act != 0)
         {
-            // struct sigaction (compat): handler, flags, restorer, mask[2]
+            // struct compat_sigaction: handler, flags, restorer, mask[2]
             Span<byte> b = stackalloc byte[20];
             if (U.Get(t, act, b) != 0) return -Errno.EFAULT;
             n.Handler = U.R32(b, 0); n.Flags = U.R32(b, 4); n.Restorer = U.R32(b, 8); n.Mask = U.R64(b, 12);
             if (sig == Sig.SIGKILL || sig == Sig.SIGSTOP) return -Errno.EINVAL;
         }
         var old = t.Sig.Actions[sig];
+        if (act != 0) SetAction(t, sig, n);
         if (oact != 0)
         {
             Span<byte> b = stackalloc byte[20];
             U.W32(b, 0, old.Handler); U.W32(b, 4, old.Flags); U.W32(b, 8, old.Restorer); U.W64(b, 12, old.Mask);
             if (U.Put(t, oact, b) != 0) return -Errno.EFAULT;
-        }
-        if (act != 0)
-        {
-            n.Mask &= ~Unblockable;
-            t.Sig.Actions[sig] = n;
-            // Setting SIG_IGN (or SIG_DFL for an ignore-by-default signal) discards pending instances.
-            if (n.Handler == Sig.SIG_IGN || (n.Handler == Sig.SIG_DFL && Sig.DefaultAction(sig) == Sig.Default.Ignore))
-                t.Pending &= ~Sig.Bit(sig);
         }
         return 0;
     }
@@ -74,14 +100,23 @@ public static class SignalCalls
             if (sig == Sig.SIGKILL || sig == Sig.SIGSTOP) return -Errno.EINVAL;
         }
         var old = t.Sig.Actions[sig];
+        if (act != 0) SetAction(t, sig, n);
         if (oact != 0)
         {
             Span<byte> b = stackalloc byte[16];
             U.W32(b, 0, old.Handler); U.W32(b, 4, (uint)old.Mask); U.W32(b, 8, old.Flags); U.W32(b, 12, old.Restorer);
             if (U.Put(t, oact, b) != 0) return -Errno.EFAULT;
         }
-        if (act != 0) { n.Mask &= ~Unblockable; t.Sig.Actions[sig] = n; }
         return 0;
+    }
+
+    /// <summary>signal(2): SA_ONESHOT | SA_NOMASK (= RESETHAND | NODEFER), returns the old handler.</summary>
+    static int Signal(Task t, int sig, uint handler)
+    {
+        if (!ValidSig(sig) || sig == Sig.SIGKILL || sig == Sig.SIGSTOP) return -Errno.EINVAL;
+        var old = t.Sig.Actions[sig];
+        SetAction(t, sig, new SigAction { Handler = handler, Flags = Sig.SA_RESETHAND | Sig.SA_NODEFER });
+        return (int)old.Handler;
     }
 
     static int SigProcMask(Task t, int how, uint set, uint oset, int size)
@@ -92,29 +127,225 @@ public static class SignalCalls
             Span<byte> b = stackalloc byte[8];
             if (U.Get(t, set, b[..size]) != 0) return -Errno.EFAULT;
             ulong v = size == 8 ? U.R64(b, 0) : U.R32(b, 0);
-            if (size == 4) v |= old & 0xFFFFFFFF00000000UL & (how == SIG_SETMASK ? ulong.MaxValue : 0);
+            ulong n;
             switch (how)
             {
-                case SIG_BLOCK: t.Blocked |= v; break;
-                case SIG_UNBLOCK: t.Blocked &= ~v; break;
-                case SIG_SETMASK: t.Blocked = size == 8 ? v : (old & 0xFFFFFFFF00000000UL) | (v & 0xFFFFFFFF); break;
+                case SIG_BLOCK: n = old | v; break;
+                case SIG_UNBLOCK: n = old & ~v; break;
+                case SIG_SETMASK: n = size == 8 ? v : (old & 0xFFFFFFFF00000000UL) | v; break;
                 default: return -Errno.EINVAL;
             }
-            t.Blocked &= ~Unblockable;
+            t.Kernel.Signals.SetBlocked(t, n);
         }
+        else if (how is < 0 or > 2 && size == 8) return -Errno.EINVAL;
         if (oset != 0 && Put(t, oset, old, size) != 0) return -Errno.EFAULT;
         return 0;
     }
 
+    static KSigInfo UserInfo(Task t, int sig, int code) => new()
+    {
+        Signo = sig, Code = code, Layout = SigInfoLayout.Kill, Pid = t.Tgid, Uid = (uint)t.Kernel.Creds.Uid,
+    };
+
+    /// <summary>kill(2): only this process exists for the guest; other pids are ESRCH, pid -1/0 mean us.</summary>
     static int Kill(Task t, int pid, int sig)
     {
         if (sig < 0 || sig > 64) return -Errno.EINVAL;
+        if (!(pid == t.Tgid || pid == 0 || pid == -1 || pid == -t.Tgid))
+        {
+            foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid || (pid < -1 && x.Tgid == -pid)) goto found;
+            return -Errno.ESRCH;
+        }
+    found:
+        if (sig == 0) return 0;
+        Task target = t;
+        if (pid > 0 && pid != t.Tgid) foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid) { target = x; break; }
+        t.Kernel.Signals.SendToGroup(target, UserInfo(t, sig, KSigInfo.SI_USER));
+        return 0;
+    }
+
+    /// <summary>tkill/tgkill (do_tkill): SI_TKILL, thread-directed.</summary>
+    static int TKill(Task t, int tgid, int tid, int sig)
+    {
+        if (tid <= 0 || (tgid != 0 && tgid <= 0)) return -Errno.EINVAL;
+        if (sig < 0 || sig > 64) return -Errno.EINVAL;
         Task? target = null;
-        foreach (var x in t.Kernel.Tasks) if (x.Tid == pid || (pid <= 0 || pid == x.Tgid) && x.Tgid == t.Tgid) { target = x; break; }
-        if (pid == -1 || pid == 0) target = t;
+        foreach (var x in t.Kernel.Tasks) if (x.Tid == tid && !x.Exited && (tgid == 0 || x.Tgid == tgid)) { target = x; break; }
         if (target == null) return -Errno.ESRCH;
         if (sig == 0) return 0;
-        t.Kernel.Signals.Send(target, sig);
+        t.Kernel.Signals.Send(target, UserInfo(t, sig, KSigInfo.SI_TKILL));
         return 0;
+    }
+
+    /// <summary>rt_sigqueueinfo / rt_tgsigqueueinfo: user-supplied siginfo; si_code must be negative (not SI_TKILL)
+    /// when sent to another process — to ourselves anything goes.</summary>
+    static int SigQueueInfo(Task t, int pid, int tid, int sig, uint uinfo)
+    {
+        Span<byte> b = stackalloc byte[128];
+        if (U.Get(t, uinfo, b) != 0) return -Errno.EFAULT;
+        if (!ValidSig(sig)) return -Errno.EINVAL;
+        var info = new KSigInfo { Signo = sig, Errno = (int)U.R32(b, 4), Code = (int)U.R32(b, 8), Layout = SigInfoLayout.Rt,
+            Pid = (int)U.R32(b, 12), Uid = U.R32(b, 16), Value = U.R32(b, 20) };
+        Task? target = null;
+        foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid && (tid == 0 || x.Tid == tid)) { target = x; break; }
+        if (target == null) return -Errno.ESRCH;
+        if (tid != 0) t.Kernel.Signals.Send(target, info); else t.Kernel.Signals.SendToGroup(target, info);
+        return 0;
+    }
+
+    /// <summary>do_sigaltstack (kernel/signal.c). Returns 0 or -errno; the old stack is reported through oss.</summary>
+    public static int DoSigaltstack(Task t, uint ssSp, int ssFlags, uint ssSize, uint sp, out (uint sp, int flags, uint size) old)
+    {
+        old = (t.SigAltStackSp, SignalFrames.SasSsFlags(t, sp) | (int)(t.SigAltStackFlags & SS_FLAG_BITS), t.SigAltStackSize);
+        if (SignalFrames.OnSigStack(t, sp)) return -Errno.EPERM;
+        int mode = (int)((uint)ssFlags & ~SS_FLAG_BITS);
+        if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0) return -Errno.EINVAL;
+        if (mode == SS_DISABLE) { ssSize = 0; ssSp = 0; }
+        else if (ssSize < 2048) return -Errno.ENOMEM; // MINSIGSTKSZ (uapi asm/signal.h); sigaltstack_size_valid passes without dynamic FPU state
+        t.SigAltStackSp = ssSp;
+        t.SigAltStackSize = ssSize;
+        t.SigAltStackFlags = (uint)ssFlags & SS_FLAG_BITS;
+        if (mode == SS_DISABLE) t.SigAltStackFlags |= SS_DISABLE;
+        return 0;
+    }
+
+    static int Sigaltstack(Task t, uint uss, uint uoss)
+    {
+        uint sp = (uint)t.SysRegs.sp;
+        var old = (t.SigAltStackSp, SignalFrames.SasSsFlags(t, sp) | (int)(t.SigAltStackFlags & SS_FLAG_BITS), t.SigAltStackSize);
+        if (uss != 0)
+        {
+            Span<byte> b = stackalloc byte[12];
+            if (U.Get(t, uss, b) != 0) return -Errno.EFAULT;
+            int r = DoSigaltstack(t, U.R32(b, 0), (int)U.R32(b, 4), U.R32(b, 8), sp, out _);
+            if (r != 0) return r;
+        }
+        if (uoss != 0)
+        {
+            Span<byte> b = stackalloc byte[12];
+            U.W32(b, 0, old.Item1); U.W32(b, 4, old.Item2); U.W32(b, 8, old.Item3);
+            if (U.Put(t, uoss, b) != 0) return -Errno.EFAULT;
+        }
+        return 0;
+    }
+
+    /// <summary>sys_pause: sleep until a signal is delivered; -ERESTARTNOHAND.</summary>
+    static int Pause(Task t)
+    {
+        var sm = t.Kernel.Signals;
+        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        return -Errno.ERESTARTNOHAND;
+    }
+
+    /// <summary>sigsuspend: install the mask, sleep until a signal, and have the exit path restore the old mask
+    /// after the handler frame captured it (TIF_RESTORE_SIGMASK).</summary>
+    static int Suspend(Task t, ulong mask)
+    {
+        var st = t.SigState;
+        st.SavedMask = t.Blocked;
+        st.RestoreSigmask = true;
+        var sm = t.Kernel.Signals;
+        lock (st.Lock) t.Blocked = mask & ~Unblockable;
+        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        return -Errno.ERESTARTNOHAND;
+    }
+
+    static int RtSigsuspend(Task t, uint uset, uint size)
+    {
+        if (size != 8) return -Errno.EINVAL;
+        Span<byte> b = stackalloc byte[8];
+        if (U.Get(t, uset, b) != 0) return -Errno.EFAULT;
+        return Suspend(t, U.R64(b, 0));
+    }
+
+    /// <summary>do_sigtimedwait: dequeue one of 'these'; while waiting, those are unblocked (real_blocked).</summary>
+    static int SigTimedWait(Task t, uint uthese, uint uinfo, uint uts, uint size, bool wide)
+    {
+        if (size != 8) return -Errno.EINVAL;
+        Span<byte> b = stackalloc byte[16];
+        if (U.Get(t, uthese, b[..8]) != 0) return -Errno.EFAULT;
+        ulong these = U.R64(b, 0) & ~Unblockable;
+        long timeoutNs = -1;
+        if (uts != 0)
+        {
+            long sec, nsec;
+            if (wide) { if (U.Get(t, uts, b) != 0) return -Errno.EFAULT; sec = (long)U.R64(b, 0); nsec = (long)U.R64(b, 8); }
+            else { if (U.Get(t, uts, b[..8]) != 0) return -Errno.EFAULT; sec = (int)U.R32(b, 0); nsec = (int)U.R32(b, 4); }
+            if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000) return -Errno.EINVAL;
+            timeoutNs = sec * 1_000_000_000 + nsec;
+        }
+        var sm = t.Kernel.Signals;
+        int sig = sm.Dequeue(t, these, out var info);
+        if (sig == 0 && timeoutNs != 0)
+        {
+            long deadline = timeoutNs < 0 ? long.MaxValue
+                : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeoutNs / 1e9 * System.Diagnostics.Stopwatch.Frequency);
+            bool woke = sm.WaitFor(t, these | (~t.Blocked | Unblockable), deadline);
+            sig = sm.Dequeue(t, these, out info);
+            if (sig == 0) return woke ? -Errno.EINTR : -Errno.EAGAIN;
+        }
+        if (sig == 0) return -Errno.EAGAIN;
+        if (uinfo != 0)
+        {
+            Span<byte> ib = stackalloc byte[128];
+            info.WriteCompat(ib);
+            if (U.Put(t, uinfo, ib) != 0) return -Errno.EFAULT;
+        }
+        return sig;
+    }
+
+    const int SFD_NONBLOCK = 0x800, SFD_CLOEXEC = 0x80000;
+
+    /// <summary>signalfd4 (fs/signalfd.c): a new fd, or an existing signalfd's mask updated.</summary>
+    static int SignalFdCreate(Task t, int fd, uint umask, uint size, int flags)
+    {
+        if ((flags & ~(SFD_NONBLOCK | SFD_CLOEXEC)) != 0) return -Errno.EINVAL;
+        if (size != 8) return -Errno.EINVAL;
+        Span<byte> b = stackalloc byte[8];
+        if (U.Get(t, umask, b) != 0) return -Errno.EFAULT;
+        ulong mask = U.R64(b, 0) & ~Unblockable;
+        if (fd == -1)
+        {
+            int h = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("/dev/null"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+            var f = new SignalFdFile { HostFd = h, Mask = mask, Flags = LibC.O_RDWR | (flags & SFD_NONBLOCK), Path = "anon_inode:[signalfd]" };
+            return t.Files.Install(f, (flags & SFD_CLOEXEC) != 0);
+        }
+        if (t.Files.Get(fd) is not SignalFdFile sf) return t.Files.Get(fd) == null ? -Errno.EBADF : -Errno.EINVAL;
+        sf.Mask = mask;
+        return fd;
+    }
+}
+
+/// <summary>A signalfd (fs/signalfd.c): read dequeues pending signals of its mask as signalfd_siginfo records.</summary>
+public sealed class SignalFdFile : OpenFile
+{
+    public ulong Mask;
+
+    /// <summary>signalfd_read / signalfd_dequeue: block (unless O_NONBLOCK) until one of Mask is pending; a signal
+    /// outside the mask that can be delivered interrupts the wait with -ERESTARTSYS.</summary>
+    public int Read(Task t, uint buf, uint count)
+    {
+        int n = (int)(count / 128);
+        if (n == 0) return -Errno.EINVAL;
+        var sm = t.Kernel.Signals;
+        Span<byte> rec = stackalloc byte[128];
+        int got = 0;
+        while (got < n)
+        {
+            int sig = sm.Dequeue(t, Mask, out var info);
+            if (sig == 0)
+            {
+                if (got > 0) break;
+                if ((Flags & LibC.O_NONBLOCK) != 0) return -Errno.EAGAIN;
+                ulong unblocked = ~t.Blocked | (Sig.Bit(Sig.SIGKILL) | Sig.Bit(Sig.SIGSTOP));
+                sm.WaitFor(t, Mask | unblocked, long.MaxValue);
+                if ((t.Pending & Mask) == 0) return -Errno.ERESTARTSYS;
+                continue;
+            }
+            info.WriteSignalfd(rec);
+            if (!t.Mem.CopyToUser(buf + (uint)(got * 128), rec)) return got > 0 ? got * 128 : -Errno.EFAULT;
+            got++;
+        }
+        return got * 128;
     }
 }

@@ -12,6 +12,8 @@ public class OpenFile
     /// <summary>The path as the guest opened it, after sysroot resolution (for /proc/self/fd and strace).</summary>
     public string Path = "";
     public bool IsDirectory;
+    /// <summary>What the host fd is (decides whether reads can block).</summary>
+    public FileKind Kind = FileKind.Unknown;
     int refs = 1;
 
     public OpenFile Ref() { Interlocked.Increment(ref refs); return this; }
@@ -31,6 +33,8 @@ public class OpenFile
     public byte[]? Synthetic;
     public long SyntheticPos;
 }
+
+public enum FileKind { Unknown, Regular, Directory, Pipe, Terminal, Socket, Other }
 
 /// <summary>The descriptor table (struct files_struct): guest fd → open file description, plus close-on-exec.</summary>
 public sealed class FdTable

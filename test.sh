@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Compat32 test entry point: installs what the tests need when missing, builds, runs every test and prints
+# "N passed, N failed[, N skipped]" as its last line. Exit status is non-zero when anything failed.
+# Downloads and build products live outside git, in $COMPAT32_CACHE (default $HOME/.cache/compat32).
+set -uo pipefail
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$here"
+export COMPAT32_CACHE="${COMPAT32_CACHE:-$HOME/.cache/compat32}"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
+mkdir -p "$COMPAT32_CACHE/debs"
+
+log() { echo "test.sh: $*" >&2; }
+die() { log "$*"; echo "0 passed, 1 failed"; exit 1; }
+
+SUDO=""
+if [ "$(id -u)" != 0 ]; then
+  if command -v sudo >/dev/null 2>&1; then SUDO="sudo -n"; fi
+fi
+export DEBIAN_FRONTEND=noninteractive
+
+# --- 1. host packages --------------------------------------------------------------------------------------
+apt_updated=0
+apt_update() {
+  [ "$apt_updated" = 1 ] && return 0
+  # The i386 security index sometimes fails with a mirror size mismatch; that must not stop us: what we need
+  # comes from the main archive. Retry once, then carry on with whatever lists we have.
+  if ! $SUDO apt-get update -q >/dev/null 2>"$COMPAT32_CACHE/apt-update.err"; then
+    log "apt-get update reported errors (retrying once):"; tail -3 "$COMPAT32_CACHE/apt-update.err" >&2
+    sleep 2
+    $SUDO apt-get update -q >/dev/null 2>>"$COMPAT32_CACHE/apt-update.err" || log "apt-get update still failing; continuing"
+  fi
+  apt_updated=1
+}
+
+if ! dpkg --print-foreign-architectures | grep -qx i386; then
+  log "adding dpkg architecture i386"
+  $SUDO dpkg --add-architecture i386 || die "dpkg --add-architecture i386 failed"
+  apt_updated=0
+fi
+
+# package → a file that proves it is installed
+declare -A need=(
+  [gcc-multilib]=/usr/lib/gcc/x86_64-linux-gnu/12/32/libgcc.a
+  [qemu-user]=/usr/bin/qemu-i386
+  [binutils]=/usr/bin/objdump
+  [gdb]=/usr/bin/gdb
+  [xz-utils]=/usr/bin/xz
+  [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
+)
+missing=()
+for p in "${!need[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then missing+=("$p"); fi
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing: ${missing[*]}"
+  apt_update
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >"$COMPAT32_CACHE/apt-install.log" 2>&1 \
+    || { tail -20 "$COMPAT32_CACHE/apt-install.log" >&2; die "apt-get install ${missing[*]} failed"; }
+fi
+command -v gcc >/dev/null && command -v qemu-i386 >/dev/null || die "gcc or qemu-i386 still missing"
+command -v dotnet >/dev/null || die "the .NET 10 SDK (dotnet) is needed"
+
+# --- 2. busybox-static:i386, unpacked (not installed) into the cache ------------------------------------------
+bbdir="$COMPAT32_CACHE/debs/busybox-static_i386"
+if [ ! -x "$bbdir/bin/busybox" ]; then
+  log "downloading busybox-static:i386"
+  tmp="$(mktemp -d "$COMPAT32_CACHE/debs/dl.XXXXXX")"
+  ( cd "$tmp" && apt-get download busybox-static:i386 >/dev/null 2>&1 ) \
+    || { apt_update; ( cd "$tmp" && apt-get download busybox-static:i386 >/dev/null 2>&1 ); } \
+    || { rm -rf "$tmp"; die "apt-get download busybox-static:i386 failed"; }
+  deb="$(ls "$tmp"/busybox-static_*_i386.deb | head -1)"
+  rm -rf "$bbdir.tmp" && dpkg -x "$deb" "$bbdir.tmp" || { rm -rf "$tmp"; die "dpkg -x $deb failed"; }
+  cp "$deb" "$COMPAT32_CACHE/debs/" 2>/dev/null
+  rm -rf "$bbdir" && mv "$bbdir.tmp" "$bbdir"
+  rm -rf "$tmp"
+  [ -x "$bbdir/bin/busybox" ] || die "no bin/busybox in the busybox-static deb"
+fi
+export COMPAT32_BUSYBOX="$bbdir/bin/busybox"
+
+# --- 3. build ----------------------------------------------------------------------------------------------
+log "building (Release)"
+if ! dotnet build Compat32.slnx -c Release -nologo -v q -clp:ErrorsOnly >"$COMPAT32_CACHE/build.log" 2>&1; then
+  cat "$COMPAT32_CACHE/build.log" >&2
+  die "dotnet build failed"
+fi
+# the launcher builds out/cli on first use (and when sources changed)
+./compat32 --version >/dev/null 2>"$COMPAT32_CACHE/launcher.err" || { cat "$COMPAT32_CACHE/launcher.err" >&2; die "./compat32 does not start"; }
+
+# --- 4. test -----------------------------------------------------------------------------------------------
+results="$COMPAT32_CACHE/test-results"
+rm -rf "$results"; mkdir -p "$results"
+log "running tests"
+dotnet test Compat32.slnx -c Release --no-build -nologo \
+  --logger "trx;LogFileName=results.trx" --logger "console;verbosity=minimal" \
+  --results-directory "$results" 2>&1 | grep -v '^\s*$'
+test_rc=${PIPESTATUS[0]}
+
+passed=0 failed=0 skipped=0 found=0
+while IFS= read -r trx; do
+  found=1
+  counters="$(grep -o '<Counters [^>]*>' "$trx" | head -1)"
+  get() { echo "$counters" | sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p"; }
+  total=$(get total); p=$(get passed); f=$(get failed); e=$(get error); t=$(get timeout); a=$(get aborted); x=$(get executed)
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${t:-0} + ${a:-0}))
+  skipped=$((skipped + ${total:-0} - ${x:-0}))
+done < <(find "$results" -name '*.trx')
+[ "$found" = 1 ] || { log "no test results produced (dotnet test exit $test_rc)"; failed=$((failed + 1)); }
+if [ "$failed" = 0 ] && [ "$test_rc" != 0 ]; then log "dotnet test exited $test_rc"; failed=1; fi
+
+line="$passed passed, $failed failed"
+[ "$skipped" -gt 0 ] && line="$line, $skipped skipped"
+echo "$line"
+[ "$failed" = 0 ]
