@@ -46,6 +46,13 @@ declare -A need=(
   [gdb]=/usr/bin/gdb
   [xz-utils]=/usr/bin/xz
   [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
+  # building the kernel's own vdso32.so (make arch/x86/entry/vdso/) for the --vdso tests
+  [make]=/usr/bin/make
+  [flex]=/usr/bin/flex
+  [bison]=/usr/bin/bison
+  [bc]=/usr/bin/bc
+  [libelf-dev]=/usr/include/libelf.h
+  [libssl-dev]=/usr/include/openssl/ssl.h
 )
 missing=()
 for p in "${!need[@]}"; do

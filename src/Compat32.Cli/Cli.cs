@@ -47,24 +47,46 @@ public static class Cli
         return code;
     }
 
-    public static int RunProgram(RunOptions o, List<string> guest)
+    /// <summary>The caller's environment in its original order (/proc/self/environ keeps it; .NET's API does not),
+    /// less what the launcher added for the runtime, with -U removals and -E additions applied.</summary>
+    public static List<string> GuestEnvironment(RunOptions o)
     {
-        string prog = guest[0];
         var env = new List<string>();
-        foreach (DictionaryEntry kv in Environment.GetEnvironmentVariables())
+        try
         {
-            var k = (string)kv.Key;
-            if (Array.IndexOf(o.UnsetEnv, k) >= 0) continue;
-            env.Add(k + "=" + kv.Value);
+            // The launcher passes the environment it was started with (before its shell added PWD/SHLVL).
+            var fromLauncher = Environment.GetEnvironmentVariable("COMPAT32_CALLER_ENV");
+            var raw = fromLauncher != null ? System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(fromLauncher))
+                                           : File.ReadAllText("/proc/self/environ");
+            foreach (var kv in raw.Split('\0', StringSplitOptions.RemoveEmptyEntries)) env.Add(kv);
         }
+        catch (FormatException)
+        {
+            foreach (DictionaryEntry kv in Environment.GetEnvironmentVariables()) env.Add(kv.Key + "=" + kv.Value);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            foreach (DictionaryEntry kv in Environment.GetEnvironmentVariables()) env.Add(kv.Key + "=" + kv.Value);
+        }
+        var hide = new HashSet<string>((Environment.GetEnvironmentVariable("COMPAT32_LAUNCHER_ADDED") ?? "")
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)) { "COMPAT32_LAUNCHER_ADDED", "COMPAT32_CALLER_ENV" };
+        foreach (var u in o.UnsetEnv) hide.Add(u);
+        env.RemoveAll(e => hide.Contains(e.IndexOf('=') is int i && i >= 0 ? e[..i] : e));
         foreach (var s in o.SetEnv)
         {
             int eq = s.IndexOf('=');
             string name = eq < 0 ? s : s[..eq];
-            env.RemoveAll(e => e.StartsWith(name + "="));
-            env.Add(eq < 0 ? s + "=" : s);
+            int at = env.FindIndex(e => e.StartsWith(name + "="));
+            string v = eq < 0 ? s + "=" : s;
+            if (at >= 0) env[at] = v; else env.Add(v);
         }
-        env.Sort(StringComparer.Ordinal);
+        return env;
+    }
+
+    public static int RunProgram(RunOptions o, List<string> guest)
+    {
+        string prog = guest[0];
+        var env = GuestEnvironment(o);
 
         var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace };
         Machine m;

@@ -16,6 +16,8 @@ public class SelftestTests(ITestOutputHelper log)
 
     static readonly Lazy<List<Entry>> entries = new(Load);
     static readonly Lazy<string> binDir = new(Build);
+    /// <summary>Where build-selftests.sh put the binaries (builds them on first use).</summary>
+    public static string BinDir => binDir.Value;
 
     static List<Entry> Load()
     {

@@ -333,7 +333,7 @@ public sealed class SignalModel
                 st.ErrorCode = err | Cpu.PfErr.User; st.Cr2 = cr2;
                 break;
             case Cpu.Vec.MF: case Cpu.Vec.XM: // math_error: error_code 0
-                fi.Signo = Sig.SIGFPE; fi.Code = FpeCode?.Invoke(t) ?? 0; fi.Addr = ip; st.ErrorCode = 0; break;
+                fi.Signo = Sig.SIGFPE; fi.Code = FpuExceptionCode(t.Cpu.S.Fpu.Control, t.Cpu.S.Fpu.Status); fi.Addr = ip; st.ErrorCode = 0; break;
             case Cpu.Vec.AC: fi.Signo = Sig.SIGBUS; fi.Code = BUS_ADRALN; fi.Addr = ip; break;
             default: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
         }
@@ -341,8 +341,20 @@ public sealed class SignalModel
         ForceFault(t, fi);
     }
 
-    /// <summary>si_code for an x87/SIMD exception from the FPU state (fpu__exception_code), set by the x87 unit.</summary>
-    public Func<Task, int>? FpeCode;
+    public const int FPE_FLTDIV = 3, FPE_FLTOVF = 4, FPE_FLTUND = 5, FPE_FLTRES = 6, FPE_FLTINV = 7;
+
+    /// <summary>fpu__exception_code (arch/x86/kernel/fpu/core.c) for #MF: the unmasked pending exceptions
+    /// (swd &amp; ~cwd), tested in the kernel's order; 0 for a spurious trap.</summary>
+    public static int FpuExceptionCode(ushort cwd, ushort swd)
+    {
+        int err = swd & ~cwd;
+        if ((err & 0x001) != 0) return FPE_FLTINV;      // invalid operation (and stack fault)
+        if ((err & 0x004) != 0) return FPE_FLTDIV;      // divide by zero
+        if ((err & 0x008) != 0) return FPE_FLTOVF;      // overflow
+        if ((err & 0x012) != 0) return FPE_FLTUND;      // denormal, underflow
+        if ((err & 0x020) != 0) return FPE_FLTRES;      // precision
+        return 0;
+    }
 
     /// <summary>syscall_get_nr(regs) != -1.</summary>
     static bool IsSyscallEntry(in PtRegs regs) => (int)(uint)regs.orig_ax != -1;
