@@ -109,6 +109,22 @@ public class EntryPathTests
         Assert.Equal(1, r.Exits(model == "i386" ? ExitMethod.Sysexit : ExitMethod.Sysretl));
     }
 
+    /// <summary>getpid through a raw SYSENTER/SYSCALL outside the vDSO, with the stack laid out as
+    /// __kernel_vsyscall leaves it (return address, ecx, edx, ebp), so the landing pad's pops and ret come back
+    /// here; the result is stored at Data+8.</summary>
+    static byte[] RawFastSyscall(Action<Assembler> enter) => AsmGuest.Build(a =>
+    {
+        var raw = a.CreateLabel(); var done = a.CreateLabel();
+        a.call(raw);
+        a.mov(__dword_ptr[D + 8], eax); // the landing pad's ret comes back here
+        a.jmp(done);
+        a.Label(ref raw);
+        a.push(ecx); a.push(edx); a.push(ebp);
+        a.mov(eax, 20);
+        enter(a);
+        a.Label(ref done);
+    });
+
     [Theory]
     [InlineData("intel", 0)]
     [InlineData("i386", 0)]
@@ -116,19 +132,7 @@ public class EntryPathTests
     [InlineData("nosep", 4)]   // no SEP: #UD → SIGILL
     public void RawSysenterLandsOnThePad(string model, int signal)
     {
-        var elf = AsmGuest.Build(a =>
-        {
-            var raw = a.CreateLabel(); var done = a.CreateLabel();
-            // What __kernel_vsyscall leaves on the stack: return address (pushed by the call), ecx, edx, ebp.
-            a.call(raw);
-            a.mov(__dword_ptr[D + 8], eax); // the landing pad's ret comes back here
-            a.jmp(done);
-            a.Label(ref raw);
-            a.push(ecx); a.push(edx); a.push(ebp);
-            a.mov(eax, 20); a.mov(ebp, esp);
-            a.sysenter();
-            a.Label(ref done);
-        });
+        var elf = RawFastSyscall(a => { a.mov(ebp, esp); a.sysenter(); }); // SYSENTER loses ESP: park it in EBP
         var r = AsmGuest.Run(M(model), elf);
         Assert.Equal(signal, r.Exit.Signal);
         if (signal == 0)
@@ -145,18 +149,7 @@ public class EntryPathTests
     [InlineData("i386", 4)]
     public void RawSyscallFollowsTheVendor(string model, int signal)
     {
-        var elf = AsmGuest.Build(a =>
-        {
-            var raw = a.CreateLabel(); var done = a.CreateLabel();
-            a.call(raw);
-            a.mov(__dword_ptr[D + 8], eax);
-            a.jmp(done);
-            a.Label(ref raw);
-            a.push(ecx); a.push(edx); a.push(ebp);
-            a.mov(eax, 20); a.mov(ebp, ecx);
-            a.syscall();
-            a.Label(ref done);
-        });
+        var elf = RawFastSyscall(a => { a.mov(ebp, ecx); a.syscall(); }); // SYSCALL clobbers ECX: park it in EBP
         var r = AsmGuest.Run(M(model), elf);
         Assert.Equal(signal, r.Exit.Signal);
         if (signal == 0) Assert.Equal((uint)r.Task.Tgid, r.Word(2));
