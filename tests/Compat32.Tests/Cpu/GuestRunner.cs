@@ -9,18 +9,11 @@ namespace Compat32.Tests.Cpu;
 /// fails the test with the reason: nothing is skipped.</summary>
 static class GuestRunner
 {
-    public static string RepoRoot()
-    {
-        for (var d = new DirectoryInfo(AppContext.BaseDirectory); d != null; d = d.Parent)
-            if (File.Exists(Path.Combine(d.FullName, "Compat32.slnx"))) return d.FullName;
-        throw new DirectoryNotFoundException("repository root (Compat32.slnx) not found above " + AppContext.BaseDirectory);
-    }
+    public static string RepoRoot() => Harness.TestEnv.RepoRoot;
 
     public static string CacheDir(string sub)
     {
-        string root = Environment.GetEnvironmentVariable("COMPAT32_CACHE") is { Length: > 0 } c ? c
-            : Path.Combine(Environment.GetEnvironmentVariable("HOME") ?? Path.GetTempPath(), ".cache", "compat32");
-        string d = Path.Combine(root, sub);
+        string d = Path.Combine(Harness.TestEnv.Cache, sub);
         Directory.CreateDirectory(d);
         return d;
     }
@@ -28,19 +21,16 @@ static class GuestRunner
     public static (int code, string stdout, string stderr) Run(string file, IEnumerable<string> args, int timeoutMs = 300_000,
         IDictionary<string, string>? env = null)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        if (env != null) foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
-        Process p;
-        try { p = Process.Start(psi)!; }
-        catch (System.ComponentModel.Win32Exception e) { throw new InvalidOperationException($"cannot start {file}: {e.Message} (install it: ./test.sh does)"); }
-        using (p)
+        // The caller's environment plus env (the shared harness replaces the environment when given one).
+        Dictionary<string, string>? full = null;
+        if (env != null)
         {
-            var o = p.StandardOutput.ReadToEndAsync();
-            var e = p.StandardError.ReadToEndAsync();
-            if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(file + " timed out"); }
-            return (p.ExitCode, o.Result, e.Result);
+            full = new Dictionary<string, string>();
+            foreach (System.Collections.DictionaryEntry kv in Environment.GetEnvironmentVariables()) full[(string)kv.Key] = (string?)kv.Value ?? "";
+            foreach (var kv in env) full[kv.Key] = kv.Value;
         }
+        var r = Harness.Proc.Run(file, args, env: full, timeoutMs: timeoutMs);
+        return (r.ExitCode, r.Out, r.Err);
     }
 
     static readonly string[] Flags = ["-m32", "-march=i686", "-static", "-fno-pie", "-no-pie", "-O1"];

@@ -1,9 +1,7 @@
-using System.Diagnostics;
-using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
 using Compat32.Cpu;
 using Compat32.Entry;
+using Compat32.Tests.Harness;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -13,50 +11,14 @@ namespace Compat32.Tests.Entry;
 /// vDSO moved with mremap taking its landing pad along (vdso_fix_landing).</summary>
 public class VdsoBehaviourTests
 {
-    static string RepoRoot()
-    {
-        var d = new DirectoryInfo(AppContext.BaseDirectory);
-        while (d != null && !File.Exists(Path.Combine(d.FullName, "Compat32.slnx"))) d = d.Parent;
-        return d?.FullName ?? throw new InvalidOperationException("repo root not found");
-    }
-
-    static string CacheDir() => Environment.GetEnvironmentVariable("COMPAT32_CACHE")
-        ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "compat32");
-
-    /// <summary>gcc -m32 -static build of a guest, cached by the hash of its source.</summary>
-    static string BuildGuest(string rel)
-    {
-        var src = Path.Combine(RepoRoot(), rel);
-        var hash = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(src)))[..16];
-        var outDir = Path.Combine(CacheDir(), "guests");
-        Directory.CreateDirectory(outDir);
-        var bin = Path.Combine(outDir, Path.GetFileNameWithoutExtension(src) + "-" + hash);
-        if (File.Exists(bin)) return bin;
-        var (code, _, err) = Exec("gcc", "-m32", "-march=i686", "-static", "-O2", "-o", bin + ".tmp", src);
-        Assert.True(code == 0, "gcc -m32 failed (test.sh installs gcc-multilib): " + err);
-        File.Move(bin + ".tmp", bin, true);
-        return bin;
-    }
-
-    static (int code, string stdout, string stderr) Exec(string file, params string[] args)
-    {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(120_000)) { p.Kill(true); throw new TimeoutException(file); }
-        return (p.ExitCode, o.Result, e.Result);
-    }
-
     static JsonElement Stats(string model, string guest, string arg)
     {
         var json = Path.GetTempFileName();
         try
         {
-            var (code, stdout, stderr) = Exec(Path.Combine(RepoRoot(), "compat32"), "--cpu", model, "--stats-json", json, guest, arg);
-            Assert.True(code == 0, $"exit {code}: {stdout}{stderr}");
-            Assert.Contains("vdso_time: 0 problems", stdout);
+            var r = Proc.Run(TestEnv.Launcher, ["--cpu", model, "--stats-json", json, guest, arg]);
+            Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Out}{r.Err}");
+            Assert.Contains("vdso_time: 0 problems", r.Out);
             return JsonDocument.Parse(File.ReadAllText(json)).RootElement.Clone();
         }
         finally { File.Delete(json); }
@@ -69,7 +31,7 @@ public class VdsoBehaviourTests
     [MemberData(nameof(AsmGuest.AllModels), MemberType = typeof(AsmGuest))]
     public void GlibcTimeCallsMakeNoSyscallAndAgreeWithTheSyscalls(string model)
     {
-        var guest = BuildGuest("tests/guests/entry/vdso_time.c");
+        var guest = GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "entry", "vdso_time.c"));
         long none = TotalEntries(Stats(model, guest, "0"));
         long many = TotalEntries(Stats(model, guest, "5000"));
         Assert.Equal(none, many); // 5000 x (clock_gettime + gettimeofday + time) added no kernel entry

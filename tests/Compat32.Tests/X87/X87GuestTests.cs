@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Xunit;
 
 namespace Compat32.Tests.X87;
@@ -16,43 +15,17 @@ public class X87GuestTests
         Directory.GetFiles(Path.GetDirectoryName(X87Reference.RepoFile(Path.Combine("tests", "guests", "x87", "x87_basic.c")))!, "*.c")
             .Select(p => new object[] { Path.GetFileNameWithoutExtension(p) }).OrderBy(o => (string)o[0]);
 
-    static (int code, string stdout, string stderr) Run(string file, IEnumerable<string> args, int timeoutMs = 120_000)
+    static (int code, string stdout, string stderr) Run(string file, IEnumerable<string> args)
     {
-        var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in args) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var o = p.StandardOutput.ReadToEndAsync();
-        var e = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeoutMs)) { p.Kill(true); throw new TimeoutException(file + " timed out"); }
-        return (p.ExitCode, o.Result, e.Result);
-    }
-
-    static string RepoRoot()
-    {
-        string slnx = X87Reference.RepoFile("Compat32.slnx");
-        return Path.GetDirectoryName(slnx)!;
-    }
-
-    /// <summary>compat32 launcher: $COMPAT32, ./compat32 at the repo root, or the built CLI assembly.</summary>
-    static (string file, string[] pre) Launcher()
-    {
-        if (Environment.GetEnvironmentVariable("COMPAT32") is { Length: > 0 } env) return (env, []);
-        string root = RepoRoot();
-        string script = Path.Combine(root, "compat32");
-        if (File.Exists(script)) return (script, []);
-        foreach (var cfg in new[] { "Release", "Debug" })
-        {
-            string dll = Path.Combine(root, "src", "Compat32.Cli", "bin", cfg, "net10.0", "compat32.dll");
-            if (File.Exists(dll)) return ("dotnet", [dll]);
-        }
-        throw new FileNotFoundException("compat32 launcher not found (set COMPAT32 or build src/Compat32.Cli)");
+        var r = Harness.Proc.Run(file, args);
+        return (r.ExitCode, r.Out, r.Err);
     }
 
     [Theory]
     [MemberData(nameof(Guests))]
     public void GuestMatchesReference(string name)
     {
-        string dir = Path.Combine(RepoRoot(), "tests", "guests", "x87");
+        string dir = Harness.TestEnv.RepoPath("tests", "guests", "x87");
         string src = Path.Combine(dir, name + ".c");
         string cache = Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } x ? x : Path.GetTempPath(), "compat32-guests");
         Directory.CreateDirectory(cache);
@@ -79,8 +52,7 @@ public class X87GuestTests
             Assert.True(n.code == 0, $"native reference exited {n.code}: {n.stderr}");
             expected = n.stdout;
         }
-        var (file, pre) = Launcher();
-        var r = Run(file, pre.Append(bin));
+        var r = Run(Harness.TestEnv.Launcher, [bin]);
         Assert.Equal(expected, r.stdout);
         Assert.Equal(0, r.code);
     }
