@@ -48,12 +48,10 @@ public sealed class Machine
             int acc = fd == 0 ? LibC.O_RDONLY : LibC.O_WRONLY;
             int hf = LibC.Fcntl(h, 3, 0);
             if (hf >= 0) acc = hf & 3;
-            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = "/dev/stdin,/dev/stdout,/dev/stderr".Split(',')[fd] }, false);
+            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = StdNames[fd] }, false);
         }
-        string cwd = Directory.GetCurrentDirectory();
+        string cwd = PathResolver.GuestView(Kernel.Options.Sysroot, Directory.GetCurrentDirectory());
         int cwdFd = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("."), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
-        var root = Kernel.Options.Sysroot?.TrimEnd('/');
-        if (root != null && cwd.StartsWith(root + "/")) cwd = cwd[root.Length..];
         var fs = new FsContext(cwdFd, cwd);
         var mm = new Mm(mem);
         var t = new Kernel.Task(Kernel, pid, group, mm, files, new SigHand(), fs, cpu);
@@ -66,6 +64,8 @@ public sealed class Machine
         Init = t;
         return t;
     }
+
+    static readonly string[] StdNames = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };
 
     static string AbsoluteExePath(string path) => Path.IsPathRooted(path) ? path : Path.GetFullPath(path);
 

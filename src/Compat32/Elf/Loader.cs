@@ -116,12 +116,7 @@ public static class Loader
     /// <summary>Read a file for exec: sysroot lookup, then the host path.</summary>
     public static byte[] ReadExecutable(string path, string? sysroot, out string resolved)
     {
-        resolved = path;
-        if (sysroot != null && path.StartsWith('/'))
-        {
-            var cand = sysroot.TrimEnd('/') + path;
-            if (File.Exists(cand)) resolved = cand;
-        }
+        resolved = Kernel.Vfs.PathResolver.UnderSysroot(sysroot, path);
         if (Directory.Exists(resolved)) throw new ElfFormatException("is a directory");
         return File.ReadAllBytes(resolved);
     }

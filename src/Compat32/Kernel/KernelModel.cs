@@ -29,9 +29,6 @@ public sealed class KernelModel
     public uint Personality;
     public readonly List<Task> Tasks = new();
     int nextPid = 1000;
-    public readonly long BootTicks = System.Diagnostics.Stopwatch.GetTimestamp();
-    /// <summary>The guest's TSC runs at 1 GHz from boot: cycles = nanoseconds, so the vvar mult/shift are exact.</summary>
-    public const ulong TscHz = 1_000_000_000;
 
     public KernelModel(CpuModel model, KernelOptions options)
     {
@@ -58,12 +55,6 @@ public sealed class KernelModel
     }
 
     public int AllocPid() => Interlocked.Increment(ref nextPid);
-
-    public ulong NowNs()
-    {
-        long t = System.Diagnostics.Stopwatch.GetTimestamp() - BootTicks;
-        return (ulong)((double)t * 1e9 / System.Diagnostics.Stopwatch.Frequency);
-    }
 
     /// <summary>RDTSC as the guest sees it: the timekeeper's clocksource.</summary>
     public ulong ReadTsc() => Timekeeper.Instance.Tsc();

@@ -84,18 +84,30 @@ public static class VdsoSetup
         k.VdsoData = data;
         k.VvarWriter = (mem, at) =>
         {
-            lock (Pages) Pages.Add((mem, at));
-            Write(mem, at, Timekeeper.Instance);
+            lock (mem.VvarLock) { mem.VvarPage = at; Write(mem, at, Timekeeper.Instance); }
+            lock (Pages) Pages.Add((new WeakReference<AddressSpace>(mem), at));
         };
     }
 
-    static readonly List<(AddressSpace mem, uint at)> Pages = new();
+    /// <summary>Every mapped [vvar]: held weakly (a finished machine's address space must not live on), and
+    /// dropped once the address space no longer has its data page there (AddressSpace.VvarPage).</summary>
+    static readonly List<(WeakReference<AddressSpace> mem, uint at)> Pages = new();
 
     static VdsoSetup()
     {
         Timekeeper.Instance.Updated += tk =>
         {
-            lock (Pages) foreach (var (mem, at) in Pages) Write(mem, at, tk);
+            lock (Pages)
+                Pages.RemoveAll(p =>
+                {
+                    if (!p.mem.TryGetTarget(out var mem)) return true;
+                    lock (mem.VvarLock)
+                    {
+                        if (mem.VvarPage != p.at) return true;
+                        Write(mem, p.at, tk);
+                    }
+                    return false;
+                });
         };
     }
 

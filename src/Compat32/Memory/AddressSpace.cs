@@ -39,6 +39,11 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>Called with a page number when a write hits a page holding decoded code.</summary>
     public Action<uint>? CodeWritten;
 
+    /// <summary>Where the kernel keeps a vvar data page current (0: none). Cleared under VvarLock whenever that
+    /// page is unmapped or replaced, so the timekeeper's thread never writes into a page the guest reused.</summary>
+    public uint VvarPage;
+    public readonly object VvarLock = new();
+
     public uint Brk, BrkStart;
     /// <summary>mmap_base for top-down allocation (arch/x86/mm/mmap.c for a compat task).</summary>
     public uint MmapBase = 0xF7FFF000;
@@ -99,6 +104,8 @@ public sealed unsafe class AddressSpace : IDisposable
     {
         if (len == 0) return;
         ulong end = (ulong)addr + PageUp(len);
+        if (VvarPage != 0 && VvarPage >= addr && VvarPage < end)
+            lock (VvarLock) VvarPage = 0;
         for (int i = 0; i < vmas.Count; i++)
         {
             var v = vmas[i];

@@ -530,11 +530,7 @@ public static unsafe partial class FsCalls
         var buf = new byte[4096];
         long n;
         fixed (byte* p = buf) n = LibC.ReadLinkAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + fd), p, 4096);
-        string s = n > 0 ? Encoding.UTF8.GetString(buf, 0, (int)n) : fallback;
-        var root = t.Kernel.Options.Sysroot?.TrimEnd('/');
-        if (root != null && s.StartsWith(root + "/")) s = s[root.Length..];
-        else if (root != null && s == root) s = "/";
-        return s;
+        return PathResolver.GuestView(t.Kernel.Options.Sysroot, n > 0 ? Encoding.UTF8.GetString(buf, 0, (int)n) : fallback);
     }
 
     static int FaccessAt(Task t, int dirfd, uint pathPtr, int mode, int flags)

@@ -14,17 +14,7 @@ public static class PathResolver
         if (path.Length == 0) return -Errno.ENOENT;
         if (path[0] == (byte)'/')
         {
-            var root = t.Kernel.Options.Sysroot;
-            if (root != null)
-            {
-                var cand = Concat(LibC.Bytes(root.TrimEnd('/')), path);
-                if (LibC.FaccessAt(LibC.AT_FDCWD, cand, 0, LibC.AT_SYMLINK_NOFOLLOW) == 0)
-                {
-                    hp = new HostPath(LibC.AT_FDCWD, cand);
-                    return 0;
-                }
-            }
-            hp = new HostPath(LibC.AT_FDCWD, path);
+            hp = new HostPath(LibC.AT_FDCWD, UnderSysroot(t.Kernel.Options.Sysroot, path));
             return 0;
         }
         if (dirfd == LibC.AT_FDCWD) { hp = new HostPath(t.Fs.CwdFd, path); return 0; }
@@ -33,6 +23,27 @@ public static class PathResolver
         if (f.HostFd < 0) return -Errno.ENOTDIR;
         hp = new HostPath(f.HostFd, path);
         return 0;
+    }
+
+    /// <summary>The --sysroot rule for an absolute path: ROOT/path when it exists there (a dangling symlink counts),
+    /// else the host's path.</summary>
+    public static byte[] UnderSysroot(string? root, byte[] path)
+    {
+        if (root == null || path.Length == 0 || path[0] != (byte)'/') return path;
+        var cand = Concat(LibC.Bytes(root.TrimEnd('/')), path);
+        return LibC.FaccessAt(LibC.AT_FDCWD, cand, 0, LibC.AT_SYMLINK_NOFOLLOW) == 0 ? cand : path;
+    }
+
+    public static string UnderSysroot(string? root, string path) =>
+        System.Text.Encoding.UTF8.GetString(UnderSysroot(root, LibC.Bytes(path)));
+
+    /// <summary>A host path as the guest names it: inside the sysroot, relative to it.</summary>
+    public static string GuestView(string? root, string hostPath)
+    {
+        root = root?.TrimEnd('/');
+        if (string.IsNullOrEmpty(root)) return hostPath;
+        if (hostPath == root) return "/";
+        return hostPath.StartsWith(root + "/") ? hostPath[root.Length..] : hostPath;
     }
 
     static byte[] Concat(byte[] a, byte[] b)
