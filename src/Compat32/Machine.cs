@@ -109,5 +109,7 @@ public sealed class Machine
                     break;
             }
         }
+        if (Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") == "1" && cpu.Jit is { } j)
+            Console.Error.WriteLine($"jit: translated {j.Translated} entries {j.Entries} interp-exits {j.InterpretExits} flushes {j.Flushes} fail {j.TranslateFailures} retired {cpu.Retired}");
     }
 }

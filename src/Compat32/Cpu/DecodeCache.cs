@@ -11,6 +11,10 @@ public sealed class Block
     public Uop[] Uops = Array.Empty<Uop>();
     public int Count;
     public bool Valid = true;
+    /// <summary>Host code of the translated form (Jit), 0 if none; NoJit: its head is not worth translating.</summary>
+    public nint Native;
+    public bool NoJit;
+    public int Hits;
 }
 
 /// <summary>
@@ -101,15 +105,22 @@ public sealed class DecodeCache
         foreach (var b in l)
         {
             b.Valid = false;
+            cpu.Jit?.Unlink(b);
             blocks.Remove(b.Start);
         }
         Invalidations++;
         cpu.RequestStop();
     }
 
+    /// <summary>The translator dropped its code: no block has host code any more.</summary>
+    public void ForgetNative()
+    {
+        foreach (var b in blocks.Values) { b.Native = 0; b.NoJit = false; b.Hits = 0; }
+    }
+
     public void Clear()
     {
-        foreach (var b in blocks.Values) b.Valid = false;
+        foreach (var b in blocks.Values) { b.Valid = false; cpu.Jit?.Unlink(b); }
         blocks.Clear();
         byPage.Clear();
         Array.Clear(l1);

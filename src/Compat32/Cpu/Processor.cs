@@ -33,6 +33,10 @@ public sealed unsafe partial class Processor
     public ulong[]? Ldt;
 
     public long Retired;
+    /// <summary>The block translator (null: interpreter only, e.g. not an x86-64 host or COMPAT32_JIT=0).</summary>
+    public Jit? Jit { get; private set; }
+    /// <summary>The next instruction must go through the interpreter (translated code left at it).</summary>
+    bool interpretOne;
     /// <summary>Called on SYSRETL/SYSEXIT/IRET execution counting by the debug layer, if wanted.</summary>
     public Func<ulong>? TscSource;
 
@@ -45,6 +49,7 @@ public sealed unsafe partial class Processor
         mb = mem.Base;
         perm = mem.PermPtr;
         mem.CodeWritten += Cache.InvalidatePage;
+        Jit = Jit.Create(mem);
     }
 
     /// <summary>Switch to another address space (execve).</summary>
@@ -56,6 +61,7 @@ public sealed unsafe partial class Processor
         mb = mem.Base;
         perm = mem.PermPtr;
         mem.CodeWritten += Cache.InvalidatePage;
+        Jit?.SetMemory(mem);
     }
 
     // ------------------------------------------------------------------ run loop
@@ -82,6 +88,19 @@ public sealed unsafe partial class Processor
             // RF (set by IRET/sigreturn) lasts for one instruction: it is cleared once that one completes (SDM 17.3.1.1).
             bool rf = (S.Flags.Bits & Flags.RF) != 0;
             if (tf | rf) n = 1;
+            else if (interpretOne) { n = 1; interpretOne = false; }
+            else if (Jit != null)
+            {
+                if (blk.Native == 0 && !blk.NoJit && ++blk.Hits >= Jit.Threshold) Jit.Translate(blk, Cache);
+                if (blk.Native != 0)
+                {
+                    long before = budget;
+                    int why = Jit.Run(S, blk, ref budget, asyncStop);
+                    Retired += before - budget;
+                    if (why == Jit.ExitInterpret) interpretOne = true;
+                    continue;
+                }
+            }
             for (int i = 0; i < n; i++)
             {
                 ref Uop u = ref uops[i];
@@ -133,7 +152,11 @@ public sealed unsafe partial class Processor
 
     volatile bool asyncStop;
     /// <summary>Thread-safe: make Run return CpuExit.Stop at the next block boundary (a pending signal).</summary>
-    public void RequestAsyncStop() => asyncStop = true;
+    public void RequestAsyncStop()
+    {
+        asyncStop = true;
+        Jit?.RequestStop();
+    }
 
     // ------------------------------------------------------------------ events
 

@@ -27,6 +27,19 @@ internal static unsafe partial class HostMem
         return (byte*)NativeMemory.AllocZeroed((nuint)size);
     }
 
+    /// <summary>Read-write-execute memory for the translator's host code (null when the host refuses it).</summary>
+    public static byte* ReserveCode(ulong size)
+    {
+        try
+        {
+            nint p = mmap(0, (nuint)size, PROT_READ | PROT_WRITE | 4 /* PROT_EXEC */, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+            if (p != -1 && p != 0) return (byte*)p;
+        }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+        return null;
+    }
+
     public static void Release(byte* p, ulong size)
     {
         try { munmap((nint)p, (nuint)size); } catch { }

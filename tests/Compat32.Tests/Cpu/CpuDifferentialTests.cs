@@ -12,10 +12,14 @@ namespace Compat32.Tests.Cpu;
 /// </summary>
 public class CpuDifferentialTests
 {
+    /// <summary>mode: "fast" and "generic" are the interpreter alone (COMPAT32_JIT=0) with and without its fast
+    /// path; "jit" translates every block at its first execution (COMPAT32_JIT_THRESHOLD=1), so the host code
+    /// the translator emits runs the cases.</summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void IntegerInstructionsMatchQemu(bool genericOnly)
+    [InlineData("fast")]
+    [InlineData("generic")]
+    [InlineData("jit")]
+    public void IntegerInstructionsMatchQemu(string mode)
     {
         string bin = GuestRunner.Build("cpudiff");
         var q = GuestRunner.Qemu(bin);
@@ -23,8 +27,10 @@ public class CpuDifferentialTests
         Assert.Contains("cases ", q.stdout);
         int lines = q.stdout.Count(c => c == '\n');
         Assert.True(lines > 50_000, $"only {lines} cases ran under qemu");
-        // genericOnly: COMPAT32_NOFAST=1 disables the precomputed fast path, so both execution paths are checked.
-        var c = GuestRunner.Compat32Env(bin, new Dictionary<string, string> { ["COMPAT32_NOFAST"] = genericOnly ? "1" : "0" });
+        var env = mode == "jit"
+            ? new Dictionary<string, string> { ["COMPAT32_JIT_THRESHOLD"] = "1" }
+            : new Dictionary<string, string> { ["COMPAT32_JIT"] = "0", ["COMPAT32_NOFAST"] = mode == "generic" ? "1" : "0" };
+        var c = GuestRunner.Compat32Env(bin, env);
         Assert.True(c.code == 0, $"compat32 exited {c.code}: {c.stderr}");
         GuestRunner.AssertSameLines(q.stdout, c.stdout, "cpudiff");
     }

@@ -1,0 +1,174 @@
+using System.Runtime.InteropServices;
+using Compat32.Memory;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// The block translator's runtime, one per processor: the native state block the host code runs against, the
+/// code buffer, and the lookup table blocks chain through. Guest i386 code is translated to host x86-64 code
+/// (Translator) once a block has run JitThreshold times; everything the translator does not handle, and every
+/// memory access that is not a plain hit on an accessible page, goes back to the interpreter, which owns the
+/// architectural rules (faults, self-modifying code, TF/RF). Only on x86-64 Linux hosts; COMPAT32_JIT=0 turns it off.
+/// </summary>
+public sealed unsafe class Jit
+{
+    // ---- layout of the native state block (r13 points at it while host code runs)
+    internal const int OffR = 0;            // uint[8] guest EAX..EDI
+    internal const int OffEip = 32;         // uint: guest EIP at exit
+    internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
+    internal const int OffFlags = 40;       // ulong: RFLAGS image holding the guest's arithmetic flags
+    internal const int OffBudget = 48;      // long: instructions left (r11 while running)
+    internal const int OffTarget = 56;      // ulong: host address to enter at
+    internal const int OffMemBase = 64;     // ulong: host address of guest address 0
+    internal const int OffPermBase = 72;    // ulong: the page permission bytes
+    internal const int OffSegES = 80, OffSegFS = 84, OffSegGS = 88;
+    internal const int OffTags = 128;       // uint[TableSize]: guest EIP of the block in each lookup slot
+    internal const int TableSize = 1 << 16;
+    internal const int TableMask = TableSize - 1;
+    internal const int OffPtrs = OffTags + TableSize * 4; // ulong[TableSize]: its host code
+    const int StateSize = OffPtrs + TableSize * 8;
+    internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
+
+    /// <summary>Exit reasons the host code returns (in r10d at the exit stub).</summary>
+    internal const int ExitDispatch = 1, ExitInterpret = 2;
+
+    const ulong CodeSize = 64UL << 20;
+
+    public static readonly bool Enabled =
+        RuntimeInformation.ProcessArchitecture == Architecture.X64 && OperatingSystem.IsLinux()
+        && Environment.GetEnvironmentVariable("COMPAT32_JIT") != "0";
+
+    /// <summary>Executions of a block before it is translated (COMPAT32_JIT_THRESHOLD; 1 translates everything).</summary>
+    public static readonly int Threshold =
+        int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_THRESHOLD"), out int t) && t > 0 ? t : 16;
+
+    /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
+    static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
+    internal static readonly bool Debug = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") is { Length: > 0 };
+
+    internal readonly byte* State;
+    readonly byte* code;
+    ulong used;
+    internal ulong ExitAddr;
+    delegate* unmanaged[SuppressGCTransition]<byte*, int> enter;
+    readonly Translator translator;
+
+    public long Translated, Entries, InterpretExits, Flushes, TranslateFailures;
+
+    Jit(byte* state, byte* code)
+    {
+        State = state;
+        this.code = code;
+        translator = new Translator(this);
+        Reset();
+    }
+
+    /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
+    public static Jit? Create(AddressSpace mem)
+    {
+        if (!Enabled) return null;
+        byte* c = HostMem.ReserveCode(CodeSize);
+        if (c == null) return null;
+        byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
+        NativeMemory.Clear(s, 128);
+        var j = new Jit(s, c);
+        j.SetMemory(mem);
+        return j;
+    }
+
+    ~Jit()
+    {
+        HostMem.Release(code, CodeSize);
+        NativeMemory.AlignedFree(State);
+    }
+
+    internal void SetMemory(AddressSpace mem)
+    {
+        *(ulong*)(State + OffMemBase) = (ulong)mem.Base;
+        *(ulong*)(State + OffPermBase) = (ulong)mem.PermPtr;
+    }
+
+    /// <summary>Forget all host code (code buffer full, or a new address space).</summary>
+    void Reset()
+    {
+        new Span<uint>(State + OffTags, TableSize).Fill(NoTag);
+        used = 0;
+        var stubs = translator.BuildStubs((ulong)code);
+        stubs.CopyTo(new Span<byte>(code, stubs.Length));
+        enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + translator.EnterOffset);
+        ExitAddr = (ulong)code + (ulong)translator.ExitOffset;
+        used = (ulong)(stubs.Length + 63) & ~63UL;
+    }
+
+    /// <summary>Drop every translation (the blocks keep their decoded form).</summary>
+    public void Flush(DecodeCache cache)
+    {
+        cache.ForgetNative();
+        Reset();
+        Flushes++;
+    }
+
+    internal ulong CodeCursor => (ulong)code + used;
+    internal ulong CodeLeft => CodeSize - used;
+    internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);
+    internal void Commit(int len) => used = (used + (ulong)len + 15) & ~15UL;
+
+    /// <summary>Translate blk; false if its first instructions are not worth translating (it stays interpreted).</summary>
+    public bool Translate(Block blk, DecodeCache cache)
+    {
+        if (Translated >= Limit) { blk.NoJit = true; return false; }
+        if (CodeLeft < 1 << 20) Flush(cache);
+        nint host = translator.Translate(blk);
+        if (host == 0) { blk.NoJit = true; return false; }
+        blk.Native = host;
+        Translated++;
+        return true;
+    }
+
+    /// <summary>Remove a block's host code from the lookup table (its page was written or unmapped).</summary>
+    public void Unlink(Block blk)
+    {
+        if (blk.Native == 0) return;
+        int h = (int)(blk.Start & TableMask);
+        uint* tags = (uint*)(State + OffTags);
+        ulong* ptrs = (ulong*)(State + OffPtrs);
+        if (tags[h] == blk.Start && ptrs[h] == (ulong)blk.Native) tags[h] = NoTag;
+        blk.Native = 0;
+    }
+
+    /// <summary>
+    /// Run host code from blk with the processor's state; returns the exit reason. Budget is decremented by the
+    /// instructions retired in host code; the guest state (registers, EIP, arithmetic flags) is written back.
+    /// </summary>
+    internal int Run(CpuState s, Block blk, ref long budget, bool asyncPending)
+    {
+        byte* st = State;
+        int h = (int)(blk.Start & TableMask);
+        ((uint*)(st + OffTags))[h] = blk.Start;
+        ((ulong*)(st + OffPtrs))[h] = (ulong)blk.Native;
+        uint* r = (uint*)(st + OffR);
+        var R = s.R;
+        r[0] = R[0]; r[1] = R[1]; r[2] = R[2]; r[3] = R[3]; r[4] = R[4]; r[5] = R[5]; r[6] = R[6]; r[7] = R[7];
+        *(uint*)(st + OffSegES) = s.SegBase[CpuState.ES];
+        *(uint*)(st + OffSegFS) = s.SegBase[CpuState.FS];
+        *(uint*)(st + OffSegGS) = s.SegBase[CpuState.GS];
+        var f = s.Flags;
+        f.Materialize();
+        *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
+        *(long*)(st + OffBudget) = budget;
+        *(ulong*)(st + OffTarget) = (ulong)blk.Native;
+        // A stale request whose flag was consumed already must not keep kicking the host code out.
+        if (!asyncPending) Volatile.Write(ref *(int*)(st + OffAsync), 0);
+        Entries++;
+        int reason = enter(st);
+        R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
+        s.Eip = *(uint*)(st + OffEip);
+        f.Bits = (f.Bits & ~Flags.Arith) | ((uint)*(ulong*)(st + OffFlags) & Flags.Arith);
+        budget = *(long*)(st + OffBudget);
+        if (reason == ExitInterpret) InterpretExits++;
+        return reason;
+    }
+
+    /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>
+    public void RequestStop() => Volatile.Write(ref *(int*)(State + OffAsync), 1);
+}

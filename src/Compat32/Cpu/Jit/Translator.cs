@@ -1,0 +1,671 @@
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// Guest i386 block → host x86-64 code, with Iced's assembler. While host code runs, guest EAX ECX EDX EBX EBP
+/// ESI EDI live in the host registers of the same names and guest ESP in r12 (so MUL/DIV/CDQ/shifts by CL
+/// keep their implicit operands); r13 = the state block, r14 = guest address 0, r15 = page permissions,
+/// r11 = instruction budget, r8-r10 are scratch. Most integer instructions are the guest instruction itself,
+/// re-encoded with its memory operand turned into [r14+r8] after r8d = the 32-bit linear address and a check of
+/// the page permission bytes (the interpreter's fast-path test: readable, or writable and not holding decoded
+/// code, and not crossing a page). A failing check leaves the block before the instruction changed anything and
+/// the interpreter executes it: page faults, self-modifying code and page-crossing accesses all take that path.
+/// Guest arithmetic flags are the host's own RFLAGS from the instruction that produced them; they are stored
+/// (PUSHFQ) before anything clobbers them and at every block end, so at any exit the state block holds them.
+/// </summary>
+internal sealed class Translator
+{
+    readonly Jit jit;
+    public int EnterOffset, ExitOffset;
+
+    const RflagsBits ArithBits = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
+    /// <summary>Smallest prefix of a block worth translating when the block does not translate whole.</summary>
+    const int MinPrefix = 3;
+
+    public Translator(Jit jit) { this.jit = jit; }
+
+    enum K : byte { None, Generic, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
+
+    /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
+    /// loaded from the state block (HostClean) or produced by a translated instruction (HostDirty).</summary>
+    enum FLoc : byte { Saved, HostClean, HostDirty }
+
+    // ------------------------------------------------------------------ entry and exit stubs
+
+    public byte[] BuildStubs(ulong rip)
+    {
+        var a = new Assembler(64);
+        var exit = a.CreateLabel("exit");
+        var enterL = a.CreateLabel("enter");
+        a.Label(ref enterL);
+        a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
+        a.sub(rsp, 8);
+        a.mov(r13, rdi);
+        a.mov(r14, __qword_ptr[r13 + Jit.OffMemBase]);
+        a.mov(r15, __qword_ptr[r13 + Jit.OffPermBase]);
+        a.mov(r11, __qword_ptr[r13 + Jit.OffBudget]);
+        a.mov(eax, __dword_ptr[r13 + 0]); a.mov(ecx, __dword_ptr[r13 + 4]); a.mov(edx, __dword_ptr[r13 + 8]);
+        a.mov(ebx, __dword_ptr[r13 + 12]); a.mov(r12d, __dword_ptr[r13 + 16]); a.mov(ebp, __dword_ptr[r13 + 20]);
+        a.mov(esi, __dword_ptr[r13 + 24]); a.mov(edi, __dword_ptr[r13 + 28]);
+        a.jmp(__qword_ptr[r13 + Jit.OffTarget]);
+        a.int3();
+        a.Label(ref exit);
+        a.mov(__dword_ptr[r13 + 0], eax); a.mov(__dword_ptr[r13 + 4], ecx); a.mov(__dword_ptr[r13 + 8], edx);
+        a.mov(__dword_ptr[r13 + 12], ebx); a.mov(__dword_ptr[r13 + 16], r12d); a.mov(__dword_ptr[r13 + 20], ebp);
+        a.mov(__dword_ptr[r13 + 24], esi); a.mov(__dword_ptr[r13 + 28], edi);
+        a.mov(__qword_ptr[r13 + Jit.OffBudget], r11);
+        a.mov(eax, r10d);
+        a.add(rsp, 8);
+        a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
+        a.ret();
+        var w = new BytesWriter();
+        var res = a.Assemble(w, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        EnterOffset = (int)(res.GetLabelRIP(enterL) - rip);
+        ExitOffset = (int)(res.GetLabelRIP(exit) - rip);
+        return w.Bytes.ToArray();
+    }
+
+    // ------------------------------------------------------------------ classification
+
+    static bool Gpr(Register r) => r.IsGPR8() || r.IsGPR16() || r.IsGPR32();
+    static bool High8(Register r) => r is Register.AH or Register.CH or Register.DH or Register.BH;
+
+    static bool Addr32(in Instruction ins) =>
+        ins.MemoryDisplSize != 2
+        && (ins.MemoryBase == Register.None || ins.MemoryBase.IsGPR32())
+        && (ins.MemoryIndex == Register.None || ins.MemoryIndex.IsGPR32());
+
+    static int MemOp(in Instruction ins)
+    {
+        for (int i = 0; i < ins.OpCount; i++)
+            if (ins.GetOpKind(i) == OpKind.Memory) return i;
+        return -1;
+    }
+
+    static bool OperandsOk(in Instruction ins)
+    {
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register: if (!Gpr(ins.GetOpRegister(i))) return false; break;
+                case OpKind.Memory: if (!Addr32(ins)) return false; break;
+                case OpKind.Immediate8: case OpKind.Immediate16: case OpKind.Immediate32:
+                case OpKind.Immediate8to16: case OpKind.Immediate8to32: case OpKind.NearBranch32: break;
+                default: return false;
+            }
+        }
+        return true;
+    }
+
+    static K Classify(in Instruction ins)
+    {
+        if (ins.IsInvalid || !OperandsOk(ins)) return K.None;
+        int mem = MemOp(ins);
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Nop: return K.Nop;
+            case Mnemonic.Lea: return ins.HasLockPrefix || ins.Op0Register.IsGPR8() ? K.None : K.Lea;
+            case Mnemonic.Jo: case Mnemonic.Jno: case Mnemonic.Jb: case Mnemonic.Jae: case Mnemonic.Je: case Mnemonic.Jne:
+            case Mnemonic.Jbe: case Mnemonic.Ja: case Mnemonic.Js: case Mnemonic.Jns: case Mnemonic.Jp: case Mnemonic.Jnp:
+            case Mnemonic.Jl: case Mnemonic.Jge: case Mnemonic.Jle: case Mnemonic.Jg:
+                return ins.Op0Kind == OpKind.NearBranch32 ? K.Jcc : K.None;
+            case Mnemonic.Jmp:
+                if (ins.Op0Kind == OpKind.NearBranch32) return K.Jmp;
+                return (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsGPR32())
+                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize == MemorySize.UInt32 && Addr32(ins)) ? K.JmpInd : K.None;
+            case Mnemonic.Call:
+                if (ins.Op0Kind == OpKind.NearBranch32) return K.Call;
+                return (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsGPR32())
+                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize == MemorySize.UInt32 && Addr32(ins)) ? K.CallInd : K.None;
+            case Mnemonic.Ret:
+                return ins.Code is Code.Retnd or Code.Retnd_imm16 ? K.Ret : K.None;
+            case Mnemonic.Push:
+                if (ins.Code == Code.Push_r32) return K.PushR;
+                if (ins.Code is Code.Pushd_imm32 or Code.Pushd_imm8) return K.PushI;
+                if (ins.Code == Code.Push_rm32) return ins.Op0Kind == OpKind.Register ? K.PushR : K.PushM;
+                return K.None;
+            case Mnemonic.Pop:
+                return ins.Code == Code.Pop_r32 || (ins.Code == Code.Pop_rm32 && ins.Op0Kind == OpKind.Register) ? K.PopR : K.None;
+            case Mnemonic.Leave:
+                return ins.Code == Code.Leaved ? K.Leave : K.None;
+            case Mnemonic.Div:
+                if (ins.Op0Kind == OpKind.Register && High8(ins.Op0Register)) return K.None;
+                return K.Div;
+            case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc:
+                // With a register bit offset the memory form addresses outside its operand: the interpreter's.
+                if (mem >= 0 && ins.Op1Kind == OpKind.Register) return K.None;
+                break;
+            case Mnemonic.Mov: case Mnemonic.Movzx: case Mnemonic.Movsx:
+            case Mnemonic.Add: case Mnemonic.Or: case Mnemonic.Adc: case Mnemonic.Sbb:
+            case Mnemonic.And: case Mnemonic.Sub: case Mnemonic.Xor: case Mnemonic.Cmp: case Mnemonic.Test:
+            case Mnemonic.Inc: case Mnemonic.Dec: case Mnemonic.Neg: case Mnemonic.Not:
+            case Mnemonic.Shl: case Mnemonic.Sal: case Mnemonic.Shr: case Mnemonic.Sar:
+            case Mnemonic.Rol: case Mnemonic.Ror: case Mnemonic.Rcl: case Mnemonic.Rcr:
+            case Mnemonic.Shld: case Mnemonic.Shrd:
+            case Mnemonic.Mul: case Mnemonic.Imul:
+            case Mnemonic.Seto: case Mnemonic.Setno: case Mnemonic.Setb: case Mnemonic.Setae:
+            case Mnemonic.Sete: case Mnemonic.Setne: case Mnemonic.Setbe: case Mnemonic.Seta:
+            case Mnemonic.Sets: case Mnemonic.Setns: case Mnemonic.Setp: case Mnemonic.Setnp:
+            case Mnemonic.Setl: case Mnemonic.Setge: case Mnemonic.Setle: case Mnemonic.Setg:
+            case Mnemonic.Cmovo: case Mnemonic.Cmovno: case Mnemonic.Cmovb: case Mnemonic.Cmovae:
+            case Mnemonic.Cmove: case Mnemonic.Cmovne: case Mnemonic.Cmovbe: case Mnemonic.Cmova:
+            case Mnemonic.Cmovs: case Mnemonic.Cmovns: case Mnemonic.Cmovp: case Mnemonic.Cmovnp:
+            case Mnemonic.Cmovl: case Mnemonic.Cmovge: case Mnemonic.Cmovle: case Mnemonic.Cmovg:
+            case Mnemonic.Xchg: case Mnemonic.Xadd: case Mnemonic.Cmpxchg: case Mnemonic.Cmpxchg8b:
+            case Mnemonic.Bswap: case Mnemonic.Bsf: case Mnemonic.Bsr:
+            case Mnemonic.Cbw: case Mnemonic.Cwde: case Mnemonic.Cwd: case Mnemonic.Cdq:
+            case Mnemonic.Clc: case Mnemonic.Stc: case Mnemonic.Cmc:
+                break;
+            default:
+                return K.None;
+        }
+        if (ins.HasLockPrefix)
+        {
+            // Only the lockable read-modify-write forms with a memory destination (else #UD: the interpreter's).
+            if (ins.Op0Kind != OpKind.Memory) return K.None;
+            if (ins.Mnemonic is not (Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc or Mnemonic.Sbb or Mnemonic.And
+                or Mnemonic.Sub or Mnemonic.Xor or Mnemonic.Inc or Mnemonic.Dec or Mnemonic.Neg or Mnemonic.Not
+                or Mnemonic.Xchg or Mnemonic.Xadd or Mnemonic.Cmpxchg or Mnemonic.Cmpxchg8b
+                or Mnemonic.Bts or Mnemonic.Btr or Mnemonic.Btc)) return K.None;
+        }
+        return K.Generic;
+    }
+
+    static bool IsTerminator(K k) => k is K.Jcc or K.Jmp or K.JmpInd or K.Call or K.CallInd or K.Ret;
+
+    // ------------------------------------------------------------------ register mapping
+
+    static Register Host(Register g) => g switch
+    {
+        Register.ESP => Register.R12D,
+        Register.SP => Register.R12W,
+        _ => g,
+    };
+
+    static Register Host64(Register g32) => g32 switch
+    {
+        Register.None => Register.None,
+        Register.EAX => Register.RAX, Register.ECX => Register.RCX, Register.EDX => Register.RDX,
+        Register.EBX => Register.RBX, Register.ESP => Register.R12, Register.EBP => Register.RBP,
+        Register.ESI => Register.RSI, Register.EDI => Register.RDI,
+        _ => throw new InvalidOperationException("not a 32-bit GPR: " + g32),
+    };
+
+    /// <summary>The host form of a generic instruction: registers mapped, memory operand [r14+r8].</summary>
+    static bool HostForm(in Instruction ins, out Instruction h)
+    {
+        h = ins;
+        switch (ins.Code)
+        {
+            // moffs forms have no ModRM: use the ModRM forms (same semantics).
+            case Code.Mov_AL_moffs8: h = Instruction.Create(Code.Mov_r8_rm8, Register.AL, R14R8(1)); return true;
+            case Code.Mov_AX_moffs16: h = Instruction.Create(Code.Mov_r16_rm16, Register.AX, R14R8(2)); return true;
+            case Code.Mov_EAX_moffs32: h = Instruction.Create(Code.Mov_r32_rm32, Register.EAX, R14R8(4)); return true;
+            case Code.Mov_moffs8_AL: h = Instruction.Create(Code.Mov_rm8_r8, R14R8(1), Register.AL); return true;
+            case Code.Mov_moffs16_AX: h = Instruction.Create(Code.Mov_rm16_r16, R14R8(2), Register.AX); return true;
+            case Code.Mov_moffs32_EAX: h = Instruction.Create(Code.Mov_rm32_r32, R14R8(4), Register.EAX); return true;
+            // 40+r/48+r are REX prefixes in 64-bit mode.
+            case Code.Inc_r16: h.Code = Code.Inc_rm16; break;
+            case Code.Inc_r32: h.Code = Code.Inc_rm32; break;
+            case Code.Dec_r16: h.Code = Code.Dec_rm16; break;
+            case Code.Dec_r32: h.Code = Code.Dec_rm32; break;
+        }
+        for (int i = 0; i < h.OpCount; i++)
+            if (h.GetOpKind(i) == OpKind.Register) h.SetOpRegister(i, Host(h.GetOpRegister(i)));
+        if (MemOp(ins) >= 0)
+        {
+            if (ins.Mnemonic == Mnemonic.Lea)
+            {
+                h.MemoryBase = Host64(ins.MemoryBase);
+                h.MemoryIndex = Host64(ins.MemoryIndex);
+                h.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement32;
+                h.MemoryDisplSize = ins.MemoryDisplacement32 == 0 && ins.MemoryBase != Register.None ? 0 : 8;
+            }
+            else
+            {
+                h.MemoryBase = Register.R14;
+                h.MemoryIndex = Register.R8;
+                h.MemoryIndexScale = 1;
+                h.MemoryDisplacement64 = 0;
+                h.MemoryDisplSize = 0;
+            }
+            h.SegmentPrefix = Register.None;
+        }
+        h.HasRepePrefix = false;
+        h.HasRepnePrefix = false;
+        return true;
+    }
+
+    static MemoryOperand R14R8(int size) => new(Register.R14, Register.R8, 1, 0, 0);
+
+    sealed class NullWriter : CodeWriter { public override void WriteByte(byte value) { } }
+    readonly Encoder probe = Encoder.Create(64, new NullWriter());
+
+    bool Encodable(in Instruction ins)
+    {
+        if (!HostForm(ins, out var h)) return false;
+        return probe.TryEncode(h, 0x100000, out _, out _);
+    }
+
+    // ------------------------------------------------------------------ translation
+
+    Assembler a = new(64);
+    FLoc loc;
+    readonly List<(Label label, uint eip, int index)> slow = new();
+    readonly Dictionary<uint, Label> exits = new();
+
+    /// <summary>Host code for blk's leading translatable instructions, or 0.</summary>
+    public nint Translate(Block blk)
+    {
+        var insns = blk.Insns;
+        int n = blk.Count;
+        if (blk.Start == Jit.NoTag) return 0;
+        var kinds = new K[n];
+        int p = 0;
+        while (p < n)
+        {
+            var k = Classify(insns[p]);
+            if (k == K.Generic && !Encodable(insns[p])) k = K.None;
+            if (k == K.None) break;
+            kinds[p++] = k;
+            if (IsTerminator(k)) break;
+        }
+        if (p == 0 || (p < MinPrefix && p < n))
+        {
+            if (Jit.Debug) Console.Error.WriteLine($"jit: no {blk.Start:x} p={p} n={n} {insns[p]}");
+            return 0;
+        }
+
+        a = new Assembler(64);
+        currentBlock = blk;
+        curSlowIndex = -1;
+        slow.Clear();
+        exits.Clear();
+        loc = FLoc.Saved;
+        for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
+        if (!IsTerminator(kinds[p - 1]))
+        {
+            SaveIfDirty();
+            DispatchConst((uint)insns[p - 1].NextIP, p);
+        }
+        foreach (var (label, eip, index) in slow)
+        {
+            var l = label;
+            a.Label(ref l);
+            a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
+            if (index > 0) a.lea(r11, __[r11 - index]);
+            a.mov(r10d, Jit.ExitInterpret);
+            a.jmp(jit.ExitAddr);
+        }
+        foreach (var (eip, label) in exits)
+        {
+            var l = label;
+            a.Label(ref l);
+            a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
+            a.mov(r10d, Jit.ExitDispatch);
+            a.jmp(jit.ExitAddr);
+        }
+        ulong rip = jit.CodeCursor;
+        var w = new BytesWriter();
+        try { a.Assemble(w, rip); }
+        catch (Exception e) { jit.TranslateFailures++; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        var bytes = w.Bytes;
+        if ((ulong)bytes.Count > jit.CodeLeft) return 0;
+        var dst = jit.CodeAt(rip, bytes.Count);
+        for (int i = 0; i < bytes.Count; i++) dst[i] = bytes[i];
+        jit.Commit(bytes.Count);
+        if (Jit.Debug)
+        {
+            Console.Error.WriteLine($"jit: block {jit.Translated} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
+            for (int i = 0; i < p; i++) Console.Error.WriteLine($"jit:   {insns[i].IP:x8} {insns[i]}");
+        }
+        return (nint)rip;
+    }
+
+    void EmitOne(in Instruction ins, K k, int i, int count)
+    {
+        switch (k)
+        {
+            case K.Nop: return;
+            case K.Lea: EmitPlain(ins); return;
+            case K.Generic:
+                if (MemOp(ins) < 0) EmitPlain(ins);
+                else EmitMem(ins, i);
+                return;
+            case K.Div: EmitDiv(ins, i); return;
+            case K.PushR:
+            {
+                SaveIfDirty();
+                a.lea(r8d, __[r12 - 4]);
+                Check(4, true, i);
+                a.AddInstruction(Instruction.Create(Code.Mov_rm32_r32, new MemoryOperand(Register.R14, Register.R8), Host(ins.Op0Register)));
+                a.mov(r12d, r8d);
+                return;
+            }
+            case K.PushI:
+                SaveIfDirty();
+                a.lea(r8d, __[r12 - 4]);
+                Check(4, true, i);
+                a.mov(__dword_ptr[r14 + r8], (int)(long)ins.GetImmediate(0));
+                a.mov(r12d, r8d);
+                return;
+            case K.PushM:
+                SaveIfDirty();
+                Address(ins);
+                Check(4, false, i);
+                a.mov(r10d, __dword_ptr[r14 + r8]);
+                a.lea(r8d, __[r12 - 4]);
+                Check(4, true, i);
+                a.mov(__dword_ptr[r14 + r8], r10d);
+                a.mov(r12d, r8d);
+                return;
+            case K.PopR:
+                SaveIfDirty();
+                a.mov(r8d, r12d);
+                Check(4, false, i);
+                a.mov(r10d, __dword_ptr[r14 + r8]);
+                a.lea(r12d, __[r8 + 4]);
+                a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Host(ins.Op0Register), Register.R10D));
+                return;
+            case K.Leave:
+                SaveIfDirty();
+                a.mov(r8d, ebp);
+                Check(4, false, i);
+                a.mov(r10d, __dword_ptr[r14 + r8]);
+                a.lea(r12d, __[r8 + 4]);
+                a.mov(ebp, r10d);
+                return;
+            case K.Jcc:
+            {
+                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                SaveIfDirty();
+                var taken = a.CreateLabel();
+                BranchIf(ins.ConditionCode, taken);
+                DispatchConst((uint)ins.NextIP, count);
+                a.Label(ref taken);
+                DispatchConst(ins.NearBranch32, count);
+                return;
+            }
+            case K.Jmp:
+                SaveIfDirty();
+                DispatchConst(ins.NearBranch32, count);
+                return;
+            case K.Call:
+                SaveIfDirty();
+                a.lea(r8d, __[r12 - 4]);
+                Check(4, true, i);
+                a.mov(__dword_ptr[r14 + r8], (int)(uint)ins.NextIP);
+                a.mov(r12d, r8d);
+                DispatchConst(ins.NearBranch32, count);
+                return;
+            case K.JmpInd: case K.CallInd:
+                SaveIfDirty();
+                if (ins.Op0Kind == OpKind.Memory)
+                {
+                    Address(ins);
+                    Check(4, false, i);
+                    a.mov(r10d, __dword_ptr[r14 + r8]);
+                }
+                else a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Register.R10D, Host(ins.Op0Register)));
+                if (k == K.CallInd)
+                {
+                    a.lea(r8d, __[r12 - 4]);
+                    Check(4, true, i);
+                    a.mov(__dword_ptr[r14 + r8], (int)(uint)ins.NextIP);
+                    a.mov(r12d, r8d);
+                }
+                DispatchIndirect(count);
+                return;
+            case K.Ret:
+                SaveIfDirty();
+                a.mov(r8d, r12d);
+                Check(4, false, i);
+                a.mov(r10d, __dword_ptr[r14 + r8]);
+                a.lea(r12d, __[r12 + (4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0))]);
+                DispatchIndirect(count);
+                return;
+        }
+        throw new InvalidOperationException("unhandled kind " + k);
+    }
+
+    /// <summary>Flags this instruction needs in host RFLAGS before it runs: those it reads, and those it leaves
+    /// alone when it writes some (so they survive). Shifts and rotates by CL or by a count that masks to 0 may
+    /// change no flag at all, so they need all six.</summary>
+    static bool NeedsFlagsIn(in Instruction ins)
+    {
+        var read = ins.RflagsRead & ArithBits;
+        var mod = ins.RflagsModified & ArithBits;
+        if (read != 0) return true;
+        if (mod != 0 && mod != ArithBits) return true;
+        if (ins.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror
+            or Mnemonic.Rcl or Mnemonic.Rcr or Mnemonic.Shld or Mnemonic.Shrd)
+        {
+            int cop = ins.OpCount - 1;
+            if (ins.GetOpKind(cop) == OpKind.Register) return true;
+            if ((ins.GetImmediate(cop) & 31) == 0) return true;
+        }
+        return false;
+    }
+
+    static bool WritesFlags(in Instruction ins) => (ins.RflagsModified & ArithBits) != 0;
+
+    void BeforeExecute(in Instruction ins)
+    {
+        if (loc == FLoc.Saved && NeedsFlagsIn(ins)) { RestoreFlags(); loc = FLoc.HostClean; }
+    }
+
+    void AfterExecute(in Instruction ins)
+    {
+        if (WritesFlags(ins)) loc = FLoc.HostDirty;
+    }
+
+    void EmitPlain(in Instruction ins)
+    {
+        HostForm(ins, out var h);
+        if (ins.Mnemonic != Mnemonic.Lea) BeforeExecute(ins);
+        a.AddInstruction(h);
+        if (ins.Mnemonic != Mnemonic.Lea) AfterExecute(ins);
+    }
+
+    void EmitMem(in Instruction ins, int i)
+    {
+        SaveIfDirty();
+        Address(ins);
+        int size = ins.MemorySize.GetSize();
+        bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
+        Check(size, write, i);
+        HostForm(ins, out var h);
+        BeforeExecute(ins);
+        a.AddInstruction(h);
+        AfterExecute(ins);
+    }
+
+    void EmitDiv(in Instruction ins, int i)
+    {
+        SaveIfDirty();
+        int size = ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() : Processor.RegisterSize(ins.Op0Register);
+        if (ins.Op0Kind == OpKind.Memory)
+        {
+            Address(ins);
+            Check(size, false, i);
+            if (size == 4) a.mov(r10d, __dword_ptr[r14 + r8]);
+            else if (size == 2) a.movzx(r10d, __word_ptr[r14 + r8]);
+            else a.movzx(r10d, __byte_ptr[r14 + r8]);
+        }
+        else
+        {
+            var src = Host(ins.Op0Register);
+            a.AddInstruction(size == 4 ? Instruction.Create(Code.Mov_r32_rm32, Register.R10D, src)
+                : Instruction.Create(size == 2 ? Code.Movzx_r32_rm16 : Code.Movzx_r32_rm8, Register.R10D, src));
+        }
+        // #DE (divisor 0, or a quotient that does not fit) is the interpreter's: high half >= divisor catches both.
+        if (size == 4) a.cmp(edx, r10d);
+        else if (size == 2) { a.movzx(r9d, dx); a.cmp(r9d, r10d); }
+        else { a.movzx(r9d, ax); a.shr(r9d, 8); a.cmp(r9d, r10d); }
+        a.jae(SlowLabel(ins, i));
+        if (size == 4) a.div(r10d); else if (size == 2) a.div(r10w); else a.div(r10b);
+        loc = FLoc.HostDirty;
+    }
+
+    // ------------------------------------------------------------------ pieces
+
+    /// <summary>r8d = linear address of the memory operand (32-bit wrap; FS/GS/ES bases as the interpreter adds them).</summary>
+    void Address(in Instruction ins)
+    {
+        var b = ins.MemoryBase; var x = ins.MemoryIndex;
+        int disp = (int)ins.MemoryDisplacement32;
+        if (b == Register.None && x == Register.None) a.mov(r8d, disp);
+        else
+            a.AddInstruction(Instruction.Create(Code.Lea_r32_m, Register.R8D,
+                new MemoryOperand(Host64(b), Host64(x), x == Register.None ? 1 : ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8)));
+        switch (ins.MemorySegment)
+        {
+            case Register.FS: a.add(r8d, __dword_ptr[r13 + Jit.OffSegFS]); break;
+            case Register.GS: a.add(r8d, __dword_ptr[r13 + Jit.OffSegGS]); break;
+            case Register.ES: a.add(r8d, __dword_ptr[r13 + Jit.OffSegES]); break;
+        }
+    }
+
+    /// <summary>Leave for the interpreter unless [r8d, r8d+size) is on one page that allows the access.</summary>
+    void Check(int size, bool write, int i)
+    {
+        var l = SlowLabelAt(i);
+        a.mov(r9d, r8d);
+        a.shr(r9d, 12);
+        if (!write)
+        {
+            a.test(__byte_ptr[r15 + r9], (byte)Memory.Prot.Read);
+            a.jz(l);
+        }
+        else
+        {
+            // Readable and writable, and no decoded code on the page (the interpreter's WC test).
+            a.movzx(r9d, __byte_ptr[r15 + r9]);
+            a.and(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write | Memory.AddressSpace.CodeBit));
+            a.cmp(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write));
+            a.jne(l);
+        }
+        if (size > 1)
+        {
+            a.mov(r9d, r8d);
+            a.and(r9d, 0xFFF);
+            a.cmp(r9d, 0x1000 - size);
+            a.ja(l);
+        }
+    }
+
+    int curSlowIndex = -1;
+    Label curSlow;
+
+    Label SlowLabel(in Instruction ins, int i) => SlowLabelAt(i);
+
+    Label SlowLabelAt(int i)
+    {
+        if (curSlowIndex == i && slow.Count > 0 && slow[^1].index == i) return curSlow;
+        curSlow = a.CreateLabel();
+        curSlowIndex = i;
+        slow.Add((curSlow, currentEip(i), i));
+        return curSlow;
+    }
+
+    Block? currentBlock;
+    uint currentEip(int i) => (uint)currentBlock!.Insns[i].IP;
+
+    void SaveIfDirty()
+    {
+        if (loc == FLoc.HostDirty) { a.pushfq(); a.pop(__qword_ptr[r13 + Jit.OffFlags]); }
+        loc = FLoc.Saved;
+    }
+
+    /// <summary>Host RFLAGS = the saved guest flags. SAHF for SF ZF AF PF CF and an ADD that overflows exactly when
+    /// OF was set (POPFQ does the same in one instruction, but costs several times more).</summary>
+    void RestoreFlags()
+    {
+        if (!SahfInLongMode) { a.push(__qword_ptr[r13 + Jit.OffFlags]); a.popfq(); return; }
+        a.mov(r9, rax);
+        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
+        a.mov(r10d, eax);
+        a.shr(r10d, 11);
+        a.and(r10d, 1);
+        a.add(r10b, 0x7F);
+        a.mov(ah, al);
+        a.sahf();
+        a.mov(rax, r9);
+    }
+
+    /// <summary>CPUID.80000001H:ECX.LAHF-SAHF: early x86-64 CPUs lack LAHF/SAHF in 64-bit mode.</summary>
+    static readonly bool SahfInLongMode =
+        System.Runtime.Intrinsics.X86.X86Base.IsSupported && (System.Runtime.Intrinsics.X86.X86Base.CpuId(unchecked((int)0x80000001), 0).Ecx & 1) != 0;
+
+    Label ExitTo(uint eip)
+    {
+        if (!exits.TryGetValue(eip, out var l)) exits[eip] = l = a.CreateLabel();
+        return l;
+    }
+
+    /// <summary>Block end with a known successor: count the block, then jump to the successor's host code
+    /// through the lookup table, or leave (budget spent, a stop requested, successor not translated).</summary>
+    void DispatchConst(uint target, int count)
+    {
+        var exit = ExitTo(target);
+        a.sub(r11, count);
+        a.jle(exit);
+        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
+        a.jne(exit);
+        int h = (int)(target & Jit.TableMask);
+        a.cmp(__dword_ptr[r13 + (Jit.OffTags + h * 4)], (int)target);
+        a.jne(exit);
+        a.jmp(__qword_ptr[r13 + (Jit.OffPtrs + h * 8)]);
+    }
+
+    /// <summary>Block end with the successor in r10d (RET, indirect JMP/CALL).</summary>
+    void DispatchIndirect(int count)
+    {
+        var exit = a.CreateLabel();
+        a.sub(r11, count);
+        a.jle(exit);
+        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
+        a.jne(exit);
+        a.movzx(r9d, r10w);
+        a.cmp(__dword_ptr[r13 + r9 * 4 + Jit.OffTags], r10d);
+        a.jne(exit);
+        a.jmp(__qword_ptr[r13 + r9 * 8 + Jit.OffPtrs]);
+        a.Label(ref exit);
+        a.mov(__dword_ptr[r13 + Jit.OffEip], r10d);
+        a.mov(r10d, Jit.ExitDispatch);
+        a.jmp(jit.ExitAddr);
+    }
+
+    void BranchIf(ConditionCode cc, Label l)
+    {
+        switch (cc)
+        {
+            case ConditionCode.o: a.jo(l); break;
+            case ConditionCode.no: a.jno(l); break;
+            case ConditionCode.b: a.jb(l); break;
+            case ConditionCode.ae: a.jae(l); break;
+            case ConditionCode.e: a.je(l); break;
+            case ConditionCode.ne: a.jne(l); break;
+            case ConditionCode.be: a.jbe(l); break;
+            case ConditionCode.a: a.ja(l); break;
+            case ConditionCode.s: a.js(l); break;
+            case ConditionCode.ns: a.jns(l); break;
+            case ConditionCode.p: a.jp(l); break;
+            case ConditionCode.np: a.jnp(l); break;
+            case ConditionCode.l: a.jl(l); break;
+            case ConditionCode.ge: a.jge(l); break;
+            case ConditionCode.le: a.jle(l); break;
+            case ConditionCode.g: a.jg(l); break;
+            default: throw new InvalidOperationException("condition " + cc);
+        }
+    }
+
+    sealed class BytesWriter : CodeWriter
+    {
+        public readonly List<byte> Bytes = new(1024);
+        public override void WriteByte(byte value) => Bytes.Add(value);
+    }
+}
