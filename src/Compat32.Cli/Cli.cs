@@ -9,7 +9,7 @@ namespace Compat32.Cli;
 /// <summary>Splits argv into our options and the guest command line (the first non-option word starts it).</summary>
 public static class ArgSplit
 {
-    static readonly HashSet<string> WithValue = new() { "--cpu", "--sysroot", "-L", "--stats-json", "--vdso", "-E", "-U", "-o", "--output" };
+    static readonly HashSet<string> WithValue = new() { "--cpu", "--sysroot", "-L", "--stats-json", "--vdso", "--jit", "-E", "-U", "-o", "--output" };
 
     public static (List<string> ours, List<string> guest) Split(string[] args)
     {
@@ -36,6 +36,7 @@ public static class Cli
         public required CpuModel Model;
         public string? Sysroot, StatsJson, VdsoFile;
         public bool Strace, Stats;
+        public int? JitThreshold;
         public string[] SetEnv = Array.Empty<string>(), UnsetEnv = Array.Empty<string>();
     }
 
@@ -88,7 +89,7 @@ public static class Cli
         string prog = guest[0];
         var env = GuestEnvironment(o);
 
-        var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace };
+        var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold };
         Machine m;
         try
         {

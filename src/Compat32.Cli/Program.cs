@@ -17,7 +17,12 @@ var cpuOpt = new Option<string?>("--cpu")
 };
 var sysrootOpt = new Option<string?>("--sysroot", "-L") { Description = "Look up absolute guest paths under DIR first (like qemu-i386 -L)." };
 var straceOpt = new Option<bool>("--strace") { Description = "Print each system call on stderr, with its entry method." };
-var statsOpt = new Option<bool>("--stats") { Description = "At exit, print entries and exits by method and why IRET was used." };
+var statsOpt = new Option<bool>("--stats") { Description = "At exit, print entries and exits by method, why IRET was used, and how many instructions ran translated or interpreted." };
+var jitOpt = new Option<string?>("--jit")
+{
+    Description = "on: translate hot blocks to host x86-64 code (the default on x86-64 hosts); off: interpret every instruction. " +
+                  "A number N translates a block after N executions (1: at its first).",
+};
 var statsJsonOpt = new Option<string?>("--stats-json") { Description = "Write the --stats table as JSON to FILE." };
 var vdsoOpt = new Option<string?>("--vdso") { Description = "Boot with a vDSO image built elsewhere (e.g. the kernel's vdso32.so; FILE.dbg is read for symbols if present)." };
 var setEnvOpt = new Option<string[]>("-E") { Description = "Set VAR=VALUE in the guest environment (repeatable).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
@@ -26,7 +31,7 @@ var programArg = new Argument<string?>("program") { Description = "The i386 ELF 
 
 var root = new RootCommand("compat32: run 32-bit x86 Linux programs, entering the kernel the way Linux 6.1 does (int80, SYSENTER, SYSCALL; SYSRETL, SYSEXIT, IRET).")
 {
-    cpuOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, setEnvOpt, unsetEnvOpt, programArg,
+    cpuOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, jitOpt, setEnvOpt, unsetEnvOpt, programArg,
 };
 
 var demoCmd = new Command("demo", "Run the embedded demo program on every machine model and show the entry/exit paths.");
@@ -51,6 +56,15 @@ root.SetAction(pr =>
     var model = Cli.ModelOrDefault(pr.GetValue(cpuOpt));
     if (model == null) return Cli.Fail("unknown --cpu model (use intel, amd, nosep or i386)", 2);
     if (guest.Count == 0) return Cli.Fail("no program given (try --help)", 2);
+    int? jit = pr.GetValue(jitOpt) switch
+    {
+        null => null,
+        "on" => Compat32.Cpu.Jit.DefaultThreshold > 0 ? Compat32.Cpu.Jit.DefaultThreshold : 16,
+        "off" => 0,
+        string s when int.TryParse(s, out int n) && n > 0 => n,
+        _ => -1,
+    };
+    if (jit < 0) return Cli.Fail("--jit takes on, off or a positive number", 2);
     var opts = new Cli.RunOptions
     {
         Model = model,
@@ -59,6 +73,7 @@ root.SetAction(pr =>
         Stats = pr.GetValue(statsOpt),
         StatsJson = pr.GetValue(statsJsonOpt),
         VdsoFile = pr.GetValue(vdsoOpt),
+        JitThreshold = jit,
         SetEnv = pr.GetValue(setEnvOpt) ?? Array.Empty<string>(),
         UnsetEnv = pr.GetValue(unsetEnvOpt) ?? Array.Empty<string>(),
     };

@@ -33,7 +33,7 @@ public sealed class Machine
     {
         var file = Loader.ReadExecutable(path, Kernel.Options.Sysroot, out var resolved);
         var mem = new AddressSpace();
-        var cpu = new Processor(Model, mem);
+        var cpu = new Processor(Model, mem, jitThreshold: Kernel.Options.JitThreshold);
         cpu.TscSource = Kernel.ReadTsc;
         cpu.Gdt = Kernel.BuildGdt();
         Kernel.InitMsrs(cpu.S);
@@ -109,7 +109,5 @@ public sealed class Machine
                     break;
             }
         }
-        if (Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") == "1" && cpu.Jit is { } j)
-            Console.Error.WriteLine($"jit: translated {j.Translated} entries {j.Entries} interp-exits {j.InterpretExits} flushes {j.Flushes} fail {j.TranslateFailures} retired {cpu.Retired}");
     }
 }

@@ -40,7 +40,9 @@ public sealed unsafe partial class Processor
     /// <summary>Called on SYSRETL/SYSEXIT/IRET execution counting by the debug layer, if wanted.</summary>
     public Func<ulong>? TscSource;
 
-    public Processor(CpuModel model, AddressSpace mem, CpuState? state = null)
+    /// <param name="jitThreshold">Executions of a block before it is translated to host code; 0: interpret
+    /// only; null: Jit.DefaultThreshold (from COMPAT32_JIT / COMPAT32_JIT_THRESHOLD).</param>
+    public Processor(CpuModel model, AddressSpace mem, CpuState? state = null, int? jitThreshold = null)
     {
         Model = model;
         S = state ?? new CpuState();
@@ -49,7 +51,7 @@ public sealed unsafe partial class Processor
         mb = mem.Base;
         perm = mem.PermPtr;
         mem.CodeWritten += Cache.InvalidatePage;
-        Jit = Jit.Create(mem);
+        Jit = Jit.Create(mem, jitThreshold ?? Jit.DefaultThreshold);
     }
 
     /// <summary>Switch to another address space (execve).</summary>

@@ -4,10 +4,28 @@ using Compat32.Kernel;
 
 namespace Compat32.Debug;
 
-/// <summary>The --stats table and --stats-json document: entries and exits by method, and why IRET was used
-/// after a fast (SYSENTER/SYSCALL) entry.</summary>
+/// <summary>The --stats table and --stats-json document: entries and exits by method, why IRET was used
+/// after a fast (SYSENTER/SYSCALL) entry, and how the CPU ran the instructions (translated or interpreted).</summary>
 public static class PathStats
 {
+    /// <summary>Totals over the machine's processors.</summary>
+    public readonly record struct CpuTotals(long Instructions, long Translated, long Blocks, long Entries, long InterpretExits, long Flushes, bool Jit);
+
+    public static CpuTotals Cpu(KernelModel k)
+    {
+        long ins = 0, nat = 0, blocks = 0, entries = 0, exits = 0, flushes = 0;
+        bool jit = false;
+        lock (k.Tasks)
+            foreach (var t in k.Tasks)
+            {
+                ins += t.Cpu.Retired;
+                if (t.Cpu.Jit is not { } j) continue;
+                jit = true;
+                nat += j.Instructions; blocks += j.Translated; entries += j.Entries; exits += j.InterpretExits; flushes += j.Flushes;
+            }
+        return new CpuTotals(ins, nat, blocks, entries, exits, flushes, jit);
+    }
+
     public static string Table(KernelModel k)
     {
         var s = k.Stats;
@@ -22,6 +40,12 @@ public static class PathStats
             if (!any) { sb.Append("  iret after a fast entry, by reason:\n"); any = true; }
             sb.Append($"    {EntryStats.ReasonName((IretReason)i),-16} {s.IretReasons[i],10}\n");
         }
+        var c = Cpu(k);
+        sb.Append($"  cpu:      instructions {c.Instructions,12}   in translated code {c.Translated,12}   interpreted {c.Instructions - c.Translated,12}\n");
+        if (c.Jit)
+            sb.Append($"  jit:      blocks {c.Blocks,10}   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
+        else
+            sb.Append("  jit:      off (interpreter only)\n");
         return sb.ToString();
     }
 
@@ -41,7 +65,12 @@ public static class PathStats
             sb.Append('"').Append(EntryStats.ReasonName((IretReason)i)).Append("\":").Append(s.IretReasons[i]);
             first = false;
         }
-        sb.Append("}}\n");
+        sb.Append("},");
+        var c = Cpu(k);
+        sb.Append("\"cpu\":{\"instructions\":").Append(c.Instructions).Append(",\"translated\":").Append(c.Translated)
+          .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks)
+          .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits)
+          .Append(",\"flushes\":").Append(c.Flushes).Append("}}\n");
         return sb.ToString();
     }
 }

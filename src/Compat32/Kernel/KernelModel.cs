@@ -11,6 +11,8 @@ public sealed class KernelOptions
     public string? Sysroot;
     public bool Strace;
     public TextWriter StraceOut = Console.Error;
+    /// <summary>Block translation threshold for the tasks' processors (0: interpreter only; null: the default).</summary>
+    public int? JitThreshold;
 }
 
 /// <summary>The Linux model shared by every task: the syscall table, pids, clocks, the vDSO image.</summary>

@@ -158,6 +158,13 @@ public sealed unsafe class AddressSpace : IDisposable
             }
             v.Prot = prot;
         }
+        // Decoded (and translated) code on a page that loses PROT_EXEC must go: the next fetch faults.
+        if ((prot & Prot.Exec) == 0)
+            for (ulong a = addr; a < end; a += PageSize)
+            {
+                uint p = (uint)(a >> PageShift);
+                if ((Perm[p] & CodeBit) != 0) { Perm[p] &= unchecked((byte)~CodeBit); CodeWritten?.Invoke(p); }
+            }
         SetPerm(addr, end, prot);
         return true;
     }

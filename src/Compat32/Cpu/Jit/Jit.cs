@@ -34,13 +34,17 @@ public sealed unsafe class Jit
 
     const ulong CodeSize = 64UL << 20;
 
-    public static readonly bool Enabled =
-        RuntimeInformation.ProcessArchitecture == Architecture.X64 && OperatingSystem.IsLinux()
-        && Environment.GetEnvironmentVariable("COMPAT32_JIT") != "0";
+    /// <summary>The host can run translated code (x86-64 Linux).</summary>
+    public static readonly bool HostSupported =
+        RuntimeInformation.ProcessArchitecture == Architecture.X64 && OperatingSystem.IsLinux();
 
-    /// <summary>Executions of a block before it is translated (COMPAT32_JIT_THRESHOLD; 1 translates everything).</summary>
-    public static readonly int Threshold =
-        int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_THRESHOLD"), out int t) && t > 0 ? t : 16;
+    /// <summary>Default threshold: executions of a block before it is translated. COMPAT32_JIT=0 (or
+    /// --jit off) turns translation off; COMPAT32_JIT_THRESHOLD=1 translates every block at its first run.</summary>
+    public static readonly int DefaultThreshold =
+        Environment.GetEnvironmentVariable("COMPAT32_JIT") == "0" ? 0
+        : int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_THRESHOLD"), out int t) && t > 0 ? t : 16;
+
+    public readonly int Threshold;
 
     /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
     static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
@@ -53,10 +57,13 @@ public sealed unsafe class Jit
     delegate* unmanaged[SuppressGCTransition]<byte*, int> enter;
     readonly Translator translator;
 
-    public long Translated, Entries, InterpretExits, Flushes, TranslateFailures;
+    /// <summary>Counters for --stats: blocks translated, entries into host code, instructions retired there,
+    /// exits that hand one instruction to the interpreter, code-buffer flushes, blocks the assembler refused.</summary>
+    public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
 
-    Jit(byte* state, byte* code)
+    Jit(byte* state, byte* code, int threshold)
     {
+        Threshold = threshold;
         State = state;
         this.code = code;
         translator = new Translator(this);
@@ -64,14 +71,14 @@ public sealed unsafe class Jit
     }
 
     /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
-    public static Jit? Create(AddressSpace mem)
+    public static Jit? Create(AddressSpace mem, int threshold)
     {
-        if (!Enabled) return null;
+        if (!HostSupported || threshold <= 0) return null;
         byte* c = HostMem.ReserveCode(CodeSize);
         if (c == null) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
         NativeMemory.Clear(s, 128);
-        var j = new Jit(s, c);
+        var j = new Jit(s, c, threshold);
         j.SetMemory(mem);
         return j;
     }
@@ -164,6 +171,7 @@ public sealed unsafe class Jit
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
         f.Bits = (f.Bits & ~Flags.Arith) | ((uint)*(ulong*)(st + OffFlags) & Flags.Arith);
+        Instructions += budget - *(long*)(st + OffBudget);
         budget = *(long*)(st + OffBudget);
         if (reason == ExitInterpret) InterpretExits++;
         return reason;

@@ -1,0 +1,251 @@
+using Compat32.Cpu;
+using Compat32.Memory;
+using Iced.Intel;
+using Xunit;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Compat32.Tests.Cpu;
+
+/// <summary>
+/// The block translator against the interpreter, in-process: every program runs twice, once interpreted
+/// (jitThreshold 0) and once with every block translated at its first execution (threshold 1), and the
+/// architectural outcome must be the same: registers, arithmetic flags, EIP and the event (fault vector, CR2),
+/// memory. The programs aim at what the translator hands back to the interpreter mid-block: page faults,
+/// stores into code, page-crossing accesses, #DE, a page losing PROT_EXEC, and stop requests from another thread.
+/// </summary>
+public sealed unsafe class JitTests
+{
+    const uint Code = 0x10000, Data = 0x20000, Stack = 0x40000;
+
+    sealed class M : IDisposable
+    {
+        public readonly AddressSpace Mem = new();
+        public readonly Processor Cpu;
+        public M(byte[] code, int jit, Prot codeProt = Prot.Read | Prot.Exec)
+        {
+            Mem.Map(Code, 0x2000, Prot.Read | Prot.Write | Prot.Exec);
+            for (int i = 0; i < code.Length; i++) Mem.Ptr(Code)[i] = code[i];
+            Mem.Protect(Code, 0x2000, codeProt);
+            Mem.Map(Data, 0x2000, Prot.Read | Prot.Write);
+            Mem.Map(Stack, 0x1000, Prot.Read | Prot.Write);
+            Cpu = new Processor(CpuModel.IntelModel, Mem, jitThreshold: jit);
+            Cpu.S.Eip = Code;
+            Cpu.S.R[CpuState.ESP] = Stack + 0x800;
+        }
+        public uint R(int r) => Cpu.S.R[r];
+        public uint Word(uint a) { Mem.ReadU32(a, out uint v); return v; }
+        public void Dispose() => Mem.Dispose();
+    }
+
+    static byte[] Asm(Action<Assembler> build) => Asm(a => { build(a); return null; }, out _);
+
+    /// <summary>Assemble at Code; labelAddr = the address of the label build returns (if any).</summary>
+    static byte[] Asm(Func<Assembler, Label?> build, out uint labelAddr)
+    {
+        var a = new Assembler(32);
+        var l = build(a);
+        var ms = new MemoryStream();
+        var r = a.Assemble(new StreamCodeWriter(ms), Code, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        labelAddr = l is { } lab ? (uint)r.GetLabelRIP(lab) : 0;
+        return ms.ToArray();
+    }
+
+    /// <summary>Run the program interpreted and translated; assert the same outcome; return the translated run.</summary>
+    static M Both(byte[] code, Prot codeProt = Prot.Read | Prot.Exec, long budget = 50_000_000, Action<M>? setup = null)
+    {
+        using var i = new M(code, 0, codeProt);
+        var j = new M(code, 1, codeProt);
+        Assert.Null(i.Cpu.Jit);
+        Assert.NotNull(j.Cpu.Jit);
+        setup?.Invoke(i); setup?.Invoke(j);
+        var ei = i.Cpu.Run(budget);
+        var ej = j.Cpu.Run(budget);
+        Assert.Equal(ei, ej);
+        Assert.Equal(i.Cpu.S.Eip.ToString("x8"), j.Cpu.S.Eip.ToString("x8"));
+        if (ei == CpuExit.Exception) { Assert.Equal(i.Cpu.Vector, j.Cpu.Vector); Assert.Equal(i.Cpu.Cr2, j.Cpu.Cr2); }
+        for (int r = 0; r < 8; r++) Assert.True(i.R(r) == j.R(r), $"register {r}: interpreter {i.R(r):x8}, translated {j.R(r):x8}");
+        Assert.Equal((i.Cpu.S.Flags.Get() & Flags.Arith).ToString("x"), (j.Cpu.S.Flags.Get() & Flags.Arith).ToString("x"));
+        for (uint a = Data; a < Data + 0x2000; a += 4) Assert.True(i.Word(a) == j.Word(a), $"memory at {a:x8}");
+        Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
+        Assert.True(j.Cpu.Jit!.Translated > 0, "nothing was translated");
+        return j;
+    }
+
+    [Fact]
+    public void PageFaultInsideTranslatedLoopKeepsFlagsAndRegisters()
+    {
+        // A hot loop walks a pointer up to the end of the mapped data; the CMP's flags are live across the
+        // faulting load, so the fault must see them (and the registers) exactly as the interpreter has them.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.cmp(eax, 0x1234);
+            a.mov(edx, __dword_ptr[esi]);
+            a.lea(esi, __dword_ptr[esi + 4]);
+            a.adc(eax, edx);
+            a.jmp(loop);
+        });
+        using var j = Both(code);
+        Assert.Equal(CpuExit.Exception, j.Cpu.Exit);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        Assert.True(j.Cpu.Jit!.InterpretExits > 0);
+    }
+
+    [Fact]
+    public void StoresIntoTranslatedCodeAreSeen()
+    {
+        // The loop body patches the immediate of its own "add ebx, imm32" every 100 iterations.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var skip = a.CreateLabel();
+            a.mov(ecx, 1000);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.add(ebx, 1);           // 83 C3 01 (imm8 at patch+2)
+            a.mov(eax, ecx);
+            a.xor(edx, edx);
+            a.mov(edi, 100);
+            a.div(edi);
+            a.test(edx, edx);
+            a.jnz(skip);
+            a.inc(__byte_ptr[Code + 2 + 7]); // patch+2: the add is at offset 7 (mov ecx 5 bytes, xor 2)
+            a.Label(ref skip);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        Assert.Equal(0x83, code[7]);
+        using var j = Both(code, Prot.Read | Prot.Write | Prot.Exec);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.True(j.Cpu.Cache.Invalidations >= 9);
+    }
+
+    [Fact]
+    public void PageCrossingAccessesAndDivideErrorGoThroughTheInterpreter()
+    {
+        // Unaligned dword stores straddling the two data pages, then a #DE at the DIV once ECX reaches 0.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 200);
+            a.Label(ref loop);
+            a.mov(eax, ecx);
+            a.imul(eax, eax, 0x01010101);
+            a.mov(edi, Data + 0x1000 - 2);
+            a.mov(__dword_ptr[edi], eax);
+            a.add(__dword_ptr[edi + 8], eax);
+            a.mov(ebx, __dword_ptr[edi]);
+            a.xor(edx, edx);
+            a.mov(eax, 1000000);
+            a.div(ecx);
+            a.add(__dword_ptr[Data + 0x100], eax);
+            a.dec(ecx);
+            a.jns(loop);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.DE, j.Cpu.Vector);
+        Assert.Equal(0u, j.R(CpuState.ECX));
+    }
+
+    [Fact]
+    public void PushPopCallRetAndIndirectJumps()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var f = a.CreateLabel(); var g = a.CreateLabel(); var table = a.CreateLabel();
+            var done = a.CreateLabel(); var after = a.CreateLabel();
+            a.mov(ecx, 5000);
+            a.Label(ref loop);
+            a.push(ecx);
+            a.push(0x12345678);
+            a.push(-1);
+            a.call(f);
+            a.add(esp, 8);
+            a.pop(edx);
+            a.mov(eax, ecx);
+            a.and(eax, 1);
+            a.call(__dword_ptr[eax * 4 + (int)(Data + 0x200)]);
+            a.lea(ebx, __dword_ptr[ebx + eax * 2 + 3]);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.jmp(done);
+            a.Label(ref f);
+            a.push(ebp);
+            a.mov(ebp, esp);
+            a.mov(eax, __dword_ptr[ebp + 8]);
+            a.xor(eax, __dword_ptr[ebp + 12]);
+            a.add(__dword_ptr[Data], eax);
+            a.leave();
+            a.ret();
+            a.Label(ref g);
+            a.add(__dword_ptr[Data + 4], ecx);
+            a.ret(0);
+            a.Label(ref table);
+            a.nop();
+            a.Label(ref done);
+            a.int3();
+            return g;
+        }, out uint gAddr);
+        using var j = Both(code, setup: m =>
+        {
+            // the call table: both entries lead to g
+            m.Mem.Poke(Data + 0x200, BitConverter.GetBytes(gAddr));
+            m.Mem.Poke(Data + 0x204, BitConverter.GetBytes(gAddr));
+        });
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+    }
+
+    [Fact]
+    public void PageLosingExecFaultsOnTheNextFetch()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.inc(eax);
+            a.cmp(eax, 100_000);
+            a.jne(loop);
+            a.int3();
+        });
+        using var m = new M(code, 1);
+        Assert.Equal(CpuExit.Exception, m.Cpu.Run(10_000_000));
+        Assert.Equal(Vec.BP, m.Cpu.Vector);
+        Assert.True(m.Cpu.Jit!.Translated > 0);
+        m.Mem.Protect(Code, 0x2000, Prot.Read);
+        m.Cpu.S.Eip = Code;
+        Assert.Equal(CpuExit.Exception, m.Cpu.Run(10_000_000));
+        Assert.Equal(Vec.PF, m.Cpu.Vector);
+        Assert.Equal(Code, m.Cpu.Cr2);
+    }
+
+    [Fact]
+    public void BudgetAndStopRequestsReachTranslatedLoops()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.add(eax, 3);
+            a.xor(ebx, eax);
+            a.jmp(loop);
+        });
+        using var m = new M(code, 1);
+        Assert.Equal(CpuExit.Budget, m.Cpu.Run(1_000_000));
+        Assert.InRange(m.Cpu.Retired, 1_000_000, 1_000_003);
+        Assert.Equal(m.Cpu.Retired / 3 * 3, (long)m.R(CpuState.EAX));
+        // An endless translated loop must return when another thread asks (a signal becoming pending).
+        var t = new Thread(() => { Thread.Sleep(50); m.Cpu.RequestAsyncStop(); });
+        t.Start();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = m.Cpu.Run(long.MaxValue);
+        t.Join();
+        Assert.Equal(CpuExit.Stop, e);
+        Assert.True(sw.ElapsedMilliseconds < 5000);
+        Assert.True(m.Cpu.Jit!.Instructions > 1_000_000);
+    }
+}
