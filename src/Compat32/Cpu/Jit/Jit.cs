@@ -22,7 +22,16 @@ public sealed unsafe class Jit
     internal const int OffMemBase = 64;     // ulong: host address of guest address 0
     internal const int OffPermBase = 72;    // ulong: the page permission bytes
     internal const int OffSegES = 80, OffSegFS = 84, OffSegGS = 88;
-    internal const int OffTags = 128;       // uint[TableSize]: guest EIP of the block in each lookup slot
+    // x87: the guest FPU runs on the host's x87 while host code runs (loaded by FRSTOR at the first x87
+    // instruction, stored by FNSAVE at exit), only while the guest masks every x87 exception.
+    internal const int OffX87Loaded = 96;   // byte: the image is in the host FPU
+    internal const int OffX87Ok = 97;       // byte: the guest's control word masks all exceptions
+    internal const int OffX87Fip = 100;     // uint: guest EIP of the last numeric x87 instruction
+    internal const int OffX87Fop = 104;     // uint: its FOP, bit 31 = recorded
+    internal const int OffX87Fdp = 108;     // uint: linear address of the last x87 memory operand
+    internal const int OffX87Fds = 112;     // uint: its segment register index, bit 31 = recorded
+    internal const int OffX87Img = 128;     // 108 bytes: FNSAVE/FRSTOR image (32-bit protected-mode layout)
+    internal const int OffTags = 256;       // uint[TableSize]: guest EIP of the block in each lookup slot
     internal const int TableSize = 1 << 16;
     internal const int TableMask = TableSize - 1;
     internal const int OffPtrs = OffTags + TableSize * 4; // ulong[TableSize]: its host code
@@ -77,7 +86,7 @@ public sealed unsafe class Jit
         byte* c = HostMem.ReserveCode(CodeSize);
         if (c == null) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
-        NativeMemory.Clear(s, 128);
+        NativeMemory.Clear(s, OffTags);
         var j = new Jit(s, c, threshold);
         j.SetMemory(mem);
         return j;
@@ -159,6 +168,17 @@ public sealed unsafe class Jit
         *(uint*)(st + OffSegES) = s.SegBase[CpuState.ES];
         *(uint*)(st + OffSegFS) = s.SegBase[CpuState.FS];
         *(uint*)(st + OffSegGS) = s.SegBase[CpuState.GS];
+        var fpu = s.Fpu;
+        bool x87 = HasX87;
+        if (x87)
+        {
+            st[OffX87Loaded] = 0;
+            *(uint*)(st + OffX87Fop) = 0;
+            *(uint*)(st + OffX87Fds) = 0;
+            bool ok = (fpu.Control & 0x3F) == 0x3F;
+            st[OffX87Ok] = ok ? (byte)1 : (byte)0;
+            if (ok) fpu.SaveFull(new Span<byte>(st + OffX87Img, 108));
+        }
         var f = s.Flags;
         f.Materialize();
         *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
@@ -173,8 +193,25 @@ public sealed unsafe class Jit
         f.Bits = (f.Bits & ~Flags.Arith) | ((uint)*(ulong*)(st + OffFlags) & Flags.Arith);
         Instructions += budget - *(long*)(st + OffBudget);
         budget = *(long*)(st + OffBudget);
+        if (x87 && st[OffX87Loaded] != 0) FpuBack(s, fpu);
         if (reason == ExitInterpret) InterpretExits++;
         return reason;
+    }
+
+    /// <summary>Some translated block runs x87 instructions on the host FPU.</summary>
+    internal bool HasX87;
+
+    /// <summary>The FNSAVE image back into the guest FPU; the instruction and operand pointers are the guest's
+    /// (the host recorded its own), as the interpreter's NotePointers sets them.</summary>
+    void FpuBack(CpuState s, X87.X87State fpu)
+    {
+        byte* st = State;
+        uint fip = fpu.Fip, fdp = fpu.Fdp; ushort fcs = fpu.Fcs, fds = fpu.Fds, fop = fpu.Fop;
+        uint rop = *(uint*)(st + OffX87Fop), rds = *(uint*)(st + OffX87Fds);
+        if ((rop & 0x80000000) != 0) { fip = *(uint*)(st + OffX87Fip); fop = (ushort)(rop & 0x7FF); fcs = s.Sel[CpuState.CS]; }
+        if ((rds & 0x80000000) != 0) { fdp = *(uint*)(st + OffX87Fdp); fds = s.Sel[(int)(rds & 7)]; }
+        fpu.LoadFull(new ReadOnlySpan<byte>(st + OffX87Img, 108));
+        fpu.Fip = fip; fpu.Fdp = fdp; fpu.Fcs = fcs; fpu.Fds = fds; fpu.Fop = fop;
     }
 
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>

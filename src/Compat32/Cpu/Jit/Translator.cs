@@ -26,7 +26,7 @@ internal sealed class Translator
 
     public Translator(Jit jit) { this.jit = jit; }
 
-    enum K : byte { None, Generic, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
+    enum K : byte { None, Generic, X87, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
     /// loaded from the state block (HostClean) or produced by a translated instruction (HostDirty).</summary>
@@ -52,6 +52,11 @@ internal sealed class Translator
         a.jmp(__qword_ptr[r13 + Jit.OffTarget]);
         a.int3();
         a.Label(ref exit);
+        var noFpu = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
+        a.je(noFpu);
+        a.fnsave(__[r13 + Jit.OffX87Img]); // also leaves the host FPU initialised, as the ABI wants it
+        a.Label(ref noFpu);
         a.mov(__dword_ptr[r13 + 0], eax); a.mov(__dword_ptr[r13 + 4], ecx); a.mov(__dword_ptr[r13 + 8], edx);
         a.mov(__dword_ptr[r13 + 12], ebx); a.mov(__dword_ptr[r13 + 16], r12d); a.mov(__dword_ptr[r13 + 20], ebp);
         a.mov(__dword_ptr[r13 + 24], esi); a.mov(__dword_ptr[r13 + 28], edi);
@@ -100,9 +105,55 @@ internal sealed class Translator
         return true;
     }
 
+    /// <summary>x87 instructions that run on the host FPU: loads, stores, arithmetic, compares, FCMOV, constants,
+    /// FSQRT/FRNDINT and the control-word/status-word moves. The transcendentals, FPREM/FSCALE/FXTRACT, BCD and
+    /// the environment and state images stay with the interpreter.</summary>
+    static bool HostX87(Mnemonic m) => m switch
+    {
+        Mnemonic.Fld or Mnemonic.Fst or Mnemonic.Fstp or Mnemonic.Fild or Mnemonic.Fist or Mnemonic.Fistp
+            or Mnemonic.Fadd or Mnemonic.Faddp or Mnemonic.Fiadd or Mnemonic.Fsub or Mnemonic.Fsubp or Mnemonic.Fisub
+            or Mnemonic.Fsubr or Mnemonic.Fsubrp or Mnemonic.Fisubr or Mnemonic.Fmul or Mnemonic.Fmulp or Mnemonic.Fimul
+            or Mnemonic.Fdiv or Mnemonic.Fdivp or Mnemonic.Fidiv or Mnemonic.Fdivr or Mnemonic.Fdivrp or Mnemonic.Fidivr
+            or Mnemonic.Fchs or Mnemonic.Fabs or Mnemonic.Fxch
+            or Mnemonic.Fcom or Mnemonic.Fcomp or Mnemonic.Fcompp or Mnemonic.Fucom or Mnemonic.Fucomp or Mnemonic.Fucompp
+            or Mnemonic.Ficom or Mnemonic.Ficomp or Mnemonic.Fcomi or Mnemonic.Fcomip or Mnemonic.Fucomi or Mnemonic.Fucomip
+            or Mnemonic.Ftst or Mnemonic.Fxam
+            or Mnemonic.Fld1 or Mnemonic.Fldz or Mnemonic.Fldpi or Mnemonic.Fldl2e or Mnemonic.Fldl2t or Mnemonic.Fldlg2 or Mnemonic.Fldln2
+            or Mnemonic.Fsqrt or Mnemonic.Frndint
+            or Mnemonic.Fcmovb or Mnemonic.Fcmove or Mnemonic.Fcmovbe or Mnemonic.Fcmovu
+            or Mnemonic.Fcmovnb or Mnemonic.Fcmovne or Mnemonic.Fcmovnbe or Mnemonic.Fcmovnu
+            or Mnemonic.Ffree or Mnemonic.Fincstp or Mnemonic.Fdecstp
+            or Mnemonic.Fnstcw or Mnemonic.Fldcw or Mnemonic.Fnstsw or Mnemonic.Fnclex => true,
+        _ => false,
+    };
+
+    /// <summary>Control instructions do not update the instruction/operand pointers (SDM 8.1.8).</summary>
+    static bool X87Control(Mnemonic m) => m is Mnemonic.Fnstcw or Mnemonic.Fldcw or Mnemonic.Fnstsw or Mnemonic.Fnclex;
+
+    static K ClassifyX87(in Instruction ins)
+    {
+        if (!HostX87(ins.Mnemonic) || ins.HasLockPrefix || ins.HasRepePrefix || ins.HasRepnePrefix) return K.None;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register:
+                    var r = ins.GetOpRegister(i);
+                    if (!(r >= Register.ST0 && r <= Register.ST7) && r != Register.AX) return K.None;
+                    break;
+                case OpKind.Memory: if (!Addr32(ins)) return K.None; break;
+                default: return K.None;
+            }
+        }
+        return K.X87;
+    }
+
     static K Classify(in Instruction ins)
     {
-        if (ins.IsInvalid || !OperandsOk(ins)) return K.None;
+        if (ins.IsInvalid) return K.None;
+        if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
+            return ClassifyX87(ins);
+        if (!OperandsOk(ins)) return K.None;
         int mem = MemOp(ins);
         switch (ins.Mnemonic)
         {
@@ -280,6 +331,7 @@ internal sealed class Translator
         }
 
         a = new Assembler(64);
+        fpuGated = false;
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
@@ -336,6 +388,7 @@ internal sealed class Translator
                 else EmitMem(ins, i);
                 return;
             case K.Div: EmitDiv(ins, i); return;
+            case K.X87: EmitX87(ins, i); return;
             case K.PushR:
             {
                 SaveIfDirty();
@@ -481,6 +534,75 @@ internal sealed class Translator
         BeforeExecute(ins);
         a.AddInstruction(h);
         AfterExecute(ins);
+    }
+
+    bool fpuGated;
+    readonly InstructionInfoFactory infoFactory = new();
+
+    void EmitX87(in Instruction ins, int i)
+    {
+        var m = ins.Mnemonic;
+        int mem = MemOp(ins);
+        if (!fpuGated)
+        {
+            // First x87 instruction of the block: load the guest FPU into the host's unless this run did already;
+            // with an unmasked exception enabled, the interpreter's (a host trap would be fatal here).
+            SaveIfDirty();
+            var loaded = a.CreateLabel();
+            a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
+            a.jne(loaded);
+            a.cmp(__byte_ptr[r13 + Jit.OffX87Ok], 0);
+            a.je(SlowLabelAt(i));
+            a.frstor(__[r13 + Jit.OffX87Img]);
+            a.mov(__byte_ptr[r13 + Jit.OffX87Loaded], 1);
+            a.Label(ref loaded);
+            fpuGated = true;
+            jit.HasX87 = true;
+        }
+        if (mem >= 0)
+        {
+            SaveIfDirty();
+            Address(ins);
+            var acc = infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access;
+            bool write = acc is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite;
+            Check(ins.MemorySize.GetSize(), write, i);
+            if (m == Mnemonic.Fldcw)
+            {
+                // A control word that unmasks an exception: the interpreter loads it (and keeps the FPU).
+                a.movzx(r10d, __word_ptr[r14 + r8]);
+                a.and(r10d, 0x3F);
+                a.cmp(r10d, 0x3F);
+                a.jne(SlowLabelAt(i));
+            }
+        }
+        if (!X87Control(m))
+        {
+            a.mov(__dword_ptr[r13 + Jit.OffX87Fip], (uint)ins.IP);
+            a.mov(__dword_ptr[r13 + Jit.OffX87Fop], (int)(0x80000000u | Fop(ins)));
+            if (mem >= 0)
+            {
+                a.mov(__dword_ptr[r13 + Jit.OffX87Fdp], r8d);
+                int seg = ins.MemorySegment switch
+                {
+                    Register.ES => CpuState.ES, Register.CS => CpuState.CS, Register.SS => CpuState.SS,
+                    Register.FS => CpuState.FS, Register.GS => CpuState.GS, _ => CpuState.DS,
+                };
+                a.mov(__dword_ptr[r13 + Jit.OffX87Fds], (int)(0x80000000u | (uint)seg));
+            }
+        }
+        HostForm(ins, out var h);
+        BeforeExecute(ins);
+        a.AddInstruction(h);
+        AfterExecute(ins);
+    }
+
+    /// <summary>FOP: low 3 bits of the D8-DF escape byte and the ModRM byte (SDM 8.1.9), from the guest's bytes.</summary>
+    unsafe uint Fop(in Instruction ins)
+    {
+        byte* p = (byte*)*(ulong*)(jit.State + Jit.OffMemBase) + (uint)ins.IP;
+        for (int k = 0; k < ins.Length; k++)
+            if (p[k] >= 0xD8 && p[k] <= 0xDF && k + 1 < ins.Length) return (uint)((p[k] & 7) << 8 | p[k + 1]);
+        return 0;
     }
 
     void EmitDiv(in Instruction ins, int i)
