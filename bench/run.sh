@@ -69,7 +69,7 @@ run() { # label, env-assignment-or-"-", command...
 }
 
 run "cpu-bound (bench/cpubench.c)" - "$cpu"
-run "cpu-bound, fast path off (COMPAT32_NOFAST=1)" COMPAT32_NOFAST=1 "$cpu"
+run "cpu-bound, interpreter only (COMPAT32_JIT=0)" COMPAT32_JIT=0 "$cpu"
 run "syscall-bound (getppid x 1e6)" - "$sys"
 run "startup (busybox true)" - "$bb" true
 
