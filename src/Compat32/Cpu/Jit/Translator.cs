@@ -252,12 +252,12 @@ internal sealed class Translator
         switch (ins.Code)
         {
             // moffs forms have no ModRM: use the ModRM forms (same semantics).
-            case Code.Mov_AL_moffs8: h = Instruction.Create(Code.Mov_r8_rm8, Register.AL, R14R8(1)); return true;
-            case Code.Mov_AX_moffs16: h = Instruction.Create(Code.Mov_r16_rm16, Register.AX, R14R8(2)); return true;
-            case Code.Mov_EAX_moffs32: h = Instruction.Create(Code.Mov_r32_rm32, Register.EAX, R14R8(4)); return true;
-            case Code.Mov_moffs8_AL: h = Instruction.Create(Code.Mov_rm8_r8, R14R8(1), Register.AL); return true;
-            case Code.Mov_moffs16_AX: h = Instruction.Create(Code.Mov_rm16_r16, R14R8(2), Register.AX); return true;
-            case Code.Mov_moffs32_EAX: h = Instruction.Create(Code.Mov_rm32_r32, R14R8(4), Register.EAX); return true;
+            case Code.Mov_AL_moffs8: h = Instruction.Create(Code.Mov_r8_rm8, Register.AL, R14R8); return true;
+            case Code.Mov_AX_moffs16: h = Instruction.Create(Code.Mov_r16_rm16, Register.AX, R14R8); return true;
+            case Code.Mov_EAX_moffs32: h = Instruction.Create(Code.Mov_r32_rm32, Register.EAX, R14R8); return true;
+            case Code.Mov_moffs8_AL: h = Instruction.Create(Code.Mov_rm8_r8, R14R8, Register.AL); return true;
+            case Code.Mov_moffs16_AX: h = Instruction.Create(Code.Mov_rm16_r16, R14R8, Register.AX); return true;
+            case Code.Mov_moffs32_EAX: h = Instruction.Create(Code.Mov_rm32_r32, R14R8, Register.EAX); return true;
             // 40+r/48+r are REX prefixes in 64-bit mode.
             case Code.Inc_r16: h.Code = Code.Inc_rm16; break;
             case Code.Inc_r32: h.Code = Code.Inc_rm32; break;
@@ -290,7 +290,7 @@ internal sealed class Translator
         return true;
     }
 
-    static MemoryOperand R14R8(int size) => new(Register.R14, Register.R8, 1, 0, 0);
+    static MemoryOperand R14R8 => new(Register.R14, Register.R8, 1, 0, 0);
 
     sealed class NullWriter : CodeWriter { public override void WriteByte(byte value) { } }
     readonly Encoder probe = Encoder.Create(64, new NullWriter());
@@ -415,22 +415,8 @@ internal sealed class Translator
                 a.mov(__dword_ptr[r14 + r8], r10d);
                 a.mov(r12d, r8d);
                 return;
-            case K.PopR:
-                SaveIfDirty();
-                a.mov(r8d, r12d);
-                Check(4, false, i);
-                a.mov(r10d, __dword_ptr[r14 + r8]);
-                a.lea(r12d, __[r8 + 4]);
-                a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Host(ins.Op0Register), Register.R10D));
-                return;
-            case K.Leave:
-                SaveIfDirty();
-                a.mov(r8d, ebp);
-                Check(4, false, i);
-                a.mov(r10d, __dword_ptr[r14 + r8]);
-                a.lea(r12d, __[r8 + 4]);
-                a.mov(ebp, r10d);
-                return;
+            case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
+            case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
             case K.Jcc:
             {
                 if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
@@ -605,6 +591,17 @@ internal sealed class Translator
         return 0;
     }
 
+    /// <summary>ESP = from + 4 and dst = the dword at from (dst written last, so POP ESP loads ESP).</summary>
+    void Pop(Register from, Register dst, int i)
+    {
+        SaveIfDirty();
+        a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Register.R8D, from));
+        Check(4, false, i);
+        a.mov(r10d, __dword_ptr[r14 + r8]);
+        a.lea(r12d, __[r8 + 4]);
+        a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, dst, Register.R10D));
+    }
+
     void EmitDiv(in Instruction ins, int i)
     {
         SaveIfDirty();
@@ -627,7 +624,7 @@ internal sealed class Translator
         if (size == 4) a.cmp(edx, r10d);
         else if (size == 2) { a.movzx(r9d, dx); a.cmp(r9d, r10d); }
         else { a.movzx(r9d, ax); a.shr(r9d, 8); a.cmp(r9d, r10d); }
-        a.jae(SlowLabel(ins, i));
+        a.jae(SlowLabelAt(i));
         if (size == 4) a.div(r10d); else if (size == 2) a.div(r10w); else a.div(r10b);
         loc = FLoc.HostDirty;
     }
@@ -682,19 +679,17 @@ internal sealed class Translator
     int curSlowIndex = -1;
     Label curSlow;
 
-    Label SlowLabel(in Instruction ins, int i) => SlowLabelAt(i);
 
     Label SlowLabelAt(int i)
     {
         if (curSlowIndex == i && slow.Count > 0 && slow[^1].index == i) return curSlow;
         curSlow = a.CreateLabel();
         curSlowIndex = i;
-        slow.Add((curSlow, currentEip(i), i));
+        slow.Add((curSlow, (uint)currentBlock!.Insns[i].IP, i));
         return curSlow;
     }
 
     Block? currentBlock;
-    uint currentEip(int i) => (uint)currentBlock!.Insns[i].IP;
 
     void SaveIfDirty()
     {
