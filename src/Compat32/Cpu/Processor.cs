@@ -97,7 +97,9 @@ public sealed unsafe partial class Processor
                 if (blk.Native != 0)
                 {
                     long before = budget;
-                    int why = Jit.Run(S, blk, ref budget, asyncStop);
+#pragma warning disable CS0420 // read with Volatile.Read inside
+                    int why = Jit.Run(S, blk, ref budget, ref asyncStop);
+#pragma warning restore CS0420
                     Retired += before - budget;
                     if (why == Jit.ExitInterpret) interpretOne = true;
                     continue;

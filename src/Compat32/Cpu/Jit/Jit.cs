@@ -156,7 +156,7 @@ public sealed unsafe class Jit
     /// Run host code from blk with the processor's state; returns the exit reason. Budget is decremented by the
     /// instructions retired in host code; the guest state (registers, EIP, arithmetic flags) is written back.
     /// </summary>
-    internal int Run(CpuState s, Block blk, ref long budget, bool asyncPending)
+    internal int Run(CpuState s, Block blk, ref long budget, ref bool asyncStop)
     {
         byte* st = State;
         int h = (int)(blk.Start & TableMask);
@@ -184,8 +184,11 @@ public sealed unsafe class Jit
         *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
         *(long*)(st + OffBudget) = budget;
         *(ulong*)(st + OffTarget) = (ulong)blk.Native;
-        // A stale request whose flag was consumed already must not keep kicking the host code out.
-        if (!asyncPending) Volatile.Write(ref *(int*)(st + OffAsync), 0);
+        // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,
+        // then look at the processor's flag: a requester sets that flag before this one, so a request racing
+        // with the clear is either seen here or sets this flag again afterwards.
+        Volatile.Write(ref *(int*)(st + OffAsync), 0);
+        if (Volatile.Read(ref asyncStop)) Volatile.Write(ref *(int*)(st + OffAsync), 1);
         Entries++;
         int reason = enter(st);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
