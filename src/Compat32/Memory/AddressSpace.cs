@@ -159,12 +159,7 @@ public sealed unsafe class AddressSpace : IDisposable
             v.Prot = prot;
         }
         // Decoded (and translated) code on a page that loses PROT_EXEC must go: the next fetch faults.
-        if ((prot & Prot.Exec) == 0)
-            for (ulong a = addr; a < end; a += PageSize)
-            {
-                uint p = (uint)(a >> PageShift);
-                if ((Perm[p] & CodeBit) != 0) { Perm[p] &= unchecked((byte)~CodeBit); CodeWritten?.Invoke(p); }
-            }
+        if ((prot & Prot.Exec) == 0) DropCode(addr, end);
         SetPerm(addr, end, prot);
         return true;
     }
@@ -270,8 +265,14 @@ public sealed unsafe class AddressSpace : IDisposable
 
     public void NoteWrite(uint addr, uint len)
     {
-        if (len == 0 || CodeWritten == null) return;
-        ulong end = (ulong)addr + len;
+        if (len == 0) return;
+        DropCode(addr, (ulong)addr + len);
+    }
+
+    /// <summary>Tell the decoder to forget the code on the pages of [addr, end) that hold some.</summary>
+    void DropCode(ulong addr, ulong end)
+    {
+        if (CodeWritten == null) return;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift && p < (1 << 20); p++)
             if ((Perm[p] & CodeBit) != 0) { Perm[p] &= unchecked((byte)~CodeBit); CodeWritten((uint)p); }
     }

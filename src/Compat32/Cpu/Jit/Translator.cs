@@ -246,18 +246,18 @@ internal sealed class Translator
     };
 
     /// <summary>The host form of a generic instruction: registers mapped, memory operand [r14+r8].</summary>
-    static bool HostForm(in Instruction ins, out Instruction h)
+    static Instruction HostForm(in Instruction ins)
     {
-        h = ins;
+        var h = ins;
         switch (ins.Code)
         {
             // moffs forms have no ModRM: use the ModRM forms (same semantics).
-            case Code.Mov_AL_moffs8: h = Instruction.Create(Code.Mov_r8_rm8, Register.AL, R14R8); return true;
-            case Code.Mov_AX_moffs16: h = Instruction.Create(Code.Mov_r16_rm16, Register.AX, R14R8); return true;
-            case Code.Mov_EAX_moffs32: h = Instruction.Create(Code.Mov_r32_rm32, Register.EAX, R14R8); return true;
-            case Code.Mov_moffs8_AL: h = Instruction.Create(Code.Mov_rm8_r8, R14R8, Register.AL); return true;
-            case Code.Mov_moffs16_AX: h = Instruction.Create(Code.Mov_rm16_r16, R14R8, Register.AX); return true;
-            case Code.Mov_moffs32_EAX: h = Instruction.Create(Code.Mov_rm32_r32, R14R8, Register.EAX); return true;
+            case Code.Mov_AL_moffs8: return Instruction.Create(Code.Mov_r8_rm8, Register.AL, R14R8);
+            case Code.Mov_AX_moffs16: return Instruction.Create(Code.Mov_r16_rm16, Register.AX, R14R8);
+            case Code.Mov_EAX_moffs32: return Instruction.Create(Code.Mov_r32_rm32, Register.EAX, R14R8);
+            case Code.Mov_moffs8_AL: return Instruction.Create(Code.Mov_rm8_r8, R14R8, Register.AL);
+            case Code.Mov_moffs16_AX: return Instruction.Create(Code.Mov_rm16_r16, R14R8, Register.AX);
+            case Code.Mov_moffs32_EAX: return Instruction.Create(Code.Mov_rm32_r32, R14R8, Register.EAX);
             // 40+r/48+r are REX prefixes in 64-bit mode.
             case Code.Inc_r16: h.Code = Code.Inc_rm16; break;
             case Code.Inc_r32: h.Code = Code.Inc_rm32; break;
@@ -287,7 +287,7 @@ internal sealed class Translator
         }
         h.HasRepePrefix = false;
         h.HasRepnePrefix = false;
-        return true;
+        return h;
     }
 
     static MemoryOperand R14R8 => new(Register.R14, Register.R8, 1, 0, 0);
@@ -297,8 +297,7 @@ internal sealed class Translator
 
     bool Encodable(in Instruction ins)
     {
-        if (!HostForm(ins, out var h)) return false;
-        return probe.TryEncode(h, 0x100000, out _, out _);
+        return probe.TryEncode(HostForm(ins), 0x100000, out _, out _);
     }
 
     // ------------------------------------------------------------------ translation
@@ -503,7 +502,7 @@ internal sealed class Translator
 
     void EmitPlain(in Instruction ins)
     {
-        HostForm(ins, out var h);
+        var h = HostForm(ins);
         if (ins.Mnemonic != Mnemonic.Lea) BeforeExecute(ins);
         a.AddInstruction(h);
         if (ins.Mnemonic != Mnemonic.Lea) AfterExecute(ins);
@@ -516,7 +515,7 @@ internal sealed class Translator
         int size = ins.MemorySize.GetSize();
         bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
         Check(size, write, i);
-        HostForm(ins, out var h);
+        var h = HostForm(ins);
         BeforeExecute(ins);
         a.AddInstruction(h);
         AfterExecute(ins);
@@ -576,7 +575,7 @@ internal sealed class Translator
                 a.mov(__dword_ptr[r13 + Jit.OffX87Fds], (int)(0x80000000u | (uint)seg));
             }
         }
-        HostForm(ins, out var h);
+        var h = HostForm(ins);
         BeforeExecute(ins);
         a.AddInstruction(h);
         AfterExecute(ins);
