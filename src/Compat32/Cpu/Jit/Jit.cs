@@ -187,7 +187,7 @@ public sealed unsafe class Jit
         // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,
         // then look at the processor's flag: a requester sets that flag before this one, so a request racing
         // with the clear is either seen here or sets this flag again afterwards.
-        Volatile.Write(ref *(int*)(st + OffAsync), 0);
+        Interlocked.Exchange(ref *(int*)(st + OffAsync), 0); // a full fence: the read below is not done before it
         if (Volatile.Read(ref asyncStop)) Volatile.Write(ref *(int*)(st + OffAsync), 1);
         Entries++;
         int reason = enter(st);
