@@ -1,3 +1,4 @@
+using Compat32.Kernel.Syscalls;
 using Compat32.Cpu;
 using Compat32.Elf;
 using Compat32.Kernel;
@@ -37,8 +38,8 @@ public sealed class Machine
         cpu.TscSource = Kernel.ReadTsc;
         cpu.Gdt = Kernel.BuildGdt();
         Kernel.InitMsrs(cpu.S);
-        int pid = Kernel.AllocPid();
-        var group = new ThreadGroup { Tgid = pid, Ppid = SafeHostPid() };
+        int pid = Kernel.TaskSet.AllocPid();
+        var group = new ThreadGroup(pid, Kernel.Creds, new Rlimits()) { HostPpid = SafeHostPid() };
         var files = new FdTable();
         for (int fd = 0; fd < 3; fd++)
         {
@@ -56,8 +57,7 @@ public sealed class Machine
         var mm = new Mm(mem);
         var t = new Kernel.Task(Kernel, pid, group, mm, files, new SigHand(), fs, cpu);
         t.Comm = Path.GetFileName(path).Length > 15 ? Path.GetFileName(path)[..15] : Path.GetFileName(path);
-        group.Threads.Add(t);
-        Kernel.Tasks.Add(t);
+        lock (Kernel.TaskSet.Lock) { Kernel.TaskSet.AddLocked(t); Kernel.TaskSet.Init = group; }
         var res = Loader.Exec(t, file, AbsoluteExePath(path), argv, envp);
         t.Auxv = res.Auxv;
         Loader.InitRegisters(cpu, Model, res.Entry, res.Sp);
@@ -71,43 +71,15 @@ public sealed class Machine
 
     static int SafeHostPid() { try { return LibC.getpid(); } catch { return 1; } }
 
-    /// <summary>Run until every task has exited; returns how the first process ended.</summary>
+    /// <summary>Run the first process until it has exited (its threads run on their own host threads, and so do
+    /// the processes it starts); returns how it ended.</summary>
     public GuestExit Run()
     {
         var t = Init ?? throw new InvalidOperationException("no program loaded");
-        RunTask(t);
         var g = t.Group;
+        Fork.Start(t);
+        g.Ended.Wait();
         int sig = g.FatalSignal;
         return new GuestExit(g.ExitCode, sig, (g.ExitCode & 0x80) != 0 && sig != 0, g.FatalAddr);
-    }
-
-    /// <summary>The loop a task's host thread runs: CPU until an event, then the kernel entry for it.</summary>
-    public void RunTask(Kernel.Task t)
-    {
-        var cpu = t.Cpu;
-        while (!t.Exited)
-        {
-            var ev = cpu.Run(1 << 20);
-            switch (ev)
-            {
-                case CpuExit.SoftInt:
-                    t.Entry.Int80();
-                    break;
-                case CpuExit.Sysenter:
-                    t.Entry.Sysenter();
-                    break;
-                case CpuExit.Syscall:
-                    t.Entry.Syscall32();
-                    break;
-                case CpuExit.Exception:
-                    t.Entry.Exception(cpu.Vector, cpu.ErrorCode, cpu.Cr2, cpu.SingleStep);
-                    cpu.SingleStep = false;
-                    break;
-                case CpuExit.Budget:
-                case CpuExit.Stop: // asked to stop by a timer or a sender (Processor.RequestAsyncStop)
-                    if (Kernel.Signals.HasDeliverable(t)) t.Entry.Interrupt();
-                    break;
-            }
-        }
     }
 }

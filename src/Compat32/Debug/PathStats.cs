@@ -13,10 +13,14 @@ public static class PathStats
 
     public static CpuTotals Cpu(KernelModel k)
     {
-        long ins = 0, nat = 0, blocks = 0, entries = 0, exits = 0, flushes = 0;
-        bool jit = false;
-        lock (k.Tasks)
-            foreach (var t in k.Tasks)
+        long ins, nat, blocks, entries, exits, flushes;
+        bool jit;
+        lock (k.StatsLock)
+        {
+            ins = k.DeadRetired; nat = k.DeadJitInstructions; blocks = k.DeadJitTranslated; entries = k.DeadJitEntries;
+            exits = k.DeadJitExits; flushes = k.DeadJitFlushes; jit = k.JitUsed;
+        }
+        foreach (var t in k.TaskSet.Tasks())
             {
                 ins += t.Cpu.Retired;
                 if (t.Cpu.Jit is not { } j) continue;
@@ -28,7 +32,7 @@ public static class PathStats
 
     public static string Table(KernelModel k)
     {
-        var s = k.Stats;
+        var s = k.TotalStats();
         var sb = new StringBuilder();
         sb.Append($"compat32 --stats (model {k.Model.Name})\n");
         sb.Append($"  entries:  int80 {s.Entries[0],10}   sysenter {s.Entries[1],10}   syscall32 {s.Entries[2],10}\n");
@@ -51,7 +55,7 @@ public static class PathStats
 
     public static string Json(KernelModel k)
     {
-        var s = k.Stats;
+        var s = k.TotalStats();
         var sb = new StringBuilder();
         sb.Append("{\"model\":\"").Append(k.Model.Name).Append("\",");
         sb.Append("\"entries\":{\"int80\":").Append(s.Entries[0]).Append(",\"sysenter\":").Append(s.Entries[1]).Append(",\"syscall32\":").Append(s.Entries[2]).Append("},");

@@ -122,7 +122,8 @@ public static class Loader
     }
 
     /// <summary>Build a fresh address space and initial stack for argv/envp; registers are set on cpu.</summary>
-    public static ExecResult Exec(Kernel.Task t, byte[] file, string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+    public static ExecResult Exec(Kernel.Task t, byte[] file, string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
+        string? execfn = null)
     {
         var model = t.Kernel.Model;
         var elf = Elf32.Parse(file, exePath);
@@ -161,7 +162,7 @@ public static class Loader
         var vdso = t.Kernel.Vdso;
         if (vdso != null) t.Mm.VdsoBase = t.Kernel.MapVdso(t);
 
-        return BuildStack(t, elf, main, interpBase, entry, stackTop, exePath, argv, envp);
+        return BuildStack(t, elf, main, interpBase, entry, stackTop, execfn ?? exePath, argv, envp);
     }
 
     static ExecResult BuildStack(Kernel.Task t, Elf32 elf, Image main, uint interpBase, uint entry, uint stackTop,
@@ -206,10 +207,11 @@ public static class Loader
         aux.Add((AT_BASE, interpBase));
         aux.Add((AT_FLAGS, 0));
         aux.Add((AT_ENTRY, main.Entry));
-        aux.Add((AT_UID, k.Creds.Uid));
-        aux.Add((AT_EUID, k.Creds.Euid));
-        aux.Add((AT_GID, k.Creds.Gid));
-        aux.Add((AT_EGID, k.Creds.Egid));
+        var cr = t.Group.Creds;
+        aux.Add((AT_UID, cr.Uid));
+        aux.Add((AT_EUID, cr.Euid));
+        aux.Add((AT_GID, cr.Gid));
+        aux.Add((AT_EGID, cr.Egid));
         aux.Add((AT_SECURE, 0));
         aux.Add((AT_RANDOM, random));
         aux.Add((AT_HWCAP2, 0));

@@ -26,11 +26,17 @@ public sealed class KernelModel
     public VdsoImage? Vdso;
     /// <summary>The image bytes after apply_alternatives for this model (what gets mapped).</summary>
     public byte[]? VdsoData;
+    /// <summary>The credentials and limits the first process starts with (each process has its own copy).</summary>
     public readonly Creds Creds = Creds.FromHost();
-    public readonly Rlimits Limits = new();
-    public uint Personality;
-    public readonly List<Task> Tasks = new();
-    int nextPid = 1000;
+    /// <summary>Every task and process, and the pid namespace.</summary>
+    public readonly TaskSet TaskSet = new();
+    /// <summary>Futex wait queues (kernel/futex), shared by every process (shared futexes cross processes).</summary>
+    public readonly Futex Futexes;
+    /// <summary>Entry/exit counts and CPU totals of tasks that have exited (live tasks keep their own; --stats adds
+    /// both). Guarded by StatsLock.</summary>
+    public readonly object StatsLock = new();
+    public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitEntries, DeadJitExits, DeadJitFlushes;
+    public bool JitUsed;
 
     public KernelModel(CpuModel model, KernelOptions options)
     {
@@ -38,6 +44,7 @@ public sealed class KernelModel
         Options = options;
         Syscalls = new SyscallTable(this);
         Signals = new SignalModel(this);
+        Futexes = new Futex(this);
         TimerCalls.Register(Syscalls); // after TimeCalls: interruptible nanosleep, itimers, POSIX timers
     }
 
@@ -56,7 +63,30 @@ public sealed class KernelModel
         return Signals.WaitFor(t, ~t.Blocked | unblockable, ticks);
     }
 
-    public int AllocPid() => Interlocked.Increment(ref nextPid);
+    /// <summary>Fold a finished task's counters into the machine's totals (its Processor is dropped after).</summary>
+    public void RetireStats(Task t)
+    {
+        lock (StatsLock)
+        {
+            Stats.Add(t.Entry.Stats);
+            DeadRetired += t.Cpu.Retired;
+            if (t.Cpu.Jit is { } j)
+            {
+                JitUsed = true;
+                DeadJitInstructions += j.Instructions; DeadJitTranslated += j.Translated; DeadJitEntries += j.Entries;
+                DeadJitExits += j.InterpretExits; DeadJitFlushes += j.Flushes;
+            }
+        }
+    }
+
+    /// <summary>Entry/exit totals: exited tasks plus the live ones.</summary>
+    public EntryStats TotalStats()
+    {
+        var s = new EntryStats();
+        lock (StatsLock) s.Add(Stats);
+        foreach (var t in TaskSet.Tasks()) s.Add(t.Entry.Stats);
+        return s;
+    }
 
     /// <summary>RDTSC as the guest sees it: the timekeeper's clocksource.</summary>
     public ulong ReadTsc() => Timekeeper.Instance.Tsc();
@@ -100,6 +130,14 @@ public sealed class KernelModel
         t.Mem.Poke(at + vvarSize, bytes);
         VvarWriter?.Invoke(t.Mem, at);
         return at + vvarSize;
+    }
+
+    /// <summary>A copied address space (fork) keeps its [vvar] data page current too.</summary>
+    public void RegisterVvar(Mm mm)
+    {
+        if (mm.VdsoBase == 0 || Vdso == null || VvarWriter == null) return;
+        uint at = mm.VdsoBase - (uint)(-Vdso.SymVvarStart);
+        if (mm.Space.FindVma(at) is { Name: "[vvar]" }) VvarWriter(mm.Space, at);
     }
 
     /// <summary>Fills and keeps current the vvar data page at the given [vvar] address (the vDSO time code reads it).</summary>

@@ -349,6 +349,23 @@ public sealed unsafe class AddressSpace : IDisposable
         return null;
     }
 
+    /// <summary>For futexes on shared memory: what backs addr and where in it (false: private memory).</summary>
+    public bool SharedKey(uint addr, out object backing, out ulong offset)
+    {
+        backing = this; offset = addr;
+        return false;
+    }
+
+    /// <summary>mmput: every mapping goes (pages returned to the host, permissions cleared), but the host
+    /// reservation stays until the object is collected, so a late reader sees unmapped memory, not freed memory.</summary>
+    public void Teardown()
+    {
+        lock (VvarLock) VvarPage = 0;
+        Unmap(0, 0x80000000);
+        Unmap(0x80000000, 0x7FFFF000);
+        Unmap(0xFFFFF000, 0x1000);
+    }
+
     /// <summary>Copy this space (fork's dup_mm): every mapped page is copied.</summary>
     public AddressSpace Clone()
     {

@@ -90,6 +90,7 @@ public sealed class SignalModel
     {
         int sig = info.Signo;
         if (sig <= 0 || sig > 64 || t.Exited) return false;
+        if (sig == Sig.SIGCONT || Sig.DefaultAction(sig) == Sig.Default.Stop) Prepare(t.Group, sig);
         var st = t.SigState;
         lock (st.Lock)
         {
@@ -238,6 +239,7 @@ public sealed class SignalModel
     public void ExitToUserMode(Task t, ref PtRegs regs, ref ExitNote note)
     {
         if (t.IpChangedBy != IretReason.None) { note.IpChangedBy = t.IpChangedBy; t.IpChangedBy = IretReason.None; }
+        if (t.Group.Stopped) WaitWhileStopped(t);
         while (HasDeliverable(t) && !t.Exited)
         {
             int sig = Dequeue(t, ~t.Blocked | Unblockable, out var info);
@@ -287,7 +289,7 @@ public sealed class SignalModel
             switch (Sig.DefaultAction(sig))
             {
                 case Sig.Default.Ignore: case Sig.Default.Cont: continue;
-                case Sig.Default.Stop: continue; // job control comes with processes
+                case Sig.Default.Stop: DoSignalStop(t, sig); continue;
                 default: Terminate(t, sig, info); return;
             }
         }
@@ -377,12 +379,86 @@ public sealed class SignalModel
     public void Terminate(Task t, int sig, KSigInfo? info)
     {
         bool core = Sig.DefaultAction(sig) == Sig.Default.Core;
-        t.Group.ExitCode = (sig & 0x7F) | (core ? 0x80 : 0);
-        t.Group.Exiting = true;
-        t.Group.FatalSignal = sig;
-        t.Group.FatalAddr = info is { Layout: SigInfoLayout.Fault } fi ? fi.Addr : null;
-        foreach (var th in t.Group.Threads) th.Exited = true;
-        t.Exited = true;
-        Syscalls.ProcessTimers.Existing(t.Group)?.Dispose();
+        Exit.GroupExit(t, sig, signal: true, info is { Layout: SigInfoLayout.Fault } fi ? fi.Addr : null, core);
+    }
+
+    // ---- job control: group stop and continue
+
+    /// <summary>prepare_signal's job-control half, at generation time: SIGCONT resumes a stopped group and discards
+    /// pending stop signals; a stop signal discards a pending SIGCONT; SIGKILL wakes a stopped group.</summary>
+    void Prepare(ThreadGroup g, int sig)
+    {
+        const ulong stopMask = (1UL << (Sig.SIGSTOP - 1)) | (1UL << (Sig.SIGTSTP - 1)) | (1UL << (Sig.SIGTTIN - 1)) | (1UL << (Sig.SIGTTOU - 1));
+        if (sig == Sig.SIGCONT)
+        {
+            List<Task> threads;
+            var wake = new List<Task>();
+            lock (k.TaskSet.Lock)
+            {
+                lock (g.Threads) threads = new List<Task>(g.Threads);
+                foreach (var th in threads) Flush(th, stopMask);
+                if (g.Stopped)
+                {
+                    g.Stopped = false;
+                    g.StopReport = false;
+                    g.ContReport = true;
+                    NotifyParentStopLocked(g, Exit.CLD_CONTINUED, Sig.SIGCONT, wake);
+                }
+            }
+            foreach (var th in threads) th.Wake();
+            foreach (var w in wake) w.Wake();
+        }
+        else if ((Sig.Bit(sig) & stopMask) != 0)
+        {
+            List<Task> threads;
+            lock (g.Threads) threads = new List<Task>(g.Threads);
+            foreach (var th in threads) Flush(th, Sig.Bit(Sig.SIGCONT));
+        }
+    }
+
+    /// <summary>do_notify_parent_cldstop: SIGCHLD with CLD_STOPPED/CLD_CONTINUED unless the parent set SA_NOCLDSTOP;
+    /// the parent's waiters always look. Caller holds TaskSet.Lock.</summary>
+    void NotifyParentStopLocked(ThreadGroup g, int code, int status, List<Task> wake)
+    {
+        var p = g.Parent;
+        if (p == null) return;
+        var leader = p.Leader;
+        if (leader == null) return;
+        Exit.WakeWaitersLocked(p, wake);
+        var act = leader.Sig.Actions[Sig.SIGCHLD];
+        if ((act.Flags & Sig.SA_NOCLDSTOP) != 0) return;
+        SendToGroup(leader, new KSigInfo { Signo = Sig.SIGCHLD, Code = code, Layout = SigInfoLayout.Chld, Pid = g.Tgid, Uid = g.Creds.Uid, Value = (uint)status });
+    }
+
+    /// <summary>do_signal_stop: the first thread to take a stop signal stops the group and tells the parent; every
+    /// thread then sleeps (uninterruptibly, but SIGKILL and SIGCONT end it) until the group continues.</summary>
+    void DoSignalStop(Task t, int sig)
+    {
+        var g = t.Group;
+        var wake = new List<Task>();
+        List<Task> threads;
+        lock (k.TaskSet.Lock)
+        {
+            if (!g.Stopped && !g.Exiting)
+            {
+                g.Stopped = true;
+                g.StopSignal = sig;
+                g.StopReport = true;
+                g.ContReport = false;
+                NotifyParentStopLocked(g, Exit.CLD_STOPPED, sig, wake);
+            }
+            lock (g.Threads) threads = new List<Task>(g.Threads);
+        }
+        foreach (var w in wake) w.Wake();
+        foreach (var th in threads) if (th != t) th.Cpu.RequestAsyncStop();
+        WaitWhileStopped(t);
+    }
+
+    /// <summary>A thread of a stopped group sleeps here on its way to user mode.</summary>
+    public void WaitWhileStopped(Task t)
+    {
+        var g = t.Group;
+        while (g.Stopped && !t.Exited && !g.Exiting)
+            if (t.Block(() => !g.Stopped, interruptible: false) == WakeReason.Killed) break;
     }
 }

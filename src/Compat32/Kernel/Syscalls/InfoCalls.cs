@@ -20,7 +20,7 @@ public static class InfoCalls
     /// <summary>The machine field: a 64-bit kernel says x86_64 unless the personality is PER_LINUX32
     /// (override_architecture); a 32-bit kernel says i686.</summary>
     public static string Machine(Task t) =>
-        !t.Kernel.Model.Kernel64 || (t.Kernel.Personality & 0xFF) == PER_LINUX32 ? "i686" : "x86_64";
+        !t.Kernel.Model.Kernel64 || (t.Group.Personality & 0xFF) == PER_LINUX32 ? "i686" : "x86_64";
 
     static int Uname(Task t, uint p)
     {
@@ -45,7 +45,7 @@ public static class InfoCalls
         // With mem_unit = 4096 the 32-bit fields hold any realistic RAM size (do_sysinfo scales the same way).
         U.W32(b, 16, (uint)(total / 4096));
         U.W32(b, 20, (uint)(total / 8192));
-        U.W16(b, 40, (ushort)Math.Max(1, t.Kernel.Tasks.Count));
+        U.W16(b, 40, (ushort)Math.Max(1, t.Kernel.TaskSet.TaskCount));
         U.W32(b, 52, 4096u);
         return U.Put(t, p, b);
     }

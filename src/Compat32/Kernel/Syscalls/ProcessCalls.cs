@@ -9,33 +9,23 @@ public static class ProcessCalls
 {
     public static void Register(SyscallTable s)
     {
-        s.Add(Nr.exit, "d", (t, a, _, _, _, _, _) => Exit(t, (int)a, group: false));
-        s.Add(Nr.exit_group, "d", (t, a, _, _, _, _, _) => Exit(t, (int)a, group: true));
         s.Add(Nr.getpid, "", (t, _, _, _, _, _, _) => t.Tgid);
         s.Add(Nr.gettid, "", (t, _, _, _, _, _, _) => t.Tid);
-        s.Add(Nr.getppid, "", (t, _, _, _, _, _, _) => t.Group.Ppid);
-        s.Add(Nr.getpgrp, "", (t, _, _, _, _, _, _) => t.Tgid);
-        s.Add(Nr.getpgid, "d", (t, a, _, _, _, _, _) => t.Tgid);
-        s.Add(Nr.getsid, "d", (t, a, _, _, _, _, _) => t.Tgid);
-        s.Add(Nr.setpgid, "dd", (t, a, b, _, _, _, _) => 0);
-        s.Add(Nr.setsid, "", (t, _, _, _, _, _, _) => -Errno.EPERM);
         // 32-bit uid calls; the legacy 16-bit ones clamp to 65534 (high2lowuid).
-        s.Add(Nr.getuid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Uid);
-        s.Add(Nr.geteuid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Euid);
-        s.Add(Nr.getgid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Gid);
-        s.Add(Nr.getegid32, "", (t, _, _, _, _, _, _) => (int)t.Kernel.Creds.Egid);
-        s.Add(Nr.getuid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Uid));
-        s.Add(Nr.geteuid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Euid));
-        s.Add(Nr.getgid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Gid));
-        s.Add(Nr.getegid, "", (t, _, _, _, _, _, _) => Low16(t.Kernel.Creds.Egid));
-        s.Add(Nr.getresuid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Kernel.Creds.Uid, t.Kernel.Creds.Euid, t.Kernel.Creds.Uid));
-        s.Add(Nr.getresgid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Kernel.Creds.Gid, t.Kernel.Creds.Egid, t.Kernel.Creds.Gid));
+        s.Add(Nr.getuid32, "", (t, _, _, _, _, _, _) => (int)t.Group.Creds.Uid);
+        s.Add(Nr.geteuid32, "", (t, _, _, _, _, _, _) => (int)t.Group.Creds.Euid);
+        s.Add(Nr.getgid32, "", (t, _, _, _, _, _, _) => (int)t.Group.Creds.Gid);
+        s.Add(Nr.getegid32, "", (t, _, _, _, _, _, _) => (int)t.Group.Creds.Egid);
+        s.Add(Nr.getuid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Uid));
+        s.Add(Nr.geteuid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Euid));
+        s.Add(Nr.getgid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Gid));
+        s.Add(Nr.getegid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Egid));
+        s.Add(Nr.getresuid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Uid, t.Group.Creds.Euid, t.Group.Creds.Uid));
+        s.Add(Nr.getresgid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Gid, t.Group.Creds.Egid, t.Group.Creds.Gid));
         s.Add(Nr.getgroups32, "dp", (t, a, b, _, _, _, _) => GetGroups(t, (int)a, b));
-        s.Add(Nr.setuid32, "d", (t, a, _, _, _, _, _) => a == t.Kernel.Creds.Uid ? 0 : -Errno.EPERM);
-        s.Add(Nr.setgid32, "d", (t, a, _, _, _, _, _) => a == t.Kernel.Creds.Gid ? 0 : -Errno.EPERM);
+        s.Add(Nr.setuid32, "d", (t, a, _, _, _, _, _) => a == t.Group.Creds.Uid ? 0 : -Errno.EPERM);
+        s.Add(Nr.setgid32, "d", (t, a, _, _, _, _, _) => a == t.Group.Creds.Gid ? 0 : -Errno.EPERM);
         s.Add(Nr.set_tid_address, "p", (t, a, _, _, _, _, _) => { t.ClearChildTid = a; return t.Tid; });
-        s.Add(Nr.set_robust_list, "pu", (t, a, b, _, _, _, _) => b != 12 ? -Errno.EINVAL : SetRobust(t, a));
-        s.Add(Nr.get_robust_list, "dpp", (t, a, b, c, _, _, _) => GetRobust(t, (int)a, b, c));
         s.Add(Nr.rseq, "puxx", (t, _, _, _, _, _, _) => -Errno.ENOSYS);
         s.Add(Nr.set_thread_area, "p", (t, a, _, _, _, _, _) => SetThreadArea(t, a));
         s.Add(Nr.get_thread_area, "p", (t, a, _, _, _, _, _) => GetThreadArea(t, a));
@@ -71,30 +61,7 @@ public static class ProcessCalls
     {
         if (size < 0) return -Errno.EINVAL;
         if (size == 0) return 1;
-        return t.Mem.WriteU32(list, t.Kernel.Creds.Gid) ? 1 : -Errno.EFAULT;
-    }
-
-    /// <summary>do_exit / do_group_exit. CLONE_CHILD_CLEARTID: write 0 and futex-wake (done by the thread code).</summary>
-    public static int Exit(Task t, int code, bool group)
-    {
-        if (group || t.Group.Threads.Count <= 1)
-        {
-            t.Group.ExitCode = (code & 0xFF) << 8;
-            t.Group.Exiting = true;
-            foreach (var th in t.Group.Threads) th.Exited = true;
-        }
-        t.Exited = true;
-        if (t.ClearChildTid != 0) t.Mem.WriteU32(t.ClearChildTid, 0);
-        return 0;
-    }
-
-    static int SetRobust(Task t, uint head) { t.RobustList = head; return 0; }
-
-    static int GetRobust(Task t, int pid, uint headPtr, uint lenPtr)
-    {
-        if (pid != 0 && pid != t.Tid) return -Errno.ESRCH;
-        if (!t.Mem.WriteU32(headPtr, t.RobustList) || !t.Mem.WriteU32(lenPtr, 12)) return -Errno.EFAULT;
-        return 0;
+        return t.Mem.WriteU32(list, t.Group.Creds.Gid) ? 1 : -Errno.EFAULT;
     }
 
     // ---- TLS (arch/x86/kernel/tls.c)
@@ -128,14 +95,17 @@ public static class ProcessCalls
         return zero && ((readExecOnly == 1 && notPresent == 1) || (readExecOnly == 0 && notPresent == 0 && flags == 0));
     }
 
-    static int SetThreadArea(Task t, uint uinfo)
+    static int SetThreadArea(Task t, uint uinfo) => SetThreadAreaFor(t, t.Cpu, uinfo);
+
+    /// <summary>do_set_thread_area on cpu (the caller's, or a new thread's for CLONE_SETTLS); t reads user memory.</summary>
+    public static int SetThreadAreaFor(Task t, Processor cpu, uint uinfo)
     {
         Span<byte> b = stackalloc byte[16];
         if (U.Get(t, uinfo, b) != 0) return -Errno.EFAULT;
         int idx = (int)U.R32(b, 0);
         uint baseAddr = U.R32(b, 4), limit = U.R32(b, 8), flags = U.R32(b, 12);
         int min = t.Kernel.TlsMin, max = min + Selectors.TLS_ENTRIES - 1;
-        var gdt = t.Cpu.Gdt;
+        var gdt = cpu.Gdt;
         if (idx == -1)
         {
             idx = -1;
@@ -148,16 +118,16 @@ public static class ProcessCalls
         if ((flags >> 7 & 1) != 0) return -Errno.EINVAL; // lm bit
         gdt[idx] = LdtEmpty(baseAddr, limit, flags) ? 0 : FillLdt(baseAddr, limit, flags);
         // The kernel reloads FS/GS when they name the entry just changed.
-        ReloadIfUses(t, Iced.Intel.Register.FS, CpuState.FS, idx);
-        ReloadIfUses(t, Iced.Intel.Register.GS, CpuState.GS, idx);
+        ReloadIfUses(cpu, CpuState.FS, idx);
+        ReloadIfUses(cpu, CpuState.GS, idx);
         return 0;
     }
 
-    static void ReloadIfUses(Task t, Iced.Intel.Register r, int n, int idx)
+    static void ReloadIfUses(Processor cpu, int n, int idx)
     {
-        ushort sel = t.Cpu.S.Sel[n];
+        ushort sel = cpu.S.Sel[n];
         if ((sel >> 3) == idx && (sel & 4) == 0)
-            t.Cpu.S.SegBase[n] = t.Cpu.Gdt[idx] == 0 ? 0 : Processor.DescBase(t.Cpu.Gdt[idx]);
+            cpu.S.SegBase[n] = cpu.Gdt[idx] == 0 ? 0 : Processor.DescBase(cpu.Gdt[idx]);
     }
 
     static int GetThreadArea(Task t, uint uinfo)
@@ -185,8 +155,8 @@ public static class ProcessCalls
 
     static int Personality(Task t, uint p)
     {
-        uint old = t.Kernel.Personality;
-        if (p != 0xFFFFFFFF) t.Kernel.Personality = p;
+        uint old = t.Group.Personality;
+        if (p != 0xFFFFFFFF) t.Group.Personality = p;
         return (int)old;
     }
 
@@ -208,7 +178,17 @@ public static class ProcessCalls
                 System.Text.Encoding.UTF8.GetBytes(t.Comm.AsSpan(0, Math.Min(t.Comm.Length, 15)), b);
                 return U.Put(t, a2, b);
             }
-            case PR_SET_PDEATHSIG: case PR_SET_DUMPABLE: return 0;
+            case PR_SET_PDEATHSIG:
+                if (a2 > 64) return -Errno.EINVAL;
+                t.PdeathSignal = (int)a2; return 0;
+            case 2: // PR_GET_PDEATHSIG
+                return t.Mem.WriteU32(a2, (uint)t.PdeathSignal) ? 0 : -Errno.EFAULT;
+            case 36: // PR_SET_CHILD_SUBREAPER
+                lock (t.Kernel.TaskSet.Lock) t.Group.IsSubreaper = a2 != 0;
+                return 0;
+            case 37: // PR_GET_CHILD_SUBREAPER
+                return t.Mem.WriteU32(a2, t.Group.IsSubreaper ? 1u : 0u) ? 0 : -Errno.EFAULT;
+            case PR_SET_DUMPABLE: return 0;
             case PR_GET_DUMPABLE: return 1;
             default: return -Errno.EINVAL;
         }
@@ -219,7 +199,7 @@ public static class ProcessCalls
     static int GetRlimit(Task t, int res, uint ptr, bool legacy)
     {
         if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
-        var (cur, max) = t.Kernel.Limits.Get(res);
+        var (cur, max) = t.Group.Limits.Get(res);
         // compat: RLIM_INFINITY → 0xFFFFFFFF; the old getrlimit clamps to 0x7FFFFFFF.
         uint Conv(ulong v) => legacy ? (v > 0x7FFFFFFF ? 0x7FFFFFFFu : (uint)v) : (v >= 0xFFFFFFFF ? 0xFFFFFFFFu : (uint)v);
         Span<byte> b = stackalloc byte[8];
@@ -235,7 +215,7 @@ public static class ProcessCalls
         ulong cur = U.R32(b, 0), max = U.R32(b, 4);
         if (cur == 0xFFFFFFFF) cur = ulong.MaxValue;
         if (max == 0xFFFFFFFF) max = ulong.MaxValue;
-        return t.Kernel.Limits.Set(res, cur, max);
+        return t.Group.Limits.Set(res, cur, max);
     }
 
     static int Prlimit64(Task t, int pid, int res, uint newp, uint oldp)
@@ -246,12 +226,12 @@ public static class ProcessCalls
         if (newp != 0 && U.Get(t, newp, nb) != 0) return -Errno.EFAULT;
         if (oldp != 0)
         {
-            var (cur, max) = t.Kernel.Limits.Get(res);
+            var (cur, max) = t.Group.Limits.Get(res);
             Span<byte> b = stackalloc byte[16];
             U.W64(b, 0, cur); U.W64(b, 8, max);
             if (U.Put(t, oldp, b) != 0) return -Errno.EFAULT;
         }
-        if (newp != 0) return t.Kernel.Limits.Set(res, U.R64(nb, 0), U.R64(nb, 8));
+        if (newp != 0) return t.Group.Limits.Set(res, U.R64(nb, 0), U.R64(nb, 8));
         return 0;
     }
 
@@ -315,12 +295,18 @@ public sealed class Rlimits
         (Inf, Inf), (Inf, Inf), (Inf, Inf), (8UL << 20, Inf), (0, Inf), (Inf, Inf), (63844, 63844), (1024, 1048576),
         (8UL << 20, 8UL << 20), (Inf, Inf), (Inf, Inf), (63844, 63844), (819200, 819200), (0, 0), (0, 0), (Inf, Inf),
     };
-    public (ulong, ulong) Get(int r) => lim[r];
+    readonly object lk = new();
+    public (ulong, ulong) Get(int r) { lock (lk) return lim[r]; }
+    /// <summary>fork copies the limits (copy_signal).</summary>
+    public Rlimits Clone() { var c = new Rlimits(); lock (lk) Array.Copy(lim, c.lim, lim.Length); return c; }
     public int Set(int r, ulong cur, ulong max)
     {
         if (cur > max) return -Errno.EINVAL;
-        if (max > lim[r].max) return -Errno.EPERM;
-        lim[r] = (cur, max);
+        lock (lk)
+        {
+            if (max > lim[r].max) return -Errno.EPERM;
+            lim[r] = (cur, max);
+        }
         return 0;
     }
 }

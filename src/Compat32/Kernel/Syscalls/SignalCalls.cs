@@ -144,23 +144,34 @@ public static class SignalCalls
 
     static KSigInfo UserInfo(Task t, int sig, int code) => new()
     {
-        Signo = sig, Code = code, Layout = SigInfoLayout.Kill, Pid = t.Tgid, Uid = (uint)t.Kernel.Creds.Uid,
+        Signo = sig, Code = code, Layout = SigInfoLayout.Kill, Pid = t.Tgid, Uid = (uint)t.Group.Creds.Uid,
     };
 
-    /// <summary>kill(2): only this process exists for the guest; other pids are ESRCH, pid -1/0 mean us.</summary>
+    /// <summary>kill(2) (kill_something_info): pid &gt; 0 a process, 0 the caller's process group, -1 every process
+    /// but the caller, &lt; -1 the process group -pid. Signal 0 only checks that a target exists.</summary>
     static int Kill(Task t, int pid, int sig)
     {
         if (sig < 0 || sig > 64) return -Errno.EINVAL;
-        if (!(pid == t.Tgid || pid == 0 || pid == -1 || pid == -t.Tgid))
+        if (pid == int.MinValue) return -Errno.ESRCH;
+        var ts = t.Kernel.TaskSet;
+        var targets = new List<ThreadGroup>();
+        lock (ts.Lock)
         {
-            foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid || (pid < -1 && x.Tgid == -pid)) goto found;
-            return -Errno.ESRCH;
+            if (pid > 0) { if (ts.FindGroupLocked(pid) is { State: GroupState.Running } g) targets.Add(g); }
+            else
+            {
+                int pgid = pid == 0 ? t.Group.Pgid : -pid;
+                foreach (var g in ts.GroupsLocked)
+                {
+                    if (g.State != GroupState.Running) continue;
+                    if (pid == -1 ? g != t.Group : g.Pgid == pgid) targets.Add(g);
+                }
+            }
         }
-    found:
+        if (targets.Count == 0) return -Errno.ESRCH;
         if (sig == 0) return 0;
-        Task target = t;
-        if (pid > 0 && pid != t.Tgid) foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid) { target = x; break; }
-        t.Kernel.Signals.SendToGroup(target, UserInfo(t, sig, KSigInfo.SI_USER));
+        foreach (var g in targets)
+            if (g.Leader is { } leader) t.Kernel.Signals.SendToGroup(leader, UserInfo(t, sig, KSigInfo.SI_USER));
         return 0;
     }
 
@@ -169,9 +180,8 @@ public static class SignalCalls
     {
         if (tid <= 0 || (tgid != 0 && tgid <= 0)) return -Errno.EINVAL;
         if (sig < 0 || sig > 64) return -Errno.EINVAL;
-        Task? target = null;
-        foreach (var x in t.Kernel.Tasks) if (x.Tid == tid && !x.Exited && (tgid == 0 || x.Tgid == tgid)) { target = x; break; }
-        if (target == null) return -Errno.ESRCH;
+        var target = t.Kernel.TaskSet.FindTask(tid);
+        if (target == null || target.Exited || (tgid != 0 && target.Tgid != tgid)) return -Errno.ESRCH;
         if (sig == 0) return 0;
         t.Kernel.Signals.Send(target, UserInfo(t, sig, KSigInfo.SI_TKILL));
         return 0;
@@ -186,9 +196,18 @@ public static class SignalCalls
         if (!ValidSig(sig)) return -Errno.EINVAL;
         var info = new KSigInfo { Signo = sig, Errno = (int)U.R32(b, 4), Code = (int)U.R32(b, 8), Layout = SigInfoLayout.Rt,
             Pid = (int)U.R32(b, 12), Uid = U.R32(b, 16), Value = U.R32(b, 20) };
-        Task? target = null;
-        foreach (var x in t.Kernel.Tasks) if (x.Tgid == pid && (tid == 0 || x.Tid == tid)) { target = x; break; }
+        Task? target;
+        if (tid != 0)
+        {
+            if (pid <= 0 || tid <= 0) return -Errno.EINVAL;
+            target = t.Kernel.TaskSet.FindTask(tid);
+            if (target == null || target.Tgid != pid) return -Errno.ESRCH;
+        }
+        else target = t.Kernel.TaskSet.FindGroup(pid)?.Leader;
         if (target == null) return -Errno.ESRCH;
+        // Only the kernel may forge SI_USER/SI_KERNEL-style codes for another process.
+        if (target.Group != t.Group && (info.Code >= 0 || info.Code == KSigInfo.SI_TKILL)) return -Errno.EPERM;
+        if (sig == 0) return 0;
         if (tid != 0) t.Kernel.Signals.Send(target, info); else t.Kernel.Signals.SendToGroup(target, info);
         return 0;
     }

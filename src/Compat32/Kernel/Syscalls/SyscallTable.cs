@@ -31,6 +31,7 @@ public sealed class SyscallTable
         SignalCalls.Register(this);
         TimeCalls.Register(this);
         InfoCalls.Register(this);
+        TaskCalls.Register(this);
     }
 
     public void Add(int nr, string fmt, SyscallFn fn, char ret = 'd')
@@ -52,7 +53,7 @@ public sealed class SyscallTable
         if (unr < (uint)Fns.Length)
         {
             var fn = Fns[unr];
-            Counts[unr]++;
+            Interlocked.Increment(ref Counts[unr]);
             if (fn != null) ret = fn(t, a0, a1, a2, a3, a4, a5);
             else ret = -Errno.ENOSYS;
         }
@@ -73,7 +74,7 @@ public sealed class SyscallTable
             line = line.Replace("\u0001", ret >= 0 ? FormatBuf(t, ptr, (uint)ret) : FormatPtr(ptr));
         }
         var sb = new StringBuilder();
-        if (k.Tasks.Count > 1) sb.Append("[pid ").Append(t.Tid).Append("] ");
+        if (k.TaskSet.Forks > 1) sb.Append("[pid ").Append(t.Tid).Append("] ");
         sb.Append('[').Append(MethodName(how)).Append("] ").Append(line).Append(" = ").Append(FormatRet(nr, ret));
         k.Options.StraceOut.WriteLine(sb.ToString());
     }

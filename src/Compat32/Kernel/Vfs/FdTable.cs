@@ -36,28 +36,35 @@ public class OpenFile
 
 public enum FileKind { Unknown, Regular, Directory, Pipe, Terminal, Socket, Other }
 
-/// <summary>The descriptor table (struct files_struct): guest fd → open file description, plus close-on-exec.</summary>
+/// <summary>The descriptor table (struct files_struct): guest fd → open file description, plus close-on-exec.
+/// Shared by CLONE_FILES; Lock (file_lock) guards the arrays, so threads may open and close at once.</summary>
 public sealed class FdTable
 {
     public const int Max = 1024; // RLIMIT_NOFILE soft limit
-    OpenFile?[] files = new OpenFile?[64];
-    bool[] cloexec = new bool[64];
+    readonly object Lock = new();
+    OpenFile?[] files = new OpenFile?[64];  // Lock
+    bool[] cloexec = new bool[64];          // Lock
+    /// <summary>Tasks sharing this table (CLONE_FILES); the last Release closes every descriptor. Interlocked.</summary>
+    int users = 1;
 
-    public OpenFile? Get(int fd) => fd >= 0 && fd < files.Length ? files[fd] : null;
-    public bool CloseOnExec(int fd) => fd >= 0 && fd < cloexec.Length && cloexec[fd];
-    public void SetCloseOnExec(int fd, bool on) { if (fd >= 0 && fd < cloexec.Length) cloexec[fd] = on; }
+    public OpenFile? Get(int fd) { lock (Lock) return fd >= 0 && fd < files.Length ? files[fd] : null; }
+    public bool CloseOnExec(int fd) { lock (Lock) return fd >= 0 && fd < cloexec.Length && cloexec[fd]; }
+    public void SetCloseOnExec(int fd, bool on) { lock (Lock) if (fd >= 0 && fd < cloexec.Length) cloexec[fd] = on; }
 
     /// <summary>Lowest free descriptor ≥ min; -EMFILE when none.</summary>
     public int Install(OpenFile f, bool closeOnExec, int min = 0)
     {
-        for (int fd = min; fd < Max; fd++)
+        lock (Lock)
         {
-            if (fd >= files.Length) Grow(fd + 1);
-            if (files[fd] == null)
+            for (int fd = min; fd < Max; fd++)
             {
-                files[fd] = f;
-                cloexec[fd] = closeOnExec;
-                return fd;
+                if (fd >= files.Length) Grow(fd + 1);
+                if (files[fd] == null)
+                {
+                    files[fd] = f;
+                    cloexec[fd] = closeOnExec;
+                    return fd;
+                }
             }
         }
         return -Errno.EMFILE;
@@ -67,20 +74,28 @@ public sealed class FdTable
     public int InstallAt(int fd, OpenFile f, bool closeOnExec)
     {
         if (fd < 0 || fd >= Max) return -Errno.EBADF;
-        if (fd >= files.Length) Grow(fd + 1);
-        var old = files[fd];
-        files[fd] = f;
-        cloexec[fd] = closeOnExec;
+        OpenFile? old;
+        lock (Lock)
+        {
+            if (fd >= files.Length) Grow(fd + 1);
+            old = files[fd];
+            files[fd] = f;
+            cloexec[fd] = closeOnExec;
+        }
         old?.Release();
         return fd;
     }
 
     public int Close(int fd)
     {
-        var f = Get(fd);
-        if (f == null) return -Errno.EBADF;
-        files[fd] = null;
-        cloexec[fd] = false;
+        OpenFile? f;
+        lock (Lock)
+        {
+            f = fd >= 0 && fd < files.Length ? files[fd] : null;
+            if (f == null) return -Errno.EBADF;
+            files[fd] = null;
+            cloexec[fd] = false;
+        }
         f.Release();
         return 0;
     }
@@ -93,25 +108,50 @@ public sealed class FdTable
         Array.Resize(ref cloexec, size);
     }
 
+    /// <summary>dup_fd: a copy sharing every open file description.</summary>
     public FdTable Clone()
     {
-        var t = new FdTable { files = new OpenFile?[files.Length], cloexec = (bool[])cloexec.Clone() };
-        for (int i = 0; i < files.Length; i++) t.files[i] = files[i]?.Ref();
+        lock (Lock)
+        {
+            var t = new FdTable { files = new OpenFile?[files.Length], cloexec = (bool[])cloexec.Clone() };
+            for (int i = 0; i < files.Length; i++) t.files[i] = files[i]?.Ref();
+            return t;
+        }
+    }
+
+    public FdTable Ref() { Interlocked.Increment(ref users); return this; }
+
+    /// <summary>put_files_struct: the last user closes everything.</summary>
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref users) == 0) CloseAll();
+    }
+
+    /// <summary>execve: unshare_files (a private table when shared), then do_close_on_exec.</summary>
+    public FdTable UnshareForExec()
+    {
+        var t = this;
+        if (Volatile.Read(ref users) > 1) { t = Clone(); Release(); }
+        t.CloseOnExecAll();
         return t;
     }
 
     public void CloseAll()
     {
-        for (int i = 0; i < files.Length; i++) if (files[i] != null) Close(i);
+        for (int i = 0; i < Length; i++) if (Get(i) != null) Close(i);
     }
 
     public void CloseOnExecAll()
     {
-        for (int i = 0; i < files.Length; i++) if (files[i] != null && cloexec[i]) Close(i);
+        for (int i = 0; i < Length; i++) if (Get(i) != null && CloseOnExec(i)) Close(i);
     }
+
+    int Length { get { lock (Lock) return files.Length; } }
 
     public IEnumerable<(int fd, OpenFile file)> All()
     {
-        for (int i = 0; i < files.Length; i++) if (files[i] != null) yield return (i, files[i]!);
+        List<(int, OpenFile)> l = new();
+        lock (Lock) for (int i = 0; i < files.Length; i++) if (files[i] != null) l.Add((i, files[i]!));
+        return l;
     }
 }

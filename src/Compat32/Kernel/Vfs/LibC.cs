@@ -18,6 +18,33 @@ internal static unsafe partial class LibC
     private static partial int openat_(int dirfd, byte* path, int flags, int mode);
     [LibraryImport("libc", EntryPoint = "close", SetLastError = true)]
     private static partial int close_(int fd);
+    [LibraryImport("libc", EntryPoint = "clock_gettime")]
+    private static partial int clock_gettime_(int clk, long* ts);
+
+    [LibraryImport("libc", EntryPoint = "eventfd", SetLastError = true)]
+    private static partial int eventfd_(uint initval, int flags);
+    [LibraryImport("libc", EntryPoint = "gettid")]
+    private static partial int gettid_();
+
+    public static int EventFd(uint init, int flags) => R(eventfd_(init, flags));
+    /// <summary>Add 1 to an eventfd (it becomes readable).</summary>
+    public static void EventFdSignal(int fd) { ulong one = 1; write_(fd, (byte*)&one, 8); }
+    public static int GetTid() => gettid_();
+
+    /// <summary>CPU time of another host thread of this process (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)).</summary>
+    public static long ThreadCpuNs(int hostTid)
+    {
+        if (hostTid <= 0) return 0;
+        long* ts = stackalloc long[2];
+        return clock_gettime_(((~hostTid) << 3) | 6, ts) == 0 ? ts[0] * 1_000_000_000 + ts[1] : 0;
+    }
+
+    /// <summary>CPU time of the calling host thread in ns (CLOCK_THREAD_CPUTIME_ID).</summary>
+    public static long ThreadCpuNs()
+    {
+        long* ts = stackalloc long[2];
+        return clock_gettime_(3, ts) == 0 ? ts[0] * 1_000_000_000 + ts[1] : 0;
+    }
     [LibraryImport("libc", EntryPoint = "read", SetLastError = true)]
     private static partial nint read_(int fd, byte* buf, nuint n);
     [LibraryImport("libc", EntryPoint = "write", SetLastError = true)]

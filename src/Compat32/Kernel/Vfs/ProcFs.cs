@@ -85,7 +85,7 @@ public static class ProcFs
             case "stat":
                 return Encoding.UTF8.GetBytes($"{t.Tgid} ({t.Comm}) R {t.Group.Ppid} {t.Tgid} {t.Tgid} 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 {t.Group.Threads.Count} 0 0 0 0 18446744073709551615 {t.Mm.StartCode} {t.Mm.EndCode} {t.Mm.StartStack} 0 0 0 0 0 0 0 0 0 17 0 0 0 0 0 0 0 0 0 0 0 0 0 0\n");
             case "status":
-                return Encoding.UTF8.GetBytes($"Name:\t{t.Comm}\nUmask:\t{t.Fs.Umask:0000}\nState:\tR (running)\nTgid:\t{t.Tgid}\nNgid:\t0\nPid:\t{t.Tid}\nPPid:\t{t.Group.Ppid}\nTracerPid:\t0\nUid:\t{t.Kernel.Creds.Uid}\t{t.Kernel.Creds.Euid}\t{t.Kernel.Creds.Uid}\t{t.Kernel.Creds.Uid}\nGid:\t{t.Kernel.Creds.Gid}\t{t.Kernel.Creds.Egid}\t{t.Kernel.Creds.Gid}\t{t.Kernel.Creds.Gid}\nThreads:\t{t.Group.Threads.Count}\nSigBlk:\t{t.Blocked:x16}\n");
+                return Encoding.UTF8.GetBytes($"Name:\t{t.Comm}\nUmask:\t{t.Fs.Umask:0000}\nState:\tR (running)\nTgid:\t{t.Tgid}\nNgid:\t0\nPid:\t{t.Tid}\nPPid:\t{t.Group.Ppid}\nTracerPid:\t0\nUid:\t{t.Group.Creds.Uid}\t{t.Group.Creds.Euid}\t{t.Group.Creds.Uid}\t{t.Group.Creds.Uid}\nGid:\t{t.Group.Creds.Gid}\t{t.Group.Creds.Egid}\t{t.Group.Creds.Gid}\t{t.Group.Creds.Gid}\nThreads:\t{t.Group.Threads.Count}\nSigBlk:\t{t.Blocked:x16}\n");
             default: return null;
         }
     }

@@ -1,0 +1,204 @@
+using Compat32.Cpu;
+using Compat32.Entry;
+using Compat32.Kernel.Signals;
+using Compat32.Kernel.Vfs;
+using Compat32.Memory;
+
+namespace Compat32.Kernel;
+
+/// <summary>What a process's threads share: the address space and its bookkeeping (struct mm_struct). Shared by
+/// CLONE_VM; fork gets a copy (dup_mm), execve a new one.</summary>
+public sealed class Mm
+{
+    /// <summary>Immutable after construction: a new address space means a new Mm.</summary>
+    public readonly AddressSpace Space;
+    // The fields below are written by execve (a single thread by then: de_thread ran) and read by /proc.
+    /// <summary>context.vdso: where [vdso] is mapped (0 when none).</summary>
+    public uint VdsoBase;
+    public uint StartStack, ArgStart, ArgEnd, EnvStart, EnvEnd, StartCode, EndCode, StartData, EndData;
+    public string ExePath = "";
+    /// <summary>mm_users: tasks using this address space (CLONE_VM shares). Interlocked.</summary>
+    public int Users = 1;
+    public Mm(AddressSpace s) { Space = s; }
+}
+
+/// <summary>Signal dispositions (struct sighand_struct), shared by CLONE_SIGHAND. Lock guards Actions.</summary>
+public sealed class SigHand
+{
+    public readonly object Lock = new();
+    public readonly SigAction[] Actions = new SigAction[65];
+    public SigHand Clone() { var s = new SigHand(); lock (Lock) Array.Copy(Actions, s.Actions, Actions.Length); return s; }
+}
+
+public struct SigAction
+{
+    public uint Handler, Flags, Restorer;
+    public ulong Mask;
+}
+
+/// <summary>How a blocking wait ended (Task.Block).</summary>
+public enum WakeReason { Ready, Signal, Timeout, Killed }
+
+/// <summary>
+/// One task (a thread): a CPU context and the kernel state it points at. Threads share Mm, Files, SigHand and
+/// ThreadGroup; processes get copies. Implements the entry layer's view of "current".
+/// Ownership: fields without a note are owned by the task's own host thread (touched by others only while the
+/// task is stopped or gone).
+/// </summary>
+public sealed class Task : ISyscallKernel
+{
+    public readonly KernelModel Kernel;
+    /// <summary>The pid of this thread. Changes only in de_thread (a non-leader execve takes the leader's pid),
+    /// under TaskSet.Lock.</summary>
+    public int Tid;
+    /// <summary>The thread group (process). Guarded by TaskSet.Lock for writers; fixed for the task's life.</summary>
+    public ThreadGroup Group;
+    /// <summary>Replaced by execve (own thread). Others read it only for /proc and futex keys.</summary>
+    public Mm Mm;
+    /// <summary>struct files_struct (CLONE_FILES shares). execve unshares it.</summary>
+    public FdTable Files;
+    /// <summary>struct sighand_struct (CLONE_SIGHAND shares); execve unshares it.</summary>
+    public SigHand Sig;
+    /// <summary>struct fs_struct (CLONE_FS shares).</summary>
+    public FsContext Fs;
+    public readonly Processor Cpu;
+    public readonly SyscallEntry Entry;
+
+    /// <summary>comm (PR_SET_NAME, exec); read by /proc from other threads: a string swap is atomic.</summary>
+    public volatile string Comm = "";
+    /// <summary>The auxiliary vector as built at exec (for /proc/self/auxv).</summary>
+    public byte[] Auxv = Array.Empty<byte>();
+    /// <summary>CPU affinity mask (sched_setaffinity); every online CPU at start.</summary>
+    public ulong Affinity = ulong.MaxValue;
+    /// <summary>Signal mask: written by the task itself under SigState.Lock, read by senders under that lock.</summary>
+    public ulong Blocked;
+    /// <summary>Private pending signals. Guarded by SigState.Lock.</summary>
+    public ulong Pending;
+    /// <summary>set_tid_address / CLONE_CHILD_CLEARTID and set_robust_list (own thread).</summary>
+    public uint ClearChildTid, RobustList, RobustListLen;
+    /// <summary>prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent dies (0: none).</summary>
+    public int PdeathSignal;
+    /// <summary>The task has left user mode for good (exit, exit_group, fatal signal, de_thread). Set by any
+    /// thread (group exit), read by the task's loop and its waits.</summary>
+    public bool Exited { get => exited; set { exited = value; } }
+    volatile bool exited;
+    public uint SigAltStackSp, SigAltStackSize, SigAltStackFlags;
+
+    /// <summary>Set by a syscall that moved ip on purpose (sigreturn, execve), for the exit statistics.</summary>
+    public IretReason IpChangedBy;
+
+    /// <summary>The host thread running this task (null for a task that never ran) and its host tid.</summary>
+    public Thread? HostThread;
+    public volatile int HostTid;
+    /// <summary>vfork: set when this child execs or exits, releasing the parent (complete_vfork_done).</summary>
+    public ManualResetEventSlim? VforkDone;
+    /// <summary>Monotonic ns of the task's start (/proc stat starttime).</summary>
+    public readonly long StartNs = Syscalls.ProcessTimers.Now();
+
+    public Task(KernelModel k, int tid, ThreadGroup g, Mm mm, FdTable files, SigHand sig, FsContext fs, Processor cpu)
+    {
+        Kernel = k; Tid = tid; Group = g; Mm = mm; Files = files; Sig = sig; Fs = fs; Cpu = cpu;
+        Entry = new SyscallEntry(cpu, this, new EntryStats());
+    }
+
+    public AddressSpace Mem => Mm.Space;
+    public int Tgid => Group.Tgid;
+
+    // ---- sleeping and waking (TASK_INTERRUPTIBLE waits)
+
+    /// <summary>
+    /// Sleep until ready() holds, a signal this task can take arrives (not blocked, or SIGKILL), the task is
+    /// killed, or deadlineTicks (Stopwatch ticks; long.MaxValue: none) passes. ready() runs under this task's
+    /// SigState.Lock; a waker makes its condition true first and then calls Wake(), so no wake-up is lost.
+    /// </summary>
+    public WakeReason Block(Func<bool> ready, long deadlineTicks = long.MaxValue, bool interruptible = true)
+    {
+        var st = SigState;
+        lock (st.Lock)
+        {
+            while (true)
+            {
+                if (ready()) return WakeReason.Ready;
+                if (exited || Group.Exiting) return WakeReason.Killed;
+                if (interruptible && Kernel.Signals.HasDeliverable(this)) return WakeReason.Signal;
+                if ((Pending & Signals.Sig.Bit(Signals.Sig.SIGKILL)) != 0) return WakeReason.Killed;
+                int ms = 1000;
+                if (deadlineTicks != long.MaxValue)
+                {
+                    long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (now >= deadlineTicks) return WakeReason.Timeout;
+                    long left = (deadlineTicks - now) * 1000 / System.Diagnostics.Stopwatch.Frequency;
+                    if (left < 2)
+                    {
+                        // Sub-millisecond remainder: spin briefly for accuracy.
+                        System.Threading.Monitor.Exit(st.Lock);
+                        Thread.SpinWait(50);
+                        System.Threading.Monitor.Enter(st.Lock);
+                        continue;
+                    }
+                    ms = (int)Math.Min(left - 1, 1000);
+                }
+                System.Threading.Monitor.Wait(st.Lock, ms);
+            }
+        }
+    }
+
+    /// <summary>Wake this task from Block (its condition, or a signal, changed). Thread-safe.</summary>
+    public void Wake()
+    {
+        var st = SigState;
+        lock (st.Lock) System.Threading.Monitor.PulseAll(st.Lock);
+    }
+
+    // ---- ISyscallKernel
+
+    public uint? Int80LandingPad => Mm.VdsoBase != 0 && Kernel.Vdso != null ? Mm.VdsoBase + (uint)Kernel.Vdso.SymInt80LandingPad : null;
+
+    /// <summary>Signal state of this thread: queued siginfo, saved mask, thread.trap_nr/error_code/cr2, restart_block.</summary>
+    public readonly TaskSignalState SigState = new();
+    /// <summary>current_pt_regs() for the running syscall: sigreturn rewrites it (SysRegsChanged), the rest read it.</summary>
+    public PtRegs SysRegs;
+    public bool SysRegsChanged;
+
+    public void Syscall(ref PtRegs regs, EntryMethod how)
+    {
+        SysRegs = regs;
+        SysRegsChanged = false;
+        Kernel.Syscalls.Dispatch(this, ref regs, how);
+        if (SysRegsChanged) { ulong ax = regs.ax; regs = SysRegs; regs.ax = ax; SysRegsChanged = false; }
+    }
+
+    public void ExitToUserMode(ref PtRegs regs, ref ExitNote note)
+    {
+        Kernel.Signals.ExitToUserMode(this, ref regs, ref note);
+    }
+
+    public void Trap(ref PtRegs regs, int vector, uint errorCode, uint cr2, bool singleStep) =>
+        Kernel.Signals.Trap(this, ref regs, vector, errorCode, cr2, singleStep);
+
+    public bool GetUser32(uint addr, out uint value) => Mem.ReadU32(addr, out value);
+
+    public override string ToString() => $"task {Tid} ({Comm})";
+}
+
+/// <summary>Working directory, root and umask (struct fs_struct), shared by CLONE_FS. Lock guards the fields;
+/// the cwd is a host directory fd that relative paths resolve against.</summary>
+public sealed class FsContext
+{
+    public readonly object Lock = new();
+    /// <summary>Host fd (O_PATH|O_DIRECTORY) of the working directory; relative paths resolve against it.</summary>
+    public int CwdFd;
+    public string Cwd;
+    public int Umask = 0x12; // 022
+    /// <summary>Tasks sharing this context (CLONE_FS); the last one closes CwdFd. Interlocked.</summary>
+    int users = 1;
+
+    public FsContext(int cwdFd, string cwd) { CwdFd = cwdFd; Cwd = cwd; }
+    public FsContext Clone() { lock (Lock) return new(LibC.Dup(CwdFd), Cwd) { Umask = Umask }; }
+    public FsContext Ref() { Interlocked.Increment(ref users); return this; }
+    public void Release()
+    {
+        if (Interlocked.Decrement(ref users) != 0) return;
+        lock (Lock) { if (CwdFd >= 0) LibC.Close(CwdFd); CwdFd = -1; }
+    }
+}
