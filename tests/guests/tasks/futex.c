@@ -23,7 +23,7 @@ static void *waiter(void *a) {
 }
 
 static int waiting(int *w) { /* wait until n threads sleep: poll /proc is not portable, so just give them time */
-  usleep(50000); return 0;
+  usleep(300000); return 0;
 }
 
 int main() {
