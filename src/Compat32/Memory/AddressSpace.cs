@@ -66,7 +66,7 @@ public sealed class HostFile
     /// <summary>A fresh shmem object of <paramref name="size"/> bytes; null with -errno in err.</summary>
     public static HostFile? Shmem(ulong size, out int err)
     {
-        int fd = HostMem.Memfd("compat32-shmem", size);
+        int fd = Retry(() => HostMem.Memfd("compat32-shmem", size));
         if (fd < 0) { err = fd; return null; }
         HostMem.Stat(fd, out _, out _, out ulong ino, out _, out _);
         err = 0;
@@ -79,9 +79,19 @@ public sealed class HostFile
         err = HostMem.Stat(hostFd, out uint mode, out ulong dev, out ulong ino, out ulong size, out _);
         if (err != 0) return null;
         if ((mode & 0xF000) != 0x8000) { err = -19; return null; } // S_ISREG else -ENODEV
-        int fd = HostMem.Dup(hostFd);
+        int fd = Retry(() => HostMem.Dup(hostFd));
         if (fd < 0) { err = fd; return null; }
         return new HostFile(fd, writable, FileIdentity.Of(dev, ino), ino, (size + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
+    }
+
+    /// <summary>Descriptors of unmapped objects close when the GC finds them; out of descriptors, make it look now.</summary>
+    static int Retry(Func<int> open)
+    {
+        int fd = open();
+        if (fd != -24 /* -EMFILE */ && fd != -23 /* -ENFILE */) return fd;
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        return open();
     }
 
     /// <summary>Grow a shmem object so [0, size) has pages (mremap growing a shared anonymous mapping).</summary>
