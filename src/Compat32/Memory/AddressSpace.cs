@@ -453,7 +453,8 @@ public sealed unsafe class AddressSpace : IDisposable
                     int r = Overlay(this, nv);
                     if (r != 0)
                     {
-                        foreach (var q in placed) { Unmap(q.Start, (uint)q.Length); }
+                        // Not inserted yet: undo their host overlays by hand (mmap failing MAP_FIXED may leave a hole).
+                        foreach (var q in placed) if (SharedPart(q) is var sp && sp != 0) HostMem.MapAnon(Base + q.Start, sp);
                         HostMem.MapAnon(Base + nv.Start, nv.Length);
                         return r;
                     }
