@@ -80,6 +80,6 @@ public sealed class Machine
         Fork.Start(t);
         g.Ended.Wait();
         int sig = g.FatalSignal;
-        return new GuestExit(g.ExitCode, sig, (g.ExitCode & 0x80) != 0 && sig != 0, g.FatalAddr);
+        return new GuestExit(g.ExitCode, sig, g.FatalCore, g.FatalAddr);
     }
 }

@@ -5,8 +5,10 @@ namespace Compat32.Memory;
 /// <summary>Host virtual memory for a 4 GiB guest space: reserved lazily so untouched pages cost nothing.</summary>
 internal static unsafe partial class HostMem
 {
-    const int PROT_READ = 1, PROT_WRITE = 2, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_NORESERVE = 0x4000;
+    const int PROT_READ = 1, PROT_WRITE = 2, MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_FIXED = 0x10, MAP_ANONYMOUS = 0x20,
+        MAP_NORESERVE = 0x4000;
     const int MADV_DONTNEED = 4;
+    const uint MFD_CLOEXEC = 1;
 
     [LibraryImport("libc", EntryPoint = "mmap", SetLastError = true)]
     private static partial nint mmap(nint addr, nuint len, int prot, int flags, int fd, nint off);
@@ -14,6 +16,18 @@ internal static unsafe partial class HostMem
     private static partial int munmap(nint addr, nuint len);
     [LibraryImport("libc", EntryPoint = "madvise")]
     private static partial int madvise(nint addr, nuint len, int advice);
+    [LibraryImport("libc", EntryPoint = "mincore", SetLastError = true)]
+    private static partial int mincore(nint addr, nuint len, byte* vec);
+    [LibraryImport("libc", EntryPoint = "msync", SetLastError = true)]
+    private static partial int msync(nint addr, nuint len, int flags);
+    [LibraryImport("libc", EntryPoint = "memfd_create", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int memfd_create(string name, uint flags);
+    [LibraryImport("libc", EntryPoint = "ftruncate", SetLastError = true)]
+    private static partial int ftruncate(int fd, long len);
+
+    /// <summary>True when Reserve got a real host mapping (the fallback heap cannot take MAP_FIXED overlays).</summary>
+    public static bool CanOverlay(byte* p) => !fallback.Contains((nint)p);
+    static readonly HashSet<nint> fallback = new();
 
     public static byte* Reserve(ulong size)
     {
@@ -24,7 +38,9 @@ internal static unsafe partial class HostMem
         }
         catch (DllNotFoundException) { }
         catch (EntryPointNotFoundException) { }
-        return (byte*)NativeMemory.AllocZeroed((nuint)size);
+        var q = (byte*)NativeMemory.AllocZeroed((nuint)size);
+        lock (fallback) fallback.Add((nint)q);
+        return q;
     }
 
     /// <summary>Read-write-execute memory for the translator's host code (null when the host refuses it).</summary>
@@ -48,10 +64,131 @@ internal static unsafe partial class HostMem
     /// <summary>Give pages back to the host and make them read as zero again (munmap'd guest memory).</summary>
     public static void Zero(byte* p, ulong len)
     {
-        if (len >= 65536 && ((nint)p & 4095) == 0 && (len & 4095) == 0)
+        // Even one page goes back by madvise: clearing it would make it resident, which mincore would report.
+        if (((nint)p & 4095) == 0 && (len & 4095) == 0)
         {
             try { if (madvise((nint)p, (nuint)len, MADV_DONTNEED) == 0) return; } catch { }
         }
         NativeMemory.Clear(p, (nuint)len);
     }
+
+    /// <summary>Put fresh private anonymous memory over [p, p+len) in one step (MAP_FIXED replaces atomically, so
+    /// another thread never finds a hole in the reservation there).</summary>
+    public static bool MapAnon(byte* p, ulong len)
+    {
+        nint r = mmap((nint)p, (nuint)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+        return r == (nint)p;
+    }
+
+    /// <summary>Map a host file's pages MAP_SHARED over [p, p+len); 0 or -errno.</summary>
+    public static int MapShared(byte* p, ulong len, int fd, ulong off, bool writable)
+    {
+        nint r = mmap((nint)p, (nuint)len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED | MAP_FIXED, fd, (nint)off);
+        return r == (nint)p ? 0 : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>One byte per page, bit 0 set when the page is resident in the host (mincore(2)); false on error.</summary>
+    public static bool Resident(byte* p, ulong len, Span<byte> vec)
+    {
+        fixed (byte* v = vec) return mincore((nint)p, (nuint)len, v) == 0;
+    }
+
+    public static int Msync(byte* p, ulong len, int flags) =>
+        msync((nint)p, (nuint)len, flags) == 0 ? 0 : -Marshal.GetLastPInvokeError();
+
+    /// <summary>A host memfd of the given size (the shmem file behind MAP_SHARED anonymous memory); -errno on failure.</summary>
+    public static int Memfd(string name, ulong size)
+    {
+        int fd = memfd_create(name, MFD_CLOEXEC);
+        if (fd < 0) return -Marshal.GetLastPInvokeError();
+        if (ftruncate(fd, (long)size) != 0)
+        {
+            int e = Marshal.GetLastPInvokeError();
+            new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, true).Dispose();
+            return -e;
+        }
+        return fd;
+    }
+
+    [LibraryImport("libc", EntryPoint = "statx", SetLastError = true)]
+    private static partial int statx(int dirfd, byte* path, int flags, uint mask, byte* buf);
+    [LibraryImport("libc", EntryPoint = "fcntl", SetLastError = true)]
+    private static partial int fcntl(int fd, int cmd, int arg);
+
+    /// <summary>fstat through statx (one layout on every host architecture): mode, device, inode, size, rdev (major&lt;&lt;32 | minor).</summary>
+    public static int Stat(int fd, out uint mode, out ulong dev, out ulong ino, out ulong size, out ulong rdev)
+    {
+        byte* b = stackalloc byte[256];
+        byte empty = 0;
+        mode = 0; dev = ino = size = rdev = 0;
+        if (statx(fd, &empty, 0x1000 /* AT_EMPTY_PATH */, 0x7FF, b) != 0) return -Marshal.GetLastPInvokeError();
+        mode = *(ushort*)(b + 28);                                   // stx_mode
+        ino = *(ulong*)(b + 32);                                     // stx_ino
+        size = *(ulong*)(b + 40);                                    // stx_size
+        dev = ((ulong)*(uint*)(b + 136) << 32) | *(uint*)(b + 140); // stx_dev_major, stx_dev_minor
+        rdev = ((ulong)*(uint*)(b + 128) << 32) | *(uint*)(b + 132); // stx_rdev_major, stx_rdev_minor
+        return 0;
+    }
+
+    /// <summary>F_DUPFD_CLOEXEC: our own descriptor for a file the guest may close while it stays mapped.</summary>
+    public static int Dup(int fd)
+    {
+        int r = fcntl(fd, 1030 /* F_DUPFD_CLOEXEC */, 0);
+        return r >= 0 ? r : -Marshal.GetLastPInvokeError();
+    }
+
+    [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
+    private static partial int madvise_e(nint addr, nuint len, int advice);
+
+    /// <summary>Host madvise, for advice that acts on the shared pages themselves (MADV_REMOVE punches the file).</summary>
+    public static int Advise(byte* p, ulong len, int advice) =>
+        madvise_e((nint)p, (nuint)len, advice) == 0 ? 0 : -Marshal.GetLastPInvokeError();
+
+    static Microsoft.Win32.SafeHandles.SafeFileHandle? pagemap;
+    static bool pagemapTried;
+
+    /// <summary>
+    /// Which pages of [p, p+pages*4096) hold data (bit 0 of each byte of vec). /proc/self/pagemap's present and
+    /// swapped bits when readable: mincore alone reports a swapped-out anonymous page as absent (mm/mincore.c
+    /// looks only in the swap cache), and skipping it would lose data in a copy.
+    /// </summary>
+    public static bool Populated(byte* p, ulong pages, Span<byte> vec)
+    {
+        var h = PagemapHandle();
+        if (h != null)
+        try
+        {
+            var e = new ulong[Math.Min(pages, 8192)];
+            for (ulong i = 0; i < pages; i += (ulong)e.Length)
+            {
+                int n = (int)Math.Min((ulong)e.Length, pages - i);
+                var bytes = MemoryMarshal.AsBytes(e.AsSpan(0, n));
+                long off = (long)(((ulong)p >> 12) + i) * 8;
+                if (RandomAccess.Read(h, bytes, off) != bytes.Length) goto fallback;
+                for (int k = 0; k < n; k++) vec[(int)i + k] = (byte)((e[k] >> 62) != 0 ? 1 : 0); // bits 63 present, 62 swapped
+            }
+            return true;
+        }
+        catch (IOException) { }
+        catch (UnauthorizedAccessException) { }
+        catch (NotSupportedException) { }
+    fallback:
+        return Resident(p, pages << 12, vec);
+    }
+
+    static Microsoft.Win32.SafeHandles.SafeFileHandle? PagemapHandle()
+    {
+        if (Volatile.Read(ref pagemapTried)) return pagemap;
+        lock (fallback)
+        {
+            if (!pagemapTried)
+            {
+                try { pagemap = File.OpenHandle("/proc/self/pagemap", FileMode.Open, FileAccess.Read); } catch { pagemap = null; }
+                Volatile.Write(ref pagemapTried, true);
+            }
+        }
+        return pagemap;
+    }
+
+    public static int Truncate(int fd, ulong size) => ftruncate(fd, (long)size) == 0 ? 0 : -Marshal.GetLastPInvokeError();
 }

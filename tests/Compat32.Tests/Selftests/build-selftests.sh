@@ -28,7 +28,7 @@ build() { # name, then compiler arguments
   if ! "$CC" "$@" -o "$out/bin/$name" 2>"$out/bin/$name.log"; then echo "build-selftests: $name failed:" >&2; tail -5 "$out/bin/$name.log" >&2; fail=1; fi
 }
 for t in single_step_syscall syscall_nt sigtrap_loop syscall_arg_fault sigaltstack unwind_vdso test_FCMOV test_FCOMI \
-         test_FISTTP sigreturn test_syscall_vdso vdso_restorer test_mremap_vdso mov_ss_trap ldt_gdt; do
+         test_FISTTP sigreturn test_syscall_vdso vdso_restorer test_mremap_vdso mov_ss_trap ldt_gdt sysret_ss_attrs; do
   extra=()
   case $t in
     test_syscall_vdso) extra=("$x86/thunks_32.S");;
@@ -39,6 +39,7 @@ done
 build check_initial_reg_state "${CFLAGS[@]}" -Wl,-ereal_start "$x86/check_initial_reg_state.c"
 build ptrace_syscall "${CFLAGS[@]}" "$x86/ptrace_syscall.c" "$x86/raw_syscall_helper_32.S" -lrt -ldl -lm
 # unwind_vdso finds the vDSO through the dynamic loader too: a dynamic build is the more telling one.
+build test_mremap_vdso_dyn -m32 -O2 -g -std=gnu99 -pthread -no-pie -DCAN_BUILD_32 "$x86/test_mremap_vdso.c" -lrt -ldl -lm
 build unwind_vdso_dyn -m32 -O2 -g -std=gnu99 -pthread -no-pie -DCAN_BUILD_32 "$x86/unwind_vdso.c" -lrt -ldl -lm
 for t in vdso_test_gettimeofday vdso_test_abi; do
   build "$t" "${CFLAGS[@]}" -I "$src/tools/include" "$vdso/$t.c" "$vdso/parse_vdso.c"

@@ -81,8 +81,12 @@ public static class Exit
             if (!g.Exiting)
             {
                 g.Exiting = true;
-                g.ExitCode = signal ? (status & 0x7F) | (core ? 0x80 : 0) : (status & 0xFF) << 8;
+                // WCOREDUMP only when a core file was written; we never write one (RLIMIT_CORE is 0 by default
+                // too), so a parent's wait sees the plain signal. The report of the first process says the default
+                // action (FatalCore), as qemu-i386 does.
+                g.ExitCode = signal ? status & 0x7F : (status & 0xFF) << 8;
                 g.FatalSignal = signal ? status : 0;
+                g.FatalCore = signal && core;
                 g.FatalAddr = faultAddr;
             }
             lock (g.Threads) others = new List<Task>(g.Threads);

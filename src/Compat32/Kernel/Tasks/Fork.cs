@@ -45,7 +45,11 @@ public static class Fork
         // The child's address space, files, fs, handlers: shared or copied.
         Mm mm;
         if ((f & CLONE_VM) != 0) { mm = parent.Mm; Interlocked.Increment(ref mm.Users); }
-        else mm = CopyMm(parent);
+        else
+        {
+            try { mm = CopyMm(parent); }
+            catch (OutOfMemoryException) { return -Errno.ENOMEM; } // the host refused a mapping (dup_mmap's -ENOMEM)
+        }
         var files = (f & CLONE_FILES) != 0 ? parent.Files.Ref() : parent.Files.Clone();
         var fs = (f & CLONE_FS) != 0 ? parent.Fs.Ref() : parent.Fs.Clone();
         SigHand sig;

@@ -49,6 +49,7 @@ public sealed class ThreadGroup
     public GroupState State;
     /// <summary>The signal that killed the group (0 for a normal exit) and its fault address, for the report.</summary>
     public int FatalSignal;
+    public bool FatalCore;
     public uint? FatalAddr;
     /// <summary>Set when the group is Dead or Zombie: waiters on the first process (Machine.Run) watch it.</summary>
     public readonly ManualResetEventSlim Ended = new(false);

@@ -1,0 +1,56 @@
+using Compat32.Tests.Harness;
+using Xunit;
+
+namespace Compat32.Tests.Tasks;
+
+/// <summary>
+/// Processes and threads (tests/guests/tasks): fork, vfork, wait with every si_code, execve of ELF files, #! scripts
+/// and host programs, signals between processes, process groups, pidfds, threads on a futex mutex and condvar,
+/// robust mutexes, execve from a thread while others run, and the futex call itself. Output and exit status are
+/// compared with qemu-i386 (which runs each guest thread on a host thread too). Thread tests run several times:
+/// a race that passes once must not pass by luck.
+/// </summary>
+public class TaskGuestTests
+{
+    static string Build(string name) => GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "tasks", name + ".c"), "-pthread");
+
+    [Fact] public void ForkWaitExecSignals() => Differential.AssertSame(Build("proc_basic"), []);
+
+    /// <summary>qemu-i386 implements vfork as fork; Linux lets the child borrow the parent's memory until it exits.</summary>
+    [Fact]
+    public void VforkSharesMemory()
+    {
+        var r = Differential.RunCompat32(Build("proc_basic"), ["vfork-shares"]);
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("vfork shared global=77\n", r.Out);
+    }
+
+    [Theory]
+    [InlineData(1)] [InlineData(2)] [InlineData(3)]
+    public void ThreadsMutexCondvarRobustExec(int round)
+    {
+        _ = round;
+        Differential.AssertSame(Build("threads"), []);
+    }
+
+    [Theory]
+    [InlineData(1)] [InlineData(2)]
+    public void ThreadsInterpreted(int round)
+    {
+        _ = round;
+        Differential.AssertSame(Build("threads"), [], new Differential.Options { Compat32Options = ["--jit", "off"] });
+    }
+
+    [Fact] public void FutexCalls() => Differential.AssertSame(Build("futex"), []);
+
+    [Theory]
+    [InlineData("echo a | cat; echo $(echo sub); (exit 3); echo st=$?")]
+    [InlineData("x=0; for i in 1 2 3 4 5; do x=$((x+i)); done; echo $x | tr 1 X")]
+    [InlineData("sleep 0.05 & p=$!; wait $p; echo waited $?; false & wait $!; echo $?")]
+    [InlineData("trap 'echo trapped' USR1; kill -USR1 $$; echo after")]
+    [InlineData("seq 1 200 | sort -r | head -3; echo ${PIPESTATUS:-none}")]
+    [InlineData("(sleep 5; echo late) & kill $!; wait $! ; echo killed=$?")]
+    [InlineData("f() { echo in-f $1; return 4; }; f arg | cat; v=$(f x); echo \"$v\" $?")]
+    public void BusyboxShell(string script) =>
+        Differential.AssertSame(TestEnv.Busybox, ["sh", "-c", script]);
+}
