@@ -31,7 +31,8 @@ public sealed unsafe class DecodeCache
 {
     const int MaxInsns = 64;
     readonly CodeSpace space;
-    readonly Dictionary<uint, Block> blocks = new();
+    /// <summary>Read without the lock (a processor's L1 miss), changed under it.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<uint, Block> blocks = new();
     readonly Dictionary<uint, List<Block>> byPage = new();
     readonly GuestCodeReader reader;
     readonly Decoder decoder;
@@ -50,16 +51,29 @@ public sealed unsafe class DecodeCache
     internal Block? Lookup(uint eip, out uint faultAddr)
     {
         faultAddr = 0;
+        // Invalid but still listed: its invalidation is under way (the lock waits for it).
+        if (blocks.TryGetValue(eip, out var b) && b.Valid) return b;
         lock (space.Lock)
         {
-            if (blocks.TryGetValue(eip, out var b)) return b;
+            if (blocks.TryGetValue(eip, out b)) return b;
             while (true)
             {
                 b = DecodeBlock(eip, out faultAddr);
-                if (b == null || reader.Unchanged(b.Start, b.End)) return b;
-                // A store raced with the decode (it checked the page before we marked it): decode again.
-                InvalidatePage(b.Start >> 12);
+                if (b == null) return null;
+                // Listed only once its bytes are still in memory: a store that checked the page before we marked
+                // it may have landed during the decode (a later one sees the mark and drops the block).
+                if (reader.Unchanged(b.Start, b.End)) break;
             }
+            blocks[eip] = b;
+            uint lastPage = (b.End - 1) >> 12;
+            for (uint p = eip >> 12; ; p++)
+            {
+                if (!byPage.TryGetValue(p, out var l)) byPage[p] = l = new List<Block>();
+                l.Add(b);
+                if (p == lastPage) break;
+            }
+            Decoded += b.Count;
+            return b;
         }
     }
 
@@ -89,17 +103,7 @@ public sealed unsafe class DecodeCache
         var insns = list.ToArray();
         var uops = new Uop[insns.Length];
         for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
-        var b = new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
-        blocks[eip] = b;
-        uint lastPage = (ip - 1) >> 12;
-        for (uint p = eip >> 12; ; p++)
-        {
-            if (!byPage.TryGetValue(p, out var l)) byPage[p] = l = new List<Block>();
-            l.Add(b);
-            if (p == lastPage) break;
-        }
-        Decoded += b.Count;
-        return b;
+        return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
     }
 
     /// <summary>Drop the blocks of a page (under CodeSpace.Lock); false if it had none.</summary>
@@ -112,7 +116,7 @@ public sealed unsafe class DecodeCache
             b.Valid = false;
             jit?.Unlink(b);
             // A block spanning two pages is listed under both; only the current entry goes.
-            if (blocks.TryGetValue(b.Start, out var cur) && cur == b) blocks.Remove(b.Start);
+            blocks.TryRemove(new KeyValuePair<uint, Block>(b.Start, b));
         }
         Invalidations++;
         return true;
