@@ -466,9 +466,9 @@ public sealed unsafe class ConcurrencyTests
         foreach (var t in running) t.Join();
         Assert.True(s.Cpus.All(c => c.Retired > 1_000_000));
         if (jit > 0) Assert.True(s.Cpus.All(c => c.Jit!.Instructions > 1_000_000));
-        // Eight threads on a loaded 2-core machine: a thread may wait for a core; a budget-long stall (2^40
-        // instructions) would be minutes.
-        Assert.True(worst < TimeSpan.FromMilliseconds(250), $"GC.Collect took {worst.TotalMilliseconds} ms");
+        // Eight threads on a shared 2-core machine (tens of ms there: a thread may wait for a core); a budget-long
+        // stall (2^40 instructions) would be minutes.
+        Assert.True(worst < TimeSpan.FromMilliseconds(1000), $"GC.Collect took {worst.TotalMilliseconds} ms");
         Console.WriteLine($"GcNotStalled(jit {jit}, {threads} threads): worst GC.Collect {worst.TotalMilliseconds:F1} ms");
     }
 
