@@ -135,7 +135,10 @@ public sealed unsafe class Jit
     internal int Run(CpuState s, Block blk, ref long budget, ref bool asyncStop)
     {
         byte* st = State;
-        // Published before the block's host address is read: a flush that clears it then waits for us.
+        nint native = blk.Native;
+        if (native == 0) return ExitDispatch;
+        code.Link(blk, native); // may take the lock: before we count as inside host code
+        // Published before the block's host address is read again: a flush that clears it then waits for us.
         Volatile.Write(ref HostSeq, HostSeq + 1);
         // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,
         // then look at the processor's flag: a requester sets that flag before this one, so a request racing
@@ -143,10 +146,8 @@ public sealed unsafe class Jit
         // the reads below (the stop flag, the block's host address and validity) are not done before it.
         Interlocked.Exchange(ref *(int*)(st + OffAsync), 0);
         if (Volatile.Read(ref asyncStop)) Volatile.Write(ref *(int*)(st + OffAsync), 1);
-        nint native = blk.Native;
-        // Invalidated since the lookup (its page was written): the writer's stop request is set or still to come.
-        if (native == 0 || !blk.Valid) { Volatile.Write(ref HostSeq, HostSeq + 1); return ExitDispatch; }
-        code.Link(blk, native);
+        // Flushed or invalidated since the lookup: interpret (a writer's stop request is set or still to come).
+        if (blk.Native != native || !blk.Valid) { Volatile.Write(ref HostSeq, HostSeq + 1); return ExitDispatch; }
         uint* r = (uint*)(st + OffR);
         var R = s.R;
         r[0] = R[0]; r[1] = R[1]; r[2] = R[2]; r[3] = R[3]; r[4] = R[4]; r[5] = R[5]; r[6] = R[6]; r[7] = R[7];

@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Compat32.Memory;
 
 namespace Compat32.Cpu;
@@ -6,12 +7,16 @@ namespace Compat32.Cpu;
 /// The translated code of one address space, shared by its processors (CodeSpace): one host reservation holding
 /// the block lookup table, then the entry/exit stubs and the translated blocks. Translation, linking on behalf of
 /// a flush and unlinking run under CodeSpace.Lock; host code and Jit.Run read the table without it.
-/// A table slot is one 64-bit word, the guest EIP in the low half and the host code's offset from the table in
-/// the high half, so a reader never pairs one block's tag with another's code (it is read with one load).
+/// A table slot is one 64-bit word, the guest EIP in the low half and the host code in the high half (its address,
+/// the region being mapped below 4 GiB when the host allows, else its offset from the table), so a reader never
+/// pairs one block's tag with another's code: it is read with one load. Slots change only under the lock, and a
+/// slot is set only for a valid block, so once an invalidation returns no slot leads to the dropped code (a thread
+/// that read the slot just before runs that block once, as a processor runs an instruction it fetched before a
+/// cross-modifying store; the invalidation's stop request makes it leave at the block's end).
 /// A flush does not free code another thread may be running: it clears every block's host address, waits until
 /// each processor has left host code (Jit.HostSeq), and only then empties the table and reuses the buffer.
 /// </summary>
-internal sealed unsafe class JitCode
+internal sealed unsafe partial class JitCode
 {
     internal const int TableSize = 1 << 16;
     const ulong TableBytes = TableSize * 8;
@@ -19,8 +24,6 @@ internal sealed unsafe class JitCode
     const ulong RegionSize = TableBytes + CodeSize;
     /// <summary>An empty slot: NoTag with offset 0 (no block starts at 0xFFFFFFFF).</summary>
     internal const ulong EmptySlot = Jit.NoTag;
-    /// <summary>A block's host address is this far past its valid byte (Translator).</summary>
-    internal const int FlagOffset = 16;
 
     /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
     static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
@@ -39,10 +42,14 @@ internal sealed unsafe class JitCode
     /// <summary>Some translated block runs x87 instructions on the host FPU (set once, never cleared).</summary>
     internal volatile bool HasX87;
 
+    /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
+    internal readonly bool LowCode;
+
     JitCode(CodeSpace space, byte* region)
     {
         this.space = space;
         this.region = region;
+        LowCode = (ulong)region + RegionSize <= 1UL << 32;
         Table = (ulong*)region;
         code = region + TableBytes;
         new Span<ulong>(Table, TableSize).Fill(EmptySlot);
@@ -58,11 +65,38 @@ internal sealed unsafe class JitCode
     internal static JitCode? Create(CodeSpace space)
     {
         if (!Jit.HostSupported) return null;
-        byte* r = HostMem.ReserveCode(RegionSize);
-        return r == null ? null : new JitCode(space, r);
+        bool low = true;
+        byte* r = ReserveLow(RegionSize);
+        if (r == null) { low = false; r = HostMem.ReserveCode(RegionSize); }
+        return r == null ? null : new JitCode(space, r) { lowMapped = low };
     }
 
-    ~JitCode() => HostMem.Release(region, RegionSize);
+    bool lowMapped;
+
+    ~JitCode()
+    {
+        if (lowMapped) munmap((nint)region, (nuint)RegionSize);
+        else HostMem.Release(region, RegionSize);
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap")]
+    private static partial nint mmap(nint addr, nuint len, int prot, int flags, int fd, nint off);
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static partial int munmap(nint addr, nuint len);
+
+    /// <summary>Read-write-execute memory below 2 GiB (MAP_32BIT, x86-64 Linux), or null.</summary>
+    static byte* ReserveLow(ulong size)
+    {
+        const int RWX = 7, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_32BIT = 0x40, MAP_NORESERVE = 0x4000;
+        try
+        {
+            nint p = mmap(0, (nuint)size, RWX, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT | MAP_NORESERVE, -1, 0);
+            if (p != -1 && p != 0) return (byte*)p;
+        }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+        return null;
+    }
 
     internal ulong MemBase => (ulong)space.Mem.Base;
     internal ulong CodeCursor => (ulong)code + used;
@@ -79,7 +113,7 @@ internal sealed unsafe class JitCode
     /// touches no managed object, the permission array is pinned), and the return is a GC safe point.</summary>
     internal int EnterSafe(byte* state) => enterSafe(state);
 
-    static ulong SlotValue(uint start, ulong native, ulong table) => start | ((native - table) << 32);
+    ulong SlotValue(uint start, nint native) => start | (((ulong)native - (LowCode ? 0 : (ulong)Table)) << 32);
 
     /// <summary>Translate blk (under the lock): 1 done, 0 not worth it (it stays interpreted), -1 the assembler refused.</summary>
     internal int Translate(Block blk, Jit by)
@@ -98,27 +132,25 @@ internal sealed unsafe class JitCode
         }
     }
 
-    /// <summary>Point blk's lookup slot at its host code (lock-free, on entry from the interpreter). An
-    /// invalidation clears Valid before it unlinks, so a link racing with it is undone here or by it.</summary>
+    /// <summary>Point blk's lookup slot at its host code, on entry from the interpreter (not inside host code: a
+    /// flush holding the lock may be waiting for this thread). Only for a block still valid with that code.</summary>
     internal void Link(Block blk, nint native)
     {
         ulong* slot = Table + (blk.Start & Jit.TableMask);
-        ulong v = SlotValue(blk.Start, (ulong)native, (ulong)Table);
+        ulong v = SlotValue(blk.Start, native);
         if (Volatile.Read(ref *slot) == v) return;
-        Interlocked.Exchange(ref *slot, v);
-        if (!blk.Valid) Interlocked.CompareExchange(ref *slot, EmptySlot, v);
+        lock (space.Lock)
+            if (blk.Valid && blk.Native == native) Volatile.Write(ref *slot, v);
     }
 
-    /// <summary>Retire a block's host code (its page was written or unmapped; under the lock): clear its valid byte,
-    /// which its entry checks, then its lookup slot. The code stays until the next flush (a thread past the check
-    /// finishes the block, as an instruction fetched before a cross-modifying store runs).</summary>
+    /// <summary>Take a block's host code out of the lookup table (its page was written or unmapped; under the lock).
+    /// The code stays until the next flush.</summary>
     internal void Unlink(Block blk)
     {
         nint native = blk.Native;
         if (native == 0) return;
-        Volatile.Write(ref *((byte*)native - FlagOffset), (byte)0);
         ulong* slot = Table + (blk.Start & Jit.TableMask);
-        Interlocked.CompareExchange(ref *slot, EmptySlot, SlotValue(blk.Start, (ulong)native, (ulong)Table));
+        if (*slot == SlotValue(blk.Start, native)) Volatile.Write(ref *slot, EmptySlot);
     }
 
     internal void Flush()

@@ -337,17 +337,6 @@ internal sealed class Translator
         slow.Clear();
         exits.Clear();
         loc = FLoc.Saved;
-        // The block's valid byte, then its entry: it checks the byte, which an invalidation clears before it
-        // unlinks the block, so a thread holding a stale table slot or host address leaves instead of running it.
-        var flagL = a.CreateLabel();
-        var entryL = a.CreateLabel();
-        a.Label(ref flagL);
-        var head = new byte[JitCode.FlagOffset];
-        head[0] = 1;
-        a.db(head);
-        a.Label(ref entryL);
-        a.cmp(__byte_ptr[flagL], 0);
-        a.je(ExitTo(blk.Start));
         for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         if (!IsTerminator(kinds[p - 1]))
         {
@@ -373,11 +362,7 @@ internal sealed class Translator
         }
         ulong rip = jit.CodeCursor;
         var w = new BytesWriter();
-        try
-        {
-            var res = a.Assemble(w, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
-            if (res.GetLabelRIP(entryL) != rip + JitCode.FlagOffset) throw new InvalidOperationException("block head moved");
-        }
+        try { a.Assemble(w, rip); }
         catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
         var bytes = w.Bytes;
         if ((ulong)bytes.Count > jit.CodeLeft) return 0;
@@ -389,7 +374,7 @@ internal sealed class Translator
             Console.Error.WriteLine($"jit: block {jit.TranslatedCount} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
             for (int i = 0; i < p; i++) Console.Error.WriteLine($"jit:   {insns[i].IP:x8} {insns[i]}");
         }
-        return (nint)(rip + JitCode.FlagOffset);
+        return (nint)rip;
     }
 
     void EmitOne(in Instruction ins, K k, int i, int count)
@@ -744,7 +729,7 @@ internal sealed class Translator
 
     /// <summary>Block end with a known successor: count the block, then jump to the successor's host code
     /// through the shared lookup table, or leave (budget spent, a stop requested, successor not translated).
-    /// The slot is read with one load (tag and code offset together, JitCode), RIP-relative.</summary>
+    /// The slot is read with one load, tag and code address together (JitCode), RIP-relative.</summary>
     void DispatchConst(uint target, int count)
     {
         var exit = ExitTo(target);
@@ -756,9 +741,19 @@ internal sealed class Translator
         a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot)));
         a.cmp(r9d, (int)target);
         a.jne(exit);
+        JumpToSlotCode();
+    }
+
+    /// <summary>r9 = a table slot matching its target: jump to its code (the high half: the address when the code
+    /// is below 4 GiB, else the offset from the table).</summary>
+    void JumpToSlotCode()
+    {
         a.shr(r9, 32);
-        a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
-        a.add(r9, r8);
+        if (!jit.LowCode)
+        {
+            a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
+            a.add(r9, r8);
+        }
         a.jmp(r9);
     }
 
@@ -775,9 +770,7 @@ internal sealed class Translator
         a.mov(r9, __qword_ptr[r8 + r9 * 8]);
         a.cmp(r9d, r10d);
         a.jne(exit);
-        a.shr(r9, 32);
-        a.add(r9, r8);
-        a.jmp(r9);
+        JumpToSlotCode();
         a.Label(ref exit);
         a.mov(__dword_ptr[r13 + Jit.OffEip], r10d);
         a.mov(r10d, Jit.ExitDispatch);
