@@ -116,7 +116,7 @@ public sealed unsafe class Jit
     public void Flush()
     {
         code.Flush();
-        Flushes++;
+        Interlocked.Increment(ref Flushes); // any thread may flush
     }
 
     /// <summary>Translate blk; false if its first instructions are not worth translating (it stays interpreted).</summary>

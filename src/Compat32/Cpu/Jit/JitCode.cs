@@ -123,7 +123,7 @@ internal sealed unsafe partial class JitCode
             if (blk.Native != 0) return 0;           // another thread was first
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
-            if (CodeLeft < 1 << 20) { FlushLocked(); by.Flushes++; }
+            if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
             nint host = translator.Translate(blk, out bool failed);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
