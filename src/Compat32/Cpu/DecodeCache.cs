@@ -1,3 +1,4 @@
+using Compat32.Memory;
 using Iced.Intel;
 
 namespace Compat32.Cpu;
@@ -10,61 +11,78 @@ public sealed class Block
     /// <summary>Precomputed operand information, one per instruction (Processor.BuildUop).</summary>
     public Uop[] Uops = Array.Empty<Uop>();
     public int Count;
-    public bool Valid = true;
-    /// <summary>Host code of the translated form (Jit), 0 if none; NoJit: its head is not worth translating.</summary>
-    public nint Native;
+    /// <summary>Cleared (once, under CodeSpace.Lock) when its page is written or unmapped; read lock-free.</summary>
+    public volatile bool Valid = true;
+    /// <summary>Host code of the translated form (Jit), 0 if none; NoJit: its head is not worth translating.
+    /// Written under CodeSpace.Lock, read lock-free.</summary>
+    public volatile nint Native;
     public bool NoJit;
+    /// <summary>Executions before translation (a heuristic: racing increments may lose a few).</summary>
     public int Hits;
 }
 
 /// <summary>
-/// Decoded blocks by start address. Each instruction is decoded once; a write to a page holding decoded
-/// code (the page's CodeBit) drops every block on that page, so self-modifying code works.
+/// Decoded blocks by start address, shared by the processors of one address space (CodeSpace); every method runs
+/// under CodeSpace.Lock (each processor keeps its own lock-free L1 in front of it). Each instruction is decoded
+/// once; a write to a page holding decoded code (the page's CodeBit) drops every block on that page, so
+/// self-modifying and cross-modifying code work.
 /// </summary>
-public sealed class DecodeCache
+public sealed unsafe class DecodeCache
 {
     const int MaxInsns = 64;
-    const int L1Size = 4096;
-    readonly Processor cpu;
-    readonly Dictionary<uint, Block> blocks = new();
+    readonly CodeSpace space;
+    /// <summary>Read without the lock (a processor's L1 miss), changed under it.</summary>
+    readonly System.Collections.Concurrent.ConcurrentDictionary<uint, Block> blocks = new();
     readonly Dictionary<uint, List<Block>> byPage = new();
-    readonly Block?[] l1 = new Block?[L1Size];
     readonly GuestCodeReader reader;
     readonly Decoder decoder;
+    readonly List<Instruction> list = new(MaxInsns);
 
     public long Decoded, Invalidations;
 
-    public DecodeCache(Processor cpu)
+    internal DecodeCache(CodeSpace space)
     {
-        this.cpu = cpu;
-        reader = new GuestCodeReader(cpu);
+        this.space = space;
+        reader = new GuestCodeReader(space.Mem);
         decoder = Decoder.Create(32, reader, DecoderOptions.None);
     }
 
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    public Block? Get(uint eip)
+    /// <summary>The block at eip, decoded if needed; null with the address that cannot be fetched.</summary>
+    internal Block? Lookup(uint eip, out uint faultAddr)
     {
-        int h = (int)((eip ^ (eip >> 12)) & (L1Size - 1));
-        var b = l1[h];
-        if (b != null && b.Start == eip && b.Valid) return b;
-        return GetSlow(eip, h);
-    }
-
-    Block? GetSlow(uint eip, int h)
-    {
-        if (!blocks.TryGetValue(eip, out var b))
+        faultAddr = 0;
+        // Invalid but still listed: its invalidation is under way (the lock waits for it).
+        if (blocks.TryGetValue(eip, out var b) && b.Valid) return b;
+        lock (space.Lock)
         {
-            b = DecodeBlock(eip);
-            if (b == null) return null;
+            if (blocks.TryGetValue(eip, out b)) return b;
+            while (true)
+            {
+                b = DecodeBlock(eip, out faultAddr);
+                if (b == null) return null;
+                // Listed only once its bytes are still in memory: a store that checked the page before we marked
+                // it may have landed during the decode (a later one sees the mark and drops the block).
+                if (reader.Unchanged(b.Start, b.End)) break;
+            }
+            blocks[eip] = b;
+            uint lastPage = (b.End - 1) >> 12;
+            for (uint p = eip >> 12; ; p++)
+            {
+                if (!byPage.TryGetValue(p, out var l)) byPage[p] = l = new List<Block>();
+                l.Add(b);
+                if (p == lastPage) break;
+            }
+            Decoded += b.Count;
+            return b;
         }
-        l1[h] = b;
-        return b;
     }
 
-    Block? DecodeBlock(uint eip)
+    Block? DecodeBlock(uint eip, out uint faultAddr)
     {
-        var list = new List<Instruction>(16);
+        faultAddr = 0;
+        list.Clear();
         uint ip = eip;
+        reader.Begin(eip);
         while (list.Count < MaxInsns)
         {
             reader.Reset(ip);
@@ -73,7 +91,7 @@ public sealed class DecodeCache
             if (reader.Fault)
             {
                 if (list.Count > 0) break; // end the block before the unfetchable instruction
-                cpu.FetchFault(reader.FaultAddr);
+                faultAddr = reader.FaultAddr;
                 return null;
             }
             list.Add(ins);
@@ -85,63 +103,72 @@ public sealed class DecodeCache
         var insns = list.ToArray();
         var uops = new Uop[insns.Length];
         for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
-        var b = new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
-        blocks[eip] = b;
-        uint lastPage = (ip - 1) >> 12;
-        for (uint p = eip >> 12; ; p++)
-        {
-            if (!byPage.TryGetValue(p, out var l)) byPage[p] = l = new List<Block>();
-            l.Add(b);
-            cpu.MarkCodePage(p);
-            if (p == lastPage) break;
-        }
-        Decoded += b.Count;
-        return b;
+        return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
     }
 
-    public void InvalidatePage(uint page)
+    /// <summary>Drop the blocks of a page (under CodeSpace.Lock); false if it had none.</summary>
+    internal bool InvalidatePage(uint page)
     {
-        if (!byPage.Remove(page, out var l)) return;
+        if (!byPage.Remove(page, out var l)) return false;
+        var jit = space.CodeIfAny;
         foreach (var b in l)
         {
             b.Valid = false;
-            cpu.Jit?.Unlink(b);
-            blocks.Remove(b.Start);
+            jit?.Unlink(b);
+            // A block spanning two pages is listed under both; only the current entry goes.
+            blocks.TryRemove(new KeyValuePair<uint, Block>(b.Start, b));
         }
         Invalidations++;
-        cpu.RequestStop();
+        return true;
     }
 
-    /// <summary>The translator dropped its code: no block has host code any more.</summary>
-    public void ForgetNative()
+    /// <summary>The translator dropped its code: no block has host code any more (under CodeSpace.Lock).</summary>
+    internal void ForgetNative()
     {
         foreach (var b in blocks.Values) { b.Native = 0; b.NoJit = false; b.Hits = 0; }
     }
 
-    public void Clear()
-    {
-        foreach (var b in blocks.Values) { b.Valid = false; cpu.Jit?.Unlink(b); }
-        blocks.Clear();
-        byPage.Clear();
-        Array.Clear(l1);
-    }
-
-    /// <summary>Feeds Iced from guest memory, stopping (not throwing) at an unfetchable byte.</summary>
+    /// <summary>
+    /// Feeds Iced from guest memory, stopping (not throwing) at an unfetchable byte. Each page is marked as holding
+    /// code (CodeBit, atomically) before its first byte is read, so a store that checks the page afterwards takes
+    /// the slow path and drops the block; the bytes read are kept so the block can be checked against memory once
+    /// it is listed (a store that checked the page before it was marked).
+    /// </summary>
     sealed class GuestCodeReader : CodeReader
     {
-        readonly Processor cpu;
-        uint ip;
+        readonly AddressSpace mem;
+        readonly byte* mb, perm;
+        uint ip, start, marked = 0xFFFFFFFF;
         int count;
         public bool Fault;
         public uint FaultAddr;
-        public GuestCodeReader(Processor cpu) { this.cpu = cpu; }
+        readonly byte[] seen = new byte[MaxInsns * 15 + 16];
+        public GuestCodeReader(AddressSpace mem) { this.mem = mem; mb = mem.Base; perm = mem.PermPtr; }
+        public void Begin(uint at) { start = at; marked = 0xFFFFFFFF; }
         public void Reset(uint at) { ip = at; count = 0; Fault = false; }
         public override int ReadByte()
         {
             if (count >= 15) return -1;
-            if (!cpu.CanFetch(ip)) { if (!Fault) { Fault = true; FaultAddr = ip; } return -1; }
+            uint page = ip >> 12;
+            if (page != marked) { mem.MarkCode(page); marked = page; }
+            if ((perm[page] & (byte)(Prot.Read | Prot.Exec)) != (byte)(Prot.Read | Prot.Exec))
+            {
+                if (!Fault) { Fault = true; FaultAddr = ip; }
+                return -1;
+            }
             count++;
-            return cpu.FetchByte(ip++);
+            byte v = mb[ip];
+            uint off = ip - start;
+            if (off < (uint)seen.Length) seen[off] = v;
+            ip++;
+            return v;
+        }
+        /// <summary>Guest memory still holds the bytes the block was decoded from.</summary>
+        public bool Unchanged(uint from, uint to)
+        {
+            Interlocked.MemoryBarrier();
+            uint n = to - from;
+            return n <= (uint)seen.Length && new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(new ReadOnlySpan<byte>(seen, 0, (int)n));
         }
     }
 }

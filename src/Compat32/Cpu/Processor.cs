@@ -16,7 +16,15 @@ public sealed unsafe partial class Processor
     byte* mb;
     byte* perm;
 
-    public readonly DecodeCache Cache;
+    /// <summary>The decoded blocks of this address space (shared with its other processors).</summary>
+    public DecodeCache Cache { get; private set; }
+    /// <summary>What this processor shares with the others on its address space (CodeSpace).</summary>
+    public CodeSpace Space { get; private set; }
+    /// <summary>This processor's lock-free cache in front of the shared one (blocks by hashed EIP).</summary>
+    readonly Block?[] l1 = new Block?[L1Size];
+    const int L1Size = 4096;
+    /// <summary>The processor running on this host thread (the one a store into code must stop).</summary>
+    [ThreadStatic] static Processor? current;
 
     // The pending event of the current instruction (set by faults, INT n, SYSENTER ...).
     public CpuExit Exit;
@@ -46,24 +54,52 @@ public sealed unsafe partial class Processor
     {
         Model = model;
         S = state ?? new CpuState();
-        Cache = new DecodeCache(this);
         Mem = mem;
         mb = mem.Base;
         perm = mem.PermPtr;
-        mem.CodeWritten += Cache.InvalidatePage;
-        Jit = Jit.Create(mem, jitThreshold ?? Jit.DefaultThreshold);
+        Space = CodeSpace.Of(mem);
+        Cache = Space.Cache;
+        Space.Attach(this);
+        Jit = Jit.Create(Space, jitThreshold ?? Jit.DefaultThreshold);
     }
 
     /// <summary>Switch to another address space (execve).</summary>
     public void SetAddressSpace(AddressSpace mem)
     {
-        Mem.CodeWritten -= Cache.InvalidatePage;
-        Cache.Clear();
+        Space.Detach(this);
+        Array.Clear(l1);
         Mem = mem;
         mb = mem.Base;
         perm = mem.PermPtr;
-        mem.CodeWritten += Cache.InvalidatePage;
-        Jit?.SetMemory(mem);
+        Space = CodeSpace.Of(mem);
+        Cache = Space.Cache;
+        Space.Attach(this);
+        if (Jit != null && !Jit.SetSpace(Space)) Jit = null;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    Block? GetBlock(uint eip)
+    {
+        int h = (int)((eip ^ (eip >> 12)) & (L1Size - 1));
+        var b = l1[h];
+        if (b != null && b.Start == eip && b.Valid) return b;
+        return GetBlockSlow(eip, h);
+    }
+
+    Block? GetBlockSlow(uint eip, int h)
+    {
+        var b = Cache.Lookup(eip, out uint fault);
+        if (b == null) { FetchFault(fault); return null; }
+        l1[h] = b;
+        return b;
+    }
+
+    /// <summary>A store into a page of decoded code on this thread (by its processor, or by the kernel on its
+    /// behalf) ends the running block, so the next instruction is decoded from the new bytes.</summary>
+    internal static void StopCurrentBlock(CodeSpace space)
+    {
+        var p = current;
+        if (p != null && p.Space == space) p.stopBlock = true;
     }
 
     // ------------------------------------------------------------------ run loop
@@ -73,13 +109,14 @@ public sealed unsafe partial class Processor
     {
         Exit = CpuExit.None;
         Faulted = false;
+        current = this;
         while (budget > 0)
         {
             // An asynchronous event (a signal sent from a timer or another thread) is taken between blocks, like
             // an interrupt at an instruction boundary; the kernel then runs its exit work (signal delivery).
             if (asyncStop) { asyncStop = false; return CpuExit.Stop; }
             uint eip = S.Eip;
-            var blk = Cache.Get(eip);
+            var blk = GetBlock(eip);
             if (blk == null) return Exit; // fetch fault recorded by the cache
             var insns = blk.Insns;
             var uops = blk.Uops;
@@ -93,7 +130,7 @@ public sealed unsafe partial class Processor
             else if (interpretOne) { n = 1; interpretOne = false; }
             else if (Jit != null)
             {
-                if (blk.Native == 0 && !blk.NoJit && ++blk.Hits >= Jit.Threshold) Jit.Translate(blk, Cache);
+                if (blk.Native == 0 && !blk.NoJit && ++blk.Hits >= Jit.Threshold) Jit.Translate(blk);
                 if (blk.Native != 0)
                 {
                     long before = budget;
@@ -256,8 +293,19 @@ public sealed unsafe partial class Processor
     {
         if (Faulted) return;
         if (!ProbeWrite(a, size)) return;
+        // One host store when on one page: aligned, it is as atomic as the guest's (SDM vol. 3 8.1.1), also for
+        // another thread decoding these bytes.
+        if ((a & 0xFFF) + (uint)size <= 0x1000)
+        {
+            byte* p = mb + a;
+            if (size == 4) Unsafe.WriteUnaligned(p, (uint)v);
+            else if (size == 2) Unsafe.WriteUnaligned(p, (ushort)v);
+            else if (size == 8) Unsafe.WriteUnaligned(p, v);
+            else *p = (byte)v;
+        }
+        else for (int i = 0; i < size; i++) mb[(uint)(a + i)] = (byte)(v >> (8 * i));
+        // After the store: a block decoded from the old bytes by another thread meanwhile is dropped too.
         Mem.NoteWrite(a, (uint)size);
-        for (int i = 0; i < size; i++) mb[(uint)(a + i)] = (byte)(v >> (8 * i));
     }
 
     /// <summary>Check that [a, a+len) is writable; raises #PF and returns false if not.</summary>
@@ -297,17 +345,12 @@ public sealed unsafe partial class Processor
         return true;
     }
 
-    /// <summary>Instruction fetch check for the decoder: readable and executable.</summary>
-    internal bool CanFetch(uint a) => (perm[a >> 12] & (R | X)) == (R | X);
-    internal byte FetchByte(uint a) => mb[a];
-    internal void FetchFault(uint a)
+    void FetchFault(uint a)
     {
         byte p = perm[a >> 12];
         Exit = CpuExit.None;
         PageFault(a, PfErr.Fetch | ((p & AddressSpace.Present) != 0 ? PfErr.Present : 0));
     }
-
-    internal void MarkCodePage(uint page) => perm[page] |= AddressSpace.CodeBit;
 
     // ------------------------------------------------------------------ registers and operands
 

@@ -292,7 +292,7 @@ public sealed unsafe class AddressSpace : IDisposable
         for (ulong a = addr; a < end; a += PageSize)
         {
             uint p = (uint)(a >> PageShift);
-            Perm[p] = (byte)((Perm[p] & CodeBit) | (byte)prot | 8); // bit 3: present
+            UpdatePerm(p, CodeBit, (byte)((byte)prot | 8)); // bit 3: present; the code bit is the decoder's
         }
     }
 
@@ -328,8 +328,8 @@ public sealed unsafe class AddressSpace : IDisposable
             for (ulong a = addr; a < end; a += PageSize)
             {
                 uint p = (uint)(a >> PageShift);
-                if ((Perm[p] & CodeBit) != 0) CodeWritten?.Invoke(p);
-                Perm[p] = 0;
+                // Unmapped first, then the code dropped: a decoder marking the page after this cannot fetch from it.
+                if ((UpdatePerm(p, 0, 0) & CodeBit) != 0) CodeWritten?.Invoke(p);
             }
             while (i < vmas.Count && vmas[i].Start < end)
             {
@@ -357,9 +357,10 @@ public sealed unsafe class AddressSpace : IDisposable
             int i = SplitAt(addr);
             SplitAt(end);
             for (; i < vmas.Count && vmas[i].Start < end; i++) vmas[i].Prot = prot;
-            // Decoded (and translated) code on a page that loses PROT_EXEC must go: the next fetch faults.
-            if ((prot & Prot.Exec) == 0) DropCode(addr, end);
+            // Decoded (and translated) code on a page that loses PROT_EXEC must go: the next fetch faults. The
+            // permission first: a thread decoding the page concurrently either fails its fetch or is dropped here.
             SetPerm(addr, end, prot);
+            if ((prot & Prot.Exec) == 0) DropCode(addr, end);
             return ProtectResult.Ok;
         }
     }
@@ -671,8 +672,8 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool CopyToUser(uint addr, ReadOnlySpan<byte> data)
     {
         if (!CanWrite(addr, (uint)data.Length)) return false;
-        NoteWrite(addr, (uint)data.Length);
         data.CopyTo(new Span<byte>(Base + addr, data.Length));
+        NoteWrite(addr, (uint)data.Length);
         return true;
     }
 
@@ -686,13 +687,16 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>Write ignoring protections (the loader and the kernel filling read-only pages).</summary>
     public void Poke(uint addr, ReadOnlySpan<byte> data)
     {
-        NoteWrite(addr, (uint)data.Length);
         data.CopyTo(new Span<byte>(Base + addr, data.Length));
+        NoteWrite(addr, (uint)data.Length);
     }
 
+    /// <summary>A write to [addr, addr+len) has been stored: drop decoded code there. After the store, not before:
+    /// a thread decoding the page in between read either the new bytes or marked the page first (seen here).</summary>
     public void NoteWrite(uint addr, uint len)
     {
         if (len == 0) return;
+        Interlocked.MemoryBarrier(); // the store is visible before the code bits are read
         DropCode(addr, (ulong)addr + len);
     }
 
@@ -701,7 +705,27 @@ public sealed unsafe class AddressSpace : IDisposable
     {
         if (CodeWritten == null) return;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift && p < (1 << 20); p++)
-            if ((Perm[p] & CodeBit) != 0) { Perm[p] &= unchecked((byte)~CodeBit); CodeWritten((uint)p); }
+            if ((Perm[p] & CodeBit) != 0 && (UpdatePerm((uint)p, unchecked((byte)~CodeBit), 0) & CodeBit) != 0) CodeWritten((uint)p);
+    }
+
+    /// <summary>The decoder holds code from this page (atomic: other threads change the permission bits).</summary>
+    public void MarkCode(uint page)
+    {
+        if ((Perm[page] & CodeBit) == 0) UpdatePerm(page, 0xFF, CodeBit);
+    }
+
+    /// <summary>Perm[page] = (Perm[page] &amp; keep) | set, atomically (threads of the process mark code pages while
+    /// another maps or protects); returns the old value.</summary>
+    byte UpdatePerm(uint page, byte keep, byte set)
+    {
+        ref byte b = ref Perm[page];
+        byte old = Volatile.Read(ref b);
+        while (true)
+        {
+            byte seen = Interlocked.CompareExchange(ref b, (byte)((old & keep) | set), old);
+            if (seen == old) return old;
+            old = seen;
+        }
     }
 
     public bool ReadU32(uint addr, out uint v)
@@ -714,8 +738,8 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU32(uint addr, uint v)
     {
         if (!CanWrite(addr, 4)) return false;
-        NoteWrite(addr, 4);
         Unsafe.WriteUnaligned(Base + addr, v);
+        NoteWrite(addr, 4);
         return true;
     }
     public bool ReadU16(uint addr, out ushort v)
@@ -728,8 +752,8 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU16(uint addr, ushort v)
     {
         if (!CanWrite(addr, 2)) return false;
-        NoteWrite(addr, 2);
         Unsafe.WriteUnaligned(Base + addr, v);
+        NoteWrite(addr, 2);
         return true;
     }
     public bool ReadU64(uint addr, out ulong v)
@@ -742,8 +766,8 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU64(uint addr, ulong v)
     {
         if (!CanWrite(addr, 8)) return false;
-        NoteWrite(addr, 8);
         Unsafe.WriteUnaligned(Base + addr, v);
+        NoteWrite(addr, 8);
         return true;
     }
 

@@ -53,13 +53,8 @@ public sealed unsafe partial class Processor
             SetReg(ins.Op1Register, a);
             return;
         }
-        // One side is memory (always locked on hardware; we are single-threaded per address space step).
-        var reg = ins.Op0Kind == OpKind.Register ? ins.Op0Register : ins.Op1Register;
-        uint addr = EffectiveAddress(ins);
-        uint m = ReadMem(addr, sz);
-        if (Faulted) return;
-        WriteMem(addr, sz, GetReg(reg));
-        if (!Faulted) SetReg(reg, m);
+        // One side is memory: locked, with or without the prefix (Locked.cs).
+        XchgMemory(ins, ins.Op0Kind == OpKind.Register ? ins.Op0Register : ins.Op1Register, sz);
     }
 
     void ExecAlu2(in Instruction ins)

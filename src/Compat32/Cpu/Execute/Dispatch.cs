@@ -8,6 +8,7 @@ public sealed unsafe partial class Processor
     /// <summary>Execute one decoded instruction; EIP already points past it.</summary>
     void Execute(ref Instruction ins)
     {
+        if (ins.HasLockPrefix && ExecLocked(ins)) return;
         switch (ins.Mnemonic)
         {
             // ---- data movement

@@ -4,9 +4,10 @@ using Compat32.Memory;
 namespace Compat32.Cpu;
 
 /// <summary>
-/// The block translator's runtime, one per processor: the native state block the host code runs against, the
-/// code buffer, and the lookup table blocks chain through. Guest i386 code is translated to host x86-64 code
-/// (Translator) once a block has run JitThreshold times; everything the translator does not handle, and every
+/// The block translator's per-processor runtime: the native state block host code runs against (r13), the
+/// instruction budget and stop flag, the counters. The translated code, its lookup table and the translator are
+/// the address space's (JitCode, shared by its threads). Guest i386 code is translated to host x86-64 code
+/// (Translator) once a block has run Threshold times; everything the translator does not handle, and every
 /// memory access that is not a plain hit on an accessible page, goes back to the interpreter, which owns the
 /// architectural rules (faults, self-modifying code, TF/RF). Only on x86-64 Linux hosts; COMPAT32_JIT=0 turns it off.
 /// </summary>
@@ -31,17 +32,20 @@ public sealed unsafe class Jit
     internal const int OffX87Fdp = 108;     // uint: linear address of the last x87 memory operand
     internal const int OffX87Fds = 112;     // uint: its segment register index, bit 31 = recorded
     internal const int OffX87Img = 128;     // 108 bytes: FNSAVE/FRSTOR image (32-bit protected-mode layout)
-    internal const int OffTags = 256;       // uint[TableSize]: guest EIP of the block in each lookup slot
-    internal const int TableSize = 1 << 16;
+    const int StateSize = 256;
+    internal const int TableSize = JitCode.TableSize;
     internal const int TableMask = TableSize - 1;
-    internal const int OffPtrs = OffTags + TableSize * 4; // ulong[TableSize]: its host code
-    const int StateSize = OffPtrs + TableSize * 8;
     internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
 
     /// <summary>Exit reasons the host code returns (in r10d at the exit stub).</summary>
     internal const int ExitDispatch = 1, ExitInterpret = 2;
 
-    const ulong CodeSize = 64UL << 20;
+    /// <summary>Most instructions one entry into host code may run. Entries skip the GC transition
+    /// (SuppressGCTransition: a GC waits until they return, and a thread looping between them in Processor.Run
+    /// rarely stops at a safe point), so each is bounded, and once MaxPerEntry instructions ran that way the next
+    /// entry takes the transition: a GC never waits for more than about that much host work (well under 1 ms).</summary>
+    internal const long MaxPerEntry = 1 << 16;
+    long sinceSafe;
 
     /// <summary>The host can run translated code (x86-64 Linux).</summary>
     public static readonly bool HostSupported =
@@ -55,101 +59,73 @@ public sealed unsafe class Jit
 
     public readonly int Threshold;
 
-    /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
-    static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
     internal static readonly bool Debug = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") is { Length: > 0 };
 
     internal readonly byte* State;
-    readonly byte* code;
-    ulong used;
-    internal ulong ExitAddr;
-    delegate* unmanaged[SuppressGCTransition]<byte*, int> enter;
-    readonly Translator translator;
+    JitCode code;
 
-    /// <summary>Counters for --stats: blocks translated, entries into host code, instructions retired there,
-    /// exits that hand one instruction to the interpreter, code-buffer flushes, blocks the assembler refused.</summary>
+    /// <summary>Odd while this processor may be inside host code (or about to enter it): a flush of the shared
+    /// code waits until it is even or has moved on.</summary>
+    internal int HostSeq;
+
+    /// <summary>Counters for --stats, this processor's share (summing over processors gives the totals): blocks it
+    /// translated, entries into host code, instructions retired there, exits that hand one instruction to the
+    /// interpreter, code-buffer flushes it ran, blocks the assembler refused.</summary>
     public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
 
-    Jit(byte* state, byte* code, int threshold)
+    Jit(byte* state, JitCode code, int threshold)
     {
         Threshold = threshold;
         State = state;
         this.code = code;
-        translator = new Translator(this);
-        Reset();
     }
 
     /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
-    public static Jit? Create(AddressSpace mem, int threshold)
+    public static Jit? Create(CodeSpace space, int threshold)
     {
         if (!HostSupported || threshold <= 0) return null;
-        byte* c = HostMem.ReserveCode(CodeSize);
+        var c = space.Code();
         if (c == null) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
-        NativeMemory.Clear(s, OffTags);
+        NativeMemory.Clear(s, StateSize);
         var j = new Jit(s, c, threshold);
-        j.SetMemory(mem);
+        j.SetMemory(space.Mem);
         return j;
     }
 
-    ~Jit()
+    ~Jit() => NativeMemory.AlignedFree(State);
+
+    /// <summary>Another address space (execve): its shared code; false when it has none (no executable memory).</summary>
+    internal bool SetSpace(CodeSpace space)
     {
-        HostMem.Release(code, CodeSize);
-        NativeMemory.AlignedFree(State);
+        var c = space.Code();
+        if (c == null) return false;
+        code = c;
+        SetMemory(space.Mem);
+        return true;
     }
 
-    internal void SetMemory(AddressSpace mem)
+    void SetMemory(AddressSpace mem)
     {
         *(ulong*)(State + OffMemBase) = (ulong)mem.Base;
         *(ulong*)(State + OffPermBase) = (ulong)mem.PermPtr;
     }
 
-    /// <summary>Forget all host code (code buffer full, or a new address space).</summary>
-    void Reset()
+    /// <summary>Drop every translation of this address space (the blocks keep their decoded form). Any thread
+    /// not itself inside this space's host code may call it; it returns once no processor can run the old code.</summary>
+    public void Flush()
     {
-        new Span<uint>(State + OffTags, TableSize).Fill(NoTag);
-        used = 0;
-        var stubs = translator.BuildStubs((ulong)code);
-        stubs.CopyTo(new Span<byte>(code, stubs.Length));
-        enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + translator.EnterOffset);
-        ExitAddr = (ulong)code + (ulong)translator.ExitOffset;
-        used = (ulong)(stubs.Length + 63) & ~63UL;
+        code.Flush();
+        Interlocked.Increment(ref Flushes); // any thread may flush
     }
-
-    /// <summary>Drop every translation (the blocks keep their decoded form).</summary>
-    public void Flush(DecodeCache cache)
-    {
-        cache.ForgetNative();
-        Reset();
-        Flushes++;
-    }
-
-    internal ulong CodeCursor => (ulong)code + used;
-    internal ulong CodeLeft => CodeSize - used;
-    internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);
-    internal void Commit(int len) => used = (used + (ulong)len + 15) & ~15UL;
 
     /// <summary>Translate blk; false if its first instructions are not worth translating (it stays interpreted).</summary>
-    public bool Translate(Block blk, DecodeCache cache)
+    public bool Translate(Block blk)
     {
-        if (Translated >= Limit) { blk.NoJit = true; return false; }
-        if (CodeLeft < 1 << 20) Flush(cache);
-        nint host = translator.Translate(blk);
-        if (host == 0) { blk.NoJit = true; return false; }
-        blk.Native = host;
-        Translated++;
-        return true;
-    }
-
-    /// <summary>Remove a block's host code from the lookup table (its page was written or unmapped).</summary>
-    public void Unlink(Block blk)
-    {
-        if (blk.Native == 0) return;
-        int h = (int)(blk.Start & TableMask);
-        uint* tags = (uint*)(State + OffTags);
-        ulong* ptrs = (ulong*)(State + OffPtrs);
-        if (tags[h] == blk.Start && ptrs[h] == (ulong)blk.Native) tags[h] = NoTag;
-        blk.Native = 0;
+        int r = code.Translate(blk, this);
+        if (r < 0) TranslateFailures++;
+        if (r > 0) Translated++;
+        return r > 0;
     }
 
     /// <summary>
@@ -159,9 +135,19 @@ public sealed unsafe class Jit
     internal int Run(CpuState s, Block blk, ref long budget, ref bool asyncStop)
     {
         byte* st = State;
-        int h = (int)(blk.Start & TableMask);
-        ((uint*)(st + OffTags))[h] = blk.Start;
-        ((ulong*)(st + OffPtrs))[h] = (ulong)blk.Native;
+        nint native = blk.Native;
+        if (native == 0) return ExitDispatch;
+        code.Link(blk, native); // may take the lock: before we count as inside host code
+        // Published before the block's host address is read again: a flush that clears it then waits for us.
+        Volatile.Write(ref HostSeq, HostSeq + 1);
+        // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,
+        // then look at the processor's flag: a requester sets that flag before this one, so a request racing
+        // with the clear is either seen here or sets this flag again afterwards. The exchange is a full fence:
+        // the reads below (the stop flag, the block's host address and validity) are not done before it.
+        Interlocked.Exchange(ref *(int*)(st + OffAsync), 0);
+        if (Volatile.Read(ref asyncStop)) Volatile.Write(ref *(int*)(st + OffAsync), 1);
+        // Flushed or invalidated since the lookup: interpret (a writer's stop request is set or still to come).
+        if (blk.Native != native || !blk.Valid) { Volatile.Write(ref HostSeq, HostSeq + 1); return ExitDispatch; }
         uint* r = (uint*)(st + OffR);
         var R = s.R;
         r[0] = R[0]; r[1] = R[1]; r[2] = R[2]; r[3] = R[3]; r[4] = R[4]; r[5] = R[5]; r[6] = R[6]; r[7] = R[7];
@@ -169,7 +155,7 @@ public sealed unsafe class Jit
         *(uint*)(st + OffSegFS) = s.SegBase[CpuState.FS];
         *(uint*)(st + OffSegGS) = s.SegBase[CpuState.GS];
         var fpu = s.Fpu;
-        bool x87 = HasX87;
+        bool x87 = code.HasX87;
         if (x87)
         {
             st[OffX87Loaded] = 0;
@@ -182,27 +168,26 @@ public sealed unsafe class Jit
         var f = s.Flags;
         f.Materialize();
         *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
-        *(long*)(st + OffBudget) = budget;
-        *(ulong*)(st + OffTarget) = (ulong)blk.Native;
-        // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,
-        // then look at the processor's flag: a requester sets that flag before this one, so a request racing
-        // with the clear is either seen here or sets this flag again afterwards.
-        Interlocked.Exchange(ref *(int*)(st + OffAsync), 0); // a full fence: the read below is not done before it
-        if (Volatile.Read(ref asyncStop)) Volatile.Write(ref *(int*)(st + OffAsync), 1);
+        // The GC waits for host code to return (SuppressGCTransition): a bounded run per entry.
+        long run = budget < MaxPerEntry ? budget : MaxPerEntry;
+        *(long*)(st + OffBudget) = run;
+        *(ulong*)(st + OffTarget) = (ulong)native;
         Entries++;
-        int reason = enter(st);
+        int reason;
+        if (sinceSafe < MaxPerEntry) reason = code.Enter(st);
+        else { sinceSafe = 0; reason = code.EnterSafe(st); }
+        Volatile.Write(ref HostSeq, HostSeq + 1);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
         f.Bits = (f.Bits & ~Flags.Arith) | ((uint)*(ulong*)(st + OffFlags) & Flags.Arith);
-        Instructions += budget - *(long*)(st + OffBudget);
-        budget = *(long*)(st + OffBudget);
+        long done = run - *(long*)(st + OffBudget);
+        Instructions += done;
+        sinceSafe += done;
+        budget -= done;
         if (x87 && st[OffX87Loaded] != 0) FpuBack(s, fpu);
         if (reason == ExitInterpret) InterpretExits++;
         return reason;
     }
-
-    /// <summary>Some translated block runs x87 instructions on the host FPU.</summary>
-    internal bool HasX87;
 
     /// <summary>The FNSAVE image back into the guest FPU; the instruction and operand pointers are the guest's
     /// (the host recorded its own), as the interpreter's NotePointers sets them.</summary>

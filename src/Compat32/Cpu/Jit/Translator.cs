@@ -17,14 +17,14 @@ namespace Compat32.Cpu;
 /// </summary>
 internal sealed class Translator
 {
-    readonly Jit jit;
+    readonly JitCode jit;
     public int EnterOffset, ExitOffset;
 
     const RflagsBits ArithBits = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
     /// <summary>Smallest prefix of a block worth translating when the block does not translate whole.</summary>
     const int MinPrefix = 3;
 
-    public Translator(Jit jit) { this.jit = jit; }
+    public Translator(JitCode jit) { this.jit = jit; }
 
     enum K : byte { None, Generic, X87, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
 
@@ -308,8 +308,9 @@ internal sealed class Translator
     readonly Dictionary<uint, Label> exits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0.</summary>
-    public nint Translate(Block blk)
+    public nint Translate(Block blk, out bool failed)
     {
+        failed = false;
         var insns = blk.Insns;
         int n = blk.Count;
         if (blk.Start == Jit.NoTag) return 0;
@@ -362,7 +363,7 @@ internal sealed class Translator
         ulong rip = jit.CodeCursor;
         var w = new BytesWriter();
         try { a.Assemble(w, rip); }
-        catch (Exception e) { jit.TranslateFailures++; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
         var bytes = w.Bytes;
         if ((ulong)bytes.Count > jit.CodeLeft) return 0;
         var dst = jit.CodeAt(rip, bytes.Count);
@@ -370,7 +371,7 @@ internal sealed class Translator
         jit.Commit(bytes.Count);
         if (Jit.Debug)
         {
-            Console.Error.WriteLine($"jit: block {jit.Translated} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
+            Console.Error.WriteLine($"jit: block {jit.TranslatedCount} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
             for (int i = 0; i < p; i++) Console.Error.WriteLine($"jit:   {insns[i].IP:x8} {insns[i]}");
         }
         return (nint)rip;
@@ -514,7 +515,10 @@ internal sealed class Translator
         Address(ins);
         int size = ins.MemorySize.GetSize();
         bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
-        Check(size, write, i);
+        // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
+        // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
+        bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
+        Check(size, write, i, locked ? 64 : 0x1000);
         var h = HostForm(ins);
         BeforeExecute(ins);
         a.AddInstruction(h);
@@ -584,7 +588,7 @@ internal sealed class Translator
     /// <summary>FOP: low 3 bits of the D8-DF escape byte and the ModRM byte (SDM 8.1.9), from the guest's bytes.</summary>
     unsafe uint Fop(in Instruction ins)
     {
-        byte* p = (byte*)*(ulong*)(jit.State + Jit.OffMemBase) + (uint)ins.IP;
+        byte* p = (byte*)jit.MemBase + (uint)ins.IP;
         for (int k = 0; k < ins.Length; k++)
             if (p[k] >= 0xD8 && p[k] <= 0xDF && k + 1 < ins.Length) return (uint)((p[k] & 7) << 8 | p[k + 1]);
         return 0;
@@ -647,8 +651,9 @@ internal sealed class Translator
         }
     }
 
-    /// <summary>Leave for the interpreter unless [r8d, r8d+size) is on one page that allows the access.</summary>
-    void Check(int size, bool write, int i)
+    /// <summary>Leave for the interpreter unless [r8d, r8d+size) is on one page that allows the access (and, for a
+    /// locked access, inside one span-byte line).</summary>
+    void Check(int size, bool write, int i, int span = 0x1000)
     {
         var l = SlowLabelAt(i);
         a.mov(r9d, r8d);
@@ -669,8 +674,8 @@ internal sealed class Translator
         if (size > 1)
         {
             a.mov(r9d, r8d);
-            a.and(r9d, 0xFFF);
-            a.cmp(r9d, 0x1000 - size);
+            a.and(r9d, span - 1);
+            a.cmp(r9d, span - size);
             a.ja(l);
         }
     }
@@ -723,7 +728,8 @@ internal sealed class Translator
     }
 
     /// <summary>Block end with a known successor: count the block, then jump to the successor's host code
-    /// through the lookup table, or leave (budget spent, a stop requested, successor not translated).</summary>
+    /// through the shared lookup table, or leave (budget spent, a stop requested, successor not translated).
+    /// The slot is read with one load, tag and code address together (JitCode), RIP-relative.</summary>
     void DispatchConst(uint target, int count)
     {
         var exit = ExitTo(target);
@@ -731,10 +737,24 @@ internal sealed class Translator
         a.jle(exit);
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
-        int h = (int)(target & Jit.TableMask);
-        a.cmp(__dword_ptr[r13 + (Jit.OffTags + h * 4)], (int)target);
+        ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;
+        a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot)));
+        a.cmp(r9d, (int)target);
         a.jne(exit);
-        a.jmp(__qword_ptr[r13 + (Jit.OffPtrs + h * 8)]);
+        JumpToSlotCode();
+    }
+
+    /// <summary>r9 = a table slot matching its target: jump to its code (the high half: the address when the code
+    /// is below 4 GiB, else the offset from the table).</summary>
+    void JumpToSlotCode()
+    {
+        a.shr(r9, 32);
+        if (!jit.LowCode)
+        {
+            a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
+            a.add(r9, r8);
+        }
+        a.jmp(r9);
     }
 
     /// <summary>Block end with the successor in r10d (RET, indirect JMP/CALL).</summary>
@@ -746,9 +766,11 @@ internal sealed class Translator
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
         a.movzx(r9d, r10w);
-        a.cmp(__dword_ptr[r13 + r9 * 4 + Jit.OffTags], r10d);
+        a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
+        a.mov(r9, __qword_ptr[r8 + r9 * 8]);
+        a.cmp(r9d, r10d);
         a.jne(exit);
-        a.jmp(__qword_ptr[r13 + r9 * 8 + Jit.OffPtrs]);
+        JumpToSlotCode();
         a.Label(ref exit);
         a.mov(__dword_ptr[r13 + Jit.OffEip], r10d);
         a.mov(r10d, Jit.ExitDispatch);

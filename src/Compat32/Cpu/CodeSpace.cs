@@ -1,0 +1,84 @@
+using System.Runtime.CompilerServices;
+using Compat32.Memory;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// What the processors of one address space share (the threads of one guest process, CLONE_VM): the decoded
+/// blocks, the translated host code and its lookup table, and the bus lock of split locked accesses. Found through
+/// the AddressSpace (created at its first use), so a Processor needs nothing else to join it.
+/// Locking: Lock guards the block dictionaries, decoding, translation, invalidation and flushes (all off the hot
+/// path); the hot path (a processor's own L1 of blocks, Block.Valid, Block.Native, the host lookup table) reads
+/// without it. Invalidation runs on the writing thread (a processor's store, or the kernel's copy_to_user, munmap,
+/// mprotect): it marks the page's blocks invalid, unlinks them from the host table, and asks every processor to
+/// leave host code at its next block end, before the write returns.
+/// </summary>
+public sealed class CodeSpace
+{
+    static readonly ConditionalWeakTable<AddressSpace, CodeSpace> spaces = new();
+
+    /// <summary>The code space of mem (one per address space, created once).</summary>
+    public static CodeSpace Of(AddressSpace mem)
+    {
+        lock (spaces)
+        {
+            if (!spaces.TryGetValue(mem, out var s)) { s = new CodeSpace(mem); spaces.Add(mem, s); }
+            return s;
+        }
+    }
+
+    public readonly AddressSpace Mem;
+    /// <summary>Guards the shared structures (see the class comment).</summary>
+    internal readonly object Lock = new();
+    /// <summary>A locked access crossing a cache line or page holds this (hardware asserts the bus lock).</summary>
+    internal readonly object BusLock = new();
+    public readonly DecodeCache Cache;
+    JitCode? code;
+    readonly List<WeakReference<Processor>> cpus = new();
+
+    CodeSpace(AddressSpace mem)
+    {
+        Mem = mem;
+        Cache = new DecodeCache(this);
+        mem.CodeWritten += InvalidatePage;
+    }
+
+    /// <summary>The shared translated code (created by the first processor that translates), or null when this host
+    /// cannot run it.</summary>
+    internal JitCode? Code()
+    {
+        lock (Lock) return code ??= JitCode.Create(this);
+    }
+    internal JitCode? CodeIfAny => Volatile.Read(ref code);
+
+    internal void Attach(Processor p)
+    {
+        lock (Lock)
+        {
+            cpus.RemoveAll(w => !w.TryGetTarget(out _));
+            cpus.Add(new WeakReference<Processor>(p));
+        }
+    }
+
+    internal void Detach(Processor p)
+    {
+        lock (Lock) cpus.RemoveAll(w => !w.TryGetTarget(out var q) || q == p);
+    }
+
+    /// <summary>The processors on this space (read under Lock).</summary>
+    internal List<WeakReference<Processor>> CpuList => cpus;
+
+    /// <summary>A write hit a page holding decoded code (AddressSpace.CodeWritten, on the writing thread).</summary>
+    void InvalidatePage(uint page)
+    {
+        lock (Lock)
+        {
+            if (!Cache.InvalidatePage(page)) return;
+            // Blocks of the page may be running in host code elsewhere: make every processor leave it at its
+            // next block end (the lookup table no longer leads there, and the interpreter checks Valid).
+            foreach (var w in cpus)
+                if (w.TryGetTarget(out var p)) p.Jit?.RequestStop();
+        }
+        Processor.StopCurrentBlock(this);
+    }
+}

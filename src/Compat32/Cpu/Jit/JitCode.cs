@@ -1,0 +1,180 @@
+using System.Runtime.InteropServices;
+using Compat32.Memory;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// The translated code of one address space, shared by its processors (CodeSpace): one host reservation holding
+/// the block lookup table, then the entry/exit stubs and the translated blocks. Translation, linking on behalf of
+/// a flush and unlinking run under CodeSpace.Lock; host code and Jit.Run read the table without it.
+/// A table slot is one 64-bit word, the guest EIP in the low half and the host code in the high half (its address,
+/// the region being mapped below 4 GiB when the host allows, else its offset from the table), so a reader never
+/// pairs one block's tag with another's code: it is read with one load. Slots change only under the lock, and a
+/// slot is set only for a valid block, so once an invalidation returns no slot leads to the dropped code (a thread
+/// that read the slot just before runs that block once, as a processor runs an instruction it fetched before a
+/// cross-modifying store; the invalidation's stop request makes it leave at the block's end).
+/// A flush does not free code another thread may be running: it clears every block's host address, waits until
+/// each processor has left host code (Jit.HostSeq), and only then empties the table and reuses the buffer.
+/// </summary>
+internal sealed unsafe partial class JitCode
+{
+    internal const int TableSize = 1 << 16;
+    const ulong TableBytes = TableSize * 8;
+    const ulong CodeSize = 64UL << 20;
+    const ulong RegionSize = TableBytes + CodeSize;
+    /// <summary>An empty slot: NoTag with offset 0 (no block starts at 0xFFFFFFFF).</summary>
+    internal const ulong EmptySlot = Jit.NoTag;
+
+    /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
+    static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
+
+    readonly CodeSpace space;
+    readonly byte* region;
+    internal readonly ulong* Table;
+    readonly byte* code;
+    ulong used, stubsEnd;
+    internal ulong ExitAddr;
+    readonly delegate* unmanaged[SuppressGCTransition]<byte*, int> enter;
+    readonly delegate* unmanaged<byte*, int> enterSafe;
+    readonly Translator translator;
+    long translated;
+
+    /// <summary>Some translated block runs x87 instructions on the host FPU (set once, never cleared).</summary>
+    internal volatile bool HasX87;
+
+    /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
+    internal readonly bool LowCode;
+
+    JitCode(CodeSpace space, byte* region)
+    {
+        this.space = space;
+        this.region = region;
+        LowCode = (ulong)region + RegionSize <= 1UL << 32;
+        Table = (ulong*)region;
+        code = region + TableBytes;
+        new Span<ulong>(Table, TableSize).Fill(EmptySlot);
+        translator = new Translator(this);
+        var stubs = translator.BuildStubs((ulong)code);
+        stubs.CopyTo(new Span<byte>(code, stubs.Length));
+        enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + translator.EnterOffset);
+        enterSafe = (delegate* unmanaged<byte*, int>)(code + translator.EnterOffset);
+        ExitAddr = (ulong)code + (ulong)translator.ExitOffset;
+        used = stubsEnd = (ulong)(stubs.Length + 63) & ~63UL;
+    }
+
+    internal static JitCode? Create(CodeSpace space)
+    {
+        if (!Jit.HostSupported) return null;
+        bool low = true;
+        byte* r = ReserveLow(RegionSize);
+        if (r == null) { low = false; r = HostMem.ReserveCode(RegionSize); }
+        return r == null ? null : new JitCode(space, r) { lowMapped = low };
+    }
+
+    bool lowMapped;
+
+    ~JitCode()
+    {
+        if (lowMapped) munmap((nint)region, (nuint)RegionSize);
+        else HostMem.Release(region, RegionSize);
+    }
+
+    [LibraryImport("libc", EntryPoint = "mmap")]
+    private static partial nint mmap(nint addr, nuint len, int prot, int flags, int fd, nint off);
+    [LibraryImport("libc", EntryPoint = "munmap")]
+    private static partial int munmap(nint addr, nuint len);
+
+    /// <summary>Read-write-execute memory below 2 GiB (MAP_32BIT, x86-64 Linux), or null.</summary>
+    static byte* ReserveLow(ulong size)
+    {
+        const int RWX = 7, MAP_PRIVATE = 2, MAP_ANONYMOUS = 0x20, MAP_32BIT = 0x40, MAP_NORESERVE = 0x4000;
+        try
+        {
+            nint p = mmap(0, (nuint)size, RWX, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT | MAP_NORESERVE, -1, 0);
+            if (p != -1 && p != 0) return (byte*)p;
+        }
+        catch (DllNotFoundException) { }
+        catch (EntryPointNotFoundException) { }
+        return null;
+    }
+
+    internal ulong MemBase => (ulong)space.Mem.Base;
+    internal ulong CodeCursor => (ulong)code + used;
+    internal ulong CodeLeft => CodeSize - used;
+    internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);
+    internal void Commit(int len) => used = (used + (ulong)len + 15) & ~15UL;
+    internal long TranslatedCount => translated;
+    internal ulong TableAddr => (ulong)Table;
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal int Enter(byte* state) => enter(state);
+
+    /// <summary>Enter with the GC transition: host code runs in preemptive mode (a GC need not wait for it: it
+    /// touches no managed object, the permission array is pinned), and the return is a GC safe point.</summary>
+    internal int EnterSafe(byte* state) => enterSafe(state);
+
+    ulong SlotValue(uint start, nint native) => start | (((ulong)native - (LowCode ? 0 : (ulong)Table)) << 32);
+
+    /// <summary>Translate blk (under the lock): 1 done, 0 not worth it (it stays interpreted), -1 the assembler refused.</summary>
+    internal int Translate(Block blk, Jit by)
+    {
+        lock (space.Lock)
+        {
+            if (blk.Native != 0) return 0;           // another thread was first
+            if (!blk.Valid || blk.NoJit) return 0;
+            if (translated >= Limit) { blk.NoJit = true; return 0; }
+            if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
+            nint host = translator.Translate(blk, out bool failed);
+            if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
+            blk.Native = host;
+            translated++;
+            return 1;
+        }
+    }
+
+    /// <summary>Point blk's lookup slot at its host code, on entry from the interpreter (not inside host code: a
+    /// flush holding the lock may be waiting for this thread). Only for a block still valid with that code.</summary>
+    internal void Link(Block blk, nint native)
+    {
+        ulong* slot = Table + (blk.Start & Jit.TableMask);
+        ulong v = SlotValue(blk.Start, native);
+        if (Volatile.Read(ref *slot) == v) return;
+        lock (space.Lock)
+            if (blk.Valid && blk.Native == native) Volatile.Write(ref *slot, v);
+    }
+
+    /// <summary>Take a block's host code out of the lookup table (its page was written or unmapped; under the lock).
+    /// The code stays until the next flush.</summary>
+    internal void Unlink(Block blk)
+    {
+        nint native = blk.Native;
+        if (native == 0) return;
+        ulong* slot = Table + (blk.Start & Jit.TableMask);
+        if (*slot == SlotValue(blk.Start, native)) Volatile.Write(ref *slot, EmptySlot);
+    }
+
+    internal void Flush()
+    {
+        lock (space.Lock) FlushLocked();
+    }
+
+    void FlushLocked()
+    {
+        // 1. No block has host code any more: no new entry can start (Jit.Run re-reads Native after publishing).
+        space.Cache.ForgetNative();
+        Interlocked.MemoryBarrier();
+        // 2. Wait for every processor that may still be in host code (or entering it with an old address) to leave.
+        foreach (var w in space.CpuList)
+        {
+            if (!w.TryGetTarget(out var p) || p.Jit is not { } j) continue;
+            int seq = Volatile.Read(ref j.HostSeq);
+            if ((seq & 1) == 0) continue;
+            j.RequestStop();
+            var spin = new SpinWait();
+            while (Volatile.Read(ref j.HostSeq) == seq) spin.SpinOnce(); // yields and sleeps: a GC can proceed
+        }
+        // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
+        new Span<ulong>(Table, TableSize).Fill(EmptySlot);
+        used = stubsEnd;
+    }
+}
