@@ -89,7 +89,7 @@ public static class Cli
         string prog = guest[0];
         var env = GuestEnvironment(o);
 
-        var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold };
+        var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold, StopHostWithInit = true };
         Machine m;
         try
         {
@@ -109,7 +109,10 @@ public static class Cli
         catch (UnauthorizedAccessException) { return Fail($"{prog}: Permission denied", 126); }
         catch (IOException e) { return Fail($"{prog}: {e.Message}", 126); }
 
+        // ^C, ^\, ^Z at the host terminal reach the guest's foreground process group, not compat32.
+        var hooks = Kernel.JobControl.HookHostSignals(m.Kernel);
         var exit = m.Run();
+        foreach (var h in hooks) h.Dispose();
         Console.Out.Flush();
         if (o.Stats) Console.Error.Write(PathStats.Table(m.Kernel));
         if (o.StatsJson != null)

@@ -49,7 +49,8 @@ public sealed class Machine
             int acc = fd == 0 ? LibC.O_RDONLY : LibC.O_WRONLY;
             int hf = LibC.Fcntl(h, 3, 0);
             if (hf >= 0) acc = hf & 3;
-            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = StdNames[fd] }, false);
+            var kind = LibC.IsATty(h) ? FileKind.Terminal : FileKind.Unknown;
+            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = StdNames[fd], Kind = kind }, false);
         }
         string cwd = PathResolver.GuestView(Kernel.Options.Sysroot, Directory.GetCurrentDirectory());
         int cwdFd = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("."), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
@@ -58,6 +59,12 @@ public sealed class Machine
         var t = new Kernel.Task(Kernel, pid, group, mm, files, new SigHand(), fs, cpu);
         t.Comm = Path.GetFileName(path).Length > 15 ? Path.GetFileName(path)[..15] : Path.GetFileName(path);
         lock (Kernel.TaskSet.Lock) { Kernel.TaskSet.AddLocked(t); Kernel.TaskSet.Init = group; }
+        // The first process leads a session whose controlling terminal is the host's, when there is one.
+        if (LibC.IsATty(0) && Kernel.HostTty == null)
+        {
+            Kernel.HostTty = new Tty { Sid = pid, Pgid = pid };
+            group.Tty = Kernel.HostTty;
+        }
         var res = Loader.Exec(t, file, AbsoluteExePath(path), argv, envp);
         t.Auxv = res.Auxv;
         Loader.InitRegisters(cpu, Model, res.Entry, res.Sp);

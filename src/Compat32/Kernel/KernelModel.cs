@@ -13,6 +13,9 @@ public sealed class KernelOptions
     public TextWriter StraceOut = Console.Error;
     /// <summary>Block translation threshold for the tasks' processors (0: interpreter only; null: the default).</summary>
     public int? JitThreshold;
+    /// <summary>When the first process stops (^Z, SIGSTOP), stop the host process too, as the program it stands for
+    /// would be (the compat32 command sets this; an embedder usually does not want its own process stopped).</summary>
+    public bool StopHostWithInit;
 }
 
 /// <summary>The Linux model shared by every task: the syscall table, pids, clocks, the vDSO image.</summary>
@@ -28,6 +31,8 @@ public sealed class KernelModel
     public byte[]? VdsoData;
     /// <summary>The credentials and limits the first process starts with (each process has its own copy).</summary>
     public readonly Creds Creds = Creds.FromHost();
+    /// <summary>The host terminal, when compat32's stdin is one: the controlling terminal of the first session.</summary>
+    public Tty? HostTty;
     /// <summary>Every task and process, and the pid namespace.</summary>
     public readonly TaskSet TaskSet = new();
     /// <summary>Futex wait queues (kernel/futex), shared by every process (shared futexes cross processes).</summary>

@@ -451,6 +451,7 @@ public sealed class SignalModel
         }
         foreach (var w in wake) w.Wake();
         foreach (var th in threads) if (th != t) th.Cpu.RequestAsyncStop();
+        if (g == k.TaskSet.Init && g.Stopped) JobControl.OnInitStopped(k);
         WaitWhileStopped(t);
     }
 

@@ -152,6 +152,7 @@ public static unsafe partial class FsCalls
         if (count == 0) return 0;
         if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
+        if (f.Kind == FileKind.Terminal) { int j = JobControl.CheckRead(t, f); if (j != 0) return j; }
         int w = WaitReadable(t, f);
         if (w != 0) return w;
         t.Mem.NoteWrite(buf, count);
@@ -746,6 +747,7 @@ public static unsafe partial class FsCalls
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
+        if (JobControl.Ioctl(t, f, req, arg, out int jc)) return jc;
         switch (req)
         {
             case FIOCLEX: t.Files.SetCloseOnExec(fd, true); return 0;

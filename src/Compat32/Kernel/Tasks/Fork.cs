@@ -85,7 +85,7 @@ public static class Fork
             {
                 group = new ThreadGroup(pid, parent.Group.Creds, parent.Group.Limits.Clone())
                 {
-                    Pgid = parent.Group.Pgid, Sid = parent.Group.Sid, Personality = parent.Group.Personality,
+                    Pgid = parent.Group.Pgid, Sid = parent.Group.Sid, Personality = parent.Group.Personality, Tty = parent.Group.Tty,
                     ExitSignal = (f & CLONE_PARENT) != 0 ? parent.Group.ExitSignal : args.ExitSignal,
                 };
                 // CLONE_PARENT: the child is our sibling.
