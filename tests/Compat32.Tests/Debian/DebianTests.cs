@@ -19,6 +19,19 @@ public class DebianShellTests(ITestOutputHelper log)
     [DebianFact(Skip = "known bug: /dev/fd/N is looked up on the host, not in the guest's fd table (bash: /dev/fd/63: No such file or directory)")]
     public void BashProcessSubstitution() => DebianRun.AssertSame(log, "bash", [Script("procsubst.sh")]);
 
+    [DebianFact] public void BashWaitsAndSignals() => DebianRun.AssertSame(log, "bash", [Script("waits.sh")]);
+
+    [DebianFact] public void DashWaitsAndSignals() => DebianRun.AssertSame(log, "dash", [Script("waits.sh")]);
+
+    [DebianFact(Skip = "known bug: resource limits are not the caller's (RLIMIT_NOFILE 1024, RLIMIT_NPROC and RLIMIT_SIGPENDING 63844 whatever the host process has)")]
+    public void InheritedResourceLimits() => DebianRun.AssertSame(log, "bash", ["-c", "ulimit -a"]);
+
+    [DebianFact(Skip = "known bug: utimensat(fd, NULL, times, 0), glibc's futimens, fails with EINVAL: touch cannot set a new file's times")]
+    public void TouchSetsTimes() => DebianRun.AssertSame(log, "bash", ["-c", "touch new.txt; touch -d @1000000000 new.txt old.txt; stat -c '%n %Y' new.txt old.txt"]);
+
+    [DebianFact(Skip = "known bug: mknodat is unimplemented (ENOSYS): mkfifo fails")]
+    public void NamedPipe() => DebianRun.AssertSame(log, "bash", ["-c", "mkfifo ff && { echo through > ff & cat ff; wait; }; stat -c %F ff"]);
+
     /// <summary>Scripts started by path: #!/bin/sh and #!/bin/bash must resolve (to the sysroot's, under compat32).</summary>
     [DebianFact]
     public void ShebangScripts() => DebianRun.AssertSame(log, "bash", ["-c", "./a.sh x y; echo \"a $?\"; ./b.sh; echo \"b $?\"; sh ./a.sh z; echo \"sh $?\""],
