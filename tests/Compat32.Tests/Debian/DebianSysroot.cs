@@ -18,7 +18,7 @@ public static class DebianSysroot
     public static string? WhyUnavailable()
     {
         string d = Dir;
-        if (File.Exists(Path.Combine(d, "usr", "bin", "bash")) && File.Exists(Path.Combine(d, ".packages"))) return null;
+        if (File.Exists(Path.Combine(d, "usr", "bin", "bash"))) return null;
         string why = File.Exists(d + ".unavailable") ? File.ReadAllText(d + ".unavailable").Trim() : "not unpacked (run ./test.sh)";
         return $"Debian i386 sysroot missing at {d}: {why}";
     }
