@@ -84,6 +84,47 @@ if [ ! -x "$bbdir/bin/busybox" ]; then
 fi
 export COMPAT32_BUSYBOX="$bbdir/bin/busybox"
 
+# --- 2b. a Debian i386 sysroot (bash, dash, coreutils, python3.11, perl, make), unpacked, not installed ---------
+# A failed download does not stop the run: the Debian tests then skip, naming the reason we leave in $sr.unavailable.
+sr="$COMPAT32_CACHE/sysroot-i386"
+sr_pkgs=(libc6 libgcc-s1 libcrypt1 libtinfo6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 zlib1g libexpat1
+  libssl3 libffi8 libbz2-1.0 liblzma5 libuuid1 bash dash coreutils grep sed make perl-base
+  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib)
+sr_want="$(printf '%s:i386\n' "${sr_pkgs[@]}" | sort)"
+build_sysroot() {
+  local debs="$COMPAT32_CACHE/debs/sysroot-i386" t="$sr.tmp" p missing=() d
+  mkdir -p "$debs"
+  for p in "${sr_pkgs[@]}"; do ls "$debs/${p}_"*_i386.deb >/dev/null 2>&1 || missing+=("$p:i386"); done
+  if [ ${#missing[@]} -gt 0 ]; then
+    log "downloading ${#missing[@]} i386 packages for the Debian sysroot"
+    ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$COMPAT32_CACHE/sysroot-dl.err" ) \
+      || { apt_update; ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$COMPAT32_CACHE/sysroot-dl.err" ); } \
+      || { echo "apt-get download failed: $(grep -m1 '^E:' "$COMPAT32_CACHE/sysroot-dl.err")"; return 1; }
+  fi
+  rm -rf "$t"; mkdir -p "$t"
+  for p in "${sr_pkgs[@]}"; do
+    d="$(ls "$debs/${p}_"*_i386.deb | sort -V | tail -1)"
+    dpkg -x "$d" "$t" || { echo "dpkg -x $d failed"; return 1; }
+  done
+  # merged /usr as on a bookworm system: /bin, /sbin, /lib are links into /usr
+  for d in bin sbin lib; do
+    [ -d "$t/$d" ] && [ ! -L "$t/$d" ] || continue
+    mkdir -p "$t/usr/$d" && cp -a "$t/$d/." "$t/usr/$d/" && rm -rf "${t:?}/$d" || { echo "merging /$d failed"; return 1; }
+    ln -s "usr/$d" "$t/$d"
+  done
+  # its own ld.so.cache, or ld.so would take the host's (which lists /lib32); an empty one means the default paths
+  echo 'include /etc/ld.so.conf.d/*.conf' >"$t/etc/ld.so.conf"
+  ldconfig -r "$t" -X 2>/dev/null || : >"$t/etc/ld.so.cache"
+  [ -x "$t/usr/bin/bash" ] && [ -e "$t/lib/ld-linux.so.2" ] || { echo "unpacked sysroot lacks bash or ld-linux.so.2"; return 1; }
+  echo "$sr_want" >"$t/.packages"
+  rm -rf "$sr" && mv "$t" "$sr"
+}
+if [ "$(cat "$sr/.packages" 2>/dev/null)" != "$sr_want" ]; then
+  if why="$(build_sysroot)"; then rm -f "$sr.unavailable"
+  else log "Debian sysroot unavailable: $why"; rm -rf "$sr.tmp"; echo "$why" >"$sr.unavailable"; fi
+fi
+export COMPAT32_SYSROOT="$sr"
+
 # --- 3. build ----------------------------------------------------------------------------------------------
 log "building (Release)"
 if ! dotnet build Compat32.slnx -c Release -nologo -v q -clp:ErrorsOnly >"$COMPAT32_CACHE/build.log" 2>&1; then
@@ -107,7 +148,7 @@ test_rc=${PIPESTATUS[0]}
 if [ "$(uname -m)" = x86_64 ]; then
   log "running the guest-program tests again with COMPAT32_JIT_THRESHOLD=1"
   COMPAT32_JIT_THRESHOLD=1 dotnet test Compat32.slnx -c Release --no-build -nologo \
-    --filter "FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf" \
+    --filter "FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf|FullyQualifiedName~Compat32.Tests.Debian" \
     --logger "trx;LogFileName=jit-all.trx" --logger "console;verbosity=minimal" \
     --results-directory "$results/jit-all" 2>&1 | grep -v '^\s*$'
   rc2=${PIPESTATUS[0]}
