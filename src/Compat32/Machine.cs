@@ -39,8 +39,8 @@ public sealed class Machine
         cpu.Gdt = Kernel.BuildGdt();
         Kernel.InitMsrs(cpu.S);
         int pid = Kernel.TaskSet.AllocPid();
-        var group = new ThreadGroup(pid, Kernel.Creds, new Rlimits()) { HostPpid = SafeHostPid() };
-        var files = new FdTable();
+        var group = new ThreadGroup(pid, Kernel.Creds, Rlimits.FromHost()) { HostPpid = SafeHostPid() };
+        var files = new FdTable { Limit = (int)Math.Min(group.Limits.Get(Rlimits.RLIMIT_NOFILE).Item1, (ulong)FdTable.Max) };
         for (int fd = 0; fd < 3; fd++)
         {
             int h = LibC.Dup(fd);

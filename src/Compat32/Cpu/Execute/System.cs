@@ -17,8 +17,10 @@ public sealed unsafe partial class Processor
                 b = Le(vendor, 0); d = Le(vendor, 4); c = Le(vendor, 8);
                 break;
             case 1:
-                // Family 6 (Intel) / 0x17 (AMD, Zen); no SSE, so libc picks its i686 code paths.
-                a = Model.Vendor == CpuVendor.Intel ? 0x000306A9u : 0x00800F12u;
+                // A generation that really had no MMX/SSE, since we offer none: libraries that dispatch on family and
+                // model rather than feature bits (GMP's fat binaries) must not pick SSE2 code. Intel: Pentium Pro
+                // (family 6 model 1, qemu-i386's pentium2 is model 5 but has MMX); AMD: K5 (family 5 model 1).
+                a = Model.Vendor == CpuVendor.Intel ? 0x00000619u : 0x00000511u;
                 b = 0x00010800; // CLFLUSH line size 8 quadwords, one logical processor
                 c = Model.Cpuid1Ecx;
                 d = Model.Cpuid1Edx;

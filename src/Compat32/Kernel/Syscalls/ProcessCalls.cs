@@ -20,11 +20,27 @@ public static class ProcessCalls
         s.Add(Nr.geteuid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Euid));
         s.Add(Nr.getgid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Gid));
         s.Add(Nr.getegid, "", (t, _, _, _, _, _, _) => Low16(t.Group.Creds.Egid));
-        s.Add(Nr.getresuid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Uid, t.Group.Creds.Euid, t.Group.Creds.Uid));
-        s.Add(Nr.getresgid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Gid, t.Group.Creds.Egid, t.Group.Creds.Gid));
+        s.Add(Nr.getresuid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Uid, t.Group.Creds.Euid, t.Group.Creds.Suid));
+        s.Add(Nr.getresgid32, "ppp", (t, a, b, c, _, _, _) => PutIds(t, a, b, c, t.Group.Creds.Gid, t.Group.Creds.Egid, t.Group.Creds.Sgid));
         s.Add(Nr.getgroups32, "dp", (t, a, b, _, _, _, _) => GetGroups(t, (int)a, b));
-        s.Add(Nr.setuid32, "d", (t, a, _, _, _, _, _) => a == t.Group.Creds.Uid ? 0 : -Errno.EPERM);
-        s.Add(Nr.setgid32, "d", (t, a, _, _, _, _, _) => a == t.Group.Creds.Gid ? 0 : -Errno.EPERM);
+        // Credentials (kernel/sys.c): the model's ids; the host checks file access as the host user regardless.
+        s.Add(Nr.setuid32, "d", (t, a, _, _, _, _, _) => SetUid(t, a, gid: false));
+        s.Add(Nr.setgid32, "d", (t, a, _, _, _, _, _) => SetUid(t, a, gid: true));
+        s.Add(Nr.setuid, "d", (t, a, _, _, _, _, _) => SetUid(t, Low16To32(a), gid: false));
+        s.Add(Nr.setgid, "d", (t, a, _, _, _, _, _) => SetUid(t, Low16To32(a), gid: true));
+        s.Add(Nr.setresuid32, "ddd", (t, a, b, c, _, _, _) => SetRes(t, a, b, c, gid: false));
+        s.Add(Nr.setresgid32, "ddd", (t, a, b, c, _, _, _) => SetRes(t, a, b, c, gid: true));
+        s.Add(Nr.setresuid, "ddd", (t, a, b, c, _, _, _) => SetRes(t, Low16To32(a), Low16To32(b), Low16To32(c), gid: false));
+        s.Add(Nr.setresgid, "ddd", (t, a, b, c, _, _, _) => SetRes(t, Low16To32(a), Low16To32(b), Low16To32(c), gid: true));
+        s.Add(Nr.setreuid32, "dd", (t, a, b, _, _, _, _) => SetRe(t, a, b, gid: false));
+        s.Add(Nr.setregid32, "dd", (t, a, b, _, _, _, _) => SetRe(t, a, b, gid: true));
+        s.Add(Nr.setreuid, "dd", (t, a, b, _, _, _, _) => SetRe(t, Low16To32(a), Low16To32(b), gid: false));
+        s.Add(Nr.setregid, "dd", (t, a, b, _, _, _, _) => SetRe(t, Low16To32(a), Low16To32(b), gid: true));
+        s.Add(Nr.setfsuid32, "d", (t, a, _, _, _, _, _) => SetFs(t, a, gid: false));
+        s.Add(Nr.setfsgid32, "d", (t, a, _, _, _, _, _) => SetFs(t, a, gid: true));
+        s.Add(Nr.setgroups32, "dp", (t, a, b, _, _, _, _) => SetGroups(t, (int)a, b));
+        s.Add(Nr.getresuid, "ppp", (t, a, b, c, _, _, _) => PutIds16(t, a, b, c, t.Group.Creds.Uid, t.Group.Creds.Euid, t.Group.Creds.Suid));
+        s.Add(Nr.getresgid, "ppp", (t, a, b, c, _, _, _) => PutIds16(t, a, b, c, t.Group.Creds.Gid, t.Group.Creds.Egid, t.Group.Creds.Sgid));
         s.Add(Nr.set_tid_address, "p", (t, a, _, _, _, _, _) => { t.ClearChildTid = a; return t.Tid; });
         s.Add(Nr.rseq, "puxx", (t, _, _, _, _, _, _) => -Errno.ENOSYS);
         s.Add(Nr.set_thread_area, "p", (t, a, _, _, _, _, _) => SetThreadArea(t, a));
@@ -50,6 +66,84 @@ public static class ProcessCalls
     }
 
     static int Low16(uint id) => id > 0xFFFF ? 65534 : (int)id;
+    /// <summary>low2highuid: the 16-bit -1 means "unchanged".</summary>
+    static uint Low16To32(uint id) => (id & 0xFFFF) == 0xFFFF ? 0xFFFFFFFF : id & 0xFFFF;
+
+    static int PutIds16(Task t, uint a, uint b, uint c, uint x, uint y, uint z) =>
+        PutIds(t, a, b, c, (uint)Low16(x), (uint)Low16(y), (uint)Low16(z));
+
+    /// <summary>__sys_setresuid / __sys_setresgid: without CAP_SETUID (euid 0) each new id must be one of the
+    /// current real, effective or saved ids; -1 leaves one unchanged. The fs id follows the effective one.</summary>
+    static int SetRes(Task t, uint r, uint e, uint s, bool gid)
+    {
+        lock (t.Kernel.TaskSet.Lock)
+        {
+            var c = t.Group.Creds;
+            uint cr = gid ? c.Gid : c.Uid, ce = gid ? c.Egid : c.Euid, cs = gid ? c.Sgid : c.Suid;
+            bool priv = c.Euid == 0;
+            bool Ok(uint v) => v == 0xFFFFFFFF || priv || v == cr || v == ce || v == cs;
+            if (!Ok(r) || !Ok(e) || !Ok(s)) return -Errno.EPERM;
+            var n = c.Clone();
+            if (gid) { if (r != 0xFFFFFFFF) n.Gid = r; if (e != 0xFFFFFFFF) n.Egid = e; if (s != 0xFFFFFFFF) n.Sgid = s; n.Fsgid = n.Egid; }
+            else { if (r != 0xFFFFFFFF) n.Uid = r; if (e != 0xFFFFFFFF) n.Euid = e; if (s != 0xFFFFFFFF) n.Suid = s; n.Fsuid = n.Euid; }
+            t.Group.Creds = n;
+            return 0;
+        }
+    }
+
+    /// <summary>__sys_setreuid: the saved id becomes the new effective one when the real id is set or the
+    /// effective one changes to something other than the old real id.</summary>
+    static int SetRe(Task t, uint r, uint e, bool gid)
+    {
+        var c = t.Group.Creds;
+        uint cr = gid ? c.Gid : c.Uid, ce = gid ? c.Egid : c.Euid, cs = gid ? c.Sgid : c.Suid;
+        bool priv = c.Euid == 0;
+        if (r != 0xFFFFFFFF && !priv && r != cr && r != ce) return -Errno.EPERM;
+        if (e != 0xFFFFFFFF && !priv && e != cr && e != ce && e != cs) return -Errno.EPERM;
+        uint newE = e != 0xFFFFFFFF ? e : ce;
+        uint newS = r != 0xFFFFFFFF || (e != 0xFFFFFFFF && e != cr) ? newE : 0xFFFFFFFF;
+        return SetRes(t, r, e, newS, gid);
+    }
+
+    /// <summary>__sys_setuid: privileged, all three ids; otherwise only the effective one, to the real or saved id.</summary>
+    static int SetUid(Task t, uint id, bool gid)
+    {
+        if (id == 0xFFFFFFFF) return -Errno.EINVAL;
+        var c = t.Group.Creds;
+        if (c.Euid == 0) return SetRes(t, id, id, id, gid);
+        return SetRes(t, 0xFFFFFFFF, id, 0xFFFFFFFF, gid);
+    }
+
+    /// <summary>setfsuid: returns the old fs id whether or not the change was allowed.</summary>
+    static int SetFs(Task t, uint id, bool gid)
+    {
+        lock (t.Kernel.TaskSet.Lock)
+        {
+            var c = t.Group.Creds;
+            uint old = gid ? c.Fsgid : c.Fsuid;
+            bool ok = c.Euid == 0 || id == (gid ? c.Gid : c.Uid) || id == (gid ? c.Egid : c.Euid) || id == (gid ? c.Sgid : c.Suid) || id == old;
+            if (ok && id != 0xFFFFFFFF)
+            {
+                var n = c.Clone();
+                if (gid) n.Fsgid = id; else n.Fsuid = id;
+                t.Group.Creds = n;
+            }
+            return (int)old;
+        }
+    }
+
+    /// <summary>setgroups: needs CAP_SETGID; at most NGROUPS_MAX (65536).</summary>
+    static int SetGroups(Task t, int n, uint list)
+    {
+        if (n < 0 || n > 65536) return -Errno.EINVAL;
+        if (t.Group.Creds.Euid != 0) return -Errno.EPERM;
+        var b = new byte[n * 4];
+        if (n > 0 && U.Get(t, list, b) != 0) return -Errno.EFAULT;
+        var g = new uint[n];
+        for (int i = 0; i < n; i++) g[i] = U.R32(b, i * 4);
+        lock (t.Kernel.TaskSet.Lock) { var c = t.Group.Creds.Clone(); c.Groups = g; t.Group.Creds = c; }
+        return 0;
+    }
 
     static int PutIds(Task t, uint a, uint b, uint c, uint x, uint y, uint z)
     {
@@ -60,8 +154,11 @@ public static class ProcessCalls
     static int GetGroups(Task t, int size, uint list)
     {
         if (size < 0) return -Errno.EINVAL;
-        if (size == 0) return 1;
-        return t.Mem.WriteU32(list, t.Group.Creds.Gid) ? 1 : -Errno.EFAULT;
+        var groups = t.Group.Creds.Groups;
+        if (size == 0) return groups.Length;
+        if (size < groups.Length) return -Errno.EINVAL;
+        for (int i = 0; i < groups.Length; i++) if (!t.Mem.WriteU32(list + (uint)i * 4, groups[i])) return -Errno.EFAULT;
+        return groups.Length;
     }
 
     // ---- TLS (arch/x86/kernel/tls.c)
@@ -215,7 +312,16 @@ public static class ProcessCalls
         ulong cur = U.R32(b, 0), max = U.R32(b, 4);
         if (cur == 0xFFFFFFFF) cur = ulong.MaxValue;
         if (max == 0xFFFFFFFF) max = ulong.MaxValue;
-        return t.Group.Limits.Set(res, cur, max);
+        return SetLimit(t, res, cur, max);
+    }
+
+    /// <summary>do_prlimit; RLIMIT_NOFILE above nr_open is -EPERM, and the descriptor table follows the soft limit.</summary>
+    static int SetLimit(Task t, int res, ulong cur, ulong max)
+    {
+        if (res == Rlimits.RLIMIT_NOFILE && max != ulong.MaxValue && max > Vfs.FdTable.Max) return -Errno.EPERM;
+        int r = t.Group.Limits.Set(res, cur, max);
+        if (r == 0 && res == Rlimits.RLIMIT_NOFILE) t.Files.Limit = (int)Math.Min(cur, (ulong)Vfs.FdTable.Max);
+        return r;
     }
 
     static int Prlimit64(Task t, int pid, int res, uint newp, uint oldp)
@@ -231,7 +337,7 @@ public static class ProcessCalls
             U.W64(b, 0, cur); U.W64(b, 8, max);
             if (U.Put(t, oldp, b) != 0) return -Errno.EFAULT;
         }
-        if (newp != 0) return t.Group.Limits.Set(res, U.R64(nb, 0), U.R64(nb, 8));
+        if (newp != 0) return SetLimit(t, res, U.R64(nb, 0), U.R64(nb, 8));
         return 0;
     }
 
@@ -276,10 +382,18 @@ public static class ProcessCalls
 
 public sealed class Creds
 {
-    public uint Uid, Euid, Gid, Egid;
+    /// <summary>Real, effective, saved and filesystem ids (struct cred). A Creds object is never changed once
+    /// published: a change makes a copy (commit_creds), so readers need no lock.</summary>
+    public uint Uid, Euid, Suid, Fsuid, Gid, Egid, Sgid, Fsgid;
+    public uint[] Groups = Array.Empty<uint>();
+    public Creds Clone() => (Creds)MemberwiseClone();
     public static Creds FromHost()
     {
-        try { return new Creds { Uid = Vfs.LibC.getuid(), Euid = Vfs.LibC.geteuid(), Gid = Vfs.LibC.getgid(), Egid = Vfs.LibC.getegid() }; }
+        try
+        {
+            uint u = Vfs.LibC.getuid(), eu = Vfs.LibC.geteuid(), g = Vfs.LibC.getgid(), eg = Vfs.LibC.getegid();
+            return new Creds { Uid = u, Euid = eu, Suid = eu, Fsuid = eu, Gid = g, Egid = eg, Sgid = eg, Fsgid = eg, Groups = Vfs.LibC.GetGroups() };
+        }
         catch { return new Creds(); }
     }
 }
@@ -297,6 +411,15 @@ public sealed class Rlimits
     };
     readonly object lk = new();
     public (ulong, ulong) Get(int r) { lock (lk) return lim[r]; }
+
+    /// <summary>The first process inherits compat32's own limits, as a program started by the same shell would.</summary>
+    public static Rlimits FromHost()
+    {
+        var l = new Rlimits();
+        for (int r = 0; r < Count; r++)
+            if (Vfs.LibC.GetRlimit(r) is (ulong cur, ulong max)) l.lim[r] = (cur, max);
+        return l;
+    }
     /// <summary>fork copies the limits (copy_signal).</summary>
     public Rlimits Clone() { var c = new Rlimits(); lock (lk) Array.Copy(lim, c.lim, lim.Length); return c; }
     public int Set(int r, ulong cur, ulong max)

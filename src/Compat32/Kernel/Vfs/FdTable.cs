@@ -40,7 +40,10 @@ public enum FileKind { Unknown, Regular, Directory, Pipe, Terminal, Socket, Othe
 /// Shared by CLONE_FILES; Lock (file_lock) guards the arrays, so threads may open and close at once.</summary>
 public sealed class FdTable
 {
-    public const int Max = 1024; // RLIMIT_NOFILE soft limit
+    /// <summary>sysctl fs.nr_open: no descriptor number reaches this.</summary>
+    public const int Max = 1 << 20;
+    /// <summary>RLIMIT_NOFILE's soft limit of the owning process (new descriptors stay below it).</summary>
+    public volatile int Limit = 1024;
     readonly object Lock = new();
     OpenFile?[] files = new OpenFile?[64];  // Lock
     bool[] cloexec = new bool[64];          // Lock
@@ -56,7 +59,7 @@ public sealed class FdTable
     {
         lock (Lock)
         {
-            for (int fd = min; fd < Max; fd++)
+            for (int fd = min; fd < Limit; fd++)
             {
                 if (fd >= files.Length) Grow(fd + 1);
                 if (files[fd] == null)
@@ -73,7 +76,7 @@ public sealed class FdTable
     /// <summary>dup2/dup3 semantics: replace whatever is at fd.</summary>
     public int InstallAt(int fd, OpenFile f, bool closeOnExec)
     {
-        if (fd < 0 || fd >= Max) return -Errno.EBADF;
+        if (fd < 0 || fd >= Limit) return -Errno.EBADF;
         OpenFile? old;
         lock (Lock)
         {
@@ -113,7 +116,7 @@ public sealed class FdTable
     {
         lock (Lock)
         {
-            var t = new FdTable { files = new OpenFile?[files.Length], cloexec = (bool[])cloexec.Clone() };
+            var t = new FdTable { files = new OpenFile?[files.Length], cloexec = (bool[])cloexec.Clone(), Limit = Limit };
             for (int i = 0; i < files.Length; i++) t.files[i] = files[i]?.Ref();
             return t;
         }

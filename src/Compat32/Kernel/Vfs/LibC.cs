@@ -31,6 +31,28 @@ internal static unsafe partial class LibC
     public static void EventFdSignal(int fd) { ulong one = 1; write_(fd, (byte*)&one, 8); }
     public static int GetTid() => gettid_();
 
+    [LibraryImport("libc", EntryPoint = "getgroups")]
+    private static partial int getgroups_(int size, uint* list);
+    [LibraryImport("libc", EntryPoint = "prlimit64")]
+    private static partial int prlimit_(int pid, int res, ulong* newLim, ulong* oldLim);
+
+    /// <summary>The host process's supplementary groups.</summary>
+    public static uint[] GetGroups()
+    {
+        int n = getgroups_(0, null);
+        if (n <= 0) return Array.Empty<uint>();
+        var g = new uint[n];
+        fixed (uint* p = g) n = getgroups_(n, p);
+        return n < 0 ? Array.Empty<uint>() : g[..n];
+    }
+
+    /// <summary>The host process's limit for resource r (soft, hard), or null.</summary>
+    public static (ulong, ulong)? GetRlimit(int r)
+    {
+        ulong* old = stackalloc ulong[2];
+        return prlimit_(0, r, null, old) == 0 ? (old[0], old[1]) : null;
+    }
+
     /// <summary>CPU time of another host thread of this process (MAKE_THREAD_CPUCLOCK(tid, CPUCLOCK_SCHED)).</summary>
     public static long ThreadCpuNs(int hostTid)
     {
