@@ -131,8 +131,10 @@ public sealed unsafe class DecodeCache
     /// <summary>
     /// Feeds Iced from guest memory, stopping (not throwing) at an unfetchable byte. Each page is marked as holding
     /// code (CodeBit, atomically) before its first byte is read, so a store that checks the page afterwards takes
-    /// the slow path and drops the block; the bytes read are kept so the block can be checked against memory once
-    /// it is listed (a store that checked the page before it was marked).
+    /// the slow path and drops the block; the bytes read are kept so the block can be checked against memory before
+    /// it is listed (a store that checked the page before it was marked). Left open: such a store whose thread is
+    /// held between its check and its write for the whole decode lands unseen; the block then stays stale until
+    /// the next store into the page.
     /// </summary>
     sealed class GuestCodeReader : CodeReader
     {
