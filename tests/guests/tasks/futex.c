@@ -22,6 +22,9 @@ static void *waiter(void *a) {
   return (void *)r;
 }
 
+/* a woken thread may take a while to run on a loaded machine: wait (bounded) until n have counted themselves */
+static int woke_at_least(int n) { for (int i = 0; i < 5000 && __sync_fetch_and_add(&woke, 0) < n; i++) usleep(1000); return woke; }
+
 static int waiting(int *w) { /* wait until n threads sleep: poll /proc is not portable, so just give them time */
   usleep(300000); return 0;
 }
@@ -51,8 +54,7 @@ int main() {
   pthread_t a, b; pthread_create(&a, NULL, waiter, (void *)1L); pthread_create(&b, NULL, waiter, (void *)2L);
   waiting(&word);
   printf("wake bitset 2: %ld\n", fx(&word, FUTEX_WAKE_BITSET_PRIVATE, 10, NULL, NULL, 2));
-  usleep(20000);
-  printf("woke so far: %d\n", woke);
+  printf("woke so far: %d\n", woke_at_least(1));
   printf("wake all: %ld\n", fx(&word, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0));
   pthread_join(a, NULL); pthread_join(b, NULL);
 
@@ -63,9 +65,10 @@ int main() {
   errno = 0;
   printf("cmp_requeue bad val: %ld %s\n", fx(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, &word2, 5), strerror(errno));
   printf("cmp_requeue: %ld\n", fx(&word, FUTEX_CMP_REQUEUE_PRIVATE, 1, (void *)2L, &word2, 0));
-  usleep(20000);
-  printf("woke after requeue: %d, wake word: %ld, wake word2: %ld\n", woke,
-         fx(&word, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0), fx(&word2, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0));
+  int w1 = woke_at_least(1);
+  long ww = fx(&word, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
+  long ww2 = fx(&word2, FUTEX_WAKE_PRIVATE, 10, NULL, NULL, 0);
+  printf("woke after requeue: %d, wake word: %ld, wake word2: %ld\n", w1, ww, ww2);
   for (int i = 0; i < 3; i++) pthread_join(w[i], NULL);
 
   /* wake-op: word2 += 5 (was 0), wake on word2 if old == 0 */

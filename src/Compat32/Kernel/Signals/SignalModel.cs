@@ -273,8 +273,10 @@ public sealed class SignalModel
                     SignalFrames.ClearFpu(t);
                     // signal_delivered: clear_restore_sigmask, block sa_mask (+ sig unless SA_NODEFER).
                     t.SigState.RestoreSigmask = false;
+                    // signal_delivered: current->blocked (the temporary mask of sigsuspend/ppoll, if any) plus sa_mask;
+                    // the frame holds the mask to restore on sigreturn.
                     ulong block = act.Mask | ((act.Flags & Sig.SA_NODEFER) == 0 ? Sig.Bit(sig) : 0);
-                    SetBlocked(t, saved | block);
+                    SetBlocked(t, t.Blocked | block);
                     t.SigState.Delivered++;
                     t.SigState.DeliveredBySig[sig]++;
                     note.IpChangedBy = IretReason.SignalDelivery;

@@ -32,6 +32,7 @@ public sealed class SyscallTable
         TimeCalls.Register(this);
         InfoCalls.Register(this);
         TaskCalls.Register(this);
+        UnixPairs.Register(this);
     }
 
     public void Add(int nr, string fmt, SyscallFn fn, char ret = 'd')

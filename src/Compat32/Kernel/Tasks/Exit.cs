@@ -9,6 +9,7 @@ public static class TaskRunner
 {
     public static void Run(Task t)
     {
+        t.HostTid = Vfs.LibC.GetTid();
         try
         {
             Loop(t);

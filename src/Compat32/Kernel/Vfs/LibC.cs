@@ -31,6 +31,13 @@ internal static unsafe partial class LibC
     public static void EventFdSignal(int fd) { ulong one = 1; write_(fd, (byte*)&one, 8); }
     public static int GetTid() => gettid_();
 
+    [LibraryImport("libc", EntryPoint = "socketpair", SetLastError = true)]
+    private static partial int socketpair_(int domain, int type, int proto, int* sv);
+    [LibraryImport("libc", EntryPoint = "shutdown", SetLastError = true)]
+    private static partial int shutdown_(int fd, int how);
+    public static int SocketPair(int domain, int type, int proto, int* sv) => R(socketpair_(domain, type, proto, sv));
+    public static int Shutdown(int fd, int how) => R(shutdown_(fd, how));
+
     [LibraryImport("libc", EntryPoint = "getgroups")]
     private static partial int getgroups_(int size, uint* list);
     [LibraryImport("libc", EntryPoint = "prlimit64")]
