@@ -27,6 +27,24 @@ public class OpenFile
     {
         if (HostFd >= 0) LibC.Close(HostFd);
         HostFd = -1;
+        lock (aliasLock) { if (nbAlias >= 0) LibC.Close(nbAlias); nbAlias = -1; }
+    }
+
+    readonly object aliasLock = new();
+    int nbAlias = -1; // aliasLock
+
+    /// <summary>For a pipe or FIFO: a second, non-blocking write description of the same pipe (opened through
+    /// /proc/self/fd), so a writer can sleep interruptibly instead of inside the host's write; -1 while the pipe
+    /// has no reader (ENXIO) or cannot be reopened. Closed with this description.</summary>
+    public int NonBlockingWriter()
+    {
+        lock (aliasLock)
+        {
+            if (nbAlias < 0 && HostFd >= 0)
+                nbAlias = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + HostFd),
+                    LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0) is int fd and >= 0 ? fd : -1;
+            return nbAlias;
+        }
     }
 
     /// <summary>For synthetic files (/proc), content served from memory.</summary>
