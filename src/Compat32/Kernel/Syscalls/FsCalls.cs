@@ -206,8 +206,15 @@ public static unsafe partial class FsCalls
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        if ((f.Flags & 3) == LibC.O_RDONLY || f.Synthetic != null) return -Errno.EBADF;
+        if ((f.Flags & 3) == LibC.O_RDONLY) return -Errno.EBADF;
         count = Math.Min(count, MaxRw);
+        if (f is ProcFile { CommOf: not null } pf)
+        {
+            var cb = new byte[Math.Min(count, 15u)];
+            if (U.Get(t, buf, cb) != 0) return -Errno.EFAULT;
+            return ProcFs.WriteComm(t, pf, cb, (int)count);
+        }
+        if (f.Synthetic != null || f.HostFd < 0) return -Errno.EBADF;
         if (count == 0) return 0;
         if (!t.Mem.CanRead(buf, count)) return -Errno.EFAULT;
         bool blocking = (f.Flags & LibC.O_NONBLOCK) == 0;
@@ -295,6 +302,7 @@ public static unsafe partial class FsCalls
     {
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        ProcRelative(t, ref dirfd, ref path);
         var special = ProcFs.TryOpen(t, path, flags);
         if (special != null)
         {
@@ -357,9 +365,10 @@ public static unsafe partial class FsCalls
     static long SeekFile(OpenFile f, long off, int whence)
     {
         if (whence < 0 || whence > 4) return -Errno.EINVAL;
-        if (f.Synthetic != null)
+        if (f.Synthetic != null || f is ProcDir)
         {
-            long np = whence switch { 0 => off, 1 => f.SyntheticPos + off, 2 => f.Synthetic.Length + off, _ => -1 };
+            long len = f is ProcDir d ? d.Entries.Count : f.Synthetic!.Length;
+            long np = whence switch { 0 => off, 1 => f.SyntheticPos + off, 2 => len + off, _ => -1 };
             if (np < 0) return -Errno.EINVAL;
             f.SyntheticPos = np;
             return np;
@@ -437,9 +446,9 @@ public static unsafe partial class FsCalls
         if (r < 0) return r;
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800)) != 0) return -Errno.EINVAL;
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0) return dirfd == AT_FDCWD ? StatHost(t, t.Fs.CwdFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout) : Fstat(t, dirfd, buf, layout);
-        var pr = ProcFs.Lookup(t, path, out var proc);
-        if (pr != null) return StatHost(t, AT_FDCWD, LibC.Bytes(pr), flags, buf, layout);
-        if (proc != null) return StatSynthetic(t, proc, buf, layout);
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+        if (pe != null) return StatProc(t, pe, flags, buf, layout);
         r = PathResolver.Resolve(t, dirfd, path, out var hp);
         if (r < 0) return r;
         return StatHost(t, hp.DirFd, hp.Path, flags, buf, layout);
@@ -454,20 +463,64 @@ public static unsafe partial class FsCalls
         return PutStat(t, buf, sx, layout);
     }
 
-    static int StatSynthetic(Task t, byte[] content, uint buf, Layout layout)
+    /// <summary>A /proc entry's stat (proc_pid_make_inode: size 0, the owner's ids; directories 0555, links 0777).</summary>
+    static int StatSynthetic(Task t, uint mode, uint nlink, uint uid, uint gid, ulong size, string name, uint buf, Layout layout) =>
+        PutStat(t, buf, SyntheticStatx(mode, nlink, uid, gid, size, name), layout);
+
+    /// <summary>A struct statx for a /proc entry (STATX_BASIC_STATS).</summary>
+    static byte[] SyntheticStatx(uint mode, uint nlink, uint uid, uint gid, ulong size, string name)
     {
         var sx = new byte[256];
-        U.W16(sx, 28, 0x8124); // regular file, 0444
-        U.W32(sx, 16, 1);
+        U.W32(sx, 0, 0x7FF);
+        U.W16(sx, 28, (ushort)mode);
+        U.W32(sx, 16, nlink);
+        U.W32(sx, 20, uid);
+        U.W32(sx, 24, gid);
         U.W32(sx, 4, 1024);
-        return PutStat(t, buf, sx, layout);
+        U.W64(sx, 32, (ulong)(uint)StableHash(name) | 0x1000); // some nonzero inode number
+        U.W64(sx, 40, size);
+        U.W32(sx, 136, 0); U.W32(sx, 140, 22); // proc's anonymous device (0:22 in a typical boot)
+        return sx;
+    }
+
+    /// <summary>The statx image of a resolved /proc entry (null for a host path or an error).</summary>
+    static byte[]? ProcStatx(ProcEntry e) => e.Type switch
+    {
+        ProcType.Link => SyntheticStatx(0xA1FF, 1, e.Uid, e.Gid, (ulong)Encoding.UTF8.GetByteCount(e.Target!), e.Target!),
+        ProcType.Dir => SyntheticStatx(0x416D, 2, e.Uid, e.Gid, 0, string.Join('/', e.Entries!.Select(x => x.Name))),
+        ProcType.File => SyntheticStatx(0x8000 | (uint)e.Mode, 1, e.Uid, e.Gid, 0, "f"),
+        _ => null,
+    };
+
+    /// <summary>The statx image of an open synthetic file, or null for a host-backed one.</summary>
+    static byte[]? OpenSyntheticStatx(OpenFile f) =>
+        f is ProcDir d ? SyntheticStatx(0x416D, 2, d.Uid, d.Gid, 0, d.Path)
+        : f.Synthetic != null ? SyntheticStatx(0x8000 | (f is ProcFile { CommOf: not null } ? 0x1A4u : 0x124u), 1, 0, 0, 0, f.Path)
+        : null;
+
+    static int StableHash(string s) { int h = 17; foreach (char c in s) h = h * 31 + c; return h & 0x7FFFFFFF; }
+
+    static int StatProc(Task t, ProcEntry e, int flags, uint buf, Layout layout) => e.Type switch
+    {
+        ProcType.Error => e.Error,
+        ProcType.Host => StatHost(t, AT_FDCWD, LibC.Bytes(e.Target!), flags & ~AT_EMPTY_PATH, buf, layout),
+        _ => PutStat(t, buf, ProcStatx(e)!, layout),
+    };
+
+    /// <summary>A path relative to an open /proc directory becomes absolute (the directory has no host fd).</summary>
+    static void ProcRelative(Task t, ref int dirfd, ref byte[] path)
+    {
+        if (path.Length == 0 || path[0] == (byte)'/' || dirfd == AT_FDCWD) return;
+        if (t.Files.Get(dirfd) is not ProcDir d) return;
+        path = Encoding.UTF8.GetBytes(d.Path + "/" + Encoding.UTF8.GetString(path));
+        dirfd = AT_FDCWD;
     }
 
     static int Fstat(Task t, int fd, uint buf, Layout layout)
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        if (f.Synthetic != null) return StatSynthetic(t, f.Synthetic, buf, layout);
+        if (OpenSyntheticStatx(f) is { } ssx) return PutStat(t, buf, ssx, layout);
         return StatHost(t, f.HostFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout);
     }
 
@@ -480,11 +533,22 @@ public static unsafe partial class FsCalls
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0)
         {
             if (dirfd == AT_FDCWD) hdir = t.Fs.CwdFd;
-            else { var f = t.Files.Get(dirfd); if (f == null) return -Errno.EBADF; hdir = f.HostFd; }
+            else
+            {
+                var f = t.Files.Get(dirfd);
+                if (f == null) return -Errno.EBADF;
+                if (OpenSyntheticStatx(f) is { } ssx) return U.Put(t, buf, ssx);
+                hdir = f.HostFd;
+            }
             hpath = Array.Empty<byte>();
         }
         else
         {
+            ProcRelative(t, ref dirfd, ref path);
+            var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+            if (pe?.Type == ProcType.Error) return pe.Error;
+            if (pe != null && ProcStatx(pe) is { } psx) return U.Put(t, buf, psx);
+            if (pe?.Type == ProcType.Host) { path = LibC.Bytes(pe.Target!); dirfd = AT_FDCWD; }
             r = PathResolver.Resolve(t, dirfd, path, out var hp);
             if (r < 0) return r;
             hdir = hp.DirFd; hpath = hp.Path;
@@ -506,8 +570,9 @@ public static unsafe partial class FsCalls
         count = Math.Min(count, 1 << 20);
         // Ask the host for no more than what could fit after conversion (old dirents are never larger).
         var tmp = new byte[count];
-        long n;
-        fixed (byte* p = tmp) n = LibC.GetDents64(f.HostFd, p, count);
+        long n, startPos = f.SyntheticPos;
+        if (f is ProcDir pd) n = ProcDents(pd, tmp);
+        else fixed (byte* p = tmp) n = LibC.GetDents64(f.HostFd, p, count);
         if (n < 0) return (int)n;
         if (wide) return U.Put(t, buf, tmp.AsSpan(0, (int)n)) == 0 ? (int)n : -Errno.EFAULT;
         // struct linux_dirent (compat): u32 d_ino, u32 d_off, u16 d_reclen, name, NUL, pad, d_type in the last byte.
@@ -524,8 +589,8 @@ public static unsafe partial class FsCalls
             int rl = (10 + nameLen + 2 + 3) & ~3;
             if (o + rl > count)
             {
-                if (o == 0) return -Errno.EINVAL;
-                LibC.LSeek(f.HostFd, lastOff, 0); // give back the entries that did not fit
+                if (o == 0) { if (f is ProcDir) f.SyntheticPos = startPos; return -Errno.EINVAL; }
+                SeekFile(f, lastOff, 0); // give back the entries that did not fit
                 break;
             }
             if (ino > uint.MaxValue) return o > 0 ? o : -Errno.EOVERFLOW;
@@ -540,6 +605,28 @@ public static unsafe partial class FsCalls
             i += reclen;
         }
         return U.Put(t, buf, outb.AsSpan(0, o)) == 0 ? o : -Errno.EFAULT;
+    }
+
+    /// <summary>linux_dirent64 records of a /proc listing from its position on (d_off: the next index).</summary>
+    static long ProcDents(ProcDir d, byte[] buf)
+    {
+        int o = 0;
+        while (d.SyntheticPos < d.Entries.Count)
+        {
+            var (name, type) = d.Entries[(int)d.SyntheticPos];
+            var nb = Encoding.UTF8.GetBytes(name);
+            int rl = (19 + nb.Length + 1 + 7) & ~7;
+            if (o + rl > buf.Length) { if (o == 0) return -Errno.EINVAL; break; }
+            Array.Clear(buf, o, rl);
+            U.W64(buf, o, (ulong)(uint)StableHash(d.Path + "/" + name) | 0x1000);
+            U.W64(buf, o + 8, d.SyntheticPos + 1);
+            U.W16(buf, o + 16, (ushort)rl);
+            buf[o + 18] = type;
+            nb.CopyTo(buf, o + 19);
+            o += rl;
+            d.SyntheticPos++;
+        }
+        return o;
     }
 
     static int GetCwd(Task t, uint buf, uint size)
@@ -591,9 +678,17 @@ public static unsafe partial class FsCalls
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
-        var pr = ProcFs.Lookup(t, path, out var proc);
-        if (pr != null) return LibC.FaccessAt(AT_FDCWD, LibC.Bytes(pr), mode, flags);
-        if (proc != null) return (mode & 3) != 0 && (mode & 4) == 0 ? -Errno.EACCES : 0;
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+        if (pe != null)
+            return pe.Type switch
+            {
+                ProcType.Error => pe.Error,
+                ProcType.Host => LibC.FaccessAt(AT_FDCWD, LibC.Bytes(pe.Target!), mode, flags),
+                ProcType.Dir => (mode & 2) != 0 ? -Errno.EACCES : 0,
+                ProcType.Link => 0,
+                _ => (mode & 1) != 0 || ((mode & 2) != 0 && (pe.Mode & 0x80) == 0) ? -Errno.EACCES : 0,
+            };
         r = PathResolver.Resolve(t, dirfd, path, out var hp);
         if (r < 0) return r;
         return LibC.FaccessAt(hp.DirFd, hp.Path, mode, flags);
@@ -611,6 +706,7 @@ public static unsafe partial class FsCalls
         if ((int)size <= 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        ProcRelative(t, ref dirfd, ref path);
         var link = ProcFs.ReadLink(t, path);
         if (link != null)
         {
