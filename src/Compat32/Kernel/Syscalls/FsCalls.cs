@@ -167,18 +167,7 @@ public static unsafe partial class FsCalls
     static int WaitReadable(Task t, OpenFile f)
     {
         if (f.HostFd < 0 || (f.Flags & LibC.O_NONBLOCK) != 0 || f.Kind == FileKind.Regular) return 0;
-        Span<byte> pfd = stackalloc byte[8];
-        while (true)
-        {
-            U.W32(pfd, 0, f.HostFd);
-            U.W16(pfd, 4, 0x1); // POLLIN
-            U.W16(pfd, 6, 0);
-            int r;
-            fixed (byte* p = pfd) r = LibC.Poll(p, 1, 10);
-            if (r > 0 || (r < 0 && r != -Errno.EINTR)) return 0; // readable, hung up, or an error read() will report
-            if (t.Kernel.Signals.HasDeliverable(t)) return -Errno.ERESTARTSYS;
-            if (t.Exited) return -Errno.EINTR;
-        }
+        return HostWait.WaitFd(t, f.HostFd, POLLIN, -Errno.ERESTARTSYS);
     }
 
     /// <summary>Partly unwritable buffer: read what fits before the first bad page, like copy_to_user would.</summary>

@@ -77,9 +77,10 @@ public static class ProcFs
         if (parts.Count > 1 && parts[1] is "self" or "thread-self")
         {
             if (parts.Count == 2 && !follow) return Link(t, parts[1] == "self" ? t.Tgid.ToString() : $"{t.Tgid}/task/{t.Tid}");
+            bool threadSelf = parts[1] == "thread-self";
             var rest = parts.Skip(2).ToList();
             parts = new List<string> { "proc", t.Tgid.ToString() };
-            if (path.Contains("thread-self")) { parts.Add("task"); parts.Add(t.Tid.ToString()); }
+            if (threadSelf) { parts.Add("task"); parts.Add(t.Tid.ToString()); }
             parts.AddRange(rest);
         }
         if (parts.Count == 1) return RootDir(t);
@@ -197,8 +198,8 @@ public static class ProcFs
             case "root":
                 if (!alive) return ProcEntry.Err(-Errno.ENOENT);
                 return follow ? new ProcEntry { Type = ProcType.Host, Target = HostPathOf(cur, "/") } : Link(cur, "/");
-            case "stat": return S(Stat(g, task, pid, whole: !thread));
-            case "status": return S(Status(g, task, pid));
+            case "stat": return S(Stat(cur.Kernel, g, task, pid, whole: !thread));
+            case "status": return S(Status(cur.Kernel, g, task, pid));
             case "statm": return S(Statm(task, alive));
             case "comm":
             {
@@ -326,14 +327,12 @@ public static class ProcFs
     }
 
     /// <summary>do_task_stat (fs/proc/array.c): the 52 fields, whole-process values for /proc/PID/stat.</summary>
-    static string Stat(ThreadGroup g, Task? task, int pid, bool whole)
+    static string Stat(KernelModel k, ThreadGroup g, Task? task, int pid, bool whole)
     {
-        var k = task?.Kernel;
         int ppid, pgid, sid, exitCode, nthreads, exitSignal;
         Rusage dead, children;
         char state = State(g, task);
-        object lk = k?.TaskSet.Lock ?? new object();
-        lock (lk)
+        lock (k.TaskSet.Lock)
         {
             ppid = g.Ppid; pgid = g.Pgid; sid = g.Sid;
             exitCode = g.State == GroupState.Zombie || g.Exiting ? g.ExitCode : 0;
@@ -382,11 +381,11 @@ public static class ProcFs
     }
 
     /// <summary>proc_pid_status: task_state, task_mem, task_sig, task_cap and the rest, as 6.1 prints them.</summary>
-    static string Status(ThreadGroup g, Task? task, int pid)
+    static string Status(KernelModel k, ThreadGroup g, Task? task, int pid)
     {
         char state = State(g, task);
         int ppid, nthreads;
-        lock (task?.Kernel.TaskSet.Lock ?? new object()) ppid = g.Ppid;
+        lock (k.TaskSet.Lock) ppid = g.Ppid;
         lock (g.Threads) nthreads = g.Threads.Count;
         var c = g.Creds;
         var sb = new StringBuilder();
@@ -418,7 +417,7 @@ public static class ProcFs
             sb.Append("HugetlbPages:\t").Append(K(0)).Append("CoreDumping:\t0\nTHP_enabled:\t1\n");
         }
         ulong pending = 0, blocked = 0, shared, ign = 0, cat = 0;
-        lock (task?.Kernel.TaskSet.Lock ?? new object()) shared = g.SharedPending;
+        lock (k.TaskSet.Lock) shared = g.SharedPending;
         if (task != null)
         {
             lock (task.SigState.Lock) { pending = task.Pending; blocked = task.Blocked; }
