@@ -86,6 +86,62 @@ int main(void)
     show("parent", "F_OFD_SETLKW b, interrupted", fcntl(b, F_OFD_SETLKW, &fl));
     close(a);
     show("parent", "F_OFD_SETLKW b after close", fcntl(b, F_OFD_SETLKW, &fl));
+    close(a);
+    close(b);
+
+    /* POSIX record locks belong to the process: a child conflicts, F_GETLK names the holder, a wait is
+       interrupted, and closing any descriptor of the file drops the parent's locks. */
+    int pa = open("lockfile", O_RDWR), other = open("lockfile", O_RDONLY);
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    fl.l_start = 5;
+    fl.l_len = 10;
+    show("parent", "F_SETLK [5,15)", fcntl(pa, F_SETLK, &fl));
+    fl.l_type = F_RDLCK;
+    show("parent", "F_SETLK read lock on O_WRONLY? (RDWR: ok)", fcntl(pa, F_SETLK, &fl));
+    fl.l_type = F_WRLCK;
+    show("parent", "F_SETLK write lock via O_RDONLY fd", fcntl(other, F_SETLK, &fl));
+    pid_t me = getpid();
+    pipe(go);
+    pipe(done);
+    kid = fork();
+    if (kid == 0)
+    {
+        int ca = open("lockfile", O_RDWR);
+        struct flock k;
+        memset(&k, 0, sizeof k);
+        k.l_type = F_WRLCK;
+        k.l_len = 6;
+        show("child", "F_SETLK [0,6)", fcntl(ca, F_SETLK, &k));
+        k.l_len = 5;
+        show("child", "F_SETLK [0,5)", fcntl(ca, F_SETLK, &k));
+        k.l_type = F_WRLCK;
+        k.l_start = 0;
+        k.l_len = 0;
+        show("child", "F_GETLK whole file", fcntl(ca, F_GETLK, &k));
+        printf("child sees: type=%d start=%ld len=%ld holder=%s\n", k.l_type, (long)k.l_start, (long)k.l_len,
+               k.l_pid == me ? "parent" : "other");
+        k.l_type = F_WRLCK;
+        k.l_start = 10;
+        k.l_len = 1;
+        alarm_ms(50);
+        show("child", "F_SETLKW [10,11), interrupted", fcntl(ca, F_SETLKW, &k));
+        write(go[1], "g", 1);
+        show("child", "F_SETLKW [10,11), after the parent's close", fcntl(ca, F_SETLKW, &k));
+        show("child", "lockf F_TEST on [0,5) from offset 0", (lseek(ca, 0, SEEK_SET), lockf(ca, F_TEST, 5)));
+        write(done[1], "d", 1);
+        _exit(0);
+    }
+    read(go[0], &c, 1);
+    usleep(100000);
+    printf("parent closes another descriptor of the file\n");
+    close(other);
+    read(done[0], &c, 1);
+    waitpid(kid, 0, 0);
+    memset(&fl, 0, sizeof fl);
+    fl.l_type = F_WRLCK;
+    show("parent", "F_GETLK after the child exited", fcntl(pa, F_GETLK, &fl));
+    printf("parent sees: type=%d\n", fl.l_type);
     unlink("lockfile");
     return 0;
 }

@@ -852,14 +852,34 @@ public static unsafe partial class FsCalls
         U.W64(h, 16, wide64 ? (long)U.R64(g, 12) : (int)U.R32(g, 8));
         U.W32(h, 24, U.R32(g, wide64 ? 20 : 12)); // l_pid: the OFD commands want 0 (-EINVAL otherwise)
         int r;
-        if (cmd is F_SETLKW or F_OFD_SETLKW)
+        if (cmd is F_GETLK or F_SETLK or F_SETLKW && f.Kind == FileKind.Regular)
+        {
+            short type = (short)U.R16(h, 0);
+            int whence = U.R16(h, 2);
+            if (cmd != F_GETLK && (type == 0 && (f.Flags & 3) == LibC.O_WRONLY || type == 1 && (f.Flags & 3) == LibC.O_RDONLY))
+                return -Errno.EBADF; // fcntl_setlk: the descriptor must allow the lock's kind
+            if (whence == 1)
+            {
+                // SEEK_CUR is this descriptor's offset, not the lock description's
+                long pos = LibC.LSeek(f.HostFd, 0, 1);
+                if (pos < 0) return (int)pos;
+                U.W16(h, 2, 0);
+                U.W64(h, 8, (long)U.R64(h, 8) + pos);
+            }
+            r = PosixLocks.Fcntl(t, f, cmd, h, wait: cmd == F_SETLKW);
+            if (r < 0 || cmd != F_GETLK) return r;
+        }
+        else if (cmd is F_SETLKW or F_OFD_SETLKW)
         {
             // fcntl_setlk's wait (wait_event_interruptible: -ERESTARTSYS) as non-blocking attempts
             int nb = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, hfd = f.HostFd;
             return HostWait.Retry(t, () => { fixed (byte* p = h) return LibC.Fcntl(hfd, nb, (long)p); }, -Errno.EAGAIN, -Errno.ERESTARTSYS);
         }
-        fixed (byte* p = h) r = LibC.Fcntl(f.HostFd, cmd, (long)p);
-        if (r < 0) return r;
+        else
+        {
+            fixed (byte* p = h) r = LibC.Fcntl(f.HostFd, cmd, (long)p);
+            if (r < 0) return r;
+        }
         if (cmd is F_GETLK or F_OFD_GETLK)
         {
             U.W16(g, 0, U.R16(h, 0));

@@ -65,6 +65,10 @@ public sealed class FdTable
     /// <summary>Tasks sharing this table (CLONE_FILES); the last Release closes every descriptor. Interlocked.</summary>
     int users = 1;
 
+    /// <summary>Runs as a descriptor leaves a table, before the description is released (filp_close's
+    /// locks_remove_posix). Registered once at start-up by the lock code; called outside Lock.</summary>
+    public static event Action<FdTable, OpenFile>? Closing;
+
     public OpenFile? Get(int fd) { lock (Lock) return fd >= 0 && fd < files.Length ? files[fd] : null; }
     public bool CloseOnExec(int fd) { lock (Lock) return fd >= 0 && fd < cloexec.Length && cloexec[fd]; }
     public void SetCloseOnExec(int fd, bool on) { lock (Lock) if (fd >= 0 && fd < cloexec.Length) cloexec[fd] = on; }
@@ -100,7 +104,7 @@ public sealed class FdTable
             files[fd] = f;
             cloexec[fd] = closeOnExec;
         }
-        old?.Release();
+        if (old != null) { Closing?.Invoke(this, old); old.Release(); }
         return fd;
     }
 
@@ -114,6 +118,7 @@ public sealed class FdTable
             files[fd] = null;
             cloexec[fd] = false;
         }
+        Closing?.Invoke(this, f);
         f.Release();
         return 0;
     }
