@@ -129,6 +129,15 @@ int main(void)
     waitpid(kid, &st, 0);
     printf("child: signaled=%d sig=%d\n", WIFSIGNALED(st), WTERMSIG(st));
 
+    /* Packet mode (O_DIRECT): each write is one read, also for a blocking writer. */
+    int pk[2];
+    pipe2(pk, O_DIRECT);
+    write(pk[1], "abc", 3);
+    write(pk[1], "defgh", 5);
+    char pb[100];
+    long a1 = read(pk[0], pb, sizeof pb), a2 = read(pk[0], pb, sizeof pb);
+    printf("packet pipe reads: %ld %ld\n", a1, a2);
+
     /* EOF after the last writer goes, and a reader blocked until then. */
     int r[2];
     pipe(r);

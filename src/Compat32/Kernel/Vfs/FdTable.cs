@@ -41,8 +41,14 @@ public class OpenFile
         lock (aliasLock)
         {
             if (nbAlias < 0 && HostFd >= 0)
+            {
+                // O_DIRECT (packet mode) belongs to the description: the alias must have it too.
+                int direct = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture ==
+                    System.Runtime.InteropServices.Architecture.X64 ? 0x4000 : 0x10000;
+                int hf = LibC.Fcntl(HostFd, 3 /* F_GETFL */, 0);
                 nbAlias = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + HostFd),
-                    LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0) is int fd and >= 0 ? fd : -1;
+                    LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC | (hf > 0 ? hf & direct : 0), 0) is int fd and >= 0 ? fd : -1;
+            }
             return nbAlias;
         }
     }

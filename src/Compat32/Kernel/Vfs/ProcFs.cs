@@ -170,9 +170,13 @@ public static class ProcFs
                 foreach (var (fd, _) in files) e.Add((fd.ToString(), name == "fd" ? DT_LNK : DT_REG));
                 return new ProcEntry { Type = ProcType.Dir, Entries = e, Uid = uid, Gid = gid };
             }
-            if (parts.Count != at + 2 || !int.TryParse(parts[at + 1], System.Globalization.NumberStyles.None, null, out int n)) return ProcEntry.Err(-Errno.ENOENT);
+            if (!int.TryParse(parts[at + 1], System.Globalization.NumberStyles.None, null, out int n)) return ProcEntry.Err(-Errno.ENOENT);
             var f = task.Files.Get(n);
             if (f == null) return ProcEntry.Err(-Errno.ENOENT);
+            if (parts.Count > at + 2) // through the link into a directory
+                return name == "fd" && f.HostFd >= 0
+                    ? new ProcEntry { Type = ProcType.Host, Target = "/proc/self/fd/" + f.HostFd + "/" + string.Join('/', parts.Skip(at + 2)) }
+                    : ProcEntry.Err(-Errno.ENOTDIR);
             if (name == "fdinfo") return S(FdInfo(task, n, f));
             if (!follow) return Link(cur, FdLink(cur, f));
             return f.HostFd >= 0 ? new ProcEntry { Type = ProcType.Host, Target = "/proc/self/fd/" + f.HostFd } : ProcEntry.Err(-Errno.ENOENT);
