@@ -126,7 +126,12 @@ public static class ProcFs
         e.Add(("thread-self", DT_LNK));
         var groups = t.Kernel.TaskSet.Groups();
         groups.Sort((a, b) => a.Tgid.CompareTo(b.Tgid));
-        foreach (var g in groups) if (g.State != GroupState.Dead) e.Add((g.Tgid.ToString(), DT_DIR));
+        foreach (var g in groups)
+        {
+            if (g.State == GroupState.Dead) continue;
+            if (g.Leader is { } l) lastComm.AddOrUpdate(g, l.Comm);
+            e.Add((g.Tgid.ToString(), DT_DIR));
+        }
         return new ProcEntry { Type = ProcType.Dir, Entries = e };
     }
 
@@ -308,14 +313,28 @@ public static class ProcFs
         if (g.State == GroupState.Zombie || task == null) return 'Z';
         if (g.Stopped) return 'T';
         if (task.Exited) return 'X';
-        // A thread is in R while it runs guest code; sleeping in a blocking call is S. The emulator does not
-        // publish which, so the reader itself is R and every other thread S.
-        return task.HostThread == Thread.CurrentThread ? 'R' : 'S';
+        if (task.HostThread == Thread.CurrentThread) return 'R';
+        // The host thread running the task is R while it runs guest code and S (or D) while a blocking call
+        // sleeps on the host, which is what the guest thread's state is.
+        return HostThreadState(task.HostTid);
+    }
+
+    static char HostThreadState(int hostTid)
+    {
+        if (hostTid <= 0) return 'S';
+        try
+        {
+            var st = File.ReadAllText("/proc/self/task/" + hostTid + "/stat");
+            int i = st.LastIndexOf(')');
+            char c = i >= 0 && i + 2 < st.Length ? st[i + 2] : 'S';
+            return c is 'R' or 'D' ? c : 'S';
+        }
+        catch (Exception) { return 'S'; }
     }
 
     static string StateName(char s) => s switch
     {
-        'R' => "R (running)", 'S' => "S (sleeping)", 'T' => "T (stopped)", 'Z' => "Z (zombie)", _ => "X (dead)",
+        'R' => "R (running)", 'S' => "S (sleeping)", 'D' => "D (disk sleep)", 'T' => "T (stopped)", 'Z' => "Z (zombie)", _ => "X (dead)",
     };
 
     static long CpuNs(ThreadGroup g, Task? task, bool whole)
