@@ -1,6 +1,6 @@
 /* /proc for other processes and threads: a child's stat, status, cmdline, exe, fd, task, its directory's owner,
    the /proc listing, a zombie's state and the directory going away at wait; /proc/self/comm written and read back
-   through prctl; a thread's task/TID entries and /proc/thread-self. Pids are printed as names, so the output is
+   through prctl; a thread's task/TID entries and /proc/thread-self; a working directory under /proc. Pids are printed as names, so the output is
    the same on Linux (proc_pids.expected) and under compat32. */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -204,6 +204,21 @@ int main(int argc, char **argv)
     write(stop[1], "s", 1);
     pthread_join(th, 0);
 
+    /* A working directory under /proc: relative names resolve in it, getcwd names it. */
+    char cwd[256];
+    chdir("/proc/self");
+    getcwd(cwd, sizeof cwd);
+    snprintf(l2, sizeof l2, "/proc/%d", me);
+    printf("cwd /proc/self: %s\n", strcmp(cwd, l2) ? cwd : "/proc/PID");
+    stat_fields("stat", comm, &st, f);
+    printf("relative stat: ppid %s\n", f[0] == getppid() ? "ok" : "wrong");
+    printf("relative task listing: %d entries\n", count_entries("task"));
+    chdir("task");
+    printf("relative listing of .: has PID %d\n", listed(".", me));
+    chdir("/proc");
+    printf("relative self/comm: %s\n", slurp("self/comm") > 0 ? "read" : "missing");
+    printf("relative sys/kernel/pid_max: %s\n", slurp("sys/kernel/pid_max") > 0 && atol(buf) >= 32768 ? "plausible" : "wrong");
+    chdir("/");
     slurp("/proc/sys/kernel/pid_max");
     printf("pid_max: %s\n", atol(buf) >= 32768 ? "plausible" : buf);
     slurp("/proc/self/maps");

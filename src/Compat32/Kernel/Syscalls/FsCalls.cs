@@ -499,10 +499,38 @@ public static unsafe partial class FsCalls
     /// <summary>A path relative to an open /proc directory becomes absolute (the directory has no host fd).</summary>
     static void ProcRelative(Task t, ref int dirfd, ref byte[] path)
     {
-        if (path.Length == 0 || path[0] == (byte)'/' || dirfd == AT_FDCWD) return;
-        if (t.Files.Get(dirfd) is not ProcDir d) return;
-        path = Encoding.UTF8.GetBytes(d.Path + "/" + Encoding.UTF8.GetString(path));
+        if (path.Length == 0 || path[0] == (byte)'/') return;
+        string dir;
+        if (dirfd == AT_FDCWD)
+        {
+            // a working directory under /proc (the guest's, or the host's below it) resolves by name
+            lock (t.Fs.Lock) dir = t.Fs.Cwd;
+            if (dir != "/proc" && !dir.StartsWith("/proc/")) return;
+        }
+        else if (t.Files.Get(dirfd) is ProcDir d) dir = d.Path;
+        else return;
+        path = Encoding.UTF8.GetBytes(dir + "/" + Encoding.UTF8.GetString(path));
         dirfd = AT_FDCWD;
+    }
+
+    /// <summary>set_fs_pwd: the new working directory (a host O_PATH fd and the guest's name for it).</summary>
+    static void SetCwd(Task t, int fd, string cwd)
+    {
+        int old;
+        lock (t.Fs.Lock) { old = t.Fs.CwdFd; t.Fs.CwdFd = fd; t.Fs.Cwd = cwd; }
+        LibC.Close(old);
+    }
+
+    /// <summary>chdir into a /proc directory of ours: the name is kept (relative paths resolve by it, see
+    /// ProcRelative); the host fd is /proc's, for calls that take it as is.</summary>
+    static int ChdirProc(Task t, ProcEntry e)
+    {
+        if (e.Type == ProcType.Error) return e.Error;
+        if (e.Type != ProcType.Dir) return -Errno.ENOTDIR;
+        int fd = LibC.OpenAt(AT_FDCWD, LibC.Bytes("/proc"), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) return fd;
+        SetCwd(t, fd, e.Canonical);
+        return 0;
     }
 
     static int Fstat(Task t, int fd, uint buf, Layout layout)
@@ -629,13 +657,16 @@ public static unsafe partial class FsCalls
     {
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        int dirfd = AT_FDCWD;
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: true);
+        if (pe != null && pe.Type != ProcType.Host) return ChdirProc(t, pe);
+        if (pe != null) path = LibC.Bytes(pe.Target!);
         r = PathResolver.Resolve(t, AT_FDCWD, path, out var hp);
         if (r < 0) return r;
         int fd = LibC.OpenAt(hp.DirFd, hp.Path, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         if (fd < 0) return fd;
-        LibC.Close(t.Fs.CwdFd);
-        t.Fs.CwdFd = fd;
-        t.Fs.Cwd = CanonicalCwd(t, fd, Encoding.UTF8.GetString(path));
+        SetCwd(t, fd, CanonicalCwd(t, fd, Encoding.UTF8.GetString(path)));
         return 0;
     }
 
@@ -644,11 +675,10 @@ public static unsafe partial class FsCalls
         var f = t.Files.Get(dfd);
         if (f == null) return -Errno.EBADF;
         if (!f.IsDirectory) return -Errno.ENOTDIR;
+        if (f is ProcDir d) return ChdirProc(t, new ProcEntry { Type = ProcType.Dir, Canonical = d.Path });
         int fd = LibC.Dup(f.HostFd);
         if (fd < 0) return fd;
-        LibC.Close(t.Fs.CwdFd);
-        t.Fs.CwdFd = fd;
-        t.Fs.Cwd = CanonicalCwd(t, fd, f.Path);
+        SetCwd(t, fd, CanonicalCwd(t, fd, f.Path));
         return 0;
     }
 

@@ -19,6 +19,8 @@ public sealed class ProcEntry
     public uint Uid, Gid;
     /// <summary>Permission bits of a File (0444, comm 0644).</summary>
     public int Mode = 0x124;
+    /// <summary>A directory's path with /proc/self resolved (chdir keeps it as the working directory).</summary>
+    public string Canonical = "";
     /// <summary>Writable /proc/PID/comm: the thread whose comm a write sets.</summary>
     public Task? CommOf;
     public static ProcEntry Err(int e) => new() { Type = ProcType.Error, Error = e };
@@ -73,6 +75,13 @@ public static class ProcFs
     {
         var parts = Parts(path);
         if (parts == null) return null;
+        var e = Resolve(t, parts, path, follow);
+        if (e?.Type == ProcType.Dir) e.Canonical = "/" + (e.Canonical.Length > 0 ? e.Canonical : string.Join('/', parts));
+        return e;
+    }
+
+    static ProcEntry? Resolve(Task t, List<string> parts, string path, bool follow)
+    {
         // /proc/self and /proc/thread-self in the middle of a path are always followed.
         if (parts.Count > 1 && parts[1] is "self" or "thread-self")
         {
@@ -82,6 +91,9 @@ public static class ProcFs
             parts = new List<string> { "proc", t.Tgid.ToString() };
             if (threadSelf) { parts.Add("task"); parts.Add(t.Tid.ToString()); }
             parts.AddRange(rest);
+            var e = Resolve(t, parts, path, follow);
+            if (e?.Type == ProcType.Dir) e.Canonical = string.Join('/', parts);
+            return e;
         }
         if (parts.Count == 1) return RootDir(t);
         if (parts.Count == 4 && parts[1] == "sys" && parts[2] == "kernel" && parts[3] == "pid_max")
@@ -597,7 +609,7 @@ public static class ProcFs
             }
             case ProcType.Dir:
                 if (acc != LibC.O_RDONLY) return -Errno.EISDIR;
-                return new ProcDir { Entries = e.Entries!, Flags = flags & ~LibC.O_CLOEXEC, Path = p.TrimEnd('/'), IsDirectory = true, Uid = e.Uid, Gid = e.Gid, Kind = FileKind.Directory };
+                return new ProcDir { Entries = e.Entries!, Flags = flags & ~LibC.O_CLOEXEC, Path = e.Canonical, IsDirectory = true, Uid = e.Uid, Gid = e.Gid, Kind = FileKind.Directory };
             default:
                 if ((flags & LibC.O_DIRECTORY) != 0) return -Errno.ENOTDIR;
                 if (acc != LibC.O_RDONLY && e.CommOf == null) return -Errno.EACCES;
