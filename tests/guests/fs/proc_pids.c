@@ -219,6 +219,14 @@ int main(int argc, char **argv)
     printf("relative self/comm: %s\n", slurp("self/comm") > 0 ? "read" : "missing");
     printf("relative sys/kernel/pid_max: %s\n", slurp("sys/kernel/pid_max") > 0 && atol(buf) >= 32768 ? "plausible" : "wrong");
     chdir("/");
+    static const char *odd[] = { "/proc//self///stat", "/proc/self/../self/stat", "/proc/self/fd/99999999999",
+        "/proc/self/fd/-1", "/proc/self/task/abc/stat", "/proc/self/stat/x", "/proc/self/fd/0/x", "/proc/0/stat",
+        "/proc/self/task/1/stat", "/proc/self/nonexistent", "/proc/4194304/stat" };
+    for (unsigned i = 0; i < sizeof odd / sizeof *odd; i++)
+    {
+        int r = slurp(odd[i]);
+        printf("%s: %s\n", odd[i], r >= 0 ? "read" : strerror(-r));
+    }
     slurp("/proc/sys/kernel/pid_max");
     printf("pid_max: %s\n", atol(buf) >= 32768 ? "plausible" : buf);
     slurp("/proc/self/maps");
