@@ -86,6 +86,11 @@ public class FsGuestTests
         Assert.Equal(3, procs.Length);
         Assert.Contains(procs, l => l.EndsWith(bb + " sleep 5") && l.Contains(" S "));
         Assert.Contains(procs, l => l.EndsWith(bb + " top -b -n 1") && l.Contains(" R "));
+        // /proc/loadavg: the guest's threads (sh, sleep, top) and its last pid (top's)
+        var m = System.Text.RegularExpressions.Regex.Match(c.Out, @"Load average: \S+ \S+ \S+ \d+/(\d+) (\d+)");
+        Assert.True(m.Success, c.Out);
+        Assert.Equal("3", m.Groups[1].Value);
+        Assert.Equal(procs.Single(l => l.EndsWith(" top -b -n 1")).Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], m.Groups[2].Value);
     }
 
     [Fact]

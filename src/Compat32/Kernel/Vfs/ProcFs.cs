@@ -98,6 +98,7 @@ public static class ProcFs
         if (parts.Count == 1) return RootDir(t);
         if (parts.Count == 4 && parts[1] == "sys" && parts[2] == "kernel" && parts[3] == "pid_max")
             return new ProcEntry { Type = ProcType.File, Content = Encoding.ASCII.GetBytes(TaskSet.PidMax + "\n") };
+        if (parts.Count == 2 && parts[1] == "loadavg") return LoadAvg(t);
         if (!int.TryParse(parts[1], System.Globalization.NumberStyles.None, null, out int pid)) return null;
         // proc_pid_lookup: any live pid (a thread's too, though only leaders are listed), or a zombie process
         var ts = t.Kernel.TaskSet;
@@ -117,6 +118,20 @@ public static class ProcFs
             return PidFile(t, g, th, tid, parts, 4, thread: true, follow);
         }
         return PidFile(t, g, task, pid, parts, 2, thread: false, follow);
+    }
+
+    /// <summary>loadavg_proc_show: the host's load averages, then running/total threads and the last pid of the
+    /// guest's pid namespace.</summary>
+    static ProcEntry? LoadAvg(Task t)
+    {
+        string[] f;
+        try { f = File.ReadAllText("/proc/loadavg").Split(' ', StringSplitOptions.RemoveEmptyEntries); }
+        catch (Exception) { return null; }
+        if (f.Length < 3) return null;
+        var ts = t.Kernel.TaskSet;
+        int total = ts.TaskCount, running = 0;
+        foreach (var x in ts.Tasks()) if (State(x.Group, x) == 'R') running++;
+        return new ProcEntry { Type = ProcType.File, Content = Encoding.ASCII.GetBytes($"{f[0]} {f[1]} {f[2]} {running}/{total} {ts.LastPid}\n") };
     }
 
     static ProcEntry Link(Task t, string target) => new() { Type = ProcType.Link, Target = target };
