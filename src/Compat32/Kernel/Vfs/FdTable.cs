@@ -12,7 +12,8 @@ public class OpenFile
     /// <summary>The path as the guest opened it, after sysroot resolution (for /proc/self/fd and strace).</summary>
     public string Path = "";
     public bool IsDirectory;
-    /// <summary>What the host fd is (decides whether reads can block).</summary>
+    /// <summary>What the host fd is (decides whether reads can block). Set at open, or once by the first write to
+    /// an inherited descriptor (a racing writer stores the same value).</summary>
     public FileKind Kind = FileKind.Unknown;
     int refs = 1;
 

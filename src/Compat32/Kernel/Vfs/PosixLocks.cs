@@ -19,7 +19,7 @@ public static unsafe class PosixLocks
         public int Fd;
         public ulong Dev, Ino;
         public int Tgid;
-        /// <summary>What this owner holds ([start, end), type), kept to name the holder F_GETLK reports.</summary>
+        /// <summary>What this owner holds ([start, end), type), kept to name the holder F_GETLK reports. Gate.</summary>
         public readonly List<(long S, long E, short Type)> Held = new();
     }
 

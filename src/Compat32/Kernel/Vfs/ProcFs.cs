@@ -32,7 +32,8 @@ public sealed class ProcFile : OpenFile
     public Task? CommOf;
 }
 
-/// <summary>An open /proc directory: the listing taken at open, read by getdents (SyntheticPos is the index).</summary>
+/// <summary>An open /proc directory: the listing taken at open (immutable after), read by getdents (SyntheticPos
+/// is the index; like the other synthetic files' position it has no f_pos_lock).</summary>
 public sealed class ProcDir : OpenFile
 {
     public List<(string Name, byte Type)> Entries = new();
@@ -52,7 +53,7 @@ public static class ProcFs
     static readonly string[] TgidFiles = { "task", "fd", "fdinfo", "environ", "auxv", "status", "limits", "cmdline",
         "comm", "stat", "statm", "maps", "smaps", "cwd", "root", "exe", "mounts", "mountinfo" };
 
-    /// <summary>The last comm seen per process: a zombie has no thread left to ask.</summary>
+    /// <summary>The last comm seen per process: a zombie has no thread left to ask. (The table is thread-safe.)</summary>
     static readonly ConditionalWeakTable<ThreadGroup, string> lastComm = new();
 
     /// <summary>Path components of an absolute path, "." and ".." folded; null when not under /proc.</summary>
