@@ -94,7 +94,9 @@ public static unsafe partial class FsCalls
         s.Add(Nr.fadvise64_64, "duuuud", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
         s.Add(Nr.fadvise64, "duuud", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
         s.Add(Nr.fallocate, "dduuuu", (t, a, _, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : -Errno.EOPNOTSUPP);
-        s.Add(Nr.flock, "dd", (t, a, b, _, _, _, _) => t.Files.Get((int)a) == null ? -Errno.EBADF : 0);
+        s.Add(Nr.flock, "dx", (t, a, b, _, _, _, _) => Flock(t, (int)a, b));
+        s.Add(Nr.mknod, "sox", (t, a, b, c, _, _, _) => Mknod(t, AT_FDCWD, a, b, c));
+        s.Add(Nr.mknodat, "fsox", (t, a, b, c, d, _, _) => Mknod(t, (int)a, b, c, d));
     }
 
     // ---------------------------------------------------------------- helpers
@@ -166,18 +168,7 @@ public static unsafe partial class FsCalls
     static int WaitReadable(Task t, OpenFile f)
     {
         if (f.HostFd < 0 || (f.Flags & LibC.O_NONBLOCK) != 0 || f.Kind == FileKind.Regular) return 0;
-        Span<byte> pfd = stackalloc byte[8];
-        while (true)
-        {
-            U.W32(pfd, 0, f.HostFd);
-            U.W16(pfd, 4, 0x1); // POLLIN
-            U.W16(pfd, 6, 0);
-            int r;
-            fixed (byte* p = pfd) r = LibC.Poll(p, 1, 10);
-            if (r > 0 || (r < 0 && r != -Errno.EINTR)) return 0; // readable, hung up, or an error read() will report
-            if (t.Kernel.Signals.HasDeliverable(t)) return -Errno.ERESTARTSYS;
-            if (t.Exited) return -Errno.EINTR;
-        }
+        return HostWait.WaitFd(t, f.HostFd, POLLIN, -Errno.ERESTARTSYS);
     }
 
     /// <summary>Partly unwritable buffer: read what fits before the first bad page, like copy_to_user would.</summary>
@@ -205,13 +196,50 @@ public static unsafe partial class FsCalls
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        if ((f.Flags & 3) == LibC.O_RDONLY || f.Synthetic != null) return -Errno.EBADF;
+        if ((f.Flags & 3) == LibC.O_RDONLY) return -Errno.EBADF;
         count = Math.Min(count, MaxRw);
+        if (f is ProcFile { CommOf: not null } pf)
+        {
+            var cb = new byte[Math.Min(count, 15u)];
+            if (U.Get(t, buf, cb) != 0) return -Errno.EFAULT;
+            return ProcFs.WriteComm(t, pf, cb, (int)count);
+        }
+        if (f.Synthetic != null || f.HostFd < 0) return -Errno.EBADF;
         if (count == 0) return 0;
         if (!t.Mem.CanRead(buf, count)) return -Errno.EFAULT;
+        bool blocking = (f.Flags & LibC.O_NONBLOCK) == 0;
+        if (blocking && f.Kind == FileKind.Unknown && f.HostFd >= 0) f.Kind = HostKind(f.HostFd); // inherited stdio
+        if (blocking && f.Kind == FileKind.Pipe) return PipeWrite(t, f, buf, count);
+        if (blocking && f.Kind is FileKind.Terminal or FileKind.Socket)
+        {
+            int w = HostWait.WaitFd(t, f.HostFd, POLLOUT, -Errno.ERESTARTSYS);
+            if (w != 0) return w;
+        }
         long r = LibC.Write(f.HostFd, t.Mem.Ptr(buf), count);
         if (r == -Errno.EPIPE) t.Kernel.Signals.Send(t, Signals.Sig.SIGPIPE);
         return (int)r;
+    }
+
+    /// <summary>
+    /// pipe_write for a blocking writer. The bytes go through a non-blocking alias of the pipe (the shared host
+    /// description keeps its flags), so a full pipe sleeps here, interruptibly: -ERESTARTSYS when nothing was
+    /// written yet, else the count so far. Writes of at most PIPE_BUF stay atomic (the host's own guarantee).
+    /// No reader: SIGPIPE and -EPIPE (or the count so far).
+    /// </summary>
+    static int PipeWrite(Task t, OpenFile f, uint buf, uint count)
+    {
+        int nb = f.NonBlockingWriter();
+        long done = 0;
+        while (true)
+        {
+            // Without an alias (no reader yet, or not reopenable) the host write cannot block for long: EPIPE.
+            long r = LibC.Write(nb >= 0 ? nb : f.HostFd, t.Mem.Ptr(buf + (uint)done), count - (uint)done);
+            if (r > 0) { done += r; if (done == count) return (int)done; continue; }
+            if (r == -Errno.EPIPE) t.Kernel.Signals.Send(t, Signals.Sig.SIGPIPE);
+            if (r != -Errno.EAGAIN || nb < 0) return done > 0 ? (int)done : (int)r;
+            int w = HostWait.WaitFd(t, nb, POLLOUT, -Errno.ERESTARTSYS);
+            if (w != 0) return done > 0 ? (int)done : w;
+        }
     }
 
     static int PRead(Task t, int fd, uint buf, uint count, long off)
@@ -264,6 +292,7 @@ public static unsafe partial class FsCalls
     {
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        ProcRelative(t, ref dirfd, ref path);
         var special = ProcFs.TryOpen(t, path, flags);
         if (special != null)
         {
@@ -273,7 +302,9 @@ public static unsafe partial class FsCalls
         r = PathResolver.Resolve(t, dirfd, path, out var hp);
         if (r < 0) return r;
         if ((flags & LibC.O_CREAT) != 0 || (flags & 0x410000) == 0x410000) mode &= ~t.Fs.Umask;
-        int hfd = LibC.OpenAt(hp.DirFd, hp.Path, flags | LibC.O_CLOEXEC, mode);
+        int hfd = (flags & (LibC.O_NONBLOCK | LibC.O_PATH)) == 0 && (flags & 3) != LibC.O_RDWR && IsFifo(hp, flags)
+            ? HostWait.OpenFifo(t, hp.DirFd, hp.Path, flags, mode)
+            : LibC.OpenAt(hp.DirFd, hp.Path, flags | LibC.O_CLOEXEC, mode);
         if (hfd < 0) return hfd;
         var st = new byte[256];
         bool isDir = false;
@@ -284,6 +315,24 @@ public static unsafe partial class FsCalls
         int fd = t.Files.Install(of, (flags & LibC.O_CLOEXEC) != 0);
         if (fd < 0) of.Release();
         return fd;
+    }
+
+    /// <summary>The kind of an already open host fd (Other when it cannot be told, which never waits).</summary>
+    static FileKind HostKind(int hfd)
+    {
+        Span<byte> sx = stackalloc byte[256];
+        fixed (byte* p = sx) if (LibC.Statx(hfd, Array.Empty<byte>(), AT_EMPTY_PATH, 1, p) != 0) return FileKind.Other;
+        var k = KindOfMode(U.R16(sx, 28));
+        return k == FileKind.Unknown ? FileKind.Other : k;
+    }
+
+    /// <summary>Whether an open would reach a FIFO (whose blocking open waits for the other end).</summary>
+    static bool IsFifo(PathResolver.HostPath hp, int flags)
+    {
+        Span<byte> sx = stackalloc byte[256];
+        int follow = (flags & LibC.O_NOFOLLOW) != 0 ? AT_SYMLINK_NOFOLLOW : 0;
+        fixed (byte* p = sx) if (LibC.Statx(hp.DirFd, hp.Path, follow | 0x4000 /* AT_STATX_DONT_SYNC */, 1 /* STATX_TYPE */, p) != 0) return false;
+        return (U.R16(sx, 28) & 0xF000) == 0x1000;
     }
 
     /// <summary>S_IFMT of a mode → the kind of file (include/uapi/linux/stat.h).</summary>
@@ -306,9 +355,10 @@ public static unsafe partial class FsCalls
     static long SeekFile(OpenFile f, long off, int whence)
     {
         if (whence < 0 || whence > 4) return -Errno.EINVAL;
-        if (f.Synthetic != null)
+        if (f.Synthetic != null || f is ProcDir)
         {
-            long np = whence switch { 0 => off, 1 => f.SyntheticPos + off, 2 => f.Synthetic.Length + off, _ => -1 };
+            long len = f is ProcDir d ? d.Entries.Count : f.Synthetic!.Length;
+            long np = whence switch { 0 => off, 1 => f.SyntheticPos + off, 2 => len + off, _ => -1 };
             if (np < 0) return -Errno.EINVAL;
             f.SyntheticPos = np;
             return np;
@@ -386,9 +436,9 @@ public static unsafe partial class FsCalls
         if (r < 0) return r;
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800)) != 0) return -Errno.EINVAL;
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0) return dirfd == AT_FDCWD ? StatHost(t, t.Fs.CwdFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout) : Fstat(t, dirfd, buf, layout);
-        var pr = ProcFs.Lookup(t, path, out var proc);
-        if (pr != null) return StatHost(t, AT_FDCWD, LibC.Bytes(pr), flags, buf, layout);
-        if (proc != null) return StatSynthetic(t, proc, buf, layout);
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+        if (pe != null) return StatProc(t, pe, flags, buf, layout);
         r = PathResolver.Resolve(t, dirfd, path, out var hp);
         if (r < 0) return r;
         return StatHost(t, hp.DirFd, hp.Path, flags, buf, layout);
@@ -403,20 +453,92 @@ public static unsafe partial class FsCalls
         return PutStat(t, buf, sx, layout);
     }
 
-    static int StatSynthetic(Task t, byte[] content, uint buf, Layout layout)
+    /// <summary>A /proc entry's stat (proc_pid_make_inode: size 0, the owner's ids; directories 0555, links 0777).</summary>
+    static int StatSynthetic(Task t, uint mode, uint nlink, uint uid, uint gid, ulong size, string name, uint buf, Layout layout) =>
+        PutStat(t, buf, SyntheticStatx(mode, nlink, uid, gid, size, name), layout);
+
+    /// <summary>A struct statx for a /proc entry (STATX_BASIC_STATS).</summary>
+    static byte[] SyntheticStatx(uint mode, uint nlink, uint uid, uint gid, ulong size, string name)
     {
         var sx = new byte[256];
-        U.W16(sx, 28, 0x8124); // regular file, 0444
-        U.W32(sx, 16, 1);
+        U.W32(sx, 0, 0x7FF);
+        U.W16(sx, 28, (ushort)mode);
+        U.W32(sx, 16, nlink);
+        U.W32(sx, 20, uid);
+        U.W32(sx, 24, gid);
         U.W32(sx, 4, 1024);
-        return PutStat(t, buf, sx, layout);
+        U.W64(sx, 32, (ulong)(uint)StableHash(name) | 0x1000); // some nonzero inode number
+        U.W64(sx, 40, size);
+        U.W32(sx, 136, 0); U.W32(sx, 140, 22); // proc's anonymous device (0:22 in a typical boot)
+        return sx;
+    }
+
+    /// <summary>The statx image of a resolved /proc entry (null for a host path or an error).</summary>
+    static byte[]? ProcStatx(ProcEntry e) => e.Type switch
+    {
+        ProcType.Link => SyntheticStatx(0xA1FF, 1, e.Uid, e.Gid, (ulong)Encoding.UTF8.GetByteCount(e.Target!), e.Target!),
+        ProcType.Dir => SyntheticStatx(0x416D, 2, e.Uid, e.Gid, 0, string.Join('/', e.Entries!.Select(x => x.Name))),
+        ProcType.File => SyntheticStatx(0x8000 | (uint)e.Mode, 1, e.Uid, e.Gid, 0, "f"),
+        _ => null,
+    };
+
+    /// <summary>The statx image of an open synthetic file, or null for a host-backed one.</summary>
+    static byte[]? OpenSyntheticStatx(OpenFile f) =>
+        f is ProcDir d ? SyntheticStatx(0x416D, 2, d.Uid, d.Gid, 0, d.Path)
+        : f.Synthetic != null ? SyntheticStatx(0x8000 | (f is ProcFile { CommOf: not null } ? 0x1A4u : 0x124u), 1, 0, 0, 0, f.Path)
+        : null;
+
+    static int StableHash(string s) { int h = 17; foreach (char c in s) h = h * 31 + c; return h & 0x7FFFFFFF; }
+
+    static int StatProc(Task t, ProcEntry e, int flags, uint buf, Layout layout) => e.Type switch
+    {
+        ProcType.Error => e.Error,
+        ProcType.Host => StatHost(t, AT_FDCWD, LibC.Bytes(e.Target!), flags & ~AT_EMPTY_PATH, buf, layout),
+        _ => PutStat(t, buf, ProcStatx(e)!, layout),
+    };
+
+    /// <summary>A path relative to an open /proc directory becomes absolute (the directory has no host fd).</summary>
+    static void ProcRelative(Task t, ref int dirfd, ref byte[] path)
+    {
+        if (path.Length == 0 || path[0] == (byte)'/') return;
+        string dir;
+        if (dirfd == AT_FDCWD)
+        {
+            // a working directory under /proc (the guest's, or the host's below it) resolves by name
+            lock (t.Fs.Lock) dir = t.Fs.Cwd;
+            if (dir != "/proc" && !dir.StartsWith("/proc/")) return;
+        }
+        else if (t.Files.Get(dirfd) is ProcDir d) dir = d.Path;
+        else return;
+        path = Encoding.UTF8.GetBytes(dir + "/" + Encoding.UTF8.GetString(path));
+        dirfd = AT_FDCWD;
+    }
+
+    /// <summary>set_fs_pwd: the new working directory (a host O_PATH fd and the guest's name for it).</summary>
+    static void SetCwd(Task t, int fd, string cwd)
+    {
+        int old;
+        lock (t.Fs.Lock) { old = t.Fs.CwdFd; t.Fs.CwdFd = fd; t.Fs.Cwd = cwd; }
+        LibC.Close(old);
+    }
+
+    /// <summary>chdir into a /proc directory of ours: the name is kept (relative paths resolve by it, see
+    /// ProcRelative); the host fd is /proc's, for calls that take it as is.</summary>
+    static int ChdirProc(Task t, ProcEntry e)
+    {
+        if (e.Type == ProcType.Error) return e.Error;
+        if (e.Type != ProcType.Dir) return -Errno.ENOTDIR;
+        int fd = LibC.OpenAt(AT_FDCWD, LibC.Bytes("/proc"), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
+        if (fd < 0) return fd;
+        SetCwd(t, fd, e.Canonical);
+        return 0;
     }
 
     static int Fstat(Task t, int fd, uint buf, Layout layout)
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
-        if (f.Synthetic != null) return StatSynthetic(t, f.Synthetic, buf, layout);
+        if (OpenSyntheticStatx(f) is { } ssx) return PutStat(t, buf, ssx, layout);
         return StatHost(t, f.HostFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout);
     }
 
@@ -429,11 +551,22 @@ public static unsafe partial class FsCalls
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0)
         {
             if (dirfd == AT_FDCWD) hdir = t.Fs.CwdFd;
-            else { var f = t.Files.Get(dirfd); if (f == null) return -Errno.EBADF; hdir = f.HostFd; }
+            else
+            {
+                var f = t.Files.Get(dirfd);
+                if (f == null) return -Errno.EBADF;
+                if (OpenSyntheticStatx(f) is { } ssx) return U.Put(t, buf, ssx);
+                hdir = f.HostFd;
+            }
             hpath = Array.Empty<byte>();
         }
         else
         {
+            ProcRelative(t, ref dirfd, ref path);
+            var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+            if (pe?.Type == ProcType.Error) return pe.Error;
+            if (pe != null && ProcStatx(pe) is { } psx) return U.Put(t, buf, psx);
+            if (pe?.Type == ProcType.Host) { path = LibC.Bytes(pe.Target!); dirfd = AT_FDCWD; }
             r = PathResolver.Resolve(t, dirfd, path, out var hp);
             if (r < 0) return r;
             hdir = hp.DirFd; hpath = hp.Path;
@@ -455,8 +588,9 @@ public static unsafe partial class FsCalls
         count = Math.Min(count, 1 << 20);
         // Ask the host for no more than what could fit after conversion (old dirents are never larger).
         var tmp = new byte[count];
-        long n;
-        fixed (byte* p = tmp) n = LibC.GetDents64(f.HostFd, p, count);
+        long n, startPos = f.SyntheticPos;
+        if (f is ProcDir pd) n = ProcDents(pd, tmp);
+        else fixed (byte* p = tmp) n = LibC.GetDents64(f.HostFd, p, count);
         if (n < 0) return (int)n;
         if (wide) return U.Put(t, buf, tmp.AsSpan(0, (int)n)) == 0 ? (int)n : -Errno.EFAULT;
         // struct linux_dirent (compat): u32 d_ino, u32 d_off, u16 d_reclen, name, NUL, pad, d_type in the last byte.
@@ -473,8 +607,8 @@ public static unsafe partial class FsCalls
             int rl = (10 + nameLen + 2 + 3) & ~3;
             if (o + rl > count)
             {
-                if (o == 0) return -Errno.EINVAL;
-                LibC.LSeek(f.HostFd, lastOff, 0); // give back the entries that did not fit
+                if (o == 0) { if (f is ProcDir) f.SyntheticPos = startPos; return -Errno.EINVAL; }
+                SeekFile(f, lastOff, 0); // give back the entries that did not fit
                 break;
             }
             if (ino > uint.MaxValue) return o > 0 ? o : -Errno.EOVERFLOW;
@@ -491,6 +625,28 @@ public static unsafe partial class FsCalls
         return U.Put(t, buf, outb.AsSpan(0, o)) == 0 ? o : -Errno.EFAULT;
     }
 
+    /// <summary>linux_dirent64 records of a /proc listing from its position on (d_off: the next index).</summary>
+    static long ProcDents(ProcDir d, byte[] buf)
+    {
+        int o = 0;
+        while (d.SyntheticPos < d.Entries.Count)
+        {
+            var (name, type) = d.Entries[(int)d.SyntheticPos];
+            var nb = Encoding.UTF8.GetBytes(name);
+            int rl = (19 + nb.Length + 1 + 7) & ~7;
+            if (o + rl > buf.Length) { if (o == 0) return -Errno.EINVAL; break; }
+            Array.Clear(buf, o, rl);
+            U.W64(buf, o, (ulong)(uint)StableHash(d.Path + "/" + name) | 0x1000);
+            U.W64(buf, o + 8, d.SyntheticPos + 1);
+            U.W16(buf, o + 16, (ushort)rl);
+            buf[o + 18] = type;
+            nb.CopyTo(buf, o + 19);
+            o += rl;
+            d.SyntheticPos++;
+        }
+        return o;
+    }
+
     static int GetCwd(Task t, uint buf, uint size)
     {
         var b = Encoding.UTF8.GetBytes(t.Fs.Cwd + "\0");
@@ -502,13 +658,16 @@ public static unsafe partial class FsCalls
     {
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        int dirfd = AT_FDCWD;
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: true);
+        if (pe != null && pe.Type != ProcType.Host) return ChdirProc(t, pe);
+        if (pe != null) path = LibC.Bytes(pe.Target!);
         r = PathResolver.Resolve(t, AT_FDCWD, path, out var hp);
         if (r < 0) return r;
         int fd = LibC.OpenAt(hp.DirFd, hp.Path, LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
         if (fd < 0) return fd;
-        LibC.Close(t.Fs.CwdFd);
-        t.Fs.CwdFd = fd;
-        t.Fs.Cwd = CanonicalCwd(t, fd, Encoding.UTF8.GetString(path));
+        SetCwd(t, fd, CanonicalCwd(t, fd, Encoding.UTF8.GetString(path)));
         return 0;
     }
 
@@ -517,11 +676,10 @@ public static unsafe partial class FsCalls
         var f = t.Files.Get(dfd);
         if (f == null) return -Errno.EBADF;
         if (!f.IsDirectory) return -Errno.ENOTDIR;
+        if (f is ProcDir d) return ChdirProc(t, new ProcEntry { Type = ProcType.Dir, Canonical = d.Path });
         int fd = LibC.Dup(f.HostFd);
         if (fd < 0) return fd;
-        LibC.Close(t.Fs.CwdFd);
-        t.Fs.CwdFd = fd;
-        t.Fs.Cwd = CanonicalCwd(t, fd, f.Path);
+        SetCwd(t, fd, CanonicalCwd(t, fd, f.Path));
         return 0;
     }
 
@@ -540,9 +698,17 @@ public static unsafe partial class FsCalls
         if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EACCESS | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
-        var pr = ProcFs.Lookup(t, path, out var proc);
-        if (pr != null) return LibC.FaccessAt(AT_FDCWD, LibC.Bytes(pr), mode, flags);
-        if (proc != null) return (mode & 3) != 0 && (mode & 4) == 0 ? -Errno.EACCES : 0;
+        ProcRelative(t, ref dirfd, ref path);
+        var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
+        if (pe != null)
+            return pe.Type switch
+            {
+                ProcType.Error => pe.Error,
+                ProcType.Host => LibC.FaccessAt(AT_FDCWD, LibC.Bytes(pe.Target!), mode, flags),
+                ProcType.Dir => (mode & 2) != 0 ? -Errno.EACCES : 0,
+                ProcType.Link => 0,
+                _ => (mode & 1) != 0 || ((mode & 2) != 0 && (pe.Mode & 0x80) == 0) ? -Errno.EACCES : 0,
+            };
         r = PathResolver.Resolve(t, dirfd, path, out var hp);
         if (r < 0) return r;
         return LibC.FaccessAt(hp.DirFd, hp.Path, mode, flags);
@@ -560,6 +726,7 @@ public static unsafe partial class FsCalls
         if ((int)size <= 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
+        ProcRelative(t, ref dirfd, ref path);
         var link = ProcFs.ReadLink(t, path);
         if (link != null)
         {
@@ -714,9 +881,36 @@ public static unsafe partial class FsCalls
         U.W16(h, 2, U.R16(g, 2));
         U.W64(h, 8, wide64 ? (long)U.R64(g, 4) : (int)U.R32(g, 4));
         U.W64(h, 16, wide64 ? (long)U.R64(g, 12) : (int)U.R32(g, 8));
+        U.W32(h, 24, U.R32(g, wide64 ? 20 : 12)); // l_pid: the OFD commands want 0 (-EINVAL otherwise)
         int r;
-        fixed (byte* p = h) r = LibC.Fcntl(f.HostFd, cmd, (long)p);
-        if (r < 0) return r;
+        if (cmd is F_GETLK or F_SETLK or F_SETLKW && f.Kind == FileKind.Regular)
+        {
+            short type = (short)U.R16(h, 0);
+            int whence = U.R16(h, 2);
+            if (cmd != F_GETLK && (type == 0 && (f.Flags & 3) == LibC.O_WRONLY || type == 1 && (f.Flags & 3) == LibC.O_RDONLY))
+                return -Errno.EBADF; // fcntl_setlk: the descriptor must allow the lock's kind
+            if (whence == 1)
+            {
+                // SEEK_CUR is this descriptor's offset, not the lock description's
+                long pos = LibC.LSeek(f.HostFd, 0, 1);
+                if (pos < 0) return (int)pos;
+                U.W16(h, 2, 0);
+                U.W64(h, 8, (long)U.R64(h, 8) + pos);
+            }
+            r = PosixLocks.Fcntl(t, f, cmd, h, wait: cmd == F_SETLKW);
+            if (r < 0 || cmd != F_GETLK) return r;
+        }
+        else if (cmd is F_SETLKW or F_OFD_SETLKW)
+        {
+            // fcntl_setlk's wait (wait_event_interruptible: -ERESTARTSYS) as non-blocking attempts
+            int nb = cmd == F_SETLKW ? F_SETLK : F_OFD_SETLK, hfd = f.HostFd;
+            return HostWait.Retry(t, () => { fixed (byte* p = h) return LibC.Fcntl(hfd, nb, (long)p); }, -Errno.EAGAIN, -Errno.ERESTARTSYS);
+        }
+        else
+        {
+            fixed (byte* p = h) r = LibC.Fcntl(f.HostFd, cmd, (long)p);
+            if (r < 0) return r;
+        }
         if (cmd is F_GETLK or F_OFD_GETLK)
         {
             U.W16(g, 0, U.R16(h, 0));
@@ -732,6 +926,38 @@ public static unsafe partial class FsCalls
             return U.Put(t, arg, g.AsSpan(0, sz));
         }
         return 0;
+    }
+
+    /// <summary>sys_flock. flock locks belong to the open file description, as the host's do, so the host
+    /// description's lock is the guest's (shared across fork and dup, separate per open). A blocking request is
+    /// retried as LOCK_NB (locks_lock_file_wait: -ERESTARTSYS on a signal).</summary>
+    static int Flock(Task t, int fd, uint cmd)
+    {
+        const int LOCK_SH = 1, LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8, LOCK_MAND = 32;
+        if ((cmd & LOCK_MAND) != 0) return 0; // ignored since 5.15
+        int op = (int)cmd & ~LOCK_NB;
+        if (op is not (LOCK_SH or LOCK_EX or LOCK_UN)) return -Errno.EINVAL; // flock_translate_cmd
+        var f = t.Files.Get(fd);
+        if (f == null) return -Errno.EBADF;
+        if (op != LOCK_UN && (f.Flags & LibC.O_PATH) != 0) return -Errno.EBADF; // neither FMODE_READ nor FMODE_WRITE
+        if (f.HostFd < 0) return 0; // synthetic files: nobody else can hold this description
+        int hfd = f.HostFd;
+        if ((cmd & LOCK_NB) != 0 || op == LOCK_UN) return LibC.Flock(hfd, (int)cmd);
+        return HostWait.Retry(t, () => LibC.Flock(hfd, op | LOCK_NB), -Errno.EWOULDBLOCK, -Errno.ERESTARTSYS);
+    }
+
+    /// <summary>mknod / mknodat (do_mknodat): S_IFREG (or 0), S_IFIFO and S_IFSOCK pass to the host; devices too
+    /// (the host decides on CAP_MKNOD), their dev_t decoded from the compat encoding (new_decode_dev).</summary>
+    static int Mknod(Task t, int dirfd, uint pathPtr, uint mode, uint dev)
+    {
+        uint type = mode & 0xF000;
+        if (type == 0x4000) return -Errno.EPERM; // may_mknod
+        if (type == 0) mode |= 0x8000;
+        else if (type is not (0x8000 or 0x1000 or 0xC000 or 0x2000 or 0x6000)) return -Errno.EINVAL;
+        uint major = (dev & 0xFFF00) >> 8, minor = (dev & 0xFF) | ((dev >> 12) & 0xFFF00);
+        // glibc's makedev for the host
+        ulong hdev = ((ulong)(major & 0xFFF) << 8) | ((ulong)(major & ~0xFFFu) << 32) | (minor & 0xFF) | ((ulong)(minor & ~0xFFu) << 12);
+        return PathOp(t, dirfd, pathPtr, (d, p) => LibC.MknodAt(d, p, mode & ~(uint)t.Fs.Umask, hdev));
     }
 
     // ---------------------------------------------------------------- ioctl
@@ -789,62 +1015,154 @@ public static unsafe partial class FsCalls
 
     // ---------------------------------------------------------------- poll / select
 
-    static int Poll(Task t, uint fds, uint n, int timeout)
+    const short POLLIN = HostWait.POLLIN, POLLPRI = HostWait.POLLPRI, POLLOUT = HostWait.POLLOUT, POLLERR = HostWait.POLLERR,
+        POLLHUP = HostWait.POLLHUP, POLLNVAL = HostWait.POLLNVAL;
+    /// <summary>DEFAULT_POLLMASK: what a file without a poll method (our synthetic /proc files) always reports.</summary>
+    const short DefaultPollMask = POLLIN | POLLOUT | 0x40 | 0x100;
+    const uint STICKY_TIMEOUTS = 0x4000000;
+
+    /// <summary>sys_poll. Interrupted with no handler to run, it restarts through restart_syscall with the same end
+    /// time (do_restart_poll); with a handler it fails with -EINTR, SA_RESTART or not.</summary>
+    static int Poll(Task t, uint fds, uint n, int timeoutMs)
     {
-        if (n > FdTable.Max) return -Errno.EINVAL;
+        long end = HostWait.Never;
+        if (timeoutMs >= 0) SetTimeout(t, timeoutMs / 1000, timeoutMs % 1000 * 1_000_000L, out end);
+        return RestartablePoll(t, fds, n, end);
+    }
+
+    static int RestartablePoll(Task t, uint fds, uint n, long end)
+    {
+        int r = DoSysPoll(t, fds, n, end);
+        if (r != -Errno.ERESTARTNOHAND) return r;
+        t.SigState.RestartFn = tt => RestartablePoll(tt, fds, n, end);
+        return -Errno.ERESTART_RESTARTBLOCK;
+    }
+
+    /// <summary>do_sys_poll: struct pollfd {s32 fd; s16 events, revents} is the same on i386 and the host. Closed
+    /// descriptors report POLLNVAL, negative ones nothing, synthetic files DEFAULT_POLLMASK; the rest wait on the
+    /// host (interruptibly). revents are written back even when the wait was interrupted.</summary>
+    static int DoSysPoll(Task t, uint fds, uint n, long end)
+    {
+        if (n > FdTable.Max) return -Errno.EINVAL; // nfds > RLIMIT_NOFILE
         var g = new byte[n * 8];
         if (U.Get(t, fds, g) != 0) return -Errno.EFAULT;
         var h = new byte[n * 8];
+        var local = new short[n]; // revents decided here rather than by the host
+        int early = 0;
         for (int i = 0; i < n; i++)
         {
             int fd = (int)U.R32(g, i * 8);
-            var f = fd >= 0 ? t.Files.Get(fd) : null;
-            U.W32(h, i * 8, fd < 0 ? -1 : f == null ? int.MaxValue : f.HostFd); // bad fds report POLLNVAL below
-            U.W16(h, i * 8 + 4, U.R16(g, i * 8 + 4));
+            short ev = (short)U.R16(g, i * 8 + 4);
+            int host = -1;
+            if (fd >= 0)
+            {
+                var f = t.Files.Get(fd);
+                if (f == null) local[i] = POLLNVAL;
+                else if (f.HostFd < 0) local[i] = (short)(DefaultPollMask & (ev | POLLERR | POLLHUP));
+                else host = f.HostFd;
+            }
+            if (local[i] != 0) early++;
+            U.W32(h, i * 8, host);
+            U.W16(h, i * 8 + 4, (ushort)ev);
         }
         int r;
         fixed (byte* p = h)
         {
-            for (int i = 0; i < n; i++) if ((int)U.R32(h, i * 8) == int.MaxValue) U.W32(h, i * 8, -1);
-            r = LibC.Poll(p, n, timeout);
+            // Something is ready already: one look at the host fds without sleeping.
+            if (early > 0) { r = LibC.Poll(p, n, 0); if (r < 0) r = 0; }
+            else r = HostWait.Poll(t, p, n, end);
         }
-        if (r < 0) return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
-        int ready = 0;
+        if (r < 0 && r != -Errno.ERESTARTNOHAND) return r;
+        int count = 0;
         for (int i = 0; i < n; i++)
         {
-            int fd = (int)U.R32(g, i * 8);
-            ushort rev = U.R16(h, i * 8 + 6);
-            if (fd >= 0 && t.Files.Get(fd) == null) rev = 0x20; // POLLNVAL
+            ushort rev = local[i] != 0 ? (ushort)local[i] : r > 0 ? U.R16(h, i * 8 + 6) : (ushort)0;
+            if (rev != 0) count++;
             U.W16(g, i * 8 + 6, rev);
-            if (rev != 0) ready++;
+            if (U.Put(t, fds + (uint)i * 8 + 6, g.AsSpan(i * 8 + 6, 2)) != 0) return -Errno.EFAULT;
         }
-        return U.Put(t, fds, g) == 0 ? ready : -Errno.EFAULT;
+        return r < 0 ? r : count;
     }
 
-    /// <summary>_newselect: kern_select with a struct old_timeval32; the time left is written back
-    /// (poll_select_finish, without STICKY_TIMEOUTS).</summary>
+    /// <summary>poll_select_set_timeout: -EINVAL unless the time is valid; end is 0 for a zero timeout (no sleep, and
+    /// no time-left write-back), else now + the time (saturating).</summary>
+    static int SetTimeout(Task t, long sec, long nsec, out long end)
+    {
+        end = 0;
+        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000) return -Errno.EINVAL; // timespec64_valid
+        if (sec == 0 && nsec == 0) return 0;
+        long now = ProcessTimers.Now();
+        end = sec >= (HostWait.Never - 1 - now) / 1_000_000_000 ? HostWait.Never - 1 : now + sec * 1_000_000_000 + nsec;
+        return 0;
+    }
+
+    enum TimeKind { OldTimeval, OldTimespec, Timespec }
+
+    /// <summary>poll_select_finish: restore the saved sigmask unless interrupted, then write back the time left
+    /// (not for a zero timeout, nor with STICKY_TIMEOUTS); a failed write-back turns a restart into -EINTR.</summary>
+    static int PollSelectFinish(Task t, long end, uint p, TimeKind kind, int ret)
+    {
+        if (ret != -Errno.ERESTARTNOHAND) RestoreSavedSigmask(t);
+        if (p == 0) return ret;
+        if ((t.Group.Personality & STICKY_TIMEOUTS) == 0)
+        {
+            if (end == 0) return ret;
+            long left = Math.Max(0, end - ProcessTimers.Now());
+            long sec = left / 1_000_000_000, ns = left % 1_000_000_000;
+            Span<byte> b = stackalloc byte[16];
+            int size = 8;
+            switch (kind)
+            {
+                case TimeKind.OldTimeval: U.W32(b, 0, (int)sec); U.W32(b, 4, (int)(ns / 1000)); break;
+                case TimeKind.OldTimespec: U.W32(b, 0, (int)sec); U.W32(b, 4, (int)ns); break;
+                default: U.W64(b, 0, sec); U.W64(b, 8, ns); size = 16; break;
+            }
+            if (U.Put(t, p, b[..size]) == 0) return ret;
+        }
+        return ret == -Errno.ERESTARTNOHAND ? -Errno.EINTR : ret;
+    }
+
+    /// <summary>set_compat_user_sigmask: install the caller's mask for the wait; the old one is saved and comes back
+    /// at poll_select_finish, or after the handler frame took it (TIF_RESTORE_SIGMASK), as sigsuspend does.</summary>
+    static int SetUserSigmask(Task t, uint sigp, uint size)
+    {
+        if (sigp == 0) return 0;
+        if (size != 8) return -Errno.EINVAL;
+        Span<byte> m = stackalloc byte[8];
+        if (U.Get(t, sigp, m) != 0) return -Errno.EFAULT;
+        var st = t.SigState;
+        const ulong unblockable = (1UL << (Signals.Sig.SIGKILL - 1)) | (1UL << (Signals.Sig.SIGSTOP - 1));
+        st.SavedMask = t.Blocked;
+        st.RestoreSigmask = true;
+        lock (st.Lock) t.Blocked = U.R64(m, 0) & ~unblockable;
+        return 0;
+    }
+
+    /// <summary>restore_saved_sigmask.</summary>
+    static void RestoreSavedSigmask(Task t)
+    {
+        var st = t.SigState;
+        if (!st.RestoreSigmask) return;
+        st.RestoreSigmask = false;
+        t.Kernel.Signals.SetBlocked(t, st.SavedMask);
+    }
+
+    /// <summary>_newselect: do_compat_select with a struct old_timeval32.</summary>
     static int Select(Task t, int n, uint rp, uint wp, uint ep, uint tvp)
     {
-        long timeoutNs = -1;
+        long end = HostWait.Never;
         if (tvp != 0)
         {
             if (!t.Mem.ReadU32(tvp, out uint s) || !t.Mem.ReadU32(tvp + 4, out uint us)) return -Errno.EFAULT;
-            if ((int)s < 0 || (int)us < 0) return -Errno.EINVAL;
-            // poll_select_set_timeout: seconds plus microseconds carried into seconds
-            timeoutNs = (long)(int)s * 1_000_000_000 + (long)(int)us * 1000;
+            // tv_sec + tv_usec / USEC_PER_SEC, (tv_usec % USEC_PER_SEC) * NSEC_PER_USEC, in the compat ints
+            int e = SetTimeout(t, unchecked((int)s + (int)us / 1_000_000), (int)us % 1_000_000 * 1000L, out end);
+            if (e != 0) return e;
         }
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int r = SelectCore(t, n, rp, wp, ep, timeoutNs);
-        if (tvp != 0 && r != -Errno.EFAULT)
-        {
-            long left = Remaining(timeoutNs, start);
-            // poll_select_finish ignores a failed copy-out of the time left
-            if (t.Mem.WriteU32(tvp, (uint)(left / 1_000_000_000))) t.Mem.WriteU32(tvp + 4, (uint)(left % 1_000_000_000 / 1000));
-        }
-        return r;
+        int r = CoreSysSelect(t, n, rp, wp, ep, end);
+        return PollSelectFinish(t, end, tvp, TimeKind.OldTimeval, r);
     }
 
-    /// <summary>old select (nr 82): sys_old_select, one pointer to struct sel_arg_struct { n, inp, outp, exp, tvp }.</summary>
+    /// <summary>old select (nr 82): compat_sys_old_select, one pointer to struct sel_arg_struct { n, inp, outp, exp, tvp }.</summary>
     static int OldSelect(Task t, uint argp)
     {
         var b = new byte[20];
@@ -852,85 +1170,53 @@ public static unsafe partial class FsCalls
         return Select(t, (int)U.R32(b, 0), U.R32(b, 4), U.R32(b, 8), U.R32(b, 12), U.R32(b, 16));
     }
 
-    /// <summary>Reads an old_timespec32 (wide=false) or __kernel_timespec (wide=true); -1 ns = no timeout.</summary>
-    static int ReadTimeout(Task t, uint tsp, bool wide, out long ns)
+    /// <summary>Reads an old_timespec32 (wide=false) or __kernel_timespec (wide=true) and sets the end time.</summary>
+    static int ReadTimeout(Task t, uint tsp, bool wide, out long end)
     {
-        ns = -1;
+        end = HostWait.Never;
         if (tsp == 0) return 0;
         var b = new byte[wide ? 16 : 8];
         if (U.Get(t, tsp, b) != 0) return -Errno.EFAULT;
         long sec = wide ? (long)U.R64(b, 0) : (int)U.R32(b, 0);
-        long nsec = wide ? (long)U.R64(b, 8) : (int)U.R32(b, 4);
-        if (!wide) nsec = (int)nsec;
-        else nsec = (int)(uint)nsec; // get_timespec64: in compat mode the upper half of tv_nsec is ignored
-        if (sec < 0 || nsec < 0 || nsec >= 1_000_000_000) return -Errno.EINVAL; // timespec64_valid
-        ns = sec > long.MaxValue / 1_000_000_000 - 1 ? long.MaxValue : sec * 1_000_000_000 + nsec;
-        return 0;
+        // get_timespec64: in compat mode the upper half of tv_nsec is ignored
+        long nsec = wide ? (long)U.R32(b, 8) : (int)U.R32(b, 4);
+        return SetTimeout(t, sec, nsec, out end);
     }
 
-    static void WriteTimeLeft(Task t, uint tsp, bool wide, long left)
-    {
-        var b = new byte[wide ? 16 : 8];
-        if (wide) { U.W64(b, 0, (ulong)(left / 1_000_000_000)); U.W64(b, 8, (ulong)(left % 1_000_000_000)); }
-        else { U.W32(b, 0, (uint)(left / 1_000_000_000)); U.W32(b, 4, (uint)(left % 1_000_000_000)); }
-        U.Put(t, tsp, b); // poll_select_finish: a failed copy-out is not an error
-    }
-
-    static long Remaining(long timeoutNs, long start)
-    {
-        if (timeoutNs < 0) return 0;
-        long el = (long)System.Diagnostics.Stopwatch.GetElapsedTime(start).TotalNanoseconds;
-        return Math.Max(0, timeoutNs - el);
-    }
-
-    /// <summary>The sigmask argument: do_pselect/ppoll take (sigset pointer, size) and reject a size other than
-    /// sizeof(compat_sigset_t). NOTE: the temporary mask is checked but not yet installed for the wait (needs
-    /// set_user_sigmask/restore_saved_sigmask_unless from the signals layer).</summary>
-    static int CheckSigmask(Task t, uint sigp, uint size)
-    {
-        if (sigp == 0) return 0;
-        if (size != 8) return -Errno.EINVAL;
-        var m = new byte[8];
-        return U.Get(t, sigp, m) != 0 ? -Errno.EFAULT : 0;
-    }
-
-    /// <summary>pselect6 / pselect6_time64: the sixth argument points to { compat_uptr_t ss; compat_size_t ss_len }.</summary>
+    /// <summary>pselect6 / pselect6_time64 (do_compat_pselect): the sixth argument points to
+    /// { compat_uptr_t ss; compat_size_t ss_len }, read first.</summary>
     static int PSelect(Task t, int n, uint rp, uint wp, uint ep, uint tsp, uint sigArg, bool wide)
     {
-        int e = ReadTimeout(t, tsp, wide, out long timeoutNs);
-        if (e != 0) return e;
+        uint sigp = 0, sigsz = 0;
         if (sigArg != 0)
         {
-            var b = new byte[8];
+            Span<byte> b = stackalloc byte[8];
             if (U.Get(t, sigArg, b) != 0) return -Errno.EFAULT;
-            if ((e = CheckSigmask(t, U.R32(b, 0), U.R32(b, 4))) != 0) return e;
+            sigp = U.R32(b, 0); sigsz = U.R32(b, 4);
         }
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int r = SelectCore(t, n, rp, wp, ep, timeoutNs);
-        if (tsp != 0 && r != -Errno.EFAULT) WriteTimeLeft(t, tsp, wide, Remaining(timeoutNs, start));
-        return r;
+        int e = ReadTimeout(t, tsp, wide, out long end);
+        if (e != 0) return e;
+        if ((e = SetUserSigmask(t, sigp, sigsz)) != 0) return e;
+        int r = CoreSysSelect(t, n, rp, wp, ep, end);
+        return PollSelectFinish(t, end, tsp, wide ? TimeKind.Timespec : TimeKind.OldTimespec, r);
     }
 
-    /// <summary>ppoll / ppoll_time64 (fs/select.c): a timespec timeout instead of milliseconds, plus a sigmask.</summary>
+    /// <summary>ppoll / ppoll_time64: a timespec timeout and a temporary sigmask; never restarted by a handler.</summary>
     static int PPoll(Task t, uint fds, uint n, uint tsp, uint sigp, uint sigsize, bool wide)
     {
-        int e = ReadTimeout(t, tsp, wide, out long timeoutNs);
+        int e = ReadTimeout(t, tsp, wide, out long end);
         if (e != 0) return e;
-        if ((e = CheckSigmask(t, sigp, sigsize)) != 0) return e;
-        long start = System.Diagnostics.Stopwatch.GetTimestamp();
-        int r = Poll(t, fds, n, NsToPollMs(timeoutNs));
-        if (tsp != 0 && r != -Errno.EFAULT) WriteTimeLeft(t, tsp, wide, Remaining(timeoutNs, start));
-        return r;
+        if ((e = SetUserSigmask(t, sigp, sigsize)) != 0) return e;
+        int r = DoSysPoll(t, fds, n, end);
+        return PollSelectFinish(t, end, tsp, wide ? TimeKind.Timespec : TimeKind.OldTimespec, r);
     }
 
-    /// <summary>Host poll takes milliseconds: round a positive timeout up so a short wait is not turned into none.</summary>
-    static int NsToPollMs(long ns) => ns < 0 ? -1 : (int)Math.Min((ns + 999_999) / 1_000_000, int.MaxValue);
-
-    /// <summary>core_sys_select via poll on the host; fd_set is an array of 32-bit words on i386.</summary>
-    static int SelectCore(Task t, int n, uint rp, uint wp, uint ep, long timeoutNs)
+    /// <summary>compat_core_sys_select + do_select over host poll; fd_set is an array of 32-bit words on i386. Open
+    /// descriptors only (-EBADF otherwise); nothing is written back when a signal ends the wait.</summary>
+    static int CoreSysSelect(Task t, int n, uint rp, uint wp, uint ep, long end)
     {
         if (n < 0) return -Errno.EINVAL;
-        if (n > FdTable.Max) n = FdTable.Max; // core_sys_select clamps n to max_fds
+        if (n > FdTable.Max) n = FdTable.Max; // clamped to max_fds
         int words = (n + 31) / 32;
         var sets = new uint[3][];
         uint[] ptrs = { rp, wp, ep };
@@ -940,35 +1226,47 @@ public static unsafe partial class FsCalls
             if (ptrs[k] == 0) continue;
             for (int w = 0; w < words; w++) if (!t.Mem.ReadU32(ptrs[k] + (uint)w * 4, out sets[k][w])) return -Errno.EFAULT;
         }
-        int timeout = NsToPollMs(timeoutNs);
         var list = new List<(int fd, int host, short ev)>();
         for (int fd = 0; fd < n; fd++)
         {
             short ev = 0;
-            if ((sets[0][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x1 | 0x10 | 0x8;   // POLLIN|POLLHUP|POLLERR
-            if ((sets[1][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x4 | 0x8;          // POLLOUT|POLLERR
-            if ((sets[2][fd / 32] & (1u << (fd % 32))) != 0) ev |= 0x2;                // POLLPRI
+            uint bit = 1u << (fd % 32);
+            if ((sets[0][fd / 32] & bit) != 0) ev |= POLLIN;
+            if ((sets[1][fd / 32] & bit) != 0) ev |= POLLOUT;
+            if ((sets[2][fd / 32] & bit) != 0) ev |= POLLPRI;
             if (ev == 0) continue;
             var f = t.Files.Get(fd);
             if (f == null) return -Errno.EBADF;
             list.Add((fd, f.HostFd, ev));
         }
         var h = new byte[list.Count * 8];
-        for (int i = 0; i < list.Count; i++) { U.W32(h, i * 8, list[i].host); U.W16(h, i * 8 + 4, (ushort)list[i].ev); }
+        var local = new short[list.Count];
+        int early = 0;
+        for (int i = 0; i < list.Count; i++)
+        {
+            U.W32(h, i * 8, list[i].host);
+            U.W16(h, i * 8 + 4, (ushort)list[i].ev);
+            if (list[i].host < 0) { local[i] = DefaultPollMask; early++; }
+        }
         int r;
-        fixed (byte* p = h) r = LibC.Poll(p, (uint)list.Count, timeout);
-        if (r < 0) return r == -Errno.EINTR ? -Errno.ERESTARTNOHAND : r;
+        fixed (byte* p = h)
+        {
+            if (early > 0) { r = LibC.Poll(p, (uint)list.Count, 0); if (r < 0) r = 0; }
+            else r = HostWait.Poll(t, p, (uint)list.Count, end);
+        }
+        if (r < 0) return r; // -ERESTARTNOHAND: the sets stay as they were
         var outs = new uint[3][];
         for (int k = 0; k < 3; k++) outs[k] = new uint[words];
         int count = 0;
         for (int i = 0; i < list.Count; i++)
         {
             int fd = list[i].fd;
-            ushort rev = U.R16(h, i * 8 + 6);
+            int rev = local[i] != 0 ? local[i] : U.R16(h, i * 8 + 6);
             uint bit = 1u << (fd % 32);
-            if ((sets[0][fd / 32] & bit) != 0 && (rev & (0x1 | 0x10 | 0x8)) != 0) { outs[0][fd / 32] |= bit; count++; }
-            if ((sets[1][fd / 32] & bit) != 0 && (rev & (0x4 | 0x8)) != 0) { outs[1][fd / 32] |= bit; count++; }
-            if ((sets[2][fd / 32] & bit) != 0 && (rev & 0x2) != 0) { outs[2][fd / 32] |= bit; count++; }
+            // POLLIN_SET, POLLOUT_SET, POLLEX_SET of fs/select.c
+            if ((sets[0][fd / 32] & bit) != 0 && (rev & (POLLIN | 0x40 | 0x80 | POLLHUP | POLLERR)) != 0) { outs[0][fd / 32] |= bit; count++; }
+            if ((sets[1][fd / 32] & bit) != 0 && (rev & (POLLOUT | 0x100 | 0x200 | POLLERR)) != 0) { outs[1][fd / 32] |= bit; count++; }
+            if ((sets[2][fd / 32] & bit) != 0 && (rev & POLLPRI) != 0) { outs[2][fd / 32] |= bit; count++; }
         }
         for (int k = 0; k < 3; k++)
         {

@@ -12,7 +12,8 @@ public class OpenFile
     /// <summary>The path as the guest opened it, after sysroot resolution (for /proc/self/fd and strace).</summary>
     public string Path = "";
     public bool IsDirectory;
-    /// <summary>What the host fd is (decides whether reads can block).</summary>
+    /// <summary>What the host fd is (decides whether reads can block). Set at open, or once by the first write to
+    /// an inherited descriptor (a racing writer stores the same value).</summary>
     public FileKind Kind = FileKind.Unknown;
     int refs = 1;
 
@@ -27,6 +28,30 @@ public class OpenFile
     {
         if (HostFd >= 0) LibC.Close(HostFd);
         HostFd = -1;
+        lock (aliasLock) { if (nbAlias >= 0) LibC.Close(nbAlias); nbAlias = -1; }
+    }
+
+    readonly object aliasLock = new();
+    int nbAlias = -1; // aliasLock
+
+    /// <summary>For a pipe or FIFO: a second, non-blocking write description of the same pipe (opened through
+    /// /proc/self/fd), so a writer can sleep interruptibly instead of inside the host's write; -1 while the pipe
+    /// has no reader (ENXIO) or cannot be reopened. Closed with this description.</summary>
+    public int NonBlockingWriter()
+    {
+        lock (aliasLock)
+        {
+            if (nbAlias < 0 && HostFd >= 0)
+            {
+                // O_DIRECT (packet mode) belongs to the description: the alias must have it too.
+                int direct = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture ==
+                    System.Runtime.InteropServices.Architecture.X64 ? 0x4000 : 0x10000;
+                int hf = LibC.Fcntl(HostFd, 3 /* F_GETFL */, 0);
+                nbAlias = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + HostFd),
+                    LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC | (hf > 0 ? hf & direct : 0), 0) is int fd and >= 0 ? fd : -1;
+            }
+            return nbAlias;
+        }
     }
 
     /// <summary>For synthetic files (/proc), content served from memory.</summary>
@@ -49,6 +74,10 @@ public sealed class FdTable
     bool[] cloexec = new bool[64];          // Lock
     /// <summary>Tasks sharing this table (CLONE_FILES); the last Release closes every descriptor. Interlocked.</summary>
     int users = 1;
+
+    /// <summary>Runs as a descriptor leaves a table, before the description is released (filp_close's
+    /// locks_remove_posix). Registered once at start-up by the lock code; called outside Lock.</summary>
+    public static event Action<FdTable, OpenFile>? Closing;
 
     public OpenFile? Get(int fd) { lock (Lock) return fd >= 0 && fd < files.Length ? files[fd] : null; }
     public bool CloseOnExec(int fd) { lock (Lock) return fd >= 0 && fd < cloexec.Length && cloexec[fd]; }
@@ -85,7 +114,7 @@ public sealed class FdTable
             files[fd] = f;
             cloexec[fd] = closeOnExec;
         }
-        old?.Release();
+        if (old != null) { Closing?.Invoke(this, old); old.Release(); }
         return fd;
     }
 
@@ -99,6 +128,7 @@ public sealed class FdTable
             files[fd] = null;
             cloexec[fd] = false;
         }
+        Closing?.Invoke(this, f);
         f.Release();
         return 0;
     }

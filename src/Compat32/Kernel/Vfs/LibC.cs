@@ -130,6 +130,10 @@ internal static unsafe partial class LibC
     private static partial int faccessat_(int dirfd, byte* path, int mode, int flags);
     [LibraryImport("libc", EntryPoint = "poll", SetLastError = true)]
     private static partial int poll_(byte* fds, ulong n, int timeout);
+    [LibraryImport("libc", EntryPoint = "flock", SetLastError = true)]
+    private static partial int flock_(int fd, int op);
+    [LibraryImport("libc", EntryPoint = "mknodat", SetLastError = true)]
+    private static partial int mknodat_(int dirfd, byte* path, uint mode, ulong dev);
     [LibraryImport("libc", EntryPoint = "fstatfs64", SetLastError = true)]
     private static partial int fstatfs_(int fd, byte* buf);
     [LibraryImport("libc", EntryPoint = "umask")]
@@ -191,6 +195,8 @@ internal static unsafe partial class LibC
     public static int Pipe2(int* fds, int flags) => R(pipe2_(fds, flags));
     public static int FaccessAt(int dirfd, byte[] path, int mode, int flags) { fixed (byte* p = Z(path)) return R(faccessat_(dirfd, p, mode, flags)); }
     public static int Poll(byte* fds, uint n, int timeout) => R(poll_(fds, n, timeout));
+    public static int Flock(int fd, int op) => R(flock_(fd, op));
+    public static int MknodAt(int dirfd, byte[] path, uint mode, ulong dev) { fixed (byte* p = Z(path)) return R(mknodat_(dirfd, p, mode, dev)); }
     public static int Fstatfs(int fd, byte* buf) => R(fstatfs_(fd, buf));
     public static int Umask(int mask) => umask_(mask);
     public static bool IsATty(int fd) => isatty_(fd) == 1;
