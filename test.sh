@@ -44,6 +44,7 @@ declare -A need=(
   [qemu-user]=/usr/bin/qemu-i386
   [binutils]=/usr/bin/objdump
   [gdb]=/usr/bin/gdb
+  [tmux]=/usr/bin/tmux
   [xz-utils]=/usr/bin/xz
   [linux-source-6.1]=/usr/src/linux-source-6.1.tar.xz
   # building the kernel's own vdso32.so (make arch/x86/entry/vdso/) for the --vdso tests
@@ -89,7 +90,9 @@ export COMPAT32_BUSYBOX="$bbdir/bin/busybox"
 sr="$COMPAT32_CACHE/sysroot-i386"
 sr_pkgs=(libc6 libgcc-s1 libcrypt1 libtinfo6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 zlib1g libexpat1
   libssl3 libffi8 libbz2-1.0 liblzma5 libuuid1 bash dash coreutils grep sed make perl-base
-  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib)
+  python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
+  stress-ng libapparmor1 libbsd0 libmd0 libegl1 libglvnd0 libgles2 libgbm1 libdrm2 libwayland-server0 libjudydebian1
+  libjpeg62-turbo libkmod2 libzstd1 libsctp1 libxxhash0 7zip libstdc++6)
 sr_want="$(printf '%s:i386\n' "${sr_pkgs[@]}" | sort)"
 build_sysroot() {
   local debs="$COMPAT32_CACHE/debs/sysroot-i386" t="$sr.tmp" p missing=() d

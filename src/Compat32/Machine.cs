@@ -50,7 +50,7 @@ public sealed class Machine
             int hf = LibC.Fcntl(h, 3, 0);
             if (hf >= 0) acc = hf & 3;
             var kind = LibC.IsATty(h) ? FileKind.Terminal : FileKind.Unknown;
-            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = StdNames[fd], Kind = kind }, false);
+            files.InstallAt(fd, new OpenFile { HostFd = h, Flags = acc, Path = HostName(fd) ?? StdNames[fd], Kind = kind }, false);
         }
         string cwd = PathResolver.GuestView(Kernel.Options.Sysroot, Directory.GetCurrentDirectory());
         int cwdFd = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("."), LibC.O_PATH | LibC.O_DIRECTORY | LibC.O_CLOEXEC, 0);
@@ -70,6 +70,15 @@ public sealed class Machine
         Loader.InitRegisters(cpu, Model, res.Entry, res.Sp);
         Init = t;
         return t;
+    }
+
+    /// <summary>What the caller's descriptor names (/dev/null, /dev/pts/3, pipe:[...]), as /proc/self/fd shows it.</summary>
+    static unsafe string? HostName(int fd)
+    {
+        var buf = new byte[4096];
+        long n;
+        fixed (byte* p = buf) n = LibC.ReadLinkAt(LibC.AT_FDCWD, LibC.Bytes("/proc/self/fd/" + fd), p, (uint)buf.Length);
+        return n > 0 ? System.Text.Encoding.UTF8.GetString(buf, 0, (int)n) : null;
     }
 
     static readonly string[] StdNames = { "/dev/stdin", "/dev/stdout", "/dev/stderr" };

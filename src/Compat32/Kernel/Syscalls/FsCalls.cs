@@ -765,7 +765,8 @@ public static unsafe partial class FsCalls
             if (dirfd == AT_FDCWD) return -Errno.EFAULT;
             var f = t.Files.Get(dirfd);
             if (f == null) return -Errno.EBADF;
-            return LibC.UtimensAt(f.HostFd, null, tp, 0);
+            if (flags != 0) return -Errno.EINVAL;
+            return LibC.Futimens(f.HostFd, tp);
         }
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
@@ -1043,7 +1044,7 @@ public static unsafe partial class FsCalls
     /// host (interruptibly). revents are written back even when the wait was interrupted.</summary>
     static int DoSysPoll(Task t, uint fds, uint n, long end)
     {
-        if (n > FdTable.Max) return -Errno.EINVAL; // nfds > RLIMIT_NOFILE
+        if (n > t.Files.Limit) return -Errno.EINVAL; // nfds > RLIMIT_NOFILE
         var g = new byte[n * 8];
         if (U.Get(t, fds, g) != 0) return -Errno.EFAULT;
         var h = new byte[n * 8];

@@ -62,10 +62,74 @@ public static class ProcessCalls
         s.Add(Nr.setpriority, "ddd", (t, a, b, c, _, _, _) => 0);
         s.Add(Nr.getcpu, "ppp", (t, a, b, _, _, _, _) => GetCpu(t, a, b));
         s.Add(Nr.arch_prctl, "xx", (t, a, b, _, _, _, _) => -Errno.EINVAL);
-        s.Add(Nr.capget, "pp", (t, a, b, _, _, _, _) => -Errno.EINVAL);
+        s.Add(Nr.capget, "pp", (t, a, b, _, _, _, _) => CapGet(t, a, b));
+        s.Add(Nr.capset, "pp", (t, a, b, _, _, _, _) => CapSet(t, a, b));
     }
 
     static int Low16(uint id) => id > 0xFFFF ? 65534 : (int)id;
+
+    const uint CapV1 = 0x19980330, CapV2 = 0x20071026, CapV3 = 0x20080522;
+
+    /// <summary>cap_validate_magic: an unknown version gets the kernel's preferred one written back and -EINVAL;
+    /// returns how many 32-bit words each set has (1 for v1, 2 for v2/v3).</summary>
+    static int CapHeader(Task t, uint hdr, out int pid, out int words)
+    {
+        pid = 0; words = 0;
+        if (!t.Mem.ReadU32(hdr, out uint ver) || !t.Mem.ReadU32(hdr + 4, out uint p)) return -Errno.EFAULT;
+        pid = (int)p;
+        switch (ver)
+        {
+            case CapV1: words = 1; return 0;
+            case CapV2: case CapV3: words = 2; return 0;
+            default: return t.Mem.WriteU32(hdr, CapV3) ? -Errno.EINVAL : -Errno.EFAULT;
+        }
+    }
+
+    /// <summary>capget: {effective, permitted, inheritable} per 32-bit word of the caller's (or pid's) sets.</summary>
+    static int CapGet(Task t, uint hdr, uint data)
+    {
+        int r = CapHeader(t, hdr, out int pid, out int words);
+        if (r < 0) return data == 0 && r == -Errno.EINVAL ? 0 : r;
+        if (pid < 0) return -Errno.EINVAL;
+        var g = pid == 0 ? t.Group : t.Kernel.TaskSet.FindTask(pid)?.Group;
+        if (g == null) return -Errno.ESRCH;
+        if (data == 0) return 0;
+        var c = g.Creds;
+        var b = new byte[words * 12];
+        for (int i = 0; i < words; i++)
+        {
+            U.W32(b, i * 12, (uint)(c.CapEff >> (32 * i)));
+            U.W32(b, i * 12 + 4, (uint)(c.CapPrm >> (32 * i)));
+            U.W32(b, i * 12 + 8, (uint)(c.CapInh >> (32 * i)));
+        }
+        return U.Put(t, data, b);
+    }
+
+    /// <summary>capset (cap_capset): only for the caller; the new permitted set must be a subset of the old one, the
+    /// effective a subset of the new permitted, the inheritable within old inheritable | permitted.</summary>
+    static int CapSet(Task t, uint hdr, uint data)
+    {
+        int r = CapHeader(t, hdr, out int pid, out int words);
+        if (r < 0) return r;
+        if (pid != 0 && pid != t.Tid && pid != t.Tgid) return -Errno.EPERM;
+        var b = new byte[words * 12];
+        if (U.Get(t, data, b) != 0) return -Errno.EFAULT;
+        ulong eff = 0, prm = 0, inh = 0;
+        for (int i = 0; i < words; i++)
+        {
+            eff |= (ulong)U.R32(b, i * 12) << (32 * i);
+            prm |= (ulong)U.R32(b, i * 12 + 4) << (32 * i);
+            inh |= (ulong)U.R32(b, i * 12 + 8) << (32 * i);
+        }
+        lock (t.Kernel.TaskSet.Lock)
+        {
+            var c = t.Group.Creds;
+            if ((prm & ~c.CapPrm) != 0 || (eff & ~prm) != 0 || (inh & ~(c.CapInh | c.CapPrm)) != 0) return -Errno.EPERM;
+            var n = c.Clone(); n.CapEff = eff; n.CapPrm = prm; n.CapInh = inh;
+            t.Group.Creds = n;
+        }
+        return 0;
+    }
     /// <summary>low2highuid: the 16-bit -1 means "unchanged".</summary>
     static uint Low16To32(uint id) => (id & 0xFFFF) == 0xFFFF ? 0xFFFFFFFF : id & 0xFFFF;
 
@@ -386,13 +450,18 @@ public sealed class Creds
     /// published: a change makes a copy (commit_creds), so readers need no lock.</summary>
     public uint Uid, Euid, Suid, Fsuid, Gid, Egid, Sgid, Fsgid;
     public uint[] Groups = Array.Empty<uint>();
+    /// <summary>Capability sets (CAP_LAST_CAP = 40 in 6.1): root's are full, anyone else's empty.</summary>
+    public ulong CapEff, CapPrm, CapInh;
+    public const ulong CapFull = (1UL << 41) - 1;
     public Creds Clone() => (Creds)MemberwiseClone();
     public static Creds FromHost()
     {
         try
         {
             uint u = Vfs.LibC.getuid(), eu = Vfs.LibC.geteuid(), g = Vfs.LibC.getgid(), eg = Vfs.LibC.getegid();
-            return new Creds { Uid = u, Euid = eu, Suid = eu, Fsuid = eu, Gid = g, Egid = eg, Sgid = eg, Fsgid = eg, Groups = Vfs.LibC.GetGroups() };
+            ulong caps = eu == 0 ? CapFull : 0;
+            return new Creds { Uid = u, Euid = eu, Suid = eu, Fsuid = eu, Gid = g, Egid = eg, Sgid = eg, Fsgid = eg, Groups = Vfs.LibC.GetGroups(),
+                CapEff = caps, CapPrm = caps };
         }
         catch { return new Creds(); }
     }

@@ -33,6 +33,7 @@ public sealed class SyscallTable
         InfoCalls.Register(this);
         TaskCalls.Register(this);
         UnixPairs.Register(this);
+        XattrCalls.Register(this);
     }
 
     public void Add(int nr, string fmt, SyscallFn fn, char ret = 'd')

@@ -150,6 +150,7 @@ public static class JobControl
         int pgid = 0;
         if (k.HostTty is { } tty) lock (tty.Lock) pgid = tty.Pgid;
         if (pgid == 0 && k.TaskSet.Init is { } init) lock (k.TaskSet.Lock) pgid = init.Pgid;
+        if (sig == Sig.SIGTSTP && k.TaskSet.Init is { } first && first.Pgid == pgid) terminalStop = true;
         if (pgid != 0) KillPgrp(k, pgid, new KSigInfo { Signo = sig, Code = KSigInfo.SI_KERNEL, Layout = SigInfoLayout.Kill });
     }
 
@@ -181,11 +182,16 @@ public static class JobControl
 
     [DllImport("libc", EntryPoint = "kill")] static extern int host_kill(int pid, int sig);
 
-    /// <summary>The first process stood for compat32 and was stopped: compat32 stops on the host too, so the shell
-    /// that started it gets its prompt back; its SIGCONT (fg, bg) continues the guest.</summary>
+    /// <summary>^Z at the host terminal was for the first process's group (so the user asked its shell to stop us).</summary>
+    static volatile bool terminalStop;
+
+    /// <summary>The first process stood for compat32 and was stopped from the terminal: compat32 stops on the host
+    /// too, so the shell that started it gets its prompt back; its SIGCONT (fg, bg) continues the guest. A stop sent
+    /// by another guest process does not stop the host: that would freeze every guest process with it.</summary>
     public static void OnInitStopped(KernelModel k)
     {
-        if (!k.Options.StopHostWithInit) return;
+        if (!k.Options.StopHostWithInit || !terminalStop) return;
+        terminalStop = false;
         try { host_kill(Environment.ProcessId, 19 /* host SIGSTOP */); } catch { }
     }
 }

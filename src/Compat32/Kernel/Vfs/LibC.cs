@@ -108,6 +108,44 @@ internal static unsafe partial class LibC
     private static partial int fchownat_(int dirfd, byte* path, int uid, int gid, int flags);
     [LibraryImport("libc", EntryPoint = "fchown", SetLastError = true)]
     private static partial int fchown_(int fd, int uid, int gid);
+    [LibraryImport("libc", EntryPoint = "futimens", SetLastError = true)]
+    private static partial int futimens_(int fd, long* times);
+    public static int Futimens(int fd, long* times) => R(futimens_(fd, times));
+    [LibraryImport("libc", EntryPoint = "lgetxattr", SetLastError = true)]
+    private static partial nint lgetxattr_(byte* path, byte* name, byte* value, nuint size);
+    [LibraryImport("libc", EntryPoint = "getxattr", SetLastError = true)]
+    private static partial nint getxattr_(byte* path, byte* name, byte* value, nuint size);
+    [LibraryImport("libc", EntryPoint = "fgetxattr", SetLastError = true)]
+    private static partial nint fgetxattr_(int fd, byte* name, byte* value, nuint size);
+    [LibraryImport("libc", EntryPoint = "llistxattr", SetLastError = true)]
+    private static partial nint llistxattr_(byte* path, byte* list, nuint size);
+    [LibraryImport("libc", EntryPoint = "listxattr", SetLastError = true)]
+    private static partial nint listxattr_(byte* path, byte* list, nuint size);
+    [LibraryImport("libc", EntryPoint = "flistxattr", SetLastError = true)]
+    private static partial nint flistxattr_(int fd, byte* list, nuint size);
+    [LibraryImport("libc", EntryPoint = "lsetxattr", SetLastError = true)]
+    private static partial int lsetxattr_(byte* path, byte* name, byte* value, nuint size, int flags);
+    [LibraryImport("libc", EntryPoint = "setxattr", SetLastError = true)]
+    private static partial int setxattr_(byte* path, byte* name, byte* value, nuint size, int flags);
+    [LibraryImport("libc", EntryPoint = "fsetxattr", SetLastError = true)]
+    private static partial int fsetxattr_(int fd, byte* name, byte* value, nuint size, int flags);
+    [LibraryImport("libc", EntryPoint = "lremovexattr", SetLastError = true)]
+    private static partial int lremovexattr_(byte* path, byte* name);
+    [LibraryImport("libc", EntryPoint = "removexattr", SetLastError = true)]
+    private static partial int removexattr_(byte* path, byte* name);
+    [LibraryImport("libc", EntryPoint = "fremovexattr", SetLastError = true)]
+    private static partial int fremovexattr_(int fd, byte* name);
+
+    static long RL(nint r) => r < 0 ? Err() : r;
+    public static long GetXattr(byte* path, int fd, bool follow, byte* name, byte* value, nuint size) =>
+        RL(fd >= 0 ? fgetxattr_(fd, name, value, size) : follow ? getxattr_(path, name, value, size) : lgetxattr_(path, name, value, size));
+    public static long ListXattr(byte* path, int fd, bool follow, byte* list, nuint size) =>
+        RL(fd >= 0 ? flistxattr_(fd, list, size) : follow ? listxattr_(path, list, size) : llistxattr_(path, list, size));
+    public static int SetXattr(byte* path, int fd, bool follow, byte* name, byte* value, nuint size, int flags) =>
+        R(fd >= 0 ? fsetxattr_(fd, name, value, size, flags) : follow ? setxattr_(path, name, value, size, flags) : lsetxattr_(path, name, value, size, flags));
+    public static int RemoveXattr(byte* path, int fd, bool follow, byte* name) =>
+        R(fd >= 0 ? fremovexattr_(fd, name) : follow ? removexattr_(path, name) : lremovexattr_(path, name));
+
     [LibraryImport("libc", EntryPoint = "utimensat", SetLastError = true)]
     private static partial int utimensat_(int dirfd, byte* path, long* times, int flags);
     [LibraryImport("libc", EntryPoint = "ftruncate64", SetLastError = true)]

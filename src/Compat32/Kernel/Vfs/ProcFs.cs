@@ -59,6 +59,12 @@ public static class ProcFs
     /// <summary>Path components of an absolute path, "." and ".." folded; null when not under /proc.</summary>
     static List<string>? Parts(string p)
     {
+        // /dev/fd is a link to /proc/self/fd, and /dev/stdin, stdout, stderr to its first three (udev/systemd's
+        // static nodes); the host's would name compat32's own descriptors.
+        if (p == "/dev/fd" || p.StartsWith("/dev/fd/")) p = "/proc/self/fd" + p[7..];
+        else if (p == "/dev/stdin") p = "/proc/self/fd/0";
+        else if (p == "/dev/stdout") p = "/proc/self/fd/1";
+        else if (p == "/dev/stderr") p = "/proc/self/fd/2";
         if (!p.StartsWith("/proc") || (p.Length > 5 && p[5] != '/')) return null;
         var l = new List<string>();
         foreach (var s in p.Split('/', StringSplitOptions.RemoveEmptyEntries))
