@@ -70,7 +70,7 @@ public static class Cli
             foreach (DictionaryEntry kv in Environment.GetEnvironmentVariables()) env.Add(kv.Key + "=" + kv.Value);
         }
         var hide = new HashSet<string>((Environment.GetEnvironmentVariable("COMPAT32_LAUNCHER_ADDED") ?? "")
-            .Split(' ', StringSplitOptions.RemoveEmptyEntries)) { "COMPAT32_LAUNCHER_ADDED", "COMPAT32_CALLER_ENV" };
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries)) { "COMPAT32_LAUNCHER_ADDED", "COMPAT32_CALLER_ENV", Front.EngineFdVar };
         foreach (var u in o.UnsetEnv) hide.Add(u);
         env.RemoveAll(e => hide.Contains(e.IndexOf('=') is int i && i >= 0 ? e[..i] : e));
         foreach (var s in o.SetEnv)
@@ -88,8 +88,10 @@ public static class Cli
     {
         string prog = guest[0];
         var env = GuestEnvironment(o);
+        var engine = Front.AsEngine();
 
         var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold, StopHostWithInit = true };
+        if (engine != null) kopts.InitStopped = engine.Stop;
         Machine m;
         try
         {
@@ -125,6 +127,12 @@ public static class Cli
             string addr = exit.FaultAddr is uint a && (exit.Signal is 11 or 7 or 4 or 8) ? $" (address 0x{a:x8})" : "";
             string core = exit.Core ? " (core dumped)" : "";
             Console.Error.WriteLine($"compat32: {prog}: killed by {Kernel.Signals.Sig.Name(exit.Signal)}{addr}{core}");
+        }
+        if (engine != null)
+        {
+            // The caller gets its status now; guest processes still running keep the engine alive.
+            engine.Exited(exit.ShellCode);
+            m.WaitForAllTasks();
         }
         return exit.ShellCode;
     }

@@ -77,6 +77,8 @@ root.SetAction(pr =>
         SetEnv = pr.GetValue(setEnvOpt) ?? Array.Empty<string>(),
         UnsetEnv = pr.GetValue(unsetEnvOpt) ?? Array.Empty<string>(),
     };
+    // The caller waits for the front; the engine runs the guests (and may outlive the front: see Front).
+    if (Front.Wanted) return Front.Run(args);
     return Cli.RunProgram(opts, guest);
 });
 

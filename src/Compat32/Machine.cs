@@ -87,6 +87,12 @@ public sealed class Machine
 
     static int SafeHostPid() { try { return LibC.getpid(); } catch { return 1; } }
 
+    /// <summary>Wait until every guest task has exited (processes that outlived the first one).</summary>
+    public void WaitForAllTasks()
+    {
+        while (Kernel.TaskSet.TaskCount > 0) Thread.Sleep(20);
+    }
+
     /// <summary>Run the first process until it has exited (its threads run on their own host threads, and so do
     /// the processes it starts); returns how it ended.</summary>
     public GuestExit Run()

@@ -16,6 +16,9 @@ public sealed class KernelOptions
     /// <summary>When the first process stops (^Z, SIGSTOP), stop the host process too, as the program it stands for
     /// would be (the compat32 command sets this; an embedder usually does not want its own process stopped).</summary>
     public bool StopHostWithInit;
+    /// <summary>Called instead of stopping this host process when the first process is stopped from the terminal
+    /// (the compat32 command's front process stops itself).</summary>
+    public Action? InitStopped;
 }
 
 /// <summary>The Linux model shared by every task: the syscall table, pids, clocks, the vDSO image.</summary>

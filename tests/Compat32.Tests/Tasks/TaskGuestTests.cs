@@ -55,4 +55,21 @@ public class TaskGuestTests
     [InlineData("f() { echo in-f $1; return 4; }; f arg | cat; v=$(f x); echo \"$v\" $?")]
     public void BusyboxShell(string script) =>
         Differential.AssertSame(TestEnv.Busybox, ["sh", "-c", script]);
+
+    /// <summary>compat32 returns when its first process exits, as the program would; a process it left running
+    /// keeps running (the engine outlives the front) and does its work afterwards.</summary>
+    [Fact]
+    public void SurvivorsOutliveTheFirstProcess()
+    {
+        using var dir = TestEnv.NewTempDir("survivor");
+        string file = Path.Combine(dir.Path, "late");
+        var r = Proc.Run(TestEnv.Launcher, [TestEnv.Busybox, "sh", "-c", $"(sleep 1; echo late > {file}) >/dev/null 2>&1 </dev/null & echo started"],
+            timeoutMs: 60_000);
+        Assert.Equal("started\n", r.Out);
+        Assert.Equal(0, r.ExitCode);
+        Assert.True(r.Elapsed < TimeSpan.FromSeconds(0.9) || !File.Exists(file), "compat32 waited for the background process");
+        for (int i = 0; i < 100 && !File.Exists(file); i++) Thread.Sleep(100);
+        Assert.True(File.Exists(file), "the background process did not finish after compat32 returned");
+        Assert.Equal("late\n", File.ReadAllText(file));
+    }
 }

@@ -171,8 +171,17 @@ public static class JobControl
         On(PosixSignal.SIGWINCH, () => TerminalSignal(k, Sig.SIGWINCH));
         On(PosixSignal.SIGTERM, () => SignalInit(k, Sig.SIGTERM));
         On(PosixSignal.SIGHUP, () => SignalInit(k, Sig.SIGHUP));
-        On(PosixSignal.SIGCONT, () => SignalInit(k, Sig.SIGCONT));
+        On(PosixSignal.SIGCONT, () => ContinueInitGroup(k));
         return list.ToArray();
+    }
+
+    /// <summary>The host shell continued us (fg, bg): it continues a whole job, so the first process's group
+    /// (every guest process ^Z stopped with it) continues.</summary>
+    static void ContinueInitGroup(KernelModel k)
+    {
+        int pgid = 0;
+        if (k.TaskSet.Init is { } init) lock (k.TaskSet.Lock) pgid = init.Pgid;
+        if (pgid != 0) KillPgrp(k, pgid, new KSigInfo { Signo = Sig.SIGCONT, Code = KSigInfo.SI_USER, Layout = SigInfoLayout.Kill });
     }
 
     static void SignalInit(KernelModel k, int sig)
@@ -192,6 +201,7 @@ public static class JobControl
     {
         if (!k.Options.StopHostWithInit || !terminalStop) return;
         terminalStop = false;
+        if (k.Options.InitStopped is { } cb) { cb(); return; }
         try { host_kill(Environment.ProcessId, 19 /* host SIGSTOP */); } catch { }
     }
 }
