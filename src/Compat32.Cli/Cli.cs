@@ -130,7 +130,9 @@ public static class Cli
         }
         if (engine != null)
         {
-            // The caller gets its status now; guest processes still running keep the engine alive.
+            // The caller gets its status now; guest processes still running keep the engine alive, without the
+            // caller's descriptors (their --strace lines have nowhere to go).
+            kopts.StraceOut = TextWriter.Null;
             engine.Exited(exit.ShellCode);
             m.WaitForAllTasks();
         }

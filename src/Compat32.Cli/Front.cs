@@ -47,7 +47,12 @@ public static unsafe partial class Front
         int front = getppid();
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         if (getppid() != front) Environment.Exit(137); // the front died before we could tie ourselves to it
-        return new Engine(fd);
+        // .NET's console writers hold their own duplicates of 1 and 2: make them ours, so that letting go of the
+        // caller's descriptors (Engine.Exited) really closes every copy.
+        var e = new Engine(fd);
+        Console.SetOut(e.Out = Writer(1));
+        Console.SetError(e.Err = Writer(2));
+        return e;
     }
 
     /// <summary>The front should be used: a normal run, not already the engine, not turned off (COMPAT32_FRONT=0).</summary>
@@ -121,6 +126,11 @@ public static unsafe partial class Front
         return (st & 0x7F) == 0 ? (st >> 8) & 0xFF : 128 + (st & 0x7F);
     }
 
+    [LibraryImport("libc")] private static partial int dup(int fd);
+
+    static StreamWriter Writer(int fd) =>
+        new(new FileStream(new Microsoft.Win32.SafeHandles.SafeFileHandle(dup(fd), ownsHandle: true), FileAccess.Write, 1)) { AutoFlush = true };
+
     static byte* Pin(string s, List<GCHandle> pins)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(s + "\0");
@@ -133,6 +143,7 @@ public static unsafe partial class Front
     public sealed class Engine
     {
         int fd;
+        internal StreamWriter? Out, Err;
         internal Engine(int fd) { this.fd = fd; }
 
         public void Stop() => Send("stop\n");
@@ -142,8 +153,9 @@ public static unsafe partial class Front
         public void Exited(int code)
         {
             prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
-            Console.Out.Flush();
-            Console.Error.Flush();
+            Console.SetOut(TextWriter.Null);
+            Console.SetError(TextWriter.Null);
+            try { Out?.Dispose(); Err?.Dispose(); } catch (IOException) { }
             Send($"exit {code}\n");
             close(fd);
             fd = -1;

@@ -804,10 +804,14 @@ public sealed unsafe class AddressSpace : IDisposable
     /// reservation stays until the object is collected, so a late reader sees unmapped memory, not freed memory.</summary>
     public void Teardown()
     {
-        lock (MmLock) lock (VvarLock) VvarPage = 0;
-        Unmap(0, 0x80000000);
-        Unmap(0x80000000, 0x7FFFF000);
-        Unmap(0xFFFFF000, 0x1000);
+        lock (MmLock)
+        {
+            lock (VvarLock) VvarPage = 0;
+            // Mapping by mapping: walking all 2^20 permission bytes cost more than the whole exec.
+            foreach (var (start, end) in vmas.Select(v => (v.Start, v.EndL)).ToArray())
+                for (ulong a = start; a < end; a += 0x80000000UL)
+                    Unmap((uint)a, (uint)Math.Min(end - a, 0x80000000UL));
+        }
     }
 
     /// <summary>

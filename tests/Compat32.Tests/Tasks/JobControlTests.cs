@@ -43,7 +43,8 @@ public class JobControlTests
         Tmux("new-session", "-d", "-s", s, "-x", "120", "-y", "30", cmd);
         try
         {
-            WaitFor(s, "$ ");
+            WaitFor(s, "built-in commands."); // (capture-pane drops the prompt's trailing blank)
+            Thread.Sleep(300);
             Tmux("send-keys", "-t", s, "sleep 100", "Enter");
             Thread.Sleep(1500);
             Tmux("send-keys", "-t", s, "C-z");

@@ -226,10 +226,11 @@ public sealed class SignalModel
                 if (deadlineTicks == long.MaxValue) { System.Threading.Monitor.Wait(st.Lock, 1000); continue; }
                 long now = System.Diagnostics.Stopwatch.GetTimestamp();
                 if (now >= deadlineTicks) return false;
-                long ms = (deadlineTicks - now) * 1000 / System.Diagnostics.Stopwatch.Frequency;
-                // Sleep in whole milliseconds, then spin the sub-millisecond remainder for accuracy.
-                if (ms >= 2) System.Threading.Monitor.Wait(st.Lock, (int)Math.Min(ms - 1, 1000));
-                else { System.Threading.Monitor.Exit(st.Lock); Thread.SpinWait(50); System.Threading.Monitor.Enter(st.Lock); }
+                long us = (deadlineTicks - now) * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
+                // Sleep in whole milliseconds, then yield through the sub-millisecond remainder for accuracy
+                // (yielding, not spinning: a thousand threads in short sleeps must not eat the CPU).
+                if (us >= 1100) System.Threading.Monitor.Wait(st.Lock, (int)Math.Min(us / 1000 - (us >= 2000 ? 1 : 0), 1000));
+                else { System.Threading.Monitor.Exit(st.Lock); Thread.Yield(); System.Threading.Monitor.Enter(st.Lock); }
             }
             return (t.Pending & mask) != 0;
         }

@@ -127,16 +127,16 @@ public sealed class Task : ISyscallKernel
                 {
                     long now = System.Diagnostics.Stopwatch.GetTimestamp();
                     if (now >= deadlineTicks) return WakeReason.Timeout;
-                    long left = (deadlineTicks - now) * 1000 / System.Diagnostics.Stopwatch.Frequency;
-                    if (left < 2)
+                    long us = (deadlineTicks - now) * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
+                    if (us < 1100)
                     {
-                        // Sub-millisecond remainder: spin briefly for accuracy.
+                        // Sub-millisecond remainder: yield (not spin) for accuracy.
                         System.Threading.Monitor.Exit(st.Lock);
-                        Thread.SpinWait(50);
+                        Thread.Yield();
                         System.Threading.Monitor.Enter(st.Lock);
                         continue;
                     }
-                    ms = (int)Math.Min(left - 1, 1000);
+                    ms = (int)Math.Min(us / 1000 - (us >= 2000 ? 1 : 0), 1000);
                 }
                 System.Threading.Monitor.Wait(st.Lock, ms);
             }
