@@ -51,6 +51,14 @@ public sealed class CodeSpace
     }
     internal JitCode? CodeIfAny => Volatile.Read(ref code);
 
+    /// <summary>The address space is gone (mmput: its last task exited): free the translated code now.</summary>
+    public static void Retire(AddressSpace mem)
+    {
+        CodeSpace? s;
+        lock (spaces) if (!spaces.TryGetValue(mem, out s)) return;
+        lock (s.Lock) { s.code?.Free(); s.code = null; }
+    }
+
     internal void Attach(Processor p)
     {
         lock (Lock)

@@ -73,10 +73,17 @@ internal sealed unsafe partial class JitCode
 
     bool lowMapped;
 
-    ~JitCode()
+    ~JitCode() => Free();
+
+    int freed;
+    /// <summary>Give the region back (the address space is gone and no processor can run in it any more); the
+    /// region below 2 GiB holds only a few dozen of these, so it must not wait for a garbage collection.</summary>
+    internal void Free()
     {
+        if (Interlocked.Exchange(ref freed, 1) != 0) return;
         if (lowMapped) munmap((nint)region, (nuint)RegionSize);
         else HostMem.Release(region, RegionSize);
+        GC.SuppressFinalize(this);
     }
 
     [LibraryImport("libc", EntryPoint = "mmap")]

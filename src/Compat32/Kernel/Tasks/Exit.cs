@@ -142,11 +142,18 @@ public static class Exit
         }
     }
 
+    static int deadSpaces;
+
     /// <summary>mmput: the last user of an address space drops its pages (the reservation itself goes with the
     /// object, so late readers see unmapped memory, never freed host memory).</summary>
     public static void ReleaseMm(Mm mm)
     {
-        if (Interlocked.Decrement(ref mm.Users) == 0) mm.Space.Teardown();
+        if (Interlocked.Decrement(ref mm.Users) != 0) return;
+        mm.Space.Teardown();
+        Cpu.CodeSpace.Retire(mm.Space);
+        // Each dead address space still holds its 1 MiB permission array and 4 GiB reservation until a full
+        // collection: a shell forking thousands of subshells allocates too little else to trigger one.
+        if (Interlocked.Increment(ref deadSpaces) % 32 == 0) GC.Collect(2, GCCollectionMode.Optimized, blocking: false);
     }
 
     /// <summary>exit_notify for the last thread of a group: reparent its children, tell its parent (or reap it
