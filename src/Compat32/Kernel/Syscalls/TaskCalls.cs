@@ -232,7 +232,33 @@ public static class TaskCalls
             case Futex.FUTEX_REQUEUE: return fx.Requeue(t, uaddr, uaddr2, priv, (int)val, (int)utime, null);
             case Futex.FUTEX_CMP_REQUEUE: return fx.Requeue(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
             case Futex.FUTEX_WAKE_OP: return fx.WakeOp(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
-            default: return fx.Other(t, cmd, uaddr, priv, realtime, val, utime, uaddr2, val3, wide);
+            case Futex.FUTEX_LOCK_PI:
+            case Futex.FUTEX_LOCK_PI2:
+            {
+                // Absolute: FUTEX_LOCK_PI on CLOCK_REALTIME, FUTEX_LOCK_PI2 on the clock FUTEX_CLOCK_REALTIME picks.
+                long ns = -1;
+                if (utime != 0)
+                {
+                    int r = ReadTimespec(t, utime, wide, out ns);
+                    if (r < 0) return r;
+                }
+                long deadline = Futex.Deadline(ns, absolute: true, realtime: cmd == Futex.FUTEX_LOCK_PI || realtime);
+                return fx.LockPi(t, uaddr, priv, deadline, trylock: false);
+            }
+            case Futex.FUTEX_TRYLOCK_PI: return fx.LockPi(t, uaddr, priv, long.MaxValue, trylock: true);
+            case Futex.FUTEX_UNLOCK_PI: return fx.UnlockPi(t, uaddr, priv);
+            case Futex.FUTEX_WAIT_REQUEUE_PI:
+            {
+                long ns = -1;
+                if (utime != 0)
+                {
+                    int r = ReadTimespec(t, utime, wide, out ns);
+                    if (r < 0) return r;
+                }
+                return fx.WaitRequeuePi(t, uaddr, priv, val, Futex.Deadline(ns, absolute: true, realtime), uaddr2);
+            }
+            case Futex.FUTEX_CMP_REQUEUE_PI: return fx.RequeuePi(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
+            default: return -Errno.ENOSYS; // FUTEX_FD is gone since 2.6.26
         }
     }
 
