@@ -191,7 +191,8 @@ public static class TaskCalls
 
     /// <summary>do_futex: the op word's command, FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the timeout is an
     /// old_timespec32 (futex) or __kernel_timespec (futex_time64); for the requeue and wake-op commands the fourth
-    /// argument is a count (val2) instead.</summary>
+    /// argument is a count (val2) instead. The PI commands (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI,
+    /// CMP_REQUEUE_PI) take absolute timeouts.</summary>
     static int FutexCall(Task t, uint uaddr, int op, uint val, uint utime, uint uaddr2, uint val3, bool wide)
     {
         int cmd = op & Futex.FUTEX_CMD_MASK;

@@ -482,6 +482,7 @@ public sealed unsafe class Futex
                     goto queued;
                 }
             }
+            if (t.Exited) return -Errno.EINTR; // a guest flipping the word must not keep a dying task here
             WaitForOwnerExiting(exiting); // -EAGAIN / -EBUSY: retry
             continue;
 
@@ -509,7 +510,7 @@ public sealed unsafe class Futex
     {
         for (int tries = 0; ; tries++)
         {
-            if (tries > 0) Thread.Yield();
+            if (tries > 0) { if (t.Exited) return -Errno.EINTR; Thread.Yield(); }
             if (ReadWord(t, uaddr, out uint uval) < 0) return -Errno.EFAULT;
             if ((uval & FUTEX_TID_MASK) != (uint)t.Tid) return -Errno.EPERM;
             int r = GetKey(t, uaddr, priv, out var key);
@@ -701,7 +702,7 @@ public sealed unsafe class Futex
                 }
             }
             foreach (var x in wake) x.Wake();
-            if (r == -Errno.EAGAIN || r == -Errno.EBUSY) { WaitForOwnerExiting(exiting); continue; }
+            if ((r == -Errno.EAGAIN || r == -Errno.EBUSY) && !t.Exited) { WaitForOwnerExiting(exiting); continue; }
             return r < 0 ? r : taskCount;
         }
     }
