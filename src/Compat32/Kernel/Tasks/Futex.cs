@@ -38,7 +38,7 @@ public sealed unsafe class Futex
         public readonly List<Waiter> Queue = new();
     }
 
-    /// <summary>struct futex_q. Key, Bitset, Bucket, PiState, RtWaiter and RequeueState change only under the
+    /// <summary>struct futex_q. Key, Bitset, Bucket, PiState, RtWaiter and Requeue change only under the
     /// bucket lock (requeue moves them).</summary>
     sealed class Waiter
     {
@@ -55,7 +55,7 @@ public sealed unsafe class Futex
         /// <summary>q->requeue_pi_key: the uaddr2 a FUTEX_WAIT_REQUEUE_PI waiter named.</summary>
         public Key? RequeuePiKey;
         /// <summary>q->requeue_state: None, Done (now an rt_mutex waiter on uaddr2) or Locked (got uaddr2).</summary>
-        public RequeueState Requeue;
+        public volatile RequeueState Requeue;
         /// <summary>This waiter was made the rt_mutex owner (the lock was handed to it). Set under the bucket lock.</summary>
         public volatile bool Acquired;
         public Waiter(Task t, Key key, uint bitset, Bucket b) { Task = t; Key = key; Bitset = bitset; Bucket = b; }
