@@ -191,7 +191,8 @@ public static class TaskCalls
 
     /// <summary>do_futex: the op word's command, FUTEX_PRIVATE_FLAG and FUTEX_CLOCK_REALTIME; the timeout is an
     /// old_timespec32 (futex) or __kernel_timespec (futex_time64); for the requeue and wake-op commands the fourth
-    /// argument is a count (val2) instead.</summary>
+    /// argument is a count (val2) instead. The PI commands (LOCK_PI, LOCK_PI2, TRYLOCK_PI, UNLOCK_PI, WAIT_REQUEUE_PI,
+    /// CMP_REQUEUE_PI) take absolute timeouts.</summary>
     static int FutexCall(Task t, uint uaddr, int op, uint val, uint utime, uint uaddr2, uint val3, bool wide)
     {
         int cmd = op & Futex.FUTEX_CMD_MASK;
@@ -232,7 +233,33 @@ public static class TaskCalls
             case Futex.FUTEX_REQUEUE: return fx.Requeue(t, uaddr, uaddr2, priv, (int)val, (int)utime, null);
             case Futex.FUTEX_CMP_REQUEUE: return fx.Requeue(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
             case Futex.FUTEX_WAKE_OP: return fx.WakeOp(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
-            default: return fx.Other(t, cmd, uaddr, priv, realtime, val, utime, uaddr2, val3, wide);
+            case Futex.FUTEX_LOCK_PI:
+            case Futex.FUTEX_LOCK_PI2:
+            {
+                // Absolute: FUTEX_LOCK_PI on CLOCK_REALTIME, FUTEX_LOCK_PI2 on the clock FUTEX_CLOCK_REALTIME picks.
+                long ns = -1;
+                if (utime != 0)
+                {
+                    int r = ReadTimespec(t, utime, wide, out ns);
+                    if (r < 0) return r;
+                }
+                long deadline = Futex.Deadline(ns, absolute: true, realtime: cmd == Futex.FUTEX_LOCK_PI || realtime);
+                return fx.LockPi(t, uaddr, priv, deadline, trylock: false);
+            }
+            case Futex.FUTEX_TRYLOCK_PI: return fx.LockPi(t, uaddr, priv, long.MaxValue, trylock: true);
+            case Futex.FUTEX_UNLOCK_PI: return fx.UnlockPi(t, uaddr, priv);
+            case Futex.FUTEX_WAIT_REQUEUE_PI:
+            {
+                long ns = -1;
+                if (utime != 0)
+                {
+                    int r = ReadTimespec(t, utime, wide, out ns);
+                    if (r < 0) return r;
+                }
+                return fx.WaitRequeuePi(t, uaddr, priv, val, Futex.Deadline(ns, absolute: true, realtime), uaddr2);
+            }
+            case Futex.FUTEX_CMP_REQUEUE_PI: return fx.RequeuePi(t, uaddr, uaddr2, priv, (int)val, (int)utime, val3);
+            default: return -Errno.ENOSYS; // FUTEX_FD is gone since 2.6.26
         }
     }
 
