@@ -162,7 +162,7 @@ model="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
   echo "| benchmark | native max RSS | qemu-i386 max RSS | compat32 max RSS | native peak procs / threads / RSS | qemu-i386 peak procs / threads / RSS | compat32 peak procs / threads / RSS |"
   echo "|---|---|---|---|---|---|---|"
   printf '%s\n' "${mrows[@]}"
-  if [ ${#failed[@]} -gt 0 ]; then echo; echo "Rows that FAILED under compat32 in this run: ${failed[*]}."; fi
+  if [ ${#failed[@]} -gt 0 ]; then echo; echo "Rows that FAILED under compat32 in this run: $(IFS=';'; echo "${failed[*]}" | sed 's/;/; /g')."; fi
   if [ -f "$here/NOTES.md" ]; then echo; cat "$here/NOTES.md"; fi
 } > "$root/BENCHMARKS.md"
 echo "bench: wrote $root/BENCHMARKS.md" >&2
