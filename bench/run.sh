@@ -1,26 +1,37 @@
 #!/usr/bin/env bash
-# bench/run.sh: the same i386 guests under compat32 and qemu-i386, in one run; median wall times and the
-# ratio compat32/qemu. Writes the table to BENCHMARKS.md (with machine and date).
-#   BENCH_N=5 (runs per benchmark), COMPAT32_CACHE (default ~/.cache/compat32) holds the built guests and
+# bench/run.sh: the same i386 guests natively (where the host runs i386 binaries), under qemu-i386 and under
+# compat32, in one run; median wall and CPU times, the ratio compat32/qemu, and for the process/thread rows the
+# host memory and host threads used. Writes the tables to BENCHMARKS.md (with machine, load and date).
+#   bench/run.sh [--quick]   --quick: 3 runs per benchmark instead of 5
+#   BENCH_N=5 (runs per benchmark), BENCH_ONLY=REGEX (only the rows whose label matches; for debugging), COMPAT32_CACHE (default ~/.cache/compat32) holds the built guests and
 #   busybox-static:i386 (downloaded with apt-get download + dpkg -x when absent, as test.sh does).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 N="${BENCH_N:-5}"
+[ "${1:-}" = --quick ] && N=3
 cache="${COMPAT32_CACHE:-$HOME/.cache/compat32}"
 out="$cache/bench"; mkdir -p "$out" "$cache/debs"
 command -v qemu-i386 >/dev/null || { echo "bench: qemu-i386 missing (apt-get install qemu-user)" >&2; exit 1; }
 command -v gcc >/dev/null || { echo "bench: gcc missing (apt-get install gcc-multilib)" >&2; exit 1; }
-
+if [ ! -x /usr/bin/time ]; then
+  echo "bench: /usr/bin/time missing: installing it (apt-get install time) for CPU times and max RSS" >&2
+  { apt-get install -y time >/dev/null 2>&1 || sudo -n apt-get install -y time >/dev/null 2>&1; } ||
+    echo "bench: could not install /usr/bin/time: CPU and memory columns will be 0" >&2
+fi
 build() { # name → cached binary path
   local src="$here/$1.c" h
   h="$(cat "$src" | sha256sum | cut -c1-16)"
   local bin="$out/$1-$h"
-  if [ ! -x "$bin" ]; then gcc -m32 -march=i686 -static -O2 -o "$bin.tmp$$" "$src" && mv "$bin.tmp$$" "$bin"; fi
+  if [ ! -x "$bin" ]; then gcc -m32 -march=i686 -static -O2 -pthread -o "$bin.tmp$$" "$src" && mv "$bin.tmp$$" "$bin"; fi
   echo "$bin"
 }
 cpu="$(build cpubench)"
 sys="$(build getppid)"
+pingpong="$(build pingpong)"
+xadd="$(build xadd)"
+forkheap="$(build forkheap)"
+threads="$(build threads1000)"
 
 bbdir="$cache/debs/busybox-static_i386"
 if [ ! -x "$bbdir/bin/busybox" ]; then
@@ -34,56 +45,124 @@ bb="$bbdir/bin/busybox"
 
 c32="$root/compat32"
 "$c32" --version >/dev/null   # build the launcher's output once, outside the timings
+load0="$(cut -d" " -f1-3 /proc/loadavg)"
+# The host runs i386 binaries itself (IA32 emulation in its kernel)? Then each guest also gets a native column.
+native=0; if [ "$("$bb" echo native 2>/dev/null)" = native ]; then native=1; fi
 
-# Runs a command N times; prints "median-wall median-cpu" in seconds (cpu = user+sys, from /usr/bin/time when
-# present: on a shared, loaded box the CPU time is the steadier number). stdout must not change between runs.
+# Runs a command N times; prints "median-wall median-cpu median-maxrss" (seconds, seconds, MiB; cpu = user+sys
+# and max RSS from /usr/bin/time: max RSS is that of the largest single process of the run, children included).
+# On a shared, loaded box the CPU time is the steadier number. stdout must not change between runs; a failing
+# run (exit status, timeout) fails the benchmark.
 median() {
-  local ws=() cs=() ref="" o t0 t1 tf; tf="$(mktemp)"
+  local ws=() cs=() ms=() ref="" o t0 t1 tf; tf="$(mktemp)"
   for ((i = 0; i < N; i++)); do
     t0=$(date +%s%N)
-    if [ -x /usr/bin/time ]; then o="$(/usr/bin/time -o "$tf" -f '%U %S' "$@")"; else o="$("$@")"; echo "0 0" >"$tf"; fi
+    if [ -x /usr/bin/time ]; then o="$(timeout 600 /usr/bin/time -o "$tf" -f '%U %S %M' "$@")" || { rm -f "$tf"; return 1; }
+    else o="$(timeout 600 "$@")" || return 1; echo "0 0 0" >"$tf"; fi
     t1=$(date +%s%N)
-    if [ $i = 0 ]; then ref="$o"; elif [ "$o" != "$ref" ]; then echo "bench: output changed between runs of $*" >&2; exit 1; fi
+    if [ $i = 0 ]; then ref="$o"; elif [ "$o" != "$ref" ]; then echo "bench: output changed between runs of $*" >&2; rm -f "$tf"; return 1; fi
     ws+=("$(( (t1 - t0) / 1000 ))")
     cs+=("$(tail -1 "$tf" | awk '{ printf "%d", ($1 + $2) * 1e6 }')")
+    ms+=("$(tail -1 "$tf" | awk '{ printf "%d", $3 * 1e3 / 1.048576 }')")
   done
   rm -f "$tf"
   med() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.3f", m / 1e6}'; }
-  echo "$(printf '%s\n' "${ws[@]}" | med) $(printf '%s\n' "${cs[@]}" | med)"
+  echo "$(printf '%s\n' "${ws[@]}" | med) $(printf '%s\n' "${cs[@]}" | med) $(printf '%s\n' "${ms[@]}" | med | awk '{ printf "%.0f", $1 }')"
 }
 
-rows=()
-run() { # label, env-assignment-or-"-", command...
+# Runs a command once (untimed), sampling its host process tree every ~20 ms with ps: prints the peak number of
+# host processes, the peak number of host threads (sum of nlwp) and the peak summed RSS in MiB (pages shared
+# copy-on-write between forked host processes are counted once per process).
+peak() {
+  "$@" >/dev/null 2>&1 &
+  local pid=$! p=0 t=0 r=0 s
+  while kill -0 "$pid" 2>/dev/null; do
+    s="$(ps -e -o pid=,ppid=,nlwp=,rss= 2>/dev/null | awk -v root="$pid" '
+      { pp[$1] = $2; n[$1] = $3; r[$1] = $4 }
+      END { for (q in pp) { x = q; for (d = 0; d < 64 && x != "" && x != 0; d++) { if (x == root) { P++; T += n[q]; R += r[q]; break } x = pp[x] } }
+            printf "%d %d %d", P, T, R }')"
+    set -- $s
+    [ "$1" -gt "$p" ] && p=$1; [ "$2" -gt "$t" ] && t=$2; [ "$3" -gt "$r" ] && r=$3
+    sleep 0.02
+  done
+  wait "$pid" 2>/dev/null || true
+  echo "$p $t $(( r / 1024 ))"
+}
+
+rows=() mrows=() failed=()
+# run [mem=1] label env-assignment-or-"-" command...: native (when possible), qemu-i386 and compat32, outputs
+# compared first; with mem=1 also the memory/threads table.
+run() {
   local label="$1" envset="$2"; shift 2
-  local oq oc
-  oq="$(qemu-i386 "$@")"; oc="$(env ${envset/#-/} "$c32" "$@")"
-  [ "$oq" = "$oc" ] || { echo "bench: $label: compat32 output differs from qemu-i386" >&2; exit 1; }
-  local q c
-  q=($(median qemu-i386 "$@"))
-  c=($(median env ${envset/#-/} "$c32" "$@"))
+  [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
+  local oq oc on=""
+  oq="$(timeout 600 qemu-i386 "$@")" || { echo "bench: $label: qemu-i386 failed" >&2; exit 1; }
+  if ! oc="$(timeout 600 env ${envset/#-/} "$c32" "$@")" || [ "$oq" != "$oc" ]; then
+    echo "bench: $label: FAILS under compat32 (exit status or output differs from qemu-i386); row skipped, see BENCHMARKS.md notes" >&2
+    failed+=("$label"); rows+=("| $label | - | - | FAILED under compat32 | - | - | - | - |"); return 0
+  fi
+  if [ $native = 1 ]; then on="$(timeout 600 "$@")" || on="(failed)"; [ "$on" = "$oq" ] || echo "bench: $label: native output differs from qemu-i386" >&2; fi
+  local n=(- - -) q c
+  [ $native = 1 ] && n=($(median "$@"))
+  q=($(median qemu-i386 "$@")) || { echo "bench: $label: qemu-i386 run failed" >&2; exit 1; }
+  if ! c=($(median env ${envset/#-/} "$c32" "$@")); then
+    echo "bench: $label: a timed compat32 run FAILED; row skipped" >&2
+    failed+=("$label"); rows+=("| $label | ${n[0]} | ${q[0]} | FAILED under compat32 | - | ${q[1]} | - | - |"); return 0
+  fi
   local r rc
   r="$(awk -v c="${c[0]}" -v q="${q[0]}" 'BEGIN { printf "%.2f", c / q }')"
   rc="$(awk -v c="${c[1]}" -v q="${q[1]}" 'BEGIN { if (q > 0) printf "%.2f", c / q; else print "-" }')"
-  printf '%-44s qemu %7.3f s (cpu %6.3f)  compat32 %7.3f s (cpu %6.3f)  ratio %6.2fx (cpu %5sx)\n' "$label" "${q[0]}" "${q[1]}" "${c[0]}" "${c[1]}" "$r" "$rc"
-  rows+=("| $label | ${q[0]} | ${c[0]} | **${r}x** | ${q[1]} | ${c[1]} | ${rc}x |")
+  printf '%-48s native %7s  qemu %7.3f s (cpu %6.3f)  compat32 %7.3f s (cpu %6.3f)  ratio %6.2fx (cpu %5sx)\n' "$label" "${n[0]}" "${q[0]}" "${q[1]}" "${c[0]}" "${c[1]}" "$r" "$rc" >&2
+  rows+=("| $label | ${n[0]} | ${q[0]} | ${c[0]} | **${r}x** | ${q[1]} | ${c[1]} | ${rc}x |")
+  if [ "${mem:-0}" = 1 ]; then
+    local pn=(- - -) pq pc
+    [ $native = 1 ] && pn=($(peak "$@"))
+    pq=($(peak qemu-i386 "$@")); pc=($(peak env ${envset/#-/} "$c32" "$@"))
+    printf '%-48s max RSS native %s qemu %s compat32 %s MiB; peak procs/threads/tree-RSS native %s/%s/%s qemu %s/%s/%s compat32 %s/%s/%s\n' \
+      "$label" "${n[2]}" "${q[2]}" "${c[2]}" "${pn[@]}" "${pq[@]}" "${pc[@]}" >&2
+    mrows+=("| $label | ${n[2]} | ${q[2]} | ${c[2]} | ${pn[0]} / ${pn[1]} / ${pn[2]} | ${pq[0]} / ${pq[1]} / ${pq[2]} | ${pc[0]} / ${pc[1]} / ${pc[2]} |")
+  fi
 }
+
+# busybox sh loops: fork + exec of an x86-64 host program (/bin/true: compat32 runs it as a host child, qemu-i386
+# hands it to the host kernel) and of an i386 program (busybox itself: compat32 loads it in-process; qemu-i386's
+# execve goes to the host kernel too, which runs the i386 binary natively when no binfmt_misc entry sends it
+# back to qemu).
+loop_host='i=0; while [ $i -lt 500 ]; do /bin/true; i=$((i+1)); done; echo $i'
+loop_i386="i=0; while [ \$i -lt 500 ]; do $bb true; i=\$((i+1)); done; echo \$i"
+conc='for i in $(seq 100); do sleep 1 & done; wait; echo done'
 
 run "cpu-bound (bench/cpubench.c)" - "$cpu"
 run "cpu-bound, interpreter only (COMPAT32_JIT=0)" COMPAT32_JIT=0 "$cpu"
 run "syscall-bound (getppid x 1e6)" - "$sys"
 run "startup (busybox true)" - "$bb" true
+run "fork+exec x86-64 /bin/true x 500 (busybox sh)" - "$bb" sh -c "$loop_host"
+run "fork+exec i386 busybox true x 500 (busybox sh)" - "$bb" sh -c "$loop_i386"
+run "mutex/condvar ping-pong, 2 threads x 100k" - "$pingpong" 100000
+run "LOCK XADD counter, 8 threads x 2M" - "$xadd" 8 2000000
+mem=1 run "fork+exit with 256 MiB touched heap" - "$forkheap" 256
+mem=1 run "1000 threads (create, barrier, 1 ms sleep, join)" - "$threads" 1000 1000
+run "1000 threads (create, barrier, join; no sleep)" - "$threads" 1000 0
+mem=1 run "100 concurrent children (busybox sh, sleep 1 &)" - "$bb" sh -c "$conc"
 
 model="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 {
   echo "# Benchmarks"
   echo
-  echo "Generated by \`bench/run.sh\` (median of $N runs; wall time and CPU time = user+sys, seconds). Ratio = compat32 / qemu-i386 (lower is better). Load average at the end of the run: $(cut -d' ' -f1-3 /proc/loadavg)."
+  echo "Generated by \`bench/run.sh\` (median of $N runs; wall time and CPU time = user+sys, seconds). Ratio = compat32 / qemu-i386 (lower is better). Native = the same static i386 binary run directly by the host kernel (IA32 emulation). Load average before the run: $load0; at the end: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
   echo "Machine: $(nproc) CPUs, $model; $(uname -sr); $(qemu-i386 --version | head -1); dotnet $(dotnet --version 2>/dev/null || echo '?'). Date: $(date -u '+%Y-%m-%d %H:%M UTC')."
   echo
-  echo "| benchmark | qemu-i386 wall (s) | compat32 wall (s) | ratio wall | qemu-i386 cpu (s) | compat32 cpu (s) | ratio cpu |"
-  echo "|---|---|---|---|---|---|---|"
+  echo "| benchmark | native wall (s) | qemu-i386 wall (s) | compat32 wall (s) | ratio wall | qemu-i386 cpu (s) | compat32 cpu (s) | ratio cpu |"
+  echo "|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
+  echo
+  echo "Host memory and threads of the process/thread rows. Max RSS (MiB, median): the largest single host process of a run (/usr/bin/time %M). Peak (one extra untimed run, sampled every ~20 ms with ps): host processes / host threads / summed RSS (MiB) of the whole host process tree."
+  echo
+  echo "| benchmark | native max RSS | qemu-i386 max RSS | compat32 max RSS | native peak procs / threads / RSS | qemu-i386 peak procs / threads / RSS | compat32 peak procs / threads / RSS |"
+  echo "|---|---|---|---|---|---|---|"
+  printf '%s\n' "${mrows[@]}"
+  if [ ${#failed[@]} -gt 0 ]; then echo; echo "Rows that FAILED under compat32 in this run: $(IFS=';'; echo "${failed[*]}" | sed 's/;/; /g')."; fi
   if [ -f "$here/NOTES.md" ]; then echo; cat "$here/NOTES.md"; fi
 } > "$root/BENCHMARKS.md"
 echo "bench: wrote $root/BENCHMARKS.md" >&2
