@@ -74,6 +74,7 @@ public static class Differential
             if (fi.LinkTarget != null) { sb.Append($"{rel} -> {fi.LinkTarget}\n"); continue; }
             string mode = Convert.ToString((int)File.GetUnixFileMode(p), 8);
             if (Directory.Exists(p)) sb.Append($"{rel}/ {mode}\n");
+            else if (FileType(p) is string special) sb.Append($"{rel} {special} {mode}\n"); // opening a FIFO would block
             else
             {
                 string h = Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(File.ReadAllBytes(p)))[..16];
@@ -81,6 +82,22 @@ public static class Differential
             }
         }
         return sb.ToString();
+    }
+
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)]
+    static extern int lstat(string path, byte[] buf);
+
+    /// <summary>"fifo", "socket", "chardev", "blockdev" for a special file; null for a regular one (lstat's st_mode,
+    /// at offset 24 in the x86-64 struct stat and 16 in the arm64 one).</summary>
+    static string? FileType(string path)
+    {
+        var b = new byte[256];
+        if (lstat(path, b) != 0) return null;
+        int off = System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture == System.Runtime.InteropServices.Architecture.Arm64 ? 16 : 24;
+        return (BitConverter.ToUInt32(b, off) & 0xF000) switch
+        {
+            0x1000 => "fifo", 0xC000 => "socket", 0x2000 => "chardev", 0x6000 => "blockdev", _ => null,
+        };
     }
 
     static string Label(string prog, IEnumerable<string> args) =>
