@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <sys/syscall.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 static volatile sig_atomic_t got_usr1, chld_pid, chld_status, chld_code;
 static void on_usr1(int s) { got_usr1 = 1; }
@@ -58,7 +59,8 @@ int main(int argc, char **argv) {
   memset(&si, 0, sizeof si);
   waitid(P_ALL, 0, &si, WEXITED);
   printf("waitid killed: code=%d status=%d\n", si.si_code, si.si_status);
-  printf("no children: %d errno=%s\n", wait(&st), strerror(errno));
+  r = wait(&st); /* argument order is unspecified: read errno only after the call */
+  printf("no children: %d errno=%s\n", r, strerror(errno));
 
   /* 4. SIGCHLD with siginfo */
   struct sigaction sa; memset(&sa, 0, sizeof sa);
@@ -75,9 +77,13 @@ int main(int argc, char **argv) {
   int fds[2]; pipe(fds);
   p = fork();
   if (p == 0) {
+    /* block first and wait in sigsuspend: a check-then-pause() loop loses a signal that lands in between */
+    sigset_t usr1, old;
+    sigemptyset(&usr1); sigaddset(&usr1, SIGUSR1);
+    sigprocmask(SIG_BLOCK, &usr1, &old);
     signal(SIGUSR1, on_usr1);
     write(fds[1], "r", 1);
-    while (!got_usr1) pause();
+    while (!got_usr1) sigsuspend(&old);
     write(fds[1], "g", 1);
     _exit(0);
   }
@@ -126,7 +132,8 @@ int main(int argc, char **argv) {
   printf("exec script: status %d\n", WEXITSTATUS(st));
   unlink(script);
   errno = 0;
-  printf("exec missing: %d %s\n", execl("/nonexistent/prog", "x", (char *)NULL), strerror(errno));
+  r = execl("/nonexistent/prog", "x", (char *)NULL);
+  printf("exec missing: %d %s\n", r, strerror(errno));
 
   /* 9. pidfd */
   p = fork();
