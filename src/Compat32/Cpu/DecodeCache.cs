@@ -80,6 +80,10 @@ public sealed unsafe class DecodeCache
     Block? DecodeBlock(uint eip, out uint faultAddr)
     {
         faultAddr = 0;
+        if (DecodePool.At(eip) is { } runs)
+            foreach (var run in runs)
+                if (reader.Matches(run.Start, run.End, run.Bytes))
+                    return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count };
         list.Clear();
         uint ip = eip;
         reader.Begin(eip);
@@ -103,6 +107,8 @@ public sealed unsafe class DecodeCache
         var insns = list.ToArray();
         var uops = new Uop[insns.Length];
         for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
+        if (reader.Seen(eip, ip) is { } bytes)
+            DecodePool.Add(new DecodePool.Run { Start = eip, End = ip, Count = insns.Length, Bytes = bytes, Insns = insns, Uops = uops });
         return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
     }
 
@@ -165,6 +171,32 @@ public sealed unsafe class DecodeCache
             ip++;
             return v;
         }
+        /// <summary>The bytes of [from, to) as read by this decode (null if not all were kept).</summary>
+        public byte[]? Seen(uint from, uint to)
+        {
+            uint n = to - from;
+            return from == start && n <= (uint)seen.Length ? seen.AsSpan(0, (int)n).ToArray() : null;
+        }
+
+        /// <summary>Guest memory at [from, to) is fetchable code holding exactly these bytes. Each page is marked as
+        /// holding code before it is compared, as a decode would (a store after the mark drops the block); the
+        /// bytes become this decode's, so Unchanged checks them again before the block is listed.</summary>
+        public bool Matches(uint from, uint to, byte[] bytes)
+        {
+            uint n = to - from;
+            if (n == 0 || n != (uint)bytes.Length || n > (uint)seen.Length || to < from) return false;
+            for (uint page = from >> 12; page <= (to - 1) >> 12; page++)
+            {
+                mem.MarkCode(page);
+                if ((perm[page] & (byte)(Prot.Read | Prot.Exec)) != (byte)(Prot.Read | Prot.Exec)) return false;
+            }
+            Interlocked.MemoryBarrier(); // marks before the reads
+            if (!new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(bytes)) return false;
+            start = from;
+            bytes.CopyTo(seen, 0);
+            return true;
+        }
+
         /// <summary>Guest memory still holds the bytes the block was decoded from.</summary>
         public bool Unchanged(uint from, uint to)
         {

@@ -118,7 +118,14 @@ public static class Loader
     {
         resolved = Kernel.Vfs.PathResolver.UnderSysroot(sysroot, path);
         if (Directory.Exists(resolved)) throw new ElfFormatException("is a directory");
-        return File.ReadAllBytes(resolved);
+        int r = Kernel.Vfs.ProgramCache.Read(resolved, out var data);
+        return r switch
+        {
+            0 => data,
+            -Kernel.Errno.ENOENT or -Kernel.Errno.ENOTDIR => throw new FileNotFoundException($"Could not find file '{resolved}'."),
+            -Kernel.Errno.EACCES or -Kernel.Errno.EPERM => throw new UnauthorizedAccessException($"Access to the path '{resolved}' is denied."),
+            _ => throw new IOException($"{resolved}: {Kernel.Errno.Name(-r)}"),
+        };
     }
 
     /// <summary>Build a fresh address space and initial stack for argv/envp; registers are set on cpu.</summary>

@@ -177,9 +177,11 @@ public sealed unsafe class AddressSpace : IDisposable
     public readonly byte* Base;
     /// <summary>Per page: Prot bits, Present (bit 3), CodeBit. Read lock-free by every thread (a byte read; the
     /// CPU's hot path); protection bits written under MmLock; CodeBit set and cleared by the CPU's code tracking.</summary>
-    public readonly byte[] Perm = GC.AllocateArray<byte>(1 << 20, pinned: true);
-    /// <summary>Pinned view of Perm for the CPU's hot path (no bounds check).</summary>
+    public byte PermOf(uint page) => page < PermSize ? PermPtr[page] : (byte)0;
+    /// <summary>The table itself, host memory outside the GC heap (a fork or exec must not cost a 1 MiB managed
+    /// allocation and its collection; untouched parts stay unbacked zero pages). The CPU's hot path reads it.</summary>
     public readonly byte* PermPtr;
+    const int PermSize = 1 << 20;
     readonly List<Vma> vmas = new(); // sorted by Start; guarded by MmLock
 
     /// <summary>A snapshot of the mappings (copies; /proc reads it while threads change the space).</summary>
@@ -201,16 +203,16 @@ public sealed unsafe class AddressSpace : IDisposable
     public AddressSpace()
     {
         Base = HostMem.Reserve(Size);
-        PermPtr = (byte*)Unsafe.AsPointer(ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(Perm));
+        PermPtr = HostMem.Reserve(PermSize);
     }
 
-    public void Dispose() { HostMem.Release(Base, Size); GC.SuppressFinalize(this); }
-    ~AddressSpace() { HostMem.Release(Base, Size); }
+    public void Dispose() { HostMem.Release(Base, Size); HostMem.Release(PermPtr, PermSize); GC.SuppressFinalize(this); }
+    ~AddressSpace() { HostMem.Release(Base, Size); HostMem.Release(PermPtr, PermSize); }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Ptr(uint addr) => Base + addr;
 
-    public bool IsMapped(uint addr) => (Perm[addr >> PageShift] & 7) != 0 || FindVma(addr) != null;
+    public bool IsMapped(uint addr) => (PermPtr[addr >> PageShift] & 7) != 0 || FindVma(addr) != null;
 
     /// <summary>find_vma: the mapping containing addr. The object is live: hold MmLock while using it.</summary>
     public Vma? FindVma(uint addr)
@@ -350,7 +352,7 @@ public sealed unsafe class AddressSpace : IDisposable
         {
             ulong end = (ulong)addr + PageUp(len);
             for (ulong a = addr; a < end; a += PageSize)
-                if ((Perm[a >> PageShift] & Present) == 0) return ProtectResult.NotMapped;
+                if ((PermPtr[a >> PageShift] & Present) == 0) return ProtectResult.NotMapped;
             if ((prot & Prot.Write) != 0)
                 foreach (var v in vmas)
                     if (v.EndL > addr && v.Start < end && v.File != null && !v.File.Writable) return ProtectResult.NotWritable;
@@ -654,7 +656,7 @@ public sealed unsafe class AddressSpace : IDisposable
         ulong end = (ulong)addr + len;
         if (end > Size) return false;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift; p++)
-            if ((Perm[p] & (byte)Prot.Read) == 0) return false;
+            if ((PermPtr[p] & (byte)Prot.Read) == 0) return false;
         return true;
     }
 
@@ -664,7 +666,7 @@ public sealed unsafe class AddressSpace : IDisposable
         ulong end = (ulong)addr + len;
         if (end > Size) return false;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift; p++)
-            if ((Perm[p] & (byte)Prot.Write) == 0) return false;
+            if ((PermPtr[p] & (byte)Prot.Write) == 0) return false;
         return true;
     }
 
@@ -705,20 +707,20 @@ public sealed unsafe class AddressSpace : IDisposable
     {
         if (CodeWritten == null) return;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift && p < (1 << 20); p++)
-            if ((Perm[p] & CodeBit) != 0 && (UpdatePerm((uint)p, unchecked((byte)~CodeBit), 0) & CodeBit) != 0) CodeWritten((uint)p);
+            if ((PermPtr[p] & CodeBit) != 0 && (UpdatePerm((uint)p, unchecked((byte)~CodeBit), 0) & CodeBit) != 0) CodeWritten((uint)p);
     }
 
     /// <summary>The decoder holds code from this page (atomic: other threads change the permission bits).</summary>
     public void MarkCode(uint page)
     {
-        if ((Perm[page] & CodeBit) == 0) UpdatePerm(page, 0xFF, CodeBit);
+        if ((PermPtr[page] & CodeBit) == 0) UpdatePerm(page, 0xFF, CodeBit);
     }
 
-    /// <summary>Perm[page] = (Perm[page] &amp; keep) | set, atomically (threads of the process mark code pages while
+    /// <summary>PermPtr[page] = (PermPtr[page] &amp; keep) | set, atomically (threads of the process mark code pages while
     /// another maps or protects); returns the old value.</summary>
     byte UpdatePerm(uint page, byte keep, byte set)
     {
-        ref byte b = ref Perm[page];
+        ref byte b = ref PermPtr[page];
         byte old = Volatile.Read(ref b);
         while (true)
         {
@@ -778,7 +780,7 @@ public sealed unsafe class AddressSpace : IDisposable
         for (int i = 0; i < max; i++)
         {
             ulong a = (ulong)addr + (ulong)i;
-            if (a >= Size || (Perm[a >> PageShift] & (byte)Prot.Read) == 0) return null;
+            if (a >= Size || (PermPtr[a >> PageShift] & (byte)Prot.Read) == 0) return null;
             byte b = Base[a];
             if (b == 0) return System.Text.Encoding.UTF8.GetString(sb.ToArray());
             sb.Add(b);
@@ -792,7 +794,7 @@ public sealed unsafe class AddressSpace : IDisposable
         for (int i = 0; i < max; i++)
         {
             ulong a = (ulong)addr + (ulong)i;
-            if (a >= Size || (Perm[a >> PageShift] & (byte)Prot.Read) == 0) return null;
+            if (a >= Size || (PermPtr[a >> PageShift] & (byte)Prot.Read) == 0) return null;
             byte b = Base[a];
             if (b == 0) return sb.ToArray();
             sb.Add(b);
@@ -842,7 +844,7 @@ public sealed unsafe class AddressSpace : IDisposable
                     }
                     if (!v.WipeOnFork && v.Length > shared) CopyPopulated(Base + v.Start + shared, c.Base + v.Start + shared, v.Length - shared);
                     c.vmas.Add(nv);
-                    for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.Perm[p] = (byte)(Perm[p] & ~CodeBit);
+                    for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.PermPtr[p] = (byte)(PermPtr[p] & ~CodeBit);
                 }
                 if (c.VvarPage != 0 && c.FindVma(c.VvarPage) == null) c.VvarPage = 0;
             }

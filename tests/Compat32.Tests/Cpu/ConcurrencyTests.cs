@@ -452,7 +452,9 @@ public sealed unsafe class ConcurrencyTests
         int stop = 0;
         var running = s.Cpus.Select(c => new Thread(() => { while (Volatile.Read(ref stop) == 0) c.Run(1L << 40); }) { IsBackground = true }).ToArray();
         foreach (var t in running) t.Start();
-        Thread.Sleep(200);
+        // Every thread is well into its loop first (on a loaded 2-core box a thread may wait long for a core).
+        var until = DateTime.UtcNow.AddSeconds(60);
+        while (!s.Cpus.All(c => Volatile.Read(ref c.Retired) > 1_000_000) && DateTime.UtcNow < until) Thread.Sleep(20);
         var worst = TimeSpan.Zero;
         for (int i = 0; i < 20; i++)
         {

@@ -51,7 +51,7 @@ public unsafe class SharedMemoryTests(ITestOutputHelper output)
         using var c = p.Clone();
         p.Unmap(ShAt, Len);
         Assert.False(p.CanRead(ShAt, 4));
-        Assert.Equal(0, p.Perm[ShAt >> 12]);
+        Assert.Equal(0, p.PermOf(ShAt >> 12));
         Assert.Equal(0u, *(uint*)p.Ptr(ShAt));      // private zero page again
         *(uint*)p.Ptr(ShAt) = 99;                   // host memory there is no longer the shared object
         Assert.Equal(0x1234u, Get(c, ShAt));
@@ -270,7 +270,7 @@ public unsafe class SharedMemoryTests(ITestOutputHelper output)
         {
             uint a = Area + s * 0x10000;
             bool mapped = m.FindVma(a) != null;
-            Assert.Equal(mapped, (m.Perm[a >> 12] & AddressSpace.Present) != 0);
+            Assert.Equal(mapped, (m.PermOf(a >> 12) & AddressSpace.Present) != 0);
         }
     }
 

@@ -51,18 +51,23 @@ public sealed unsafe class Jit
     public static readonly bool HostSupported =
         RuntimeInformation.ProcessArchitecture == Architecture.X64 && OperatingSystem.IsLinux();
 
-    /// <summary>Default threshold: executions of a block before it is translated. COMPAT32_JIT=0 (or
-    /// --jit off) turns translation off; COMPAT32_JIT_THRESHOLD=1 translates every block at its first run.</summary>
+    /// <summary>Default threshold: executions of a block before it is translated. Translating one costs about as
+    /// much as interpreting it a hundred times or more, so short-lived processes (a shell's children) come out ahead
+    /// interpreting; a hot loop reaches it at once. COMPAT32_JIT=0 (or --jit off) turns translation off;
+    /// COMPAT32_JIT_THRESHOLD=1 translates every block at its first run.</summary>
     public static readonly int DefaultThreshold =
         Environment.GetEnvironmentVariable("COMPAT32_JIT") == "0" ? 0
-        : int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_THRESHOLD"), out int t) && t > 0 ? t : 16;
+        : int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_THRESHOLD"), out int t) && t > 0 ? t : 128;
 
     public readonly int Threshold;
 
     internal static readonly bool Debug = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") is { Length: > 0 };
 
     internal readonly byte* State;
-    JitCode code;
+    CodeSpace space;
+    /// <summary>The space's translated code, looked up when first needed: a short-lived process that never
+    /// translates a block never pays for the code region (its table alone is 512 KiB to initialise).</summary>
+    JitCode? code;
 
     /// <summary>Odd while this processor may be inside host code (or about to enter it): a flush of the shared
     /// code waits until it is even or has moved on.</summary>
@@ -73,34 +78,31 @@ public sealed unsafe class Jit
     /// interpreter, code-buffer flushes it ran, blocks the assembler refused.</summary>
     public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
 
-    Jit(byte* state, JitCode code, int threshold)
+    Jit(byte* state, CodeSpace space, int threshold)
     {
         Threshold = threshold;
         State = state;
-        this.code = code;
+        this.space = space;
     }
 
     /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
     public static Jit? Create(CodeSpace space, int threshold)
     {
         if (!HostSupported || threshold <= 0) return null;
-        var c = space.Code();
-        if (c == null) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
         NativeMemory.Clear(s, StateSize);
-        var j = new Jit(s, c, threshold);
+        var j = new Jit(s, space, threshold);
         j.SetMemory(space.Mem);
         return j;
     }
 
     ~Jit() => NativeMemory.AlignedFree(State);
 
-    /// <summary>Another address space (execve): its shared code; false when it has none (no executable memory).</summary>
+    /// <summary>Another address space (execve): its shared code, looked up when first needed.</summary>
     internal bool SetSpace(CodeSpace space)
     {
-        var c = space.Code();
-        if (c == null) return false;
-        code = c;
+        this.space = space;
+        code = null;
         SetMemory(space.Mem);
         return true;
     }
@@ -115,14 +117,16 @@ public sealed unsafe class Jit
     /// not itself inside this space's host code may call it; it returns once no processor can run the old code.</summary>
     public void Flush()
     {
-        code.Flush();
+        (code ??= space.CodeIfAny)?.Flush();
         Interlocked.Increment(ref Flushes); // any thread may flush
     }
 
     /// <summary>Translate blk; false if its first instructions are not worth translating (it stays interpreted).</summary>
     public bool Translate(Block blk)
     {
-        int r = code.Translate(blk, this);
+        var c = code ??= space.Code();
+        if (c == null) return false; // no executable memory on this host: the block stays interpreted
+        int r = c.Translate(blk, this);
         if (r < 0) TranslateFailures++;
         if (r > 0) Translated++;
         return r > 0;
@@ -137,6 +141,9 @@ public sealed unsafe class Jit
         byte* st = State;
         nint native = blk.Native;
         if (native == 0) return ExitDispatch;
+        // Host code exists, so the space's code does (another thread of the process may have translated it).
+        var code = this.code ??= space.CodeIfAny;
+        if (code == null) return ExitDispatch;
         code.Link(blk, native); // may take the lock: before we count as inside host code
         // Published before the block's host address is read again: a flush that clears it then waits for us.
         Volatile.Write(ref HostSeq, HostSeq + 1);

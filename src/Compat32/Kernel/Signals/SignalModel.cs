@@ -41,6 +41,8 @@ public sealed class TaskSignalState
 {
     /// <summary>Guards Task.Pending and Queue: timers and other threads send from their own host threads.</summary>
     public readonly object Lock = new();
+    /// <summary>What the task sleeps on in Task.Block and WaitFor; senders and wakers signal it (lock-free).</summary>
+    public readonly HostEvent Sleep = new();
     /// <summary>struct sigpending: queued siginfo (one per pending legacy signal, a queue for real-time ones).</summary>
     public readonly List<KSigInfo> Queue = new();
     /// <summary>saved_sigmask with TIF_RESTORE_SIGMASK (sigsuspend, ppoll ...).</summary>
@@ -98,8 +100,8 @@ public sealed class SignalModel
             if (sig < Sig.SIGRTMIN && (t.Pending & Sig.Bit(sig)) != 0) return false; // legacy_queue
             st.Queue.Add(info);
             t.Pending |= Sig.Bit(sig);
-            System.Threading.Monitor.PulseAll(st.Lock);
         }
+        st.Sleep.Signal();
         Kick(t);
         return true;
     }
@@ -219,20 +221,22 @@ public sealed class SignalModel
     public bool WaitFor(Task t, ulong mask, long deadlineTicks)
     {
         var st = t.SigState;
-        lock (st.Lock)
+        while (true)
         {
-            while ((t.Pending & mask) == 0 && !t.Exited && !t.Group.Exiting)
+            int seen = st.Sleep.Read();
+            long waitNs = long.MaxValue;
+            lock (st.Lock)
             {
-                if (deadlineTicks == long.MaxValue) { System.Threading.Monitor.Wait(st.Lock, 1000); continue; }
-                long now = System.Diagnostics.Stopwatch.GetTimestamp();
-                if (now >= deadlineTicks) return false;
-                long us = (deadlineTicks - now) * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
-                // Sleep in whole milliseconds, then yield through the sub-millisecond remainder for accuracy
-                // (yielding, not spinning: a thousand threads in short sleeps must not eat the CPU).
-                if (us >= 1100) System.Threading.Monitor.Wait(st.Lock, (int)Math.Min(us / 1000 - (us >= 2000 ? 1 : 0), 1000));
-                else { System.Threading.Monitor.Exit(st.Lock); Thread.Yield(); System.Threading.Monitor.Enter(st.Lock); }
+                if ((t.Pending & mask) != 0) return true;
+                if (t.Exited || t.Group.Exiting) return false;
+                if (deadlineTicks != long.MaxValue)
+                {
+                    long now = System.Diagnostics.Stopwatch.GetTimestamp();
+                    if (now >= deadlineTicks) return false;
+                    waitNs = Task.TicksToNs(deadlineTicks - now);
+                }
             }
-            return (t.Pending & mask) != 0;
+            st.Sleep.Wait(seen, waitNs);
         }
     }
 

@@ -185,10 +185,8 @@ public static class Exec
         if (Directory.Exists(hostPath)) return -Errno.EACCES;
         int x = LibC.FaccessAt(LibC.AT_FDCWD, b, 1 /* X_OK */, 0);
         if (x != 0) return -Errno.EACCES;
-        try { file = File.ReadAllBytes(hostPath); }
-        catch (UnauthorizedAccessException) { return -Errno.EACCES; }
-        catch (IOException) { return -Errno.EIO; }
-        return 0;
+        int r = ProgramCache.Read(hostPath, out file);
+        return r == -Errno.EFBIG ? -Errno.EIO : r;
     }
 
     /// <summary>load_script: "#!" then optional blanks, the interpreter up to a blank, and one optional argument

@@ -114,41 +114,33 @@ public sealed class Task : ISyscallKernel
     public WakeReason Block(Func<bool> ready, long deadlineTicks = long.MaxValue, bool interruptible = true)
     {
         var st = SigState;
-        lock (st.Lock)
+        while (true)
         {
-            while (true)
+            int seen = st.Sleep.Read(); // before the checks: a wake after them changes it
+            long waitNs = long.MaxValue;
+            lock (st.Lock)
             {
                 if (ready()) return WakeReason.Ready;
                 if (exited || Group.Exiting) return WakeReason.Killed;
                 if (interruptible && Kernel.Signals.HasDeliverable(this)) return WakeReason.Signal;
                 if ((Pending & Signals.Sig.Bit(Signals.Sig.SIGKILL)) != 0) return WakeReason.Killed;
-                int ms = 1000;
                 if (deadlineTicks != long.MaxValue)
                 {
                     long now = System.Diagnostics.Stopwatch.GetTimestamp();
                     if (now >= deadlineTicks) return WakeReason.Timeout;
-                    long us = (deadlineTicks - now) * 1_000_000 / System.Diagnostics.Stopwatch.Frequency;
-                    if (us < 1100)
-                    {
-                        // Sub-millisecond remainder: yield (not spin) for accuracy.
-                        System.Threading.Monitor.Exit(st.Lock);
-                        Thread.Yield();
-                        System.Threading.Monitor.Enter(st.Lock);
-                        continue;
-                    }
-                    ms = (int)Math.Min(us / 1000 - (us >= 2000 ? 1 : 0), 1000);
+                    waitNs = TicksToNs(deadlineTicks - now);
                 }
-                System.Threading.Monitor.Wait(st.Lock, ms);
             }
+            st.Sleep.Wait(seen, waitNs);
         }
     }
 
-    /// <summary>Wake this task from Block (its condition, or a signal, changed). Thread-safe.</summary>
-    public void Wake()
-    {
-        var st = SigState;
-        lock (st.Lock) System.Threading.Monitor.PulseAll(st.Lock);
-    }
+    /// <summary>Stopwatch ticks as nanoseconds (rounded up: a sleep never ends before its deadline).</summary>
+    public static long TicksToNs(long ticks) =>
+        (long)Int128.Min(long.MaxValue, ((Int128)ticks * 1_000_000_000 + System.Diagnostics.Stopwatch.Frequency - 1) / System.Diagnostics.Stopwatch.Frequency);
+
+    /// <summary>Wake this task from Block (its condition, or a signal, changed). Thread-safe, lock-free.</summary>
+    public void Wake() => SigState.Sleep.Signal();
 
     // ---- ISyscallKernel
 

@@ -1,0 +1,55 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Compat32.Kernel;
+
+/// <summary>
+/// An event count on a host futex word: how a task sleeps in Block and WaitFor, and how wakers (a futex wake, a
+/// signal, a child's exit) rouse it. A sleeper reads the count, checks its condition, and sleeps only while the
+/// count is unchanged; a waker changes its condition, then bumps the count, so no wake-up is lost. One host
+/// futex call per sleep and per wake when someone sleeps, none otherwise (Monitor.Wait on NativeAOT went through
+/// the managed wait subsystem: locks, an event object and allocations per wait).
+/// </summary>
+public sealed unsafe partial class HostEvent
+{
+    /// <summary>[0]: the count; [1]: sleepers. Pinned, so the host kernel can wait on it.</summary>
+    readonly int[] words = GC.AllocateArray<int>(2, pinned: true);
+    readonly int* word;
+
+    public HostEvent() { word = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(words)); }
+
+    /// <summary>The current count (read before checking the condition).</summary>
+    public int Read() => Volatile.Read(ref words[0]);
+
+    /// <summary>Wake every sleeper (after making its condition true). Thread-safe.</summary>
+    public void Signal()
+    {
+        Interlocked.Increment(ref words[0]);
+        if (Volatile.Read(ref words[1]) != 0) Futex(word, FUTEX_WAKE_PRIVATE, int.MaxValue, null);
+    }
+
+    /// <summary>Sleep while the count is still seen, at most timeoutNs (capped at one second; the caller loops and
+    /// re-checks). Returns early on any wake, host signal or spurious wake-up.</summary>
+    public void Wait(int seen, long timeoutNs)
+    {
+        if (timeoutNs <= 0) return;
+        timeoutNs = Math.Min(timeoutNs, 1_000_000_000);
+        long* ts = stackalloc long[2];
+        ts[0] = timeoutNs / 1_000_000_000; ts[1] = timeoutNs % 1_000_000_000;
+        Interlocked.Increment(ref words[1]); // a full fence: the waker's count bump or our sleeper mark is seen first
+        if (Volatile.Read(ref words[0]) == seen) Futex(word, FUTEX_WAIT_PRIVATE, seen, ts);
+        Interlocked.Decrement(ref words[1]);
+    }
+
+    const int FUTEX_WAIT_PRIVATE = 128, FUTEX_WAKE_PRIVATE = 129;
+    static readonly long SysFutex = RuntimeInformation.ProcessArchitecture switch
+    {
+        Architecture.X64 => 202,
+        _ => 98, // the generic table (arm64, riscv64, loongarch64)
+    };
+
+    [LibraryImport("libc", EntryPoint = "syscall")]
+    private static partial long syscall(long nr, int* uaddr, int op, int val, long* timeout, long a5, long a6);
+
+    static void Futex(int* uaddr, int op, int val, long* ts) => syscall(SysFutex, uaddr, op, val, ts, 0, 0);
+}
