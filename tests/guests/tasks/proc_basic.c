@@ -12,6 +12,8 @@
 #include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/times.h>
+#include <time.h>
 
 static volatile sig_atomic_t got_usr1, chld_pid, chld_status, chld_code;
 static void on_usr1(int s) { got_usr1 = 1; }
@@ -143,5 +145,18 @@ int main(int argc, char **argv) {
   printf("pidfd_send_signal=%ld\n", syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0));
   waitpid(p, &st, 0);
   printf("pidfd kill: sig=%d\n", WTERMSIG(st));
+
+  /* 10. times(): a reaped child's CPU time is the parent's tms_cutime, not its own tms_utime */
+  struct tms before, after;
+  times(&before);
+  p = fork();
+  if (p == 0) { struct timespec a, b; clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &a);
+    do clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &b); while ((b.tv_sec - a.tv_sec) * 1000 + (b.tv_nsec - a.tv_nsec) / 1000000 < 300);
+    _exit(0); }
+  waitpid(p, &st, 0);
+  times(&after);
+  long cut = after.tms_cutime + after.tms_cstime - before.tms_cutime - before.tms_cstime;
+  long own = after.tms_utime + after.tms_stime - before.tms_utime - before.tms_stime;
+  printf("times: children %s, own %s\n", cut >= 20 && cut <= 200 ? "about 30 ticks" : "wrong", own < 15 ? "small" : "too large");
   return 0;
 }

@@ -153,6 +153,18 @@ public static class TaskCalls
         return U.Put(t, p, b);
     }
 
+    /// <summary>thread_group_cputime: the group's dead threads' usage plus its live threads' CPU time so far.</summary>
+    internal static Rusage SelfUsage(Task t)
+    {
+        Rusage u;
+        lock (t.Kernel.TaskSet.Lock) u = t.Group.DeadThreadsUsage;
+        lock (t.Group.Threads) foreach (var th in t.Group.Threads) u.UtimeNs += LibC.ThreadCpuNs(th.HostTid);
+        return u;
+    }
+
+    /// <summary>signal->cutime and friends: what the group's reaped children (and theirs) used.</summary>
+    internal static Rusage ChildrenUsage(Task t) { lock (t.Kernel.TaskSet.Lock) return t.Group.ChildrenUsage; }
+
     /// <summary>getrusage: RUSAGE_SELF (0), RUSAGE_CHILDREN (-1), RUSAGE_THREAD (1).</summary>
     static int GetRusage(Task t, int who, uint p)
     {
@@ -160,11 +172,10 @@ public static class TaskCalls
         switch (who)
         {
             case 0:
-                lock (t.Kernel.TaskSet.Lock) u = t.Group.DeadThreadsUsage;
-                lock (t.Group.Threads) foreach (var th in t.Group.Threads) u.UtimeNs += LibC.ThreadCpuNs(th.HostTid);
+                u = SelfUsage(t);
                 try { u.MaxRssKb = Math.Max(u.MaxRssKb, Environment.WorkingSet / 1024); } catch { }
                 break;
-            case -1: lock (t.Kernel.TaskSet.Lock) u = t.Group.ChildrenUsage; break;
+            case -1: u = ChildrenUsage(t); break;
             case 1: u = new Rusage { UtimeNs = LibC.ThreadCpuNs() }; break;
             default: return -Errno.EINVAL;
         }

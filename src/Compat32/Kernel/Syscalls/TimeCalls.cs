@@ -106,13 +106,15 @@ public static partial class TimeCalls
 
     static int Times(Task t, uint p)
     {
-        // clock_t in USER_HZ (100) ticks: user/system time of this process and of waited-for children.
-        var proc = System.Diagnostics.Process.GetCurrentProcess();
-        long ut = (long)(proc.UserProcessorTime.TotalMilliseconds / 10), st = (long)(proc.PrivilegedProcessorTime.TotalMilliseconds / 10);
+        // do_sys_times: struct compat_tms in USER_HZ (100) ticks: this process's user and system time
+        // (thread_group_cputime_adjusted), then its waited-for children's (signal->cutime, cstime).
         if (p != 0)
         {
+            var self = TaskCalls.SelfUsage(t);
+            var kids = TaskCalls.ChildrenUsage(t);
             Span<byte> b = stackalloc byte[16];
-            U.W32(b, 0, (int)ut); U.W32(b, 4, (int)st);
+            U.W32(b, 0, (int)(self.UtimeNs / 10_000_000)); U.W32(b, 4, (int)(self.StimeNs / 10_000_000));
+            U.W32(b, 8, (int)(kids.UtimeNs / 10_000_000)); U.W32(b, 12, (int)(kids.StimeNs / 10_000_000));
             if (U.Put(t, p, b) != 0) return -Errno.EFAULT;
         }
         Now(CLOCK_BOOTTIME, out long s, out long ns);
