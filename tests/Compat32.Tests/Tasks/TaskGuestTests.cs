@@ -43,6 +43,11 @@ public class TaskGuestTests
     public void ThreadsRobustAndExecFromThread(string jit) =>
         NativeI386.AssertSame(Build("threads"), [], new Differential.Options { Compat32Options = ["--jit", jit] });
 
+    /// <summary>futex_exec_release: a robust mutex held across execve is released with OWNER_DIED (qemu-i386 does
+    /// not walk robust lists at exec, so the host kernel is the reference).</summary>
+    [NativeI386Fact]
+    public void RobustMutexReleasedAtExec() => NativeI386.AssertSame(Build("robust_exec"), [], new Differential.Options { TimeoutMs = 30_000 });
+
     [Fact] public void FutexCalls() => Differential.AssertSame(Build("futex"), []);
 
     [Theory]

@@ -115,6 +115,14 @@ public static class Exec
         t.Group.Execed = true;
         var k = t.Kernel;
         var oldMm = t.Mm;
+        // exec_mm_release, in the old address space: futex_exec_release (robust list, PI locks still held), then
+        // mm_release's clear_child_tid when others share the mm (a vfork parent waits on it).
+        try
+        {
+            k.Futexes.ExecRelease(t);
+            if (Volatile.Read(ref oldMm.Users) > 1) k.Futexes.ClearChildTid(t);
+        }
+        catch (Exception) { } // a guest's torn lists must not stop its exec
         var mm = new Mm(new AddressSpace());
         t.Mm = mm;
         t.Cpu.SetAddressSpace(mm.Space);

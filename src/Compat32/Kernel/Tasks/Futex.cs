@@ -742,7 +742,13 @@ public sealed unsafe class Futex
 
     /// <summary>futex_exit_release / futex_cleanup at thread exit: the robust list, then the PI locks still
     /// held (exit_pi_state_list), with futex_state EXITING meanwhile and DEAD after.</summary>
-    public void ExitRobustList(Task t)
+    public void ExitRobustList(Task t) => Cleanup(t, FUTEX_STATE_DEAD);
+
+    /// <summary>futex_exec_release: the same cleanup for a task that execs, in its old address space; it goes on
+    /// living, so its futex state returns to OK.</summary>
+    public void ExecRelease(Task t) => Cleanup(t, FUTEX_STATE_OK);
+
+    void Cleanup(Task t, int after)
     {
         var st = exitStates.GetValue(t, _ => new ExitState());
         st.State = FUTEX_STATE_EXITING;
@@ -750,7 +756,7 @@ public sealed unsafe class Futex
         finally
         {
             ExitPiStateList(t);
-            st.State = FUTEX_STATE_DEAD;
+            st.State = after;
         }
     }
 
