@@ -58,7 +58,7 @@ public static class Battery
         a.mov(__dword_ptr[(int)R(9)], esp);
     });
 
-    /// <summary>read() on an empty pipe through __kernel_vsyscall, interrupted by SIGALRM after 20 ms; the
+    /// <summary>read() on an empty pipe through __kernel_vsyscall, interrupted by SIGALRM after 100 ms; the
     /// handler records its sigcontext's ip/ecx/ebp, may edit ecx and ebp, and writes one byte into the pipe.</summary>
     public static byte[] RestartProgram(bool saRestart, bool edit, bool vdsoRestorer = false) => Build(g =>
     {
@@ -67,7 +67,7 @@ public static class Battery
         a.mov(__dword_ptr[(int)one], (int)'!');
         g.SigAction(14, "handler", saRestart ? SA_RESTART : 0, ownRestorer: !vdsoRestorer);
         g.Sys(42, fds);
-        a.mov(__dword_ptr[(int)itv + 12], 20_000);
+        a.mov(__dword_ptr[(int)itv + 12], 100_000);     // 100 ms: the read is blocked long before (LabRunner retries if not)
         g.Sys(104, 0, itv, 0);
         a.mov(esi, 0x1313_1313); a.mov(edi, 0x1414_1414); a.mov(ebp, 0x1515_1515);
         a.mov(eax, 3); a.mov(ebx, __dword_ptr[(int)fds]); a.mov(ecx, buf1); a.mov(edx, 1);
