@@ -25,6 +25,7 @@ public static class Battery
         ("restart", "SA_RESTART read() interrupted by a signal restarts: where ip -= 2 lands"),
         ("restart-edit", "a restart honours registers changed before it (sigcontext edit, as ptrace_syscall does with SETREGS)"),
         ("eintr", "without SA_RESTART the read() returns -EINTR"),
+        ("restart-block", "nanosleep() stopped and continued: restart_syscall through ip -= 2"),
         ("step", "TF single-stepping through __kernel_vsyscall: the trap after the kernel arrives at the right ip"),
         ("unwind", "the vDSO's CFI recovers the caller from every stepped instruction of the stub"),
         ("arg6", "all registers -1 then the fast entry instruction (syscall_arg_fault): EFAULT or worse?"),
@@ -88,6 +89,20 @@ public static class Battery
         a.mov(eax, 4); a.mov(ebx, __dword_ptr[(int)fds + 4]); a.mov(ecx, one); a.mov(edx, 1); a.@int(0x80);
         a.ret();
         a.Label(ref done);
+    });
+
+    /// <summary>nanosleep({0, 300 ms}) through __kernel_vsyscall with the register pattern in esi/edi/ebp; the lab stops
+    /// and continues the process while it sleeps (-ERESTART_RESTARTBLOCK, no handler: restart_syscall).</summary>
+    public static byte[] NanosleepProgram() => Build(g =>
+    {
+        var a = g.A;
+        uint ts = D + 0x200;
+        a.mov(__dword_ptr[(int)ts], 0); a.mov(__dword_ptr[(int)ts + 4], 300_000_000);
+        a.mov(esi, 0x1313_1313); a.mov(edi, 0x1414_1414); a.mov(ebp, 0x1515_1515);
+        a.mov(eax, 162); a.mov(ebx, ts); a.xor(ecx, ecx);
+        g.Vsyscall();
+        a.mov(__dword_ptr[(int)R(60)], eax);
+        a.mov(__dword_ptr[(int)R(61)], ebp);
     });
 
     /// <summary>getppid through __kernel_vsyscall with TF set; the SIGTRAP handler logs ip, esp, ebp, ecx, edx and

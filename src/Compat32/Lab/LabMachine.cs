@@ -25,7 +25,10 @@ public sealed class LabRun
 
 public static class LabMachine
 {
-    public static LabRun Run(CpuModel model, EntryDesign design, byte[] elf, int timeoutMs = 20_000)
+    /// <summary><paramref name="drive"/>, when given, runs beside the guest (e.g. to stop and continue it, as a
+    /// shell's job control would); it gets the first task and the tracer's list of entries (lock it to read).</summary>
+    public static LabRun Run(CpuModel model, EntryDesign design, byte[] elf, int timeoutMs = 20_000,
+        Action<Kernel.Task, List<(PtRegs, EntryMethod)>>? drive = null)
     {
         var entries = new List<(PtRegs, EntryMethod)>();
         var opts = new KernelOptions
@@ -42,6 +45,7 @@ public static class LabMachine
         {
             var t = m.Spawn(path, new[] { "lab" }, Array.Empty<string>());
             var run = System.Threading.Tasks.Task.Run(m.Run);
+            var driver = drive == null ? null : System.Threading.Tasks.Task.Run(() => drive(t, entries));
             if (!run.Wait(timeoutMs))
             {
                 timedOut = true;
@@ -49,6 +53,7 @@ public static class LabMachine
                 run.Wait(5000);
             }
             exit = run.IsCompleted ? run.Result : new GuestExit(9, 9, false, null);
+            driver?.Wait(5000);
             // Children (clone check) may still be exiting.
             for (int i = 0; i < 100 && m.Kernel.TaskSet.TaskCount > 0; i++) Thread.Sleep(10);
         }

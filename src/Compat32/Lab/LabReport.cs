@@ -39,7 +39,7 @@ public static class LabReport
         sb.AppendLine();
         sb.AppendLine("What each check saw (failures and notable results):");
         foreach (var r in rows)
-            foreach (var c in r.Checks.Where(c => c.Verdict == Verdict.Fail || c.Id is "tracer" or "restart" or "clone" or "step"))
+            foreach (var c in r.Checks.Where(c => c.Verdict == Verdict.Fail || c.Id is "tracer" or "restart" or "restart-block" or "clone" or "step"))
                 sb.AppendLine($"  {r.Design,-14} {r.Model,-6} {c.Id,-13} {c.Seen}");
         if (anySelf)
             foreach (var r in rows)

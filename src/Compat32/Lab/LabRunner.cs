@@ -38,6 +38,8 @@ public static class LabRunner
         checks.Add(RestartEdit(RunRestart(m, d.Design, saRestart: true, edit: true, vdsoRestorer: false)));
         checks.Add(Eintr(RunRestart(m, d.Design, saRestart: false, edit: false, vdsoRestorer: false)));
 
+        checks.Add(RestartBlock(LabMachine.Run(m, d.Design, Battery.NanosleepProgram(), drive: StopAndContinue), d.Design));
+
         var st = LabMachine.Run(m, d.Design, Battery.StepProgram());
         checks.Add(Step(st));
         checks.Add(Unwind(st));
@@ -181,6 +183,35 @@ public static class LabRunner
         if (!Ok(r)) return new("eintr", Verdict.Fail, Died(r));
         int v = (int)r.Word(20);
         return new("eintr", v == -4 ? Verdict.Pass : Verdict.Fail, $"read={v}");
+    }
+
+    /// <summary>Waits until the guest is in nanosleep, then SIGSTOP and, 50 ms later, SIGCONT to its group.</summary>
+    static void StopAndContinue(Kernel.Task t, List<(PtRegs, EntryMethod)> entries)
+    {
+        for (int i = 0; i < 500; i++)
+        {
+            lock (entries) if (entries.Any(e => (uint)e.Item1.orig_ax == 162)) break;
+            Thread.Sleep(5);
+        }
+        Thread.Sleep(50);
+        var sig = t.Kernel.Signals;
+        sig.SendToGroup(t, new Kernel.Signals.KSigInfo { Signo = Kernel.Signals.Sig.SIGSTOP, Code = Kernel.Signals.KSigInfo.SI_KERNEL, Layout = Kernel.Signals.SigInfoLayout.Kill });
+        Thread.Sleep(50);
+        sig.SendToGroup(t, new Kernel.Signals.KSigInfo { Signo = Kernel.Signals.Sig.SIGCONT, Code = Kernel.Signals.KSigInfo.SI_KERNEL, Layout = Kernel.Signals.SigInfoLayout.Kill });
+    }
+
+    static CheckResult RestartBlock(LabRun r, EntryDesign d)
+    {
+        if (!Ok(r)) return new("restart-block", Verdict.Fail, Died(r));
+        var again = r.Entries.FirstOrDefault(e => (uint)e.Regs.orig_ax == 0);
+        if (again.Regs.ip == 0 && again.How == default && !r.Entries.Any(e => (uint)e.Regs.orig_ax == 0))
+            return new("restart-block", Verdict.Fail, $"no restart_syscall seen; nanosleep={(int)r.Word(60)}");
+        // The entering instruction: INT80 (and v4.2's SYSCALL, which has no landing pad) report the ip after it.
+        bool after = again.How == EntryMethod.Int80 || (d == EntryDesign.Linux42 && again.How == EntryMethod.Syscall32);
+        uint at = after ? (uint)again.Regs.ip - 2 : (uint)again.Regs.ip;
+        bool ok = r.Word(60) == 0 && r.Word(61) == 0x1515_1515;
+        return new("restart-block", ok ? Verdict.Pass : Verdict.Fail,
+            $"restart_syscall entered by {again.How} at {Sym(r, at)}; nanosleep={(int)r.Word(60)}");
     }
 
     sealed record Trap(uint Ip, uint Sp, uint Bp, uint Cx, uint Dx, uint[] Stack);

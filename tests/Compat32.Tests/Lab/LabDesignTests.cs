@@ -33,6 +33,7 @@ public class LabDesignTests
         Assert.Equal(Verdict.Pass, r.Check("restart").Verdict);
         Assert.Contains("restart at __kernel_vsyscall+7 (int 80h), re-entered by Int80", r.Check("restart").Seen);
         Assert.Contains("ip=int80_landing_pad; ip-2: int 80h", r.Check("tracer").Seen);
+        Assert.Contains("restart_syscall entered by Int80 at __kernel_vsyscall+7; nanosleep=0", r.Check("restart-block").Seen);
         foreach (var id in new[] { "regs", "args", "restart-edit", "eintr", "step", "unwind", "symbol", "sigreturn" })
             Assert.True(r.Check(id).Verdict == Verdict.Pass, $"{id}: {r.Check(id).Seen}");
         // The stub pops three words: clone through __kernel_vsyscall cannot work (sysenter.S's warning still holds).
@@ -60,6 +61,7 @@ public class LabDesignTests
         Assert.Contains("ip-2: syscall", r.Check("tracer").Seen);
         Assert.Equal(Verdict.Pass, r.Check("restart").Verdict);    // an unedited restart still works
         Assert.Contains("re-entered by Syscall32", r.Check("restart").Seen);
+        Assert.Contains("restart_syscall entered by Syscall32 at __kernel_vsyscall+3", r.Check("restart-block").Seen);
         var e = r.Check("restart-edit");
         Assert.Equal(Verdict.Fail, e.Verdict);
         Assert.Contains("arg2=0x25252525", e.Seen);
