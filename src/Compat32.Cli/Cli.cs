@@ -9,7 +9,7 @@ namespace Compat32.Cli;
 /// <summary>Splits argv into our options and the guest command line (the first non-option word starts it).</summary>
 public static class ArgSplit
 {
-    static readonly HashSet<string> WithValue = new() { "--cpu", "--sysroot", "-L", "--stats-json", "--vdso", "--jit", "-E", "-U", "-o", "--output" };
+    static readonly HashSet<string> WithValue = new() { "--cpu", "--design", "--sysroot", "-L", "--stats-json", "--vdso", "--jit", "-E", "-U", "-o", "--output" };
 
     public static (List<string> ours, List<string> guest) Split(string[] args)
     {
@@ -34,6 +34,7 @@ public static class Cli
     public sealed class RunOptions
     {
         public required CpuModel Model;
+        public Compat32.Entry.EntryDesign Design;
         public string? Sysroot, StatsJson, VdsoFile;
         public bool Strace, Stats;
         public int? JitThreshold;
@@ -90,7 +91,7 @@ public static class Cli
         var env = GuestEnvironment(o);
         var engine = Front.AsEngine();
 
-        var kopts = new KernelOptions { Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold, StopHostWithInit = true };
+        var kopts = new KernelOptions { Design = o.Design, Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold, StopHostWithInit = true };
         if (engine != null) kopts.InitStopped = engine.Stop;
         Machine m;
         try

@@ -31,9 +31,25 @@ public static class Demo
                 o.WriteLine();
                 if (exit.ShellCode != 0) rc = 1;
             }
+            LabSummary(o, CpuModel.HostDefault());
             return rc;
         }
         finally { File.Delete(path); }
+    }
+
+    /// <summary>One line per entry design on one model: what a syscall costs and which lab checks fail.</summary>
+    static void LabSummary(TextWriter o, CpuModel model)
+    {
+        o.WriteLine($"== compat32 lab on --cpu {model.Name}: the same programs under each 2015 entry design (full table: compat32 lab)");
+        foreach (var d in Compat32.Lab.Designs.All)
+        {
+            var r = Compat32.Lab.LabRunner.Evaluate(d, model);
+            var entry = r.Costs.Entries.Where(kv => kv.Value > 0).Select(kv => kv.Key.ToUpperInvariant());
+            var exit = r.Costs.Exits.Where(kv => kv.Value > 0).Select(kv => kv.Key.ToUpperInvariant());
+            var fails = r.Checks.Where(c => c.Verdict == Compat32.Lab.Verdict.Fail).Select(c => c.Id).ToList();
+            o.WriteLine($"  {d.Name,-14} {r.Costs.VdsoInstructions,3} insns  {string.Join("+", entry),-9} -> {string.Join("+", exit),-8} " +
+                        (fails.Count == 0 ? "breaks nothing we check" : "breaks: " + string.Join(", ", fails)));
+        }
     }
 
     static string Describe(CpuModel m) => m.Name switch

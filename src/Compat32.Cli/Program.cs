@@ -24,6 +24,11 @@ var jitOpt = new Option<string?>("--jit")
                   "A number N translates a block after N executions (1: at its first).",
 };
 var statsJsonOpt = new Option<string?>("--stats-json") { Description = "Write the --stats table as JSON to FILE." };
+var designOpt = new Option<string?>("--design")
+{
+    Description = "Entry design (compat32 lab): linux-4.3 (default: what Linux runs since 4.4), linux-4.2, proposal-2015, auxv, " +
+                  "auxv-nosym, pointer-table, int80-only, no-vdso.",
+};
 var vdsoOpt = new Option<string?>("--vdso") { Description = "Boot with a vDSO image built elsewhere (e.g. the kernel's vdso32.so; FILE.dbg is read for symbols if present)." };
 var setEnvOpt = new Option<string[]>("-E") { Description = "Set VAR=VALUE in the guest environment (repeatable).", Arity = ArgumentArity.ZeroOrMore, AllowMultipleArgumentsPerToken = false };
 var unsetEnvOpt = new Option<string[]>("-U") { Description = "Remove VAR from the guest environment (repeatable).", Arity = ArgumentArity.ZeroOrMore };
@@ -31,7 +36,7 @@ var programArg = new Argument<string?>("program") { Description = "The i386 ELF 
 
 var root = new RootCommand("compat32: run 32-bit x86 Linux programs, entering the kernel the way Linux 6.1 does (int80, SYSENTER, SYSCALL; SYSRETL, SYSEXIT, IRET).")
 {
-    cpuOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, jitOpt, setEnvOpt, unsetEnvOpt, programArg,
+    cpuOpt, designOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, jitOpt, setEnvOpt, unsetEnvOpt, programArg,
 };
 
 var demoCmd = new Command("demo", "Run the embedded demo program on every machine model and show the entry/exit paths.");
@@ -42,6 +47,21 @@ vdsoCmd.Options.Add(outOpt);
 vdsoCmd.Options.Add(vdsoCpuOpt);
 root.Subcommands.Add(demoCmd);
 root.Subcommands.Add(vdsoCmd);
+
+var labCmd = new Command("lab", "Run the same programs under every 2015 entry design (linux-4.2, proposal-2015, linux-4.3, auxv, " +
+    "auxv-nosym, pointer-table, int80-only, no-vdso) on each CPU model; print what each costs and breaks. " +
+    "Anything after -- is a program to run under each design too.");
+var labDesignsOpt = new Option<string?>("--designs") { Description = "Comma-separated designs (default: all)." };
+var labCpuOpt = new Option<string?>("--cpu") { Description = "Comma-separated CPU models (default: intel,amd,nosep,i386)." };
+var labJsonOpt = new Option<string?>("--json") { Description = "Also write the table as JSON to FILE." };
+var labHtmlOpt = new Option<string?>("--html") { Description = "Also write a self-contained HTML report with charts to FILE." };
+var labSelftestOpt = new Option<string?>("--selftests") { Description = "Run every executable in DIR (the kernel's selftests, built 32-bit) under each design too." };
+labCmd.Options.Add(labDesignsOpt); labCmd.Options.Add(labCpuOpt); labCmd.Options.Add(labJsonOpt); labCmd.Options.Add(labHtmlOpt);
+labCmd.Options.Add(labSelftestOpt);
+root.Subcommands.Add(labCmd);
+string[] labProgram = Array.Empty<string>();
+labCmd.SetAction(pr => LabCommand.Run(pr.GetValue(labDesignsOpt), pr.GetValue(labCpuOpt), pr.GetValue(labJsonOpt),
+    pr.GetValue(labHtmlOpt), pr.GetValue(labSelftestOpt), labProgram, Console.Out));
 
 demoCmd.SetAction(pr => Demo.Run(Console.Out));
 vdsoCmd.SetAction(pr =>
@@ -65,9 +85,12 @@ root.SetAction(pr =>
         _ => -1,
     };
     if (jit < 0) return Cli.Fail("--jit takes on, off or a positive number", 2);
+    var design = pr.GetValue(designOpt) is string dn ? Compat32.Lab.Designs.ByName(dn) : Compat32.Lab.Designs.Of(Compat32.Entry.EntryDesign.Linux43);
+    if (design == null) return Cli.Fail("unknown --design (try compat32 lab --help)", 2);
     var opts = new Cli.RunOptions
     {
         Model = model,
+        Design = design.Design,
         Sysroot = pr.GetValue(sysrootOpt),
         Strace = pr.GetValue(straceOpt),
         Stats = pr.GetValue(statsOpt),
@@ -83,10 +106,16 @@ root.SetAction(pr =>
 });
 
 var parseArgs = new List<string>(ours);
-if (guest.Count > 0 && (guest[0] == "demo" || guest[0] == "vdso") && ours.Count == 0)
+if (guest.Count > 0 && (guest[0] == "demo" || guest[0] == "vdso" || guest[0] == "lab") && ours.Count == 0)
 {
-    // A subcommand: its own options follow it.
+    // A subcommand: its own options follow it (for lab, up to "--": the rest is a program to run).
     parseArgs = new List<string>(guest);
+    int dd = parseArgs.IndexOf("--");
+    if (guest[0] == "lab" && dd >= 0)
+    {
+        labProgram = parseArgs.Skip(dd + 1).ToArray();
+        parseArgs = parseArgs.Take(dd).ToList();
+    }
     guest = new List<string>();
 }
 return root.Parse(parseArgs.ToArray()).Invoke();

@@ -20,6 +20,8 @@ public sealed class EntryStats
         IretReason.Segments => "segments",
         IretReason.Vm86 => "vm86",
         IretReason.NoSep => "no_sep",
+        IretReason.Work => "exit_work",
+        IretReason.R11 => "r11_not_flags",
         _ => "none",
     };
 

@@ -45,6 +45,10 @@ public enum IretReason
     /// <summary>i386 kernel: VM86 flag set, or no SEP.</summary>
     Vm86,
     NoSep,
+    /// <summary>linux-4.2 design: exit work pending (_TIF_ALLWORK_MASK: a traced task, signals).</summary>
+    Work,
+    /// <summary>proposal-2015 design: regs->r11 != regs->flags (the email's first condition).</summary>
+    R11,
 }
 
 /// <summary>What the kernel did on the way out that the exit choice should know (and report).</summary>

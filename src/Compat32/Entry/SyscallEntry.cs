@@ -8,8 +8,12 @@ namespace Compat32.Entry;
 /// (Cpu/Execute/System.cs); here we build pt_regs as the entry assembly does, run the C path, and leave
 /// with the instruction the kernel would pick.
 /// </summary>
-public sealed class SyscallEntry
+public sealed partial class SyscallEntry
 {
+    /// <summary>The entry design (compat32 lab); Linux43 runs exactly the code below.</summary>
+    public EntryDesign Design;
+    /// <summary>The registers at the syscall-entry stop (what PTRACE_GETREGS would show), for the lab.</summary>
+    public Action<PtRegs, EntryMethod>? Observer;
     readonly Processor cpu;
     readonly ISyscallKernel kernel;
     public readonly EntryStats Stats;
@@ -60,6 +64,7 @@ public sealed class SyscallEntry
         regs.ss = s.Sel[CpuState.SS];
         Stats.Entries[(int)EntryMethod.Int80]++;
         LastEntry = EntryMethod.Int80;
+        Observer?.Invoke(regs, EntryMethod.Int80);
         kernel.Syscall(ref regs, EntryMethod.Int80);
         var note = new ExitNote();
         kernel.ExitToUserMode(ref regs, ref note);
@@ -115,6 +120,7 @@ public sealed class SyscallEntry
     /// CPL 0 and cleared VM, IF and RF; nothing of the user's ESP/EIP survives.</summary>
     public void Sysenter()
     {
+        if (Design != EntryDesign.Linux43 && DesignSysenter()) return;
         var s = cpu.S;
         var regs = SaveGprs();
         regs.ss = UserDs;
@@ -138,6 +144,7 @@ public sealed class SyscallEntry
     /// masked EFLAGS with SFMASK; ESP is untouched. The vDSO parked the user's ECX in EBP.</summary>
     public void Syscall32()
     {
+        if (Design != EntryDesign.Linux43 && DesignSyscall32()) return;
         var s = cpu.S;
         uint userEsp = s.R[CpuState.ESP];
         s.R64Hi[0] = userEsp;             // movl %esp, %r8d: stash user ESP
@@ -174,6 +181,7 @@ public sealed class SyscallEntry
             return false;
         }
         regs.bp = arg6;
+        Observer?.Invoke(regs, how);
         kernel.Syscall(ref regs, how);
         var note = new ExitNote();
         kernel.ExitToUserMode(ref regs, ref note);

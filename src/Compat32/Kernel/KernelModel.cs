@@ -10,6 +10,11 @@ public sealed class KernelOptions
 {
     public string? Sysroot;
     public bool Strace;
+    /// <summary>The kernel + vDSO entry design (compat32 lab, --design); Linux43 is the kernel compat32 models.</summary>
+    public Compat32.Entry.EntryDesign Design = Compat32.Entry.EntryDesign.Linux43;
+    /// <summary>Sees pt_regs at each syscall-entry stop, as a tracer would (compat32 lab; called on the guest
+    /// thread, so it must be thread-safe). Null: no cost.</summary>
+    public Action<Compat32.Entry.PtRegs, Compat32.Entry.EntryMethod>? SyscallObserver;
     public TextWriter StraceOut = Console.Error;
     /// <summary>Block translation threshold for the tasks' processors (0: interpreter only; null: the default).</summary>
     public int? JitThreshold;

@@ -1,4 +1,5 @@
 using Compat32.Cpu;
+using Compat32.Entry;
 using Compat32.Memory;
 using Compat32.Vdso;
 
@@ -11,7 +12,7 @@ namespace Compat32.Kernel;
 /// </summary>
 public static class VdsoSetup
 {
-    static readonly Dictionary<VdsoTarget, VdsoImage> built = new();
+    static readonly Dictionary<(VdsoTarget, VdsoVariant), VdsoImage> built = new();
 
     /// <summary>The kernel feature bits the vDSO's alternatives test, as the model's kernel sets them
     /// (early_init_intel / early_init_amd: SYSENTER32 on Intel, SYSCALL32 on AMD, for 64-bit kernels).</summary>
@@ -23,8 +24,14 @@ public static class VdsoSetup
         _ => false, // no LFENCE_RDTSC (no SSE2) and no RDTSCP on our CPU
     };
 
-    public static (VdsoImage image, byte[] patched) Load(CpuModel m, string? file)
+    public static (VdsoImage image, byte[] patched) Load(CpuModel m, string? file) => Load(m, file, EntryDesign.Linux43);
+
+    /// <summary>The image of a design and its boot step (Lab/Designs.cs): patch alternatives (linux-4.3,
+    /// proposal-2015), pick one of three images (linux-4.2: vdso32-setup.c's selection at v4.2: SYSCALL32, else
+    /// SYSENTER32 / SEP, else int80), or pick a stub and edit the symbol table (auxv, pointer-table).</summary>
+    public static (VdsoImage image, byte[] patched) Load(CpuModel m, string? file, EntryDesign design)
     {
+        if (file == null && design != EntryDesign.Linux43) return LoadDesign(m, design);
         VdsoImage img;
         if (file != null)
         {
@@ -37,10 +44,7 @@ public static class VdsoSetup
         else
         {
             var target = m.Kernel64 ? VdsoTarget.Kernel64 : VdsoTarget.Kernel32;
-            lock (built)
-            {
-                if (!built.TryGetValue(target, out img!)) built[target] = img = BuildCached(target);
-            }
+            img = Image(target, VdsoVariant.Default);
         }
         var data = (byte[])img.Data.Clone();
         Alternatives.Apply(data, img, f => HasFeature(m, f), longNops64: m.Kernel64);
@@ -49,7 +53,75 @@ public static class VdsoSetup
 
     /// <summary>Assembling the image costs more than the rest of startup, so the linked image is kept on disk,
     /// keyed by this build of compat32, and read back through our own vdso2c reader (VdsoImage.FromElf).</summary>
-    public static VdsoImage BuildCached(VdsoTarget target)
+    static VdsoImage Image(VdsoTarget target, VdsoVariant variant)
+    {
+        lock (built)
+        {
+            if (!built.TryGetValue((target, variant), out var img)) built[(target, variant)] = img = BuildCached(target, variant);
+            return img;
+        }
+    }
+
+    /// <summary>Whether the model's kernel would pick the SYSCALL or SYSENTER entry (X86_FEATURE_SYSCALL32 /
+    /// SYSENTER32 on 64-bit kernels, SEP on 32-bit ones), as vdso32-setup.c and the alternatives test them.</summary>
+    public static EntryMethod FastEntryOf(CpuModel m) =>
+        m.Kernel64 ? (m.FeatureSyscall32 ? EntryMethod.Syscall32 : m.FeatureSysenter32 ? EntryMethod.Sysenter : EntryMethod.Int80)
+                   : (m.Sep ? EntryMethod.Sysenter : EntryMethod.Int80);
+
+    static (VdsoImage, byte[]) LoadDesign(CpuModel m, EntryDesign design)
+    {
+        var target = m.Kernel64 ? VdsoTarget.Kernel64 : VdsoTarget.Kernel32;
+        var how = FastEntryOf(m);
+        VdsoImage img;
+        switch (design)
+        {
+            case EntryDesign.Linux42:
+                img = Image(target, how switch
+                {
+                    EntryMethod.Syscall32 => VdsoVariant.Legacy42Syscall,
+                    EntryMethod.Sysenter => VdsoVariant.Legacy42Sysenter,
+                    _ => VdsoVariant.Legacy42Int80,
+                });
+                return (img, (byte[])img.Data.Clone()); // no .altinstructions in the v4.2 images
+            case EntryDesign.Int80Only:
+                img = Image(target, VdsoVariant.Legacy42Int80);
+                return (img, (byte[])img.Data.Clone());
+            case EntryDesign.Proposal2015:
+            {
+                img = Image(target, VdsoVariant.Proposal2015);
+                var data = (byte[])img.Data.Clone();
+                Alternatives.Apply(data, img, f => HasFeature(m, f), longNops64: m.Kernel64);
+                return (img, data);
+            }
+            default: // Auxv, AuxvNoSym, PointerTable
+            {
+                img = Image(target, VdsoVariant.MultiStub);
+                var (stub, pad) = how switch
+                {
+                    EntryMethod.Syscall32 => ("__kernel_vsyscall_syscall", "syscall_landing_pad"),
+                    EntryMethod.Sysenter => ("__kernel_vsyscall_sysenter", "sysenter_landing_pad"),
+                    _ => ("__kernel_vsyscall", "int80_landing_pad"),
+                };
+                int at = img.AllSymbols[stub], padAt = img.AllSymbols[pad];
+                var data = (byte[])img.Data.Clone();
+                int size = StubSize(img, stub);
+                if (design == EntryDesign.AuxvNoSym) DynsymPatch.Remove(data, "__kernel_vsyscall");
+                else DynsymPatch.Repoint(data, "__kernel_vsyscall", (uint)at, (uint)size);
+                return (img.WithEntry(at, padAt), data);
+            }
+        }
+    }
+
+    /// <summary>Length of a stub: up to the next function symbol (every function name starts with "__").</summary>
+    static int StubSize(VdsoImage img, string stub)
+    {
+        int at = img.AllSymbols[stub];
+        return img.AllSymbols.Where(kv => kv.Key.StartsWith("__") && kv.Value > at).Select(kv => kv.Value).DefaultIfEmpty(at).Min() - at;
+    }
+
+    public static VdsoImage BuildCached(VdsoTarget target) => BuildCached(target, VdsoVariant.Default);
+
+    public static VdsoImage BuildCached(VdsoTarget target, VdsoVariant variant)
     {
         string? path = null;
         try
@@ -57,11 +129,12 @@ public static class VdsoSetup
             var root = Environment.GetEnvironmentVariable("COMPAT32_CACHE")
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "compat32");
             var id = typeof(Vdso32Builder).Assembly.ManifestModule.ModuleVersionId.ToString("N");
-            path = Path.Combine(root, "vdso", $"vdso32-{target}-{id}.so");
+            string v = variant == VdsoVariant.Default ? "" : "-" + variant;
+            path = Path.Combine(root, "vdso", $"vdso32-{target}{v}-{id}.so");
             if (File.Exists(path)) return VdsoImage.FromElf(File.ReadAllBytes(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or VdsoFormatException) { }
-        var img = Vdso32Builder.Build(target);
+        var img = Vdso32Builder.Build(target, variant);
         if (path != null)
         {
             try
@@ -79,7 +152,8 @@ public static class VdsoSetup
     /// <summary>Wire a kernel model: patched image bytes, and vvar pages fed by the timekeeper.</summary>
     public static void Attach(KernelModel k, string? file)
     {
-        var (img, data) = Load(k.Model, file);
+        if (file == null && k.Options.Design == EntryDesign.NoVdso) return; // no [vdso], no AT_SYSINFO
+        var (img, data) = Load(k.Model, file, k.Options.Design);
         k.Vdso = img;
         k.VdsoData = data;
         k.VvarWriter = (mem, at) =>

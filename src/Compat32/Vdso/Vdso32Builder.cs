@@ -40,9 +40,12 @@ public static class Vdso32Builder
     /// <summary>Builds the 64-bit kernel's image (the one compat tasks get).</summary>
     public static VdsoImage Build() => Build(VdsoTarget.Kernel64);
 
-    public static VdsoImage Build(VdsoTarget target)
+    public static VdsoImage Build(VdsoTarget target) => Build(target, VdsoVariant.Default);
+
+    /// <summary>Builds one of the design lab's images (Lab/Designs.cs); Default is the image every machine uses.</summary>
+    public static VdsoImage Build(VdsoTarget target, VdsoVariant variant)
     {
-        var src = new Vdso32Source(target);
+        var src = new Vdso32Source(target, variant);
         // Sizes of everything before .text do not depend on where .text lands (CFI deltas are relative).
         var probe = src.Assemble(0);
         var lay = new Layout(probe);

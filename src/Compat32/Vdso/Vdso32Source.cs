@@ -8,6 +8,24 @@ namespace Compat32.Vdso;
 /// SYSENTER32/SYSCALL32, long NOPs) or a 32-bit kernel's (ALTERNATIVE on SEP, 32-bit NOPs).</summary>
 public enum VdsoTarget { Kernel64, Kernel32 }
 
+/// <summary>Which entry code the image carries (the design lab's vDSO configurations; Lab/Designs.cs).
+/// Default is the 6.1 system_call.S every other part of compat32 uses.</summary>
+public enum VdsoVariant
+{
+    /// <summary>system_call.S since 4.4 (the "linux-4.3" design): one stub, an ALTERNATIVE picks the entry.</summary>
+    Default,
+    /// <summary>v4.2 arch/x86/entry/vdso/vdso32/int80.S: `int $0x80; ret`.</summary>
+    Legacy42Int80,
+    /// <summary>v4.2 vdso32/sysenter.S: SYSENTER, 7 NOPs, the restart `int $0x80`, SYSENTER_RETURN.</summary>
+    Legacy42Sysenter,
+    /// <summary>v4.2 vdso32/syscall.S: `movl %ecx,%ebp; syscall; movl %ebp,%ecx`; sigreturn through SYSCALL.</summary>
+    Legacy42Syscall,
+    /// <summary>The stub of the seed email (LKML, Andy Lutomirski, 2015-08-26), with its alternatives.</summary>
+    Proposal2015,
+    /// <summary>One stub per entry method, no alternatives (Brian Gerst's auxv proposal, Andy's pointer table).</summary>
+    MultiStub,
+}
+
 /// <summary>cpufeatures.h bit numbers (word*32+bit) used by the vDSO's alternatives.</summary>
 public static class X86Feature
 {
@@ -75,20 +93,34 @@ internal sealed class TextResult
 /// The vDSO's code, written against Iced's assembler with gas-like CFI: system_call.S, sigreturn.S and the
 /// vclock_gettime.c / lib/vdso/gettimeofday.c time functions (hand-compiled, same algorithm).
 /// </summary>
-internal sealed class Vdso32Source
+internal sealed partial class Vdso32Source
 {
     private readonly VdsoTarget _target;
+    private readonly VdsoVariant _variant;
     private bool LongNops => _target == VdsoTarget.Kernel64;
-    public Vdso32Source(VdsoTarget target) => _target = target;
+    public Vdso32Source(VdsoTarget target, VdsoVariant variant = VdsoVariant.Default) { _target = target; _variant = variant; }
 
     private sealed record Def(string Name, bool Global, bool LeadingNop, Action<Chunk> Emit);
 
     private IEnumerable<Def> Defs()
     {
-        // Link order of the kernel's vobjs32: system_call.o, sigreturn.o, vclock_gettime.o.
-        yield return new("__kernel_vsyscall", true, false, KernelVsyscall);
-        yield return new("__kernel_sigreturn", true, true, KernelSigreturn);
-        yield return new("__kernel_rt_sigreturn", true, false, KernelRtSigreturn);
+        // Link order of the kernel's vobjs32: system_call.o, sigreturn.o, vclock_gettime.o. The v4.2 images
+        // (vdso32/{int80,sysenter,syscall}.S) #include sigreturn.S first; sysenter.S and int80.S say "This must
+        // come first", syscall.S defines SYSCALL_ENTER_KERNEL before including it.
+        bool legacy = _variant is VdsoVariant.Legacy42Int80 or VdsoVariant.Legacy42Sysenter or VdsoVariant.Legacy42Syscall;
+        if (!legacy) yield return new("__kernel_vsyscall", true, false, VsyscallFor(_variant));
+        // v4.2 sigreturn.S: SYSCALL_ENTER_KERNEL is `syscall` in the SYSCALL image, `int $0x80` elsewhere.
+        bool sysSig = _variant == VdsoVariant.Legacy42Syscall;
+        yield return new("__kernel_sigreturn", true, true, c => KernelSigreturn(c, sysSig));
+        yield return new("__kernel_rt_sigreturn", true, false, c => KernelRtSigreturn(c, sysSig));
+        if (legacy) yield return new("__kernel_vsyscall", true, false, VsyscallFor(_variant));
+        if (_variant == VdsoVariant.MultiStub)
+        {
+            yield return new("__kernel_vsyscall_sysenter", false, false, c => StubWith(c, "sysenter_landing_pad",
+                Asm(x => { x.mov(ebp, esp); x.sysenter(); })));
+            yield return new("__kernel_vsyscall_syscall", false, false, c => StubWith(c, "syscall_landing_pad",
+                Asm(x => { x.mov(ebp, ecx); x.syscall(); })));
+        }
         yield return new("__x86.get_pc_thunk.dx", false, false, PcThunk);
         yield return new("vdso_read_clock", false, false, ReadClock);
         yield return new("__vdso_clock_gettime", true, false, c => ClockGettime(c, false));
@@ -207,7 +239,7 @@ internal sealed class Vdso32Source
 
     private const int NrSigreturn = 119, NrRtSigreturn = 173;
 
-    private static void KernelSigreturn(Chunk c)
+    private static void KernelSigreturn(Chunk c, bool viaSyscall)
     {
         var a = c.A; var cfi = c.Cfi;
         // The FDE covers the padding nop before the symbol: unwinders look up return address - 1.
@@ -216,19 +248,19 @@ internal sealed class Vdso32Source
         a.pop(eax);
         SigcontextCfi(cfi, 0);          // sig popped: sigcontext at esp
         a.mov(eax, NrSigreturn);
-        a.@int(0x80);
+        if (viaSyscall) a.syscall(); else a.@int(0x80);
         cfi.EndProc();
         c.Mark("vdso32_sigreturn_landing_pad");
         a.nop();
     }
 
-    private static void KernelRtSigreturn(Chunk c)
+    private static void KernelRtSigreturn(Chunk c, bool viaSyscall)
     {
         var a = c.A; var cfi = c.Cfi;
         cfi.StartProc(signalFrame: true, startBias: 1);
         SigcontextCfi(cfi, RtSigframeSigcontext - 4); // pretcode already popped by the handler's ret
         a.mov(eax, NrRtSigreturn);
-        a.@int(0x80);
+        if (viaSyscall) a.syscall(); else a.@int(0x80);
         cfi.EndProc();
         c.Mark("vdso32_rt_sigreturn_landing_pad");
         a.nop();

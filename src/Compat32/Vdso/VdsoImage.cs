@@ -25,10 +25,10 @@ public sealed class VdsoImage
     public int SymPvclockPage { get; }
     public int SymHvclockPage { get; }
     public int SymTimensPage { get; }
-    public int SymKernelVsyscall { get; }
+    public int SymKernelVsyscall { get; private set; }
     public int SymKernelSigreturn { get; }
     public int SymKernelRtSigreturn { get; }
-    public int SymInt80LandingPad { get; }
+    public int SymInt80LandingPad { get; private set; }
     public int SymVdso32SigreturnLandingPad { get; }
     public int SymVdso32RtSigreturnLandingPad { get; }
     /// <summary>Exported dynamic symbols (name → offset), without version suffix.</summary>
@@ -39,6 +39,19 @@ public sealed class VdsoImage
     public string SymbolSource { get; }
     /// <summary>Non-fatal notes, e.g. values derived without a .dbg symbol table.</summary>
     public IReadOnlyList<string> Warnings { get; }
+    /// <summary>Every named symbol of the .symtab (or .dbg) the record was made from, locals included: the design
+    /// lab's images name one landing pad per stub there.</summary>
+    public IReadOnlyDictionary<string, int> AllSymbols { get; private set; } = new Dictionary<string, int>();
+
+    /// <summary>The same record with another entry stub chosen at boot (AT_SYSINFO) and its landing pad: what
+    /// the auxv and pointer-table designs do instead of patching alternatives.</summary>
+    public VdsoImage WithEntry(int kernelVsyscall, int landingPad)
+    {
+        var c = (VdsoImage)MemberwiseClone();
+        c.SymKernelVsyscall = kernelVsyscall;
+        c.SymInt80LandingPad = landingPad;
+        return c;
+    }
 
     private VdsoImage(byte[] data, int size, int alt, int altLen, Dictionary<string, int> s,
         Dictionary<string, int> dyn, Dictionary<string, string> vers, string source, List<string> warnings)
@@ -210,9 +223,13 @@ public sealed class VdsoImage
         }
         else if ((table = e.Symbols(2)) != null) source = ".symtab";
         else source = ".dynsym + derived";
+        var all = new Dictionary<string, int>();
         if (table != null)
             foreach (var s in table)
+            {
                 if (Required.Contains(s.Name) && !syms.ContainsKey(s.Name)) syms[s.Name] = (int)s.Value;
+                if (s.Name.Length > 0) all.TryAdd(s.Name, (int)s.Value);
+            }
         foreach (var n in new[] { "__kernel_vsyscall", "__kernel_sigreturn", "__kernel_rt_sigreturn" })
             if (!syms.ContainsKey(n) && dyn.TryGetValue(n, out var v)) syms[n] = v;
         if (!syms.ContainsKey("vvar_start"))
@@ -240,7 +257,7 @@ public sealed class VdsoImage
         if (size == 0) e.Fail("empty image");
         var data = new byte[size];
         so.CopyTo(data, 0);
-        return new VdsoImage(data, size, alt, altLen, syms, dyn, vers, source, warnings);
+        return new VdsoImage(data, size, alt, altLen, syms, dyn, vers, source, warnings) { AllSymbols = all };
     }
 
     private static Dictionary<ushort, string> VersionNames(Elf e)

@@ -98,7 +98,7 @@ public sealed class Task : ISyscallKernel
     public Task(KernelModel k, int tid, ThreadGroup g, Mm mm, FdTable files, SigHand sig, FsContext fs, Processor cpu)
     {
         Kernel = k; Tid = tid; Group = g; Mm = mm; Files = files; Sig = sig; Fs = fs; Cpu = cpu;
-        Entry = new SyscallEntry(cpu, this, new EntryStats());
+        Entry = new SyscallEntry(cpu, this, new EntryStats()) { Design = k.Options.Design, Observer = k.Options.SyscallObserver, Traced = k.Options.Strace };
     }
 
     public AddressSpace Mem => Mm.Space;
