@@ -202,9 +202,10 @@ public sealed unsafe partial class Processor
     /// <summary>Executes a SIMD or scalar-extension instruction; false when ins is none of them.</summary>
     bool ExecSimd(ref Instruction ins)
     {
-        var need = SimdNeed[(int)ins.Code];
         var m = ins.Mnemonic;
-        if (need == 0 && m is not (Mnemonic.Tzcnt or Mnemonic.Lzcnt)) return false;
+        if (m is Mnemonic.Tzcnt or Mnemonic.Lzcnt) return ExecSimdOther(ref ins, m); // BSF/BSR without the feature
+        var need = SimdNeed[(int)ins.Code];
+        if (need == 0) return false;
         if ((need & Unsupported) != 0 || (Features & need) != need) { RaiseUD(); return true; }
         if (UsesMm(ins) && !MmxEnter()) return true;
         if (ExecSimdMove(ref ins, m)) return true;
