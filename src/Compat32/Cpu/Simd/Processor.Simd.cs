@@ -383,8 +383,6 @@ public sealed unsafe partial class Processor
         if (CommitMx(fl)) Xr(ins.Op0Register) = r;
     }
 
-    static bool FpDouble(Mnemonic m) => m.ToString()[^1] == 'd';
-
     bool ExecSimdFloat(ref Instruction ins, Mnemonic m)
     {
         switch (m)
