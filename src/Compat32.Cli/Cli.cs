@@ -41,7 +41,32 @@ public static class Cli
         public string[] SetEnv = Array.Empty<string>(), UnsetEnv = Array.Empty<string>();
     }
 
-    public static CpuModel? ModelOrDefault(string? name) => name == null ? CpuModel.HostDefault() : CpuModel.ByName(name);
+    /// <summary>The --cpu value (MODEL[,+feat,-feat]) with COMPAT32_CPU_FEATURES (a feature list, e.g. "i686")
+    /// applied first, so a command-line list has the last word.</summary>
+    public static CpuModel? ModelOrDefault(string? spec, out string? error)
+    {
+        spec ??= "";
+        int comma = spec.IndexOf(',');
+        string name = comma < 0 ? spec : spec[..comma];
+        var m = CpuModel.Parse(name, out error);
+        if (m == null) return null;
+        if (Environment.GetEnvironmentVariable("COMPAT32_CPU_FEATURES") is { Length: > 0 } envList)
+        {
+            m = m.Apply(envList, out error);
+            if (m == null) { error = "COMPAT32_CPU_FEATURES: " + error; return null; }
+        }
+        return comma < 0 ? m : m.Apply(spec[(comma + 1)..], out error);
+    }
+
+    /// <summary>--cpu help: the models and the features (qemu's -cpu help).</summary>
+    public static void CpuHelp(TextWriter o)
+    {
+        o.WriteLine("Models (--cpu MODEL[,+feature,-feature...]):");
+        foreach (var m in new[] { CpuModel.IntelModel, CpuModel.AmdModel, CpuModel.NoSepModel, CpuModel.I386Model })
+            o.WriteLine($"  {m.Name,-6} {m.VendorString}, family {m.Family} model {m.ModelNumber}: {string.Join(' ', CpuFeatures.FlagNames(m.Effective))}");
+        o.WriteLine("Features: " + string.Join(' ', CpuFeatures.Table.Select(e => e.Name)) + " (i686: only fpu tsc cx8 sep cmov fxsr)");
+        o.WriteLine("Removing a feature removes those that need it (-sse also removes sse2 .. sse4_2, ssse3, aes, pclmulqdq).");
+    }
 
     public static int Fail(string msg, int code)
     {

@@ -13,7 +13,8 @@ var cpuOpt = new Option<string?>("--cpu")
 {
     Description = "Machine model: intel (SYSENTER, SYSRETL), amd (SYSCALL, SYSRETL), nosep (a 64-bit kernel using " +
                   "neither fast path: int $0x80; raw SYSENTER and SYSCALL follow Intel's rules without SEP, so both raise #UD), " +
-                  "i386 (a 32-bit kernel: SYSENTER in, SYSEXIT out). Default: the host CPU's vendor.",
+                  "i386 (a 32-bit kernel: SYSENTER in, SYSEXIT out). Default: the host CPU's vendor. " +
+                  "MODEL,+feat,-feat adds or removes CPUID features (i686: the baseline without MMX/SSE); --cpu help lists them.",
 };
 var sysrootOpt = new Option<string?>("--sysroot", "-L") { Description = "Look up absolute guest paths under DIR first (like qemu-i386 -L)." };
 var straceOpt = new Option<bool>("--strace") { Description = "Print each system call on stderr, with its entry method." };
@@ -66,15 +67,16 @@ labCmd.SetAction(pr => LabCommand.Run(pr.GetValue(labDesignsOpt), pr.GetValue(la
 demoCmd.SetAction(pr => Demo.Run(Console.Out));
 vdsoCmd.SetAction(pr =>
 {
-    var model = Cli.ModelOrDefault(pr.GetValue(vdsoCpuOpt));
-    if (model == null) return Cli.Fail("unknown --cpu model (use intel, amd, nosep or i386)", 2);
+    var model = Cli.ModelOrDefault(pr.GetValue(vdsoCpuOpt), out var err);
+    if (model == null) return Cli.Fail(err ?? "unknown --cpu model (use intel, amd, nosep or i386)", 2);
     return VdsoTool.Write(model, pr.GetValue(outOpt));
 });
 
 root.SetAction(pr =>
 {
-    var model = Cli.ModelOrDefault(pr.GetValue(cpuOpt));
-    if (model == null) return Cli.Fail("unknown --cpu model (use intel, amd, nosep or i386)", 2);
+    if (pr.GetValue(cpuOpt) == "help") { Cli.CpuHelp(Console.Out); return 0; }
+    var model = Cli.ModelOrDefault(pr.GetValue(cpuOpt), out var err);
+    if (model == null) return Cli.Fail(err ?? "unknown --cpu model (use intel, amd, nosep or i386)", 2);
     if (guest.Count == 0) return Cli.Fail("no program given (try --help)", 2);
     int? jit = pr.GetValue(jitOpt) switch
     {

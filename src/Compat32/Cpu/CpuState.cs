@@ -1,3 +1,4 @@
+using Compat32.Cpu.Simd;
 using Compat32.Cpu.X87;
 
 namespace Compat32.Cpu;
@@ -24,6 +25,8 @@ public sealed class CpuState
     public readonly Flags Flags = new();
 
     public X87State Fpu = new();
+    /// <summary>XMM0-7 and MXCSR (Cpu/Simd).</summary>
+    public SimdState Simd = new();
 
     /// <summary>Model-specific registers the fast-syscall instructions read (SDM vol. 2, SYSENTER/SYSCALL).</summary>
     public ulong MsrStar, MsrLstar, MsrCstar, MsrSfmask, MsrSysenterCs, MsrSysenterEsp, MsrSysenterEip;
@@ -51,6 +54,7 @@ public sealed class CpuState
         SegBase.CopyTo(c.SegBase, 0);
         c.Flags.Set(Flags.Get());
         c.Fpu = Fpu.Clone();
+        c.Simd = Simd.Clone();
         c.MsrStar = MsrStar; c.MsrLstar = MsrLstar; c.MsrCstar = MsrCstar; c.MsrSfmask = MsrSfmask;
         c.MsrSysenterCs = MsrSysenterCs; c.MsrSysenterEsp = MsrSysenterEsp; c.MsrSysenterEip = MsrSysenterEip;
         c.Cpl = Cpl;

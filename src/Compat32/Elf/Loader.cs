@@ -266,5 +266,6 @@ public static class Loader
         Array.Clear(s.SegBase);
         s.Cpl = 3;
         s.Fpu = new Cpu.X87.X87State();
+        s.Simd = new Cpu.Simd.SimdState(); // MXCSR 0x1F80 (fpu__clear_all at exec)
     }
 }

@@ -207,8 +207,8 @@ public unsafe class ProcessorTests
     {
         using var m = new M(Asm(a => { a.nop(); a.ud2(); }));
         AssertException(m, m.Run(), Vec.UD, Code + 1);
-        // SSE is not implemented and not reported by CPUID: #UD.
-        using var m2 = new M([0x90, 0x0F, 0x28, 0xC1]); // movaps xmm0, xmm1
+        // SSE on a model whose CPUID lacks it (the i686 baseline): #UD.
+        using var m2 = new M([0x90, 0x0F, 0x28, 0xC1], model: CpuModel.IntelModel.WithFeatures(CpuFeatures.I686)); // movaps xmm0, xmm1
         AssertException(m2, m2.Run(), Vec.UD, Code + 1);
         // LOCK on a non-lockable instruction (SDM: #UD).
         using var m3 = new M([0xF0, 0x89, 0xC0]); // lock mov eax, eax
@@ -352,12 +352,13 @@ public unsafe class ProcessorTests
         Assert.Equal(model.Kernel64, (x1.d & (1u << 11)) != 0); // SYSCALL
     }
 
-    /// <summary>Every CPUID.1:EDX feature the model reports has its instructions implemented, and the
-    /// features we do not implement (MMX, SSE, SSE2, CLFLUSH...) are not reported.</summary>
+    /// <summary>The i686 baseline: every CPUID.1:EDX feature it reports has its instructions implemented, and
+    /// MMX, SSE, SSE2, CLFLUSH are neither reported nor executed (Simd/SimdModelTests covers the SIMD models).</summary>
     [Fact]
     public void CpuidReportsOnlyImplementedFeatures()
     {
-        uint edx = CpuModel.IntelModel.Cpuid1Edx;
+        var i686 = CpuModel.IntelModel.WithFeatures(CpuFeatures.I686);
+        uint edx = i686.Cpuid1Edx;
         var probes = new Dictionary<int, byte[]>
         {
             [0] = Asm(a => { a.fld1(); a.fstp(st0); }),                    // FPU
@@ -372,11 +373,11 @@ public unsafe class ProcessorTests
             if ((edx & (1u << bit)) == 0) continue;
             Assert.True(probes.ContainsKey(bit), $"CPUID.1:EDX bit {bit} is reported but has no implementation probe");
             var code = probes[bit].Append((byte)0xCC).ToArray();
-            using var m = new M(code);
+            using var m = new M(code, model: i686);
             AssertException(m, m.Run(), Vec.BP, Code + (uint)code.Length);
         }
         foreach (int bit in new[] { 19, 23, 25, 26 }) Assert.Equal(0u, edx & (1u << bit)); // CLFSH MMX SSE SSE2
-        using var mmx = new M(Asm(a => a.emms()));
+        using var mmx = new M(Asm(a => a.emms()), model: i686);
         AssertException(mmx, mmx.Run(), Vec.UD, Code);
     }
 }

@@ -64,6 +64,9 @@ public static class DebianRun
         public bool SortLines { get; init; }
         public bool CompareFiles { get; init; } = true;
         public int TimeoutMs { get; init; } = 240_000;
+        /// <summary>Run with the models' SIMD features (compat32's own set, qemu-i386's Westmere+movbe) instead
+        /// of the i686 baseline: glibc's and libcrypto's SSE2/SSSE3/SSE4.2/AES-NI paths.</summary>
+        public bool Simd { get; init; }
     }
 
     public static (ProcResult Qemu, ProcResult Compat) AssertSame(ITestOutputHelper log, string prog, IReadOnlyList<string> args, Opts? o = null)
@@ -75,6 +78,8 @@ public static class DebianRun
         var env = Proc.BaseEnv();
         env["HOME"] = home.Path;
         env["COMPAT32_CACHE"] = TestEnv.Cache; // compat32's vDSO cache, not under HOME
+        if (o.Simd) env[CpuBaseline.Variable] = "";
+        string qemuCpu = o.Simd ? Simd.SimdGuestTests.QemuSimdCpu : TestEnv.QemuCpu;
 
         (ProcResult, string) Side(Func<ProcResult> run)
         {
@@ -85,7 +90,7 @@ public static class DebianRun
             return (r, o.CompareFiles ? Differential.Snapshot(dir.Path) : "");
         }
 
-        var (q, qFiles) = Side(() => Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, "-L", sr, exe, .. args], dir.Path, env, o.Stdin, o.TimeoutMs));
+        var (q, qFiles) = Side(() => Proc.Run(TestEnv.Qemu, ["-cpu", qemuCpu, "-L", sr, exe, .. args], dir.Path, env, o.Stdin, o.TimeoutMs));
         var (c, cFiles) = Side(() => Differential.RunCompat32(exe, args, new Differential.Options
         {
             Cwd = dir.Path, Env = env, Stdin = o.Stdin, TimeoutMs = o.TimeoutMs, Compat32Options = ["--sysroot", sr],

@@ -19,6 +19,8 @@ public static class Differential
         public bool CompareStderr { get; init; } = true;
         /// <summary>Extra compat32 options before the program (e.g. --cpu intel).</summary>
         public string[] Compat32Options { get; init; } = [];
+        /// <summary>qemu-i386's -cpu for this run (default TestEnv.QemuCpu; the SIMD tests name a model with SSE).</summary>
+        public string? QemuCpu { get; init; }
     }
 
     public static ProcResult RunCompat32(string prog, IEnumerable<string> args, Options? o = null)
@@ -30,7 +32,7 @@ public static class Differential
     public static ProcResult RunQemu(string prog, IEnumerable<string> args, Options? o = null)
     {
         o ??= new Options();
-        return Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, prog, .. args], o.Cwd, o.Env ?? Proc.BaseEnv(), o.Stdin, o.TimeoutMs);
+        return Proc.Run(TestEnv.Qemu, ["-cpu", o.QemuCpu ?? TestEnv.QemuCpu, prog, .. args], o.Cwd, o.Env ?? Proc.BaseEnv(), o.Stdin, o.TimeoutMs);
     }
 
     /// <summary>Run under both and assert identical results; returns (qemu, compat32).</summary>

@@ -28,7 +28,7 @@ public static class Proc
         };
         // the dotnet host of the launcher may need these, and test.sh's translator pass sets the COMPAT32_JIT
         // knobs; harmless for qemu's guest (the same on both sides)
-        foreach (var k in new[] { "DOTNET_ROOT", "COMPAT32_CACHE", "COMPAT32_JIT", "COMPAT32_JIT_THRESHOLD" })
+        foreach (var k in new[] { "DOTNET_ROOT", "COMPAT32_CACHE", "COMPAT32_JIT", "COMPAT32_JIT_THRESHOLD", CpuBaseline.Variable })
             if (Environment.GetEnvironmentVariable(k) is { Length: > 0 } v) env[k] = v;
         return env;
     }

@@ -136,7 +136,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Shld: case Mnemonic.Shrd: ExecShiftDouble(ins); break;
             case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc: ExecBt(ins); break;
             case Mnemonic.Bsf: case Mnemonic.Bsr: ExecBitScan(ins); break;
-            case Mnemonic.Tzcnt: case Mnemonic.Lzcnt: ExecBitScan(ins); break; // F3 0F BC/BD: BSF/BSR on CPUs without BMI1/ABM (SDM: REP prefix ignored)
+            case Mnemonic.Tzcnt: case Mnemonic.Lzcnt: ExecSimd(ref ins); break; // BSF/BSR where the model lacks BMI1/ABM
             case Mnemonic.Xadd: ExecXadd(ins); break;
             case Mnemonic.Cmpxchg: ExecCmpxchg(ins); break;
             case Mnemonic.Cmpxchg8b: ExecCmpxchg8b(ins); break;
@@ -160,13 +160,13 @@ public sealed unsafe partial class Processor
             // ---- strings
             case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
                 if (ins.Code is Code.Movsb_m8_m8 or Code.Movsw_m16_m16 or Code.Movsd_m32_m32) ExecMovs(ins);
-                else RaiseUD();
+                else if (!ExecSimd(ref ins)) RaiseUD(); // SSE2 MOVSD
                 break;
             case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd: ExecStos(ins); break;
             case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd: ExecLods(ins); break;
             case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
                 if (ins.Code is Code.Cmpsb_m8_m8 or Code.Cmpsw_m16_m16 or Code.Cmpsd_m32_m32) ExecCmps(ins);
-                else RaiseUD();
+                else if (!ExecSimd(ref ins)) RaiseUD(); // SSE2 CMPSD
                 break;
             case Mnemonic.Scasb: case Mnemonic.Scasw: case Mnemonic.Scasd: ExecScas(ins); break;
 
@@ -202,7 +202,6 @@ public sealed unsafe partial class Processor
 
             // ---- system
             case Mnemonic.Nop: case Mnemonic.Pause: case Mnemonic.Endbr32: case Mnemonic.Endbr64:
-            case Mnemonic.Lfence: case Mnemonic.Sfence: case Mnemonic.Mfence:
             case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
             case Mnemonic.Prefetchw:
                 break;
@@ -236,11 +235,11 @@ public sealed unsafe partial class Processor
         }
     }
 
-    /// <summary>Groups that live in other files (x87, SSE later). Returns false for an unimplemented op (#UD).</summary>
+    /// <summary>Groups that live in other files (x87, Simd). Returns false for an unimplemented op (#UD).</summary>
     bool ExecuteExtended(ref Instruction ins)
     {
         if (X87Hook != null && X87Hook(this, ins)) return true;
-        return false;
+        return ExecSimd(ref ins);
     }
 
     /// <summary>The x87 unit plugs in here (Cpu/X87): true when it executed the instruction.</summary>

@@ -17,10 +17,8 @@ public sealed unsafe partial class Processor
                 b = Le(vendor, 0); d = Le(vendor, 4); c = Le(vendor, 8);
                 break;
             case 1:
-                // A generation that really had no MMX/SSE, since we offer none: libraries that dispatch on family and
-                // model rather than feature bits (GMP's fat binaries) must not pick SSE2 code. Intel: Pentium Pro
-                // (family 6 model 1, qemu-i386's pentium2 is model 5 but has MMX); AMD: K5 (family 5 model 1).
-                a = Model.Vendor == CpuVendor.Intel ? 0x00000619u : 0x00000511u;
+                // The generation of the feature set (CpuModel.Signature).
+                a = Model.Signature;
                 b = 0x00010800; // CLFLUSH line size 8 quadwords, one logical processor
                 c = Model.Cpuid1Ecx;
                 d = Model.Cpuid1Edx;
@@ -32,6 +30,7 @@ public sealed unsafe partial class Processor
             case 0x80000001:
                 // SYSCALL (bit 11) and LM (bit 29) as a 64-bit capable part reports them; a 32-bit kernel's CPU too.
                 d = (Model.Kernel64 ? (1u << 29) | (1u << 11) : 0) | (Model.Vendor == CpuVendor.Amd ? Model.Cpuid1Edx & 0x0183F3FFu : 0);
+                c = Model.Cpuid81Ecx; // ABM (LZCNT)
                 break;
             case 0x80000002: case 0x80000003: case 0x80000004:
             {

@@ -14,9 +14,6 @@ public sealed class X87State
     /// <summary>Last non-control instruction: offset, CS, 11-bit opcode; last memory operand: offset, selector.</summary>
     public uint Fip, Fdp;
     public ushort Fcs, Fds, Fop;
-    /// <summary>MXCSR image kept for FXSAVE/FXRSTOR (the SSE unit may own it).</summary>
-    public uint Mxcsr = 0x1F80;
-    public const uint MxcsrMask = 0x0000FFFF;
 
     public int Top
     {
@@ -122,7 +119,7 @@ public sealed class X87State
         for (int i = 0; i < 8; i++) Regs[Phys(i)] = Get80(s.Slice(28 + 10 * i));
     }
 
-    /// <summary>FXSAVE image (x87 part + MXCSR; XMM bytes 160..287 are left to the SSE unit).</summary>
+    /// <summary>FXSAVE image, x87 part (MXCSR and XMM are Simd.FxArea's).</summary>
     public void FxSave(Span<byte> d)
     {
         W16(d, 0, Control);
@@ -134,8 +131,6 @@ public sealed class X87State
         W16(d, 12, Fcs); W16(d, 14, 0);
         W32(d, 16, Fdp);
         W16(d, 20, Fds); W16(d, 22, 0);
-        W32(d, 24, Mxcsr);
-        W32(d, 28, MxcsrMask);
         for (int i = 0; i < 8; i++)
         {
             var r = d.Slice(32 + 16 * i, 16);
@@ -152,7 +147,6 @@ public sealed class X87State
         Fop = (ushort)(R16(s, 6) & 0x7FF);
         Fip = R32(s, 8); Fcs = R16(s, 12);
         Fdp = R32(s, 16); Fds = R16(s, 20);
-        Mxcsr = R32(s, 24);
         for (int i = 0; i < 8; i++) Regs[Phys(i)] = Get80(s.Slice(32 + 16 * i));
         UpdateSummary();
     }

@@ -116,8 +116,7 @@ public static partial class X87Unit
                 uint a = cpu.EffectiveAddress(ins);
                 if ((a & 15) != 0) { cpu.RaiseGP(); return true; }
                 Span<byte> b = stackalloc byte[288];
-                f.FxSave(b);
-                b.Slice(160).Clear(); // XMM0-7: no SSE state here
+                Simd.FxArea.Save(cpu.S, b);
                 WriteBlock(cpu, a, b);
                 return true;
             }
@@ -125,11 +124,10 @@ public static partial class X87Unit
             {
                 uint a = cpu.EffectiveAddress(ins);
                 if ((a & 15) != 0) { cpu.RaiseGP(); return true; }
-                Span<byte> b = stackalloc byte[160];
+                Span<byte> b = stackalloc byte[288];
                 if (!ReadBlock(cpu, a, b)) return true;
-                uint mx = (uint)(b[24] | b[25] << 8 | b[26] << 16 | b[27] << 24);
-                if ((mx & ~X87State.MxcsrMask) != 0) { cpu.RaiseGP(); return true; }
-                f.FxRestore(b);
+                if (!Simd.FxArea.MxcsrValid(Simd.FxArea.Mxcsr(b))) { cpu.RaiseGP(); return true; }
+                Simd.FxArea.Restore(cpu.S, b);
                 return true;
             }
             case Mnemonic.Fndisi: case Mnemonic.Fneni: case Mnemonic.Fnsetpm: case Mnemonic.Fdisi: case Mnemonic.Feni:

@@ -141,7 +141,7 @@ public static class SignalFrames
         bool k64 = t.Kernel.Model.Kernel64;
         Span<byte> fx = stackalloc byte[FxSize];
         fx.Clear();
-        f.FxSave(fx);
+        Cpu.Simd.FxArea.Save(t.Cpu.S, fx); // x87, MXCSR and XMM0-7 (copy_fpregs_to_sigframe's fxsave)
         if (k64)
         {
             // fxsave64 (the 64-bit kernel's fxsave_to_user_sigframe): 64-bit FIP/FDP, no FCS/FDS fields.
@@ -177,7 +177,7 @@ public static class SignalFrames
     {
         var f = t.Cpu.S.Fpu;
         f.Reset();
-        f.Mxcsr = 0x1F80;
+        t.Cpu.S.Simd.Reset();
     }
 
     static void PutSigcontext(Task t, Span<byte> sc, uint fpstate, in PtRegs regs, uint mask)
@@ -281,14 +281,17 @@ public static class SignalFrames
         Span<byte> fx = stackalloc byte[FxSize];
         bool ok = t.Mem.CopyFromUser(buf, env) && t.Mem.CopyFromUser(buf + FregsSize, fx);
         uint mxcsr = R(fx, 24);
-        if (!ok || (mxcsr & ~Cpu.X87.X87State.MxcsrMask) != 0)
+        // A 64-bit kernel rejects reserved MXCSR bits; a 32-bit one masks them out "for historical reasons".
+        bool k64 = t.Kernel.Model.Kernel64;
+        if (!ok || (k64 && !Cpu.Simd.FxArea.MxcsrValid(mxcsr)))
         {
             ClearFpu(t); // fpu__clear_user_states on failure
             return false;
         }
         var f = t.Cpu.S.Fpu;
-        f.LoadFull(env);
-        f.Mxcsr = mxcsr;
+        f.LoadFull(env); // convert_to_fxsr: the x87 part comes from the fsave header
+        t.Cpu.S.Simd.Mxcsr = mxcsr & Cpu.Simd.SimdState.MxcsrMask;
+        Cpu.Simd.FxArea.RestoreXmm(t.Cpu.S, fx);
         return true;
     }
 

@@ -342,7 +342,9 @@ public sealed class SignalModel
                 st.ErrorCode = err | Cpu.PfErr.User; st.Cr2 = cr2;
                 break;
             case Cpu.Vec.MF: case Cpu.Vec.XM: // math_error: error_code 0
-                fi.Signo = Sig.SIGFPE; fi.Code = FpuExceptionCode(t.Cpu.S.Fpu.Control, t.Cpu.S.Fpu.Status); fi.Addr = ip; st.ErrorCode = 0; break;
+                fi.Signo = Sig.SIGFPE; fi.Addr = ip; st.ErrorCode = 0;
+                fi.Code = vector == Cpu.Vec.MF ? FpuExceptionCode(t.Cpu.S.Fpu.Control, t.Cpu.S.Fpu.Status) : SimdExceptionCode(t.Cpu.S.Simd.Mxcsr);
+                break;
             case Cpu.Vec.AC: fi.Signo = Sig.SIGBUS; fi.Code = BUS_ADRALN; fi.Addr = ip; break;
             default: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
         }
@@ -362,6 +364,18 @@ public sealed class SignalModel
         if ((err & 0x008) != 0) return FPE_FLTOVF;      // overflow
         if ((err & 0x012) != 0) return FPE_FLTUND;      // denormal, underflow
         if ((err & 0x020) != 0) return FPE_FLTRES;      // precision
+        return 0;
+    }
+
+    /// <summary>fpu__exception_code for #XM: the flags (bits 0-5) whose mask bits (7-12) are clear, in the same order.</summary>
+    public static int SimdExceptionCode(uint mxcsr)
+    {
+        int err = (int)(~(mxcsr >> 7) & mxcsr) & 0xFFFF;
+        if ((err & 0x001) != 0) return FPE_FLTINV;
+        if ((err & 0x004) != 0) return FPE_FLTDIV;
+        if ((err & 0x008) != 0) return FPE_FLTOVF;
+        if ((err & 0x012) != 0) return FPE_FLTUND;
+        if ((err & 0x020) != 0) return FPE_FLTRES;
         return 0;
     }
 

@@ -106,6 +106,7 @@ public static class ProcFs
         if (parts.Count == 4 && parts[1] == "sys" && parts[2] == "kernel" && parts[3] == "pid_max")
             return new ProcEntry { Type = ProcType.File, Content = Encoding.ASCII.GetBytes(TaskSet.PidMax + "\n") };
         if (parts.Count == 2 && parts[1] == "loadavg") return LoadAvg(t);
+        if (parts.Count == 2 && parts[1] == "cpuinfo") return new ProcEntry { Type = ProcType.File, Content = Encoding.ASCII.GetBytes(CpuInfo.Show(t.Kernel.Model)) };
         if (!int.TryParse(parts[1], System.Globalization.NumberStyles.None, null, out int pid)) return null;
         // proc_pid_lookup: any live pid (a thread's too, though only leaders are listed), or a zombie process
         var ts = t.Kernel.TaskSet;
