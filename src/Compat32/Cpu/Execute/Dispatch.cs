@@ -227,6 +227,7 @@ public sealed unsafe partial class Processor
                 break;
 
             // ---- segments
+            case Mnemonic.Lar: case Mnemonic.Lsl: case Mnemonic.Verr: case Mnemonic.Verw: ExecSegInfo(ins); break;
             case Mnemonic.Lfs: case Mnemonic.Lgs: case Mnemonic.Les: case Mnemonic.Lds: case Mnemonic.Lss: ExecLoadFarPointer(ins); break;
 
             default:
