@@ -26,11 +26,11 @@ public sealed class CpuState
     public readonly uint[] SegAttr = { FlatData, FlatCode, FlatData, FlatData, FlatData, FlatData };
     public const uint FlatCode = 0x00CFFB00, FlatData = 0x00CFF300;
 
-    /// <summary>The flat descriptor caches a new program starts with (selectors are the loader's).</summary>
+    /// <summary>The descriptor caches a new program starts with: flat CS, SS, DS, ES; FS and GS null (unusable).</summary>
     public void ResetSegmentCaches()
     {
         Array.Clear(SegBase);
-        for (int i = 0; i < 6; i++) { SegLimit[i] = ~0u; SegAttr[i] = i == CS ? FlatCode : FlatData; }
+        for (int i = 0; i < 6; i++) { SegLimit[i] = ~0u; SegAttr[i] = i == CS ? FlatCode : i is FS or GS ? 0 : FlatData; }
     }
 
     public readonly Flags Flags = new();

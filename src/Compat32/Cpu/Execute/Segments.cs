@@ -48,10 +48,11 @@ public sealed unsafe partial class Processor
         segmented = !flat;
     }
 
-    bool FlatData(int n) => (S.Sel[n] & 0xFFFC) != 0 && S.SegBase[n] == 0 && FlatLimit(n);
+    // Usability is the descriptor cache's P bit: a null selector load leaves it clear (SDM 3.4.3, 5.4.1).
+    bool FlatData(int n) => (S.SegAttr[n] & AttrP) != 0 && S.SegBase[n] == 0 && FlatLimit(n);
     bool FlatLimit(int n)
     {
-        if ((S.Sel[n] & 0xFFFC) == 0) return true; // a null FS/GS: only its use faults (checked path only)
+        if ((S.SegAttr[n] & AttrP) == 0) return true; // an unusable FS/GS: only its use faults (checked path only)
         uint a = S.SegAttr[n];
         return S.SegLimit[n] == ~0u && (a & (AttrCode | AttrEC | AttrRW | AttrP)) == (AttrRW | AttrP);
     }
@@ -73,7 +74,7 @@ public sealed unsafe partial class Processor
         if (codeBits == 64) return true; // 64-bit mode: no limits (and no memory operands run there)
         uint attr = S.SegAttr[n];
         int vec = n == CpuState.SS ? Vec.SS : Vec.GP;
-        if (n != CpuState.CS && (S.Sel[n] & 0xFFFC) == 0) { RaiseFault(Vec.GP, 0); return false; }
+        if (n != CpuState.CS && (attr & AttrP) == 0) { RaiseFault(Vec.GP, 0); return false; }
         bool code = (attr & AttrCode) != 0;
         if (write ? code || (attr & AttrRW) == 0 : code && (attr & AttrRW) == 0) { RaiseFault(Vec.GP, 0); return false; }
         uint last = off + (uint)(size > 0 ? size - 1 : 0);
