@@ -21,6 +21,18 @@ public sealed class CpuState
     /// <summary>Segment selectors (ES CS SS DS FS GS order, as the ModRM sreg field) and cached bases.</summary>
     public readonly ushort[] Sel = new ushort[6];
     public readonly uint[] SegBase = new uint[6];
+    /// <summary>The rest of each segment's descriptor cache: limit in bytes, and the access rights as LAR returns
+    /// them (type, S, DPL, P in bits 8-15; AVL, L, D/B, G in bits 20-23). Defaults: the flat user segments.</summary>
+    public readonly uint[] SegLimit = { ~0u, ~0u, ~0u, ~0u, ~0u, ~0u };
+    public readonly uint[] SegAttr = { FlatData, FlatCode, FlatData, FlatData, FlatData, FlatData };
+    public const uint FlatCode = 0x00CFFB00, FlatData = 0x00CFF300;
+
+    /// <summary>The descriptor caches a new program starts with: flat CS, SS, DS, ES; FS and GS null (unusable).</summary>
+    public void ResetSegmentCaches()
+    {
+        Array.Clear(SegBase);
+        for (int i = 0; i < 6; i++) { SegLimit[i] = ~0u; SegAttr[i] = i == CS ? FlatCode : i is FS or GS ? 0 : FlatData; }
+    }
 
     public readonly Flags Flags = new();
 
@@ -52,6 +64,8 @@ public sealed class CpuState
         c.Eip = Eip;
         Sel.CopyTo(c.Sel, 0);
         SegBase.CopyTo(c.SegBase, 0);
+        SegLimit.CopyTo(c.SegLimit, 0);
+        SegAttr.CopyTo(c.SegAttr, 0);
         c.Flags.Set(Flags.Get());
         c.Fpu = Fpu.Clone();
         c.Simd = Simd.Clone();

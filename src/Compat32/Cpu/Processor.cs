@@ -110,11 +110,19 @@ public sealed unsafe partial class Processor
         Exit = CpuExit.None;
         Faulted = false;
         current = this;
+        UpdateSegMode(); // the kernel may have changed segment registers or tables since the last run
         while (budget > 0)
         {
             // An asynchronous event (a signal sent from a timer or another thread) is taken between blocks, like
             // an interrupt at an instruction boundary; the kernel then runs its exit work (signal delivery).
             if (asyncStop) { asyncStop = false; return CpuExit.Stop; }
+            if (segmented)
+            {
+                // A segment is not flat: one checked instruction at a time (Segments.cs).
+                var e = StepSegmented(ref budget);
+                if (e != CpuExit.None) return e;
+                continue;
+            }
             uint eip = S.Eip;
             var blk = GetBlock(eip);
             if (blk == null) return Exit; // fetch fault recorded by the cache
@@ -147,8 +155,10 @@ public sealed unsafe partial class Processor
                 ref Uop u = ref uops[i];
                 uint next = u.Next;
                 S.Eip = next;
+                stepOne = tf;
                 if (u.Kind != UopKind.Generic) ExecFast(ref u);
                 else Execute(ref insns[i]);
+                stepOne = false;
                 if (rf && !Faulted && insns[i].Mnemonic is not (Mnemonic.Iret or Mnemonic.Iretd)) S.Flags.Bits &= ~Flags.RF;
                 if (stopBlock | tf)
                 {
@@ -417,6 +427,7 @@ public sealed unsafe partial class Processor
         if (b != Register.None) a += S.R[RegNum[(int)b]];
         if (x != Register.None) a += S.R[RegNum[(int)x]] * (uint)ins.MemoryIndexScale;
         if (ins.MemoryDisplSize == 2 || RegSize[(int)b] == 2 || RegSize[(int)x] == 2) a = Addr16(ins);
+        if (segmented) return SegAddress(ins, a);
         var seg = ins.MemorySegment;
         if (seg == Register.FS) a += S.SegBase[CpuState.FS];
         else if (seg == Register.GS) a += S.SegBase[CpuState.GS];
@@ -479,12 +490,14 @@ public sealed unsafe partial class Processor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void Push32(uint v)
     {
+        if (segmented) { PushSeg(v, 4); return; }
         uint sp = S.R[CpuState.ESP] - 4;
         WriteU32(sp + S.SegBase[CpuState.SS], v);
         if (!Faulted) S.R[CpuState.ESP] = sp;
     }
     void Push16(ushort v)
     {
+        if (segmented) { PushSeg(v, 2); return; }
         uint sp = S.R[CpuState.ESP] - 2;
         WriteU16(sp + S.SegBase[CpuState.SS], v);
         if (!Faulted) S.R[CpuState.ESP] = sp;
@@ -492,12 +505,14 @@ public sealed unsafe partial class Processor
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     uint Pop32()
     {
+        if (segmented) return PopSeg(4);
         uint v = ReadU32(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
         if (!Faulted) S.R[CpuState.ESP] += 4;
         return v;
     }
     ushort Pop16()
     {
+        if (segmented) return (ushort)PopSeg(2);
         ushort v = ReadU16(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
         if (!Faulted) S.R[CpuState.ESP] += 2;
         return v;

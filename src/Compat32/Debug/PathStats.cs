@@ -46,6 +46,10 @@ public static class PathStats
         }
         var c = Cpu(k);
         sb.Append($"  cpu:      instructions {c.Instructions,12}   in translated code {c.Translated,12}   interpreted {c.Instructions - c.Translated,12}\n");
+        long m64 = k.Mode64Retired, u64 = Interlocked.Read(ref k.Mode64Unsupported);
+        foreach (var t in k.TaskSet.Tasks()) m64 += t.Cpu.Retired64;
+        if (m64 != 0 || u64 != 0)
+            sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
             sb.Append($"  jit:      blocks {c.Blocks,10}   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
         else

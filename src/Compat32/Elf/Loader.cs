@@ -263,7 +263,7 @@ public static class Loader
         s.Sel[CpuState.ES] = ds;
         s.Sel[CpuState.FS] = 0;
         s.Sel[CpuState.GS] = 0;
-        Array.Clear(s.SegBase);
+        s.ResetSegmentCaches();
         s.Cpl = 3;
         s.Fpu = new Cpu.X87.X87State();
         s.Simd = new Cpu.Simd.SimdState(); // MXCSR 0x1F80 (fpu__clear_all at exec)

@@ -222,13 +222,38 @@ public sealed partial class SyscallEntry
         s.R64Hi[4] = regs.r12; s.R64Hi[5] = regs.r13; s.R64Hi[6] = regs.r14; s.R64Hi[7] = regs.r15;
         s.Eip = (uint)regs.ip;
         s.R[CpuState.ESP] = (uint)regs.sp;
-        LoadUserSegments((ushort)regs.cs, (ushort)regs.ss);
         // IRET to CPL 3 takes all flags from the frame; IOPL/IF as the kernel saved them.
         s.Flags.Set((uint)regs.flags);
         Stats.Exits[(int)ExitMethod.Iret]++;
         LastExit = ExitMethod.Iret;
         if (countReason) Stats.IretReasons[(int)reason]++;
+        // IRET's CS and SS checks (SDM IRET, return to outer privilege level). A 16-bit SS keeps all of ESP:
+        // ESPFIX (espfix64 on the 64-bit kernel, espfix32 on i386) restores bits 31:16 for an LDT SS, and a
+        // 16-bit GDT SS cannot exist (tls_desc_okay refuses one).
+        if (!cpu.IretToUser((ushort)regs.cs, (ushort)regs.ss, out int vector, out uint err))
+            IretFault(ref regs, vector, err);
     }
+
+    /// <summary>The IRET to user mode faulted (a bad CS or SS from sigreturn, or an LDT entry changed under
+    /// a loaded selector). 64-bit kernel: fixup_bad_iret makes it a fault of the user frame; on the espfix64 stack
+    /// (an LDT SS) the fault becomes #DF, which do_double_fault turns into #GP(0). 32-bit kernel: iret_exc →
+    /// do_iret_error, X86_TRAP_IRET (32), SIGILL. Then the signal is delivered and IRET tried again.</summary>
+    void IretFault(ref PtRegs regs, int vector, uint err)
+    {
+        if (Kernel64 && (regs.ss & 4) != 0) { vector = Vec.GP; err = 0; }
+        else if (!Kernel64) { vector = X86_TRAP_IRET; err = 0; }
+        var s = cpu.S;
+        regs.orig_ax = ulong.MaxValue;
+        kernel.Trap(ref regs, vector, err, 0, false);
+        var note = new ExitNote();
+        kernel.ExitToUserMode(ref regs, ref note);
+        if (kernel.Exited) return;
+        Stats.Exits[(int)ExitMethod.Iret]--;
+        Iret(ref regs, countReason: false, IretReason.None);
+    }
+
+    /// <summary>The kernel's software trap number for a faulting IRET on i386 (asm/trapnr.h).</summary>
+    public const int X86_TRAP_IRET = 32;
 
     /// <summary>sysret32_from_system_call: EBX EBP EAX EDX ESI EDI from pt_regs, ECX = ip, R11 = flags,
     /// R8-R10 zeroed (R12-R15 hold what CLEAR_REGS left: zero); the CPU then loads EIP = ECX,
@@ -280,18 +305,15 @@ public sealed partial class SyscallEntry
         s.Cpl = 3;
         if (!Kernel64)
         {
-            // The 32-bit kernel restores the data segments it saved (RESTORE_REGS).
-            s.Sel[CpuState.DS] = regs.ds; s.Sel[CpuState.ES] = regs.es;
+            // The 32-bit kernel restores the data segments it saved (RESTORE_REGS; a faulting pop loads 0).
+            // So are FS and GS (pt_regs->fs/gs): a descriptor changed under a loaded selector is picked up here.
+            cpu.KernelLoadSegment(CpuState.DS, regs.ds);
+            cpu.KernelLoadSegment(CpuState.ES, regs.es);
+            cpu.KernelLoadSegment(CpuState.FS, regs.fs);
+            cpu.KernelLoadSegment(CpuState.GS, regs.gs);
         }
     }
 
-    void LoadUserSegments(ushort cs, ushort ss)
-    {
-        var s = cpu.S;
-        s.Sel[CpuState.CS] = cs;
-        s.Sel[CpuState.SS] = ss;
-        s.SegBase[CpuState.CS] = 0;
-        s.SegBase[CpuState.SS] = 0;
-        s.Cpl = 3;
-    }
+    /// <summary>SYSRETL/SYSEXIT: fixed flat CS and SS descriptors (not read from the GDT).</summary>
+    void LoadUserSegments(ushort cs, ushort ss) => cpu.LoadFlatUserCsSs(cs, ss);
 }

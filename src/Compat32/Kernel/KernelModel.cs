@@ -48,6 +48,9 @@ public sealed class KernelModel
     /// <summary>Entry/exit counts and CPU totals of tasks that have exited (live tasks keep their own; --stats adds
     /// both). Guarded by StatsLock.</summary>
     public readonly object StatsLock = new();
+    /// <summary>64-bit mode (a far transfer or IRET to the 64-bit code segment): instructions run there, and the
+    /// #UDs raised for instructions outside the subset emulated (Processor.Allowed64). Interlocked.</summary>
+    public long Mode64Retired, Mode64Unsupported;
     public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitEntries, DeadJitExits, DeadJitFlushes;
     public bool JitUsed;
 
@@ -83,6 +86,7 @@ public sealed class KernelModel
         {
             Stats.Add(t.Entry.Stats);
             DeadRetired += t.Cpu.Retired;
+            Mode64Retired += t.Cpu.Retired64;
             if (t.Cpu.Jit is { } j)
             {
                 JitUsed = true;
@@ -108,13 +112,14 @@ public sealed class KernelModel
     public ulong[] BuildGdt()
     {
         var g = new ulong[32];
-        const ulong flatCode = 0x00CFFA000000FFFFUL; // base 0, limit 4G, 32-bit, DPL3, code r/x
-        const ulong flatData = 0x00CFF2000000FFFFUL; // DPL3 data r/w
+        // GDT_ENTRY_INIT(0xc0fb / 0xc0f3, 0, 0xfffff) (arch/x86/kernel/cpu/common.c): accessed, as the CPU leaves them.
+        const ulong flatCode = 0x00CFFB000000FFFFUL; // base 0, limit 4G, 32-bit, DPL3, code r/x
+        const ulong flatData = 0x00CFF3000000FFFFUL; // DPL3 data r/w
         if (Model.Kernel64)
         {
             g[Selectors.USER32_CS >> 3] = flatCode;
             g[Selectors.USER_DS >> 3] = flatData;
-            g[Selectors.USER_CS >> 3] = 0x00AFFA000000FFFFUL; // 64-bit code (L=1)
+            g[Selectors.USER_CS >> 3] = 0x00AFFB000000FFFFUL; // 64-bit code (L=1), 0xa0fb
             g[Selectors.KERNEL_CS >> 3] = 0x00AF9A000000FFFFUL;
             g[Selectors.KERNEL_DS >> 3] = 0x00CF92000000FFFFUL;
         }

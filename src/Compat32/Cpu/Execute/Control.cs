@@ -19,8 +19,10 @@ public sealed unsafe partial class Processor
                     {
                         // Recent Intel cores write only the low 16 bits of the 4-byte slot (SDM PUSH).
                         uint sp4 = S.R[CpuState.ESP] - 4;
-                        WriteU16(sp4 + S.SegBase[CpuState.SS], (ushort)sel);
-                        if (!Faulted) S.R[CpuState.ESP] = sp4;
+                        uint at = StackAddr(sp4, 4, true);
+                        if (Faulted) return;
+                        WriteU16(at, (ushort)sel);
+                        if (!Faulted) SetSp(sp4);
                     }
                     else Push16((ushort)sel);
                     return;
@@ -42,8 +44,20 @@ public sealed unsafe partial class Processor
     {
         int size = ins.StackPointerIncrement;
         uint sp = S.R[CpuState.ESP];
-        uint v = size == 4 ? ReadU32(sp + S.SegBase[CpuState.SS]) : ReadU16(sp + S.SegBase[CpuState.SS]);
+        uint sa = StackAddr(sp, size, false);
+        uint v = size == 4 ? ReadU32(sa) : ReadU16(sa);
         if (Faulted) return;
+        if (segmented)
+        {
+            // A 16-bit stack moves SP only; POP m computes its address with the stack pointer already moved.
+            uint m = SpMask;
+            S.R[CpuState.ESP] = (sp & ~m) | ((sp + (uint)size) & m);
+            if (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsSegmentRegister()) LoadSegment(ins.Op0Register, (ushort)v);
+            else if (ins.Op0Kind == OpKind.Register) SetReg(ins.Op0Register, v);
+            else WriteMem(EffectiveAddress(ins), size, v);
+            if (Faulted) S.R[CpuState.ESP] = sp;
+            return;
+        }
         if (ins.Op0Kind == OpKind.Register)
         {
             var r = ins.Op0Register;
@@ -121,7 +135,7 @@ public sealed unsafe partial class Processor
                 if (!Faulted) S.Eip = t;
                 break;
             case OpKind.FarBranch32: case OpKind.FarBranch16:
-                FarJump(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch32 ? ins.FarBranch32 : ins.FarBranch16, false, 0);
+                FarJump(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch32 ? ins.FarBranch32 : ins.FarBranch16, false, 0, ins.Op0Kind == OpKind.FarBranch32 ? 4 : 2);
                 break;
             default: RaiseUD(); break;
         }
@@ -139,7 +153,7 @@ public sealed unsafe partial class Processor
             case OpKind.Register:
             {
                 uint t = GetReg(ins.Op0Register);
-                Push32(next);
+                if (ins.StackPointerIncrement == -2) Push16((ushort)next); else Push32(next);
                 if (!Faulted) S.Eip = t;
                 break;
             }
@@ -148,55 +162,20 @@ public sealed unsafe partial class Processor
                 if (ins.IsCallFarIndirect) { FarTransfer(ins, call: true); break; }
                 uint t = ReadMem(EffectiveAddress(ins), ins.MemorySize.GetSize());
                 if (Faulted) break;
-                Push32(next);
+                if (ins.StackPointerIncrement == -2) Push16((ushort)next); else Push32(next);
                 if (!Faulted) S.Eip = t;
                 break;
             }
             case OpKind.FarBranch32: case OpKind.FarBranch16:
-                FarJump(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch32 ? ins.FarBranch32 : ins.FarBranch16, true, next);
+                FarJump(ins.FarBranchSelector, ins.Op0Kind == OpKind.FarBranch32 ? ins.FarBranch32 : ins.FarBranch16, true, next, ins.Op0Kind == OpKind.FarBranch32 ? 4 : 2);
                 break;
             default: RaiseUD(); break;
         }
     }
 
-    void FarTransfer(in Instruction ins, bool call)
-    {
-        uint a = EffectiveAddress(ins);
-        bool wide = ins.MemorySize == MemorySize.SegPtr32;
-        uint off = wide ? ReadU32(a) : ReadU16(a);
-        ushort sel = ReadU16(a + (wide ? 4u : 2u));
-        if (Faulted) return;
-        FarJump(sel, off, call, S.Eip);
-    }
-
-    /// <summary>Far JMP/CALL: only to the task's own user code segment (anything else is a call gate,
-    /// a 64-bit segment or kernel code, which we model as #GP(sel)).</summary>
-    void FarJump(ushort sel, uint off, bool call, uint ret)
-    {
-        if (sel != S.Sel[CpuState.CS]) { RaiseGP((uint)sel & 0xFFFC); return; }
-        if (call)
-        {
-            uint sp = S.R[CpuState.ESP];
-            Push32(S.Sel[CpuState.CS]);
-            Push32(ret);
-            if (Faulted) { S.R[CpuState.ESP] = sp; return; }
-        }
-        S.Eip = off;
-    }
-
     void ExecRet(in Instruction ins)
     {
-        if (ins.Code is Code.Retfd or Code.Retfd_imm16 or Code.Retfw or Code.Retfw_imm16)
-        {
-            uint sp = S.R[CpuState.ESP] + S.SegBase[CpuState.SS];
-            uint eip = ReadU32(sp);
-            ushort cs = ReadU16(sp + 4);
-            if (Faulted) return;
-            if (cs != S.Sel[CpuState.CS]) { RaiseGP((uint)cs & 0xFFFC); return; }
-            S.R[CpuState.ESP] += 8 + (ins.OpCount > 0 ? (uint)ins.Immediate16 : 0);
-            S.Eip = eip;
-            return;
-        }
+        if (ins.Code is Code.Retfd or Code.Retfd_imm16 or Code.Retfw or Code.Retfw_imm16) { FarReturn(ins); return; }
         bool w16 = ins.Code is Code.Retnw or Code.Retnw_imm16;
         uint t = w16 ? Pop16() : Pop32();
         if (Faulted) return;
@@ -257,30 +236,6 @@ public sealed unsafe partial class Processor
             case 4: RaiseTrap(Vec.OF); break;
             default: RaiseGP((uint)n * 8 + 2); break;
         }
-    }
-
-    /// <summary>IRET to the same privilege level (CPL 3 → CPL 3): pops EIP, CS, EFLAGS (SDM IRET,
-    /// RETURN-TO-SAME-PRIVILEGE-LEVEL); IF and IOPL are kept at CPL 3 with IOPL 0.</summary>
-    void ExecIret(int size)
-    {
-        uint sp = S.R[CpuState.ESP] + S.SegBase[CpuState.SS];
-        uint eip = size == 4 ? ReadU32(sp) : ReadU16(sp);
-        ushort cs = ReadU16(sp + (uint)size);
-        uint fl = size == 4 ? ReadU32(sp + 8) : ReadU16(sp + 4);
-        if (Faulted) return;
-        if ((cs & 3) != 3 || cs != S.Sel[CpuState.CS])
-        {
-            // Returning to another ring, or to another code segment, is not something a user program may do here.
-            RaiseGP((uint)cs & 0xFFFC);
-            return;
-        }
-        const uint changeable = Flags.CF | Flags.PF | Flags.AF | Flags.ZF | Flags.SF | Flags.TF | Flags.DF | Flags.OF
-                              | Flags.NT | Flags.AC | Flags.ID | Flags.RF;
-        uint mask = size == 2 ? changeable & 0xFFFF : changeable;
-        S.Flags.Set((S.Flags.Get() & ~mask) | (fl & mask));
-        S.R[CpuState.ESP] += (uint)(3 * size);
-        S.Eip = eip;
-        stopBlock = true;
     }
 
     void ExecBound(in Instruction ins)

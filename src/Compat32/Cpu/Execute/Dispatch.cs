@@ -183,6 +183,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Loop: case Mnemonic.Loope: case Mnemonic.Loopne: ExecLoop(ins); break;
             case Mnemonic.Call: ExecCall(ins); break;
             case Mnemonic.Ret: ExecRet(ins); break;
+            case Mnemonic.Retf: FarReturn(ins); break;
             case Mnemonic.Enter: ExecEnter(ins); break;
             case Mnemonic.Leave:
             {
@@ -226,6 +227,7 @@ public sealed unsafe partial class Processor
                 break;
 
             // ---- segments
+            case Mnemonic.Lar: case Mnemonic.Lsl: case Mnemonic.Verr: case Mnemonic.Verw: ExecSegInfo(ins); break;
             case Mnemonic.Lfs: case Mnemonic.Lgs: case Mnemonic.Les: case Mnemonic.Lds: case Mnemonic.Lss: ExecLoadFarPointer(ins); break;
 
             default:

@@ -22,7 +22,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
@@ -69,7 +69,7 @@ public sealed unsafe partial class Processor
         uint dstBase = S.SegBase[CpuState.ES];
         uint v = S.R[0] & MaskOf(sz);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             WriteMem(S.R[CpuState.EDI] + dstBase, sz, v);
@@ -116,7 +116,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint srcBase = SegBaseOf(ins.MemorySegment);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         do
         {
             if (rep && S.R[CpuState.ECX] == 0) return;
@@ -135,7 +135,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         while (true)
         {
@@ -158,7 +158,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins)) { ExecStr16(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         uint acc = S.R[0] & m;
         while (true)
@@ -175,37 +175,60 @@ public sealed unsafe partial class Processor
         }
     }
 
-    /// <summary>16-bit address-size string ops (0x67 prefix): SI/DI/CX wrap at 64 KiB. Rare; kept simple.</summary>
-    void ExecStr16(in Instruction ins, int sz, int step)
+    /// <summary>String instructions the fast loops above leave alone: 16-bit address size (SI/DI/CX wrap at 64 KiB),
+    /// the checked path (segment limits and types on every element) and TF set (one iteration per step: EIP stays
+    /// on the instruction while iterations remain, so the single-step trap follows each one, SDM vol. 2 REP).</summary>
+    void ExecStrGeneric(in Instruction ins, int sz, int step)
     {
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        uint srcBase = SegBaseOf(ins.MemorySegment), dstBase = S.SegBase[CpuState.ES];
+        uint am = Addr16Str(ins) ? 0xFFFFu : ~0u;
+        int srcSeg = SegIndex(ins.MemorySegment);
         uint m = MaskOf(sz);
         while (true)
         {
-            if (rep && (S.R[1] & 0xFFFF) == 0) return;
-            uint si = S.R[CpuState.ESI] & 0xFFFF, di = S.R[CpuState.EDI] & 0xFFFF;
+            if (rep && (S.R[1] & am) == 0) return;
+            uint si = S.R[CpuState.ESI] & am, di = S.R[CpuState.EDI] & am;
             bool cmp = false; uint a = 0, b = 0;
             switch (ins.Mnemonic)
             {
                 case Mnemonic.Movsb: case Mnemonic.Movsw: case Mnemonic.Movsd:
-                { uint v = ReadMem(si + srcBase, sz); if (Faulted) return; WriteMem(di + dstBase, sz, v); if (Faulted) return; si += (uint)step; di += (uint)step; break; }
+                {
+                    uint v = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
+                    uint d = StrAddr(CpuState.ES, di, sz, true); if (Faulted) return;
+                    WriteMem(d, sz, v); if (Faulted) return;
+                    si += (uint)step; di += (uint)step; break;
+                }
                 case Mnemonic.Stosb: case Mnemonic.Stosw: case Mnemonic.Stosd:
-                    WriteMem(di + dstBase, sz, S.R[0] & m); if (Faulted) return; di += (uint)step; break;
+                {
+                    uint d = StrAddr(CpuState.ES, di, sz, true); if (Faulted) return;
+                    WriteMem(d, sz, S.R[0] & m); if (Faulted) return; di += (uint)step; break;
+                }
                 case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
-                { uint v = ReadMem(si + srcBase, sz); if (Faulted) return; SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v); si += (uint)step; break; }
+                { uint v = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return; SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v); si += (uint)step; break; }
                 case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
-                    a = ReadMem(si + srcBase, sz); b = ReadMem(di + dstBase, sz); if (Faulted) return; si += (uint)step; di += (uint)step; cmp = true; break;
+                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
+                    b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return;
+                    si += (uint)step; di += (uint)step; cmp = true; break;
                 default:
-                    a = S.R[0] & m; b = ReadMem(di + dstBase, sz); if (Faulted) return; di += (uint)step; cmp = true; break;
+                    a = S.R[0] & m; b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return; di += (uint)step; cmp = true; break;
             }
-            S.R[CpuState.ESI] = (S.R[CpuState.ESI] & 0xFFFF0000) | (si & 0xFFFF);
-            S.R[CpuState.EDI] = (S.R[CpuState.EDI] & 0xFFFF0000) | (di & 0xFFFF);
+            S.R[CpuState.ESI] = (S.R[CpuState.ESI] & ~am) | (si & am);
+            S.R[CpuState.EDI] = (S.R[CpuState.EDI] & ~am) | (di & am);
             if (cmp) S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
             if (!rep) return;
-            S.R[1] = (S.R[1] & 0xFFFF0000) | ((S.R[1] - 1) & 0xFFFF);
+            S.R[1] = (S.R[1] & ~am) | ((S.R[1] - 1) & am);
             if (cmp && ins.HasRepePrefix && a != b) return;
             if (cmp && ins.HasRepnePrefix && a == b) return;
+            if ((S.R[1] & am) == 0) return;
+            if (stepOne) { S.Eip = (uint)ins.IP; return; } // more to do: the trap comes first, then this again
         }
+    }
+
+    /// <summary>seg:off of one string element, with the segment checks on the checked path.</summary>
+    uint StrAddr(int seg, uint off, int size, bool write)
+    {
+        if (!segmented) return off + S.SegBase[seg];
+        if (!SegCheck(seg, off, size, write)) return 0;
+        return S.SegBase[seg] + off;
     }
 }

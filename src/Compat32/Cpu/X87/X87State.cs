@@ -106,6 +106,35 @@ public sealed class X87State
         UpdateSummary();
     }
 
+    /// <summary>FNSTENV with a 16-bit operand size in protected mode, 14 bytes (SDM vol. 1 figure 8-10): FCW, FSW,
+    /// FTW, FPU IP offset (16 bits), FPU CS, operand pointer offset (16 bits), FPU DS. No opcode in this format.</summary>
+    public void SaveEnv16(Span<byte> d)
+    {
+        W16(d, 0, Control); W16(d, 2, Status); W16(d, 4, Tag);
+        W16(d, 6, (ushort)Fip); W16(d, 8, Fcs); W16(d, 10, (ushort)Fdp); W16(d, 12, Fds);
+    }
+
+    /// <summary>FLDENV with a 16-bit operand size: the 14-byte image; the pointer offsets are 16 bits wide.</summary>
+    public void LoadEnv16(ReadOnlySpan<byte> s)
+    {
+        Control = R16(s, 0); Status = R16(s, 2); Tag = R16(s, 4);
+        Fip = R16(s, 6); Fcs = R16(s, 8); Fdp = R16(s, 10); Fds = R16(s, 12);
+        UpdateSummary();
+    }
+
+    /// <summary>FNSAVE image, 108 bytes (94 with a 16-bit operand size): environment then ST(0)..ST(7), 10 bytes each.</summary>
+    public void SaveFull16(Span<byte> d)
+    {
+        SaveEnv16(d);
+        for (int i = 0; i < 8; i++) Put80(d.Slice(14 + 10 * i), St(i));
+    }
+
+    public void LoadFull16(ReadOnlySpan<byte> s)
+    {
+        LoadEnv16(s);
+        for (int i = 0; i < 8; i++) Regs[Phys(i)] = Get80(s.Slice(14 + 10 * i));
+    }
+
     /// <summary>FNSAVE image, 108 bytes: environment then ST(0)..ST(7), 10 bytes each.</summary>
     public void SaveFull(Span<byte> d)
     {

@@ -82,8 +82,10 @@ public static partial class X87Unit
                 return true;
             case Mnemonic.Fnstenv: case Mnemonic.Fstenv:
             {
-                Span<byte> b = stackalloc byte[28];
-                f.SaveEnv(b);
+                // A 16-bit operand size (66 prefix) selects the 14-byte image (Iced: FpuEnv14).
+                bool o16 = ins.MemorySize == MemorySize.FpuEnv14;
+                Span<byte> b = stackalloc byte[o16 ? 14 : 28];
+                if (o16) f.SaveEnv16(b); else f.SaveEnv(b);
                 if (!WriteBlock(cpu, cpu.EffectiveAddress(ins), b)) return true;
                 f.Control |= 0x3F; // FSTENV masks all exceptions afterwards
                 f.UpdateSummary();
@@ -91,24 +93,27 @@ public static partial class X87Unit
             }
             case Mnemonic.Fldenv:
             {
-                Span<byte> b = stackalloc byte[28];
+                bool o16 = ins.MemorySize == MemorySize.FpuEnv14;
+                Span<byte> b = stackalloc byte[o16 ? 14 : 28];
                 if (!ReadBlock(cpu, cpu.EffectiveAddress(ins), b)) return true;
-                f.LoadEnv(b);
+                if (o16) f.LoadEnv16(b); else f.LoadEnv(b);
                 return true;
             }
             case Mnemonic.Fnsave: case Mnemonic.Fsave:
             {
-                Span<byte> b = stackalloc byte[108];
-                f.SaveFull(b);
+                bool o16 = ins.MemorySize == MemorySize.FpuState94;
+                Span<byte> b = stackalloc byte[o16 ? 94 : 108];
+                if (o16) f.SaveFull16(b); else f.SaveFull(b);
                 if (!WriteBlock(cpu, cpu.EffectiveAddress(ins), b)) return true;
                 f.Reset();
                 return true;
             }
             case Mnemonic.Frstor:
             {
-                Span<byte> b = stackalloc byte[108];
+                bool o16 = ins.MemorySize == MemorySize.FpuState94;
+                Span<byte> b = stackalloc byte[o16 ? 94 : 108];
                 if (!ReadBlock(cpu, cpu.EffectiveAddress(ins), b)) return true;
-                f.LoadFull(b);
+                if (o16) f.LoadFull16(b); else f.LoadFull(b);
                 return true;
             }
             case Mnemonic.Fxsave:

@@ -104,8 +104,8 @@ public static class SignalFrames
         regs.ax = (uint)sig; // -mregparm=3
         var m = t.Kernel.Model;
         // loadsegment(ds/es, __USER32_DS); cs/ss as the kernel sets them.
-        t.Cpu.S.Sel[CpuState.DS] = m.UserDs; t.Cpu.S.SegBase[CpuState.DS] = 0;
-        t.Cpu.S.Sel[CpuState.ES] = m.UserDs; t.Cpu.S.SegBase[CpuState.ES] = 0;
+        t.Cpu.KernelLoadSegment(CpuState.DS, m.UserDs);
+        t.Cpu.KernelLoadSegment(CpuState.ES, m.UserDs);
         regs.ds = m.UserDs; regs.es = m.UserDs;
         regs.cs = m.UserCs;
         regs.ss = m.UserDs;
@@ -247,9 +247,8 @@ public static class SignalFrames
         regs.cs = cs & 0xFFFF; regs.ss = ss & 0xFFFF;
         regs.flags = (regs.flags & ~(ulong)FixEflags) | (R(sc, ScFlags) & FixEflags);
         regs.orig_ax = ulong.MaxValue; // disable syscall checks
-        // Only the flat user code/stack segments exist for a compat task here: another CS/SS would make the
-        // kernel's IRET fault, which ends in SIGSEGV as well.
-        if (regs.cs != m.UserCs || regs.ss != m.UserDs) return false;
+        // Any CS/SS is accepted here; the IRET to user mode checks them (SyscallEntry.Iret → IretFault).
+        _ = m;
         // reload_segments: a selector that does not load becomes 0 (the loadsegment exception fixup).
         ReloadSegment(t, Iced.Intel.Register.GS, (ushort)(R(sc, ScGs) | 3));
         ReloadSegment(t, Iced.Intel.Register.FS, (ushort)(R(sc, ScFs) | 3));
@@ -265,11 +264,7 @@ public static class SignalFrames
         var cpu = t.Cpu;
         int n = r.GetNumber();
         if (cpu.S.Sel[n] == sel) return;
-        var exit = cpu.Exit; var faulted = cpu.Faulted; int vec = cpu.Vector; uint err = cpu.ErrorCode;
-        cpu.Exit = CpuExit.None; cpu.Faulted = false;
-        cpu.LoadSegment(r, sel);
-        if (cpu.Exit != CpuExit.None) { cpu.S.Sel[n] = 0; cpu.S.SegBase[n] = 0; }
-        cpu.Exit = exit; cpu.Faulted = faulted; cpu.Vector = vec; cpu.ErrorCode = err;
+        cpu.KernelLoadSegment(n, sel);
     }
 
     /// <summary>fpu__restore_sig(buf, ia32_frame = 1) with FXSR: the x87 registers come from the fsave header

@@ -333,7 +333,12 @@ public sealed class SignalModel
                 fi.Signo = Sig.SIGTRAP; fi.Code = singleStep ? TRAP_TRACE : TRAP_BRKPT; fi.Addr = ip; st.ErrorCode = 0; break;
             case Cpu.Vec.BP: fi.Signo = Sig.SIGTRAP; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
             case Cpu.Vec.OF: case Cpu.Vec.BR: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
-            case Cpu.Vec.UD: fi.Signo = Sig.SIGILL; fi.Code = ILL_ILLOPN; fi.Addr = ip; break;
+            case Cpu.Vec.UD:
+                fi.Signo = Sig.SIGILL; fi.Code = ILL_ILLOPN; fi.Addr = ip;
+                if (t.Cpu.Unsupported64) Report64(t, ref regs);
+                break;
+            case Entry.SyscallEntry.X86_TRAP_IRET: // do_iret_error (32-bit kernel): SIGILL, ILL_BADSTK, no address
+                fi.Signo = Sig.SIGILL; fi.Code = ILL_BADSTK; fi.Addr = 0; st.ErrorCode = 0; break;
             case Cpu.Vec.NP: case Cpu.Vec.SS: fi.Signo = Sig.SIGBUS; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
             case Cpu.Vec.GP: fi.Signo = Sig.SIGSEGV; fi.Code = SI_KERNEL; fi.Layout = SigInfoLayout.Kill; break;
             case Cpu.Vec.PF:
@@ -350,6 +355,19 @@ public sealed class SignalModel
         }
         fi.Errno = 0;
         ForceFault(t, fi);
+    }
+
+    public const int ILL_BADSTK = 8;
+
+    /// <summary>An instruction in 64-bit mode that the CPU does not emulate yet (the program switched to the 64-bit
+    /// code segment 0x33): the #UD becomes SIGILL as for any invalid instruction; --strace says why, --stats
+    /// counts it.</summary>
+    void Report64(Task t, ref PtRegs regs)
+    {
+        t.Cpu.Unsupported64 = false;
+        Interlocked.Increment(ref k.Mode64Unsupported);
+        if (k.Options.Strace)
+            k.Options.StraceOut.WriteLine($"--- 64-bit mode at {regs.cs:x4}:{(uint)regs.ip:x8}: instruction not emulated (64-bit execution is not implemented), SIGILL ---");
     }
 
     public const int FPE_FLTDIV = 3, FPE_FLTOVF = 4, FPE_FLTUND = 5, FPE_FLTRES = 6, FPE_FLTINV = 7;

@@ -248,7 +248,7 @@ public static class ProcessCalls
         return d;
     }
 
-    static bool LdtEmpty(uint baseAddr, uint limit, uint flags)
+    public static bool LdtEmpty(uint baseAddr, uint limit, uint flags)
     {
         uint seg32 = flags & 1, contents = (flags >> 1) & 3, readExecOnly = (flags >> 3) & 1, limitInPages = (flags >> 4) & 1,
             notPresent = (flags >> 5) & 1, useable = (flags >> 6) & 1;
@@ -267,6 +267,12 @@ public static class ProcessCalls
         uint baseAddr = U.R32(b, 4), limit = U.R32(b, 8), flags = U.R32(b, 12);
         int min = t.Kernel.TlsMin, max = min + Selectors.TLS_ENTRIES - 1;
         var gdt = cpu.Gdt;
+        // tls_desc_okay: an empty or all-zero descriptor clears; otherwise only present 32-bit data segments
+        // (16-bit ones would need espfix, which works for LDT segments only).
+        if (!LdtEmpty(baseAddr, limit, flags))
+        {
+            if ((flags & 1) == 0 || ((flags >> 1) & 3) > 1 || ((flags >> 5) & 1) != 0) return -Errno.EINVAL;
+        }
         if (idx == -1)
         {
             idx = -1;
@@ -275,20 +281,16 @@ public static class ProcessCalls
             if (!t.Mem.WriteU32(uinfo, (uint)idx)) return -Errno.EFAULT;
         }
         if (idx < min || idx > max) return -Errno.EINVAL;
-        // tls_desc_okay: no 64-bit or non-present-but-nonzero oddities for a 32-bit caller.
-        if ((flags >> 7 & 1) != 0) return -Errno.EINVAL; // lm bit
         gdt[idx] = LdtEmpty(baseAddr, limit, flags) ? 0 : FillLdt(baseAddr, limit, flags);
-        // The kernel reloads FS/GS when they name the entry just changed.
-        ReloadIfUses(cpu, CpuState.FS, idx);
-        ReloadIfUses(cpu, CpuState.GS, idx);
+        // do_set_thread_area: DS, ES, FS (x86-64) and GS are reloaded when they hold the modified selector; a load
+        // that faults leaves the null selector (loadsegment's fixup).
+        ushort modified = (ushort)((idx << 3) | 3);
+        // Another task (a new thread's CLONE_SETTLS): its FS/GS base follow the entry, as its next switch-in loads.
+        ReadOnlySpan<int> regs = t.Cpu != cpu ? stackalloc[] { CpuState.FS, CpuState.GS }
+            : t.Kernel.Model.Kernel64 ? stackalloc[] { CpuState.DS, CpuState.ES, CpuState.FS, CpuState.GS } : stackalloc[] { CpuState.GS };
+        foreach (int n in regs)
+            if (cpu.S.Sel[n] == modified) cpu.KernelLoadSegment(n, modified);
         return 0;
-    }
-
-    static void ReloadIfUses(Processor cpu, int n, int idx)
-    {
-        ushort sel = cpu.S.Sel[n];
-        if ((sel >> 3) == idx && (sel & 4) == 0)
-            cpu.S.SegBase[n] = cpu.Gdt[idx] == 0 ? 0 : Processor.DescBase(cpu.Gdt[idx]);
     }
 
     static int GetThreadArea(Task t, uint uinfo)

@@ -28,6 +28,7 @@ public sealed class SyscallTable
         FsCalls.Register(this);
         MmCalls.Register(this);
         ProcessCalls.Register(this);
+        LdtCalls.Register(this);
         SignalCalls.Register(this);
         TimeCalls.Register(this);
         InfoCalls.Register(this);

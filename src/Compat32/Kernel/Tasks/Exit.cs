@@ -52,7 +52,13 @@ public static class TaskRunner
                     break;
                 case CpuExit.Budget:
                 case CpuExit.Stop: // asked to stop by a timer, a sender or another thread (Processor.RequestAsyncStop)
-                    if (t.Kernel.Signals.HasDeliverable(t) || t.Group.Stopped) t.Entry.Interrupt();
+                    if (t.LdtChanged)
+                    {
+                        t.LdtChanged = false;
+                        Syscalls.LdtCalls.RefreshLdtSegments(t);
+                        t.Entry.Interrupt(); // the IPI's return to user mode: IRET checks CS and SS
+                    }
+                    else if (t.Kernel.Signals.HasDeliverable(t) || t.Group.Stopped) t.Entry.Interrupt();
                     break;
             }
         }

@@ -71,7 +71,13 @@ public static class Fork
         var cpu = new Processor(k.Model, mm.Space, st, k.Options.JitThreshold);
         cpu.TscSource = parent.Cpu.TscSource;
         cpu.Gdt = (ulong[])parent.Cpu.Gdt.Clone();
-        cpu.Ldt = parent.Cpu.Ldt is { } ldt ? (ulong[])ldt.Clone() : null;
+        // ldt_dup_context: a new mm gets a copy of the LDT (tables are never changed in place, so the copy can be
+        // the same array); a thread shares the mm and so its LDT.
+        lock (parent.Mm.LdtLock)
+        {
+            if (mm != parent.Mm) mm.Ldt = parent.Mm.Ldt;
+            cpu.Ldt = mm.Ldt;
+        }
 
         Task child;
         ThreadGroup group;

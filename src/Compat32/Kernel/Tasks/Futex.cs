@@ -144,7 +144,9 @@ public sealed unsafe class Futex
         if (bitset == 0) return -Errno.EINVAL;
         int r = GetKey(t, uaddr, priv, out var key);
         if (r < 0) return r;
-        return WakeKey(key, n, bitset);
+        // futex_wake tests "++ret >= nr_wake" after waking: a count of 0 (or less) still wakes one waiter (the
+        // ldt_gdt selftest wakes with 0).
+        return WakeKey(key, Math.Max(n, 1), bitset);
     }
 
     int WakeKey(in Key key, int n, uint bitset)

@@ -19,6 +19,10 @@ public sealed class Mm
     public string ExePath = "";
     /// <summary>mm_users: tasks using this address space (CLONE_VM shares). Interlocked.</summary>
     public int Users = 1;
+    /// <summary>context.ldt: the LDT's descriptors (null: none). Replaced whole under LdtLock (ldt_usr_sem), never
+    /// changed in place; each processor of the mm holds the same reference (its LDTR).</summary>
+    public ulong[]? Ldt;
+    public readonly object LdtLock = new();
     public Mm(AddressSpace s) { Space = s; }
 }
 
@@ -151,6 +155,9 @@ public sealed class Task : ISyscallKernel
     /// <summary>current_pt_regs() for the running syscall: sigreturn rewrites it (SysRegsChanged), the rest read it.</summary>
     public PtRegs SysRegs;
     public bool SysRegsChanged;
+    /// <summary>Another thread installed a new LDT for our mm (flush_ldt's IPI): at the next stop, DS/ES are
+    /// refreshed and the return to user mode checks CS/SS again. Set by any thread, cleared by this one.</summary>
+    public volatile bool LdtChanged;
 
     public void Syscall(ref PtRegs regs, EntryMethod how)
     {
