@@ -100,6 +100,7 @@ public sealed class SignalModel
             t.Pending |= Sig.Bit(sig);
             System.Threading.Monitor.PulseAll(st.Lock);
         }
+        if (t.Sig.SignalfdWqh.Active) t.Sig.SignalfdWqh.Wake(); // signalfd_notify
         Kick(t);
         return true;
     }
