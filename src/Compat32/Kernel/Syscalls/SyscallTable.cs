@@ -38,6 +38,8 @@ public sealed class SyscallTable
         Vfs.EventFdFile.Register(this);
         Vfs.TimerFdFile.Register(this);
         Vfs.InotifyFile.Register(this);
+        Ipc.IpcCalls.Register(this);
+        Ipc.Mqueue.Register(this);
     }
 
     public void Add(int nr, string fmt, SyscallFn fn, char ret = 'd')
