@@ -21,6 +21,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
+#include <mqueue.h>
 
 #define CHECK(x) do { if ((x) < 0) { printf("FAIL %s: %s (line %d)\n", #x, strerror(errno), __LINE__); exit(1); } } while (0)
 
@@ -381,6 +383,65 @@ static void nested(void)
     printf("loop: %d %s\n", epoll_ctl(inner, EPOLL_CTL_ADD, outer, &e), strerror(errno));
 }
 
+
+/* Four threads in epoll_wait on one set (an eventfd and a POSIX message queue, one-shot items re-armed by
+   whoever took the event) while two producers post 3000 eventfd counts and 600 messages. */
+static int sp_ep, sp_efd;
+static mqd_t sp_mq;
+static volatile long sp_total, sp_msgs;
+static pthread_mutex_t sp_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void *sp_consumer(void *arg)
+{
+    (void)arg;
+    while (1) {
+        struct epoll_event ev;
+        int n = epoll_wait(sp_ep, &ev, 1, 3000);
+        if (n == 0) return NULL; /* quiet for 3 s: done */
+        if (n < 0) { if (errno == EINTR) continue; printf("epoll_wait %s\n", strerror(errno)); exit(1); }
+        if (ev.data.u32 == 1) {
+            uint64_t v;
+            if (read(sp_efd, &v, 8) == 8) { pthread_mutex_lock(&sp_lock); sp_total += v; pthread_mutex_unlock(&sp_lock); }
+        } else {
+            char buf[64];
+            while (mq_receive(sp_mq, buf, sizeof buf, NULL) > 0) { pthread_mutex_lock(&sp_lock); sp_msgs++; pthread_mutex_unlock(&sp_lock); }
+        }
+        struct epoll_event re = { .events = EPOLLIN | EPOLLONESHOT, .data.u32 = ev.data.u32 };
+        epoll_ctl(sp_ep, EPOLL_CTL_MOD, ev.data.u32 == 1 ? sp_efd : sp_mq, &re);
+        pthread_mutex_lock(&sp_lock);
+        int done = sp_total == 3000 && sp_msgs == 600;
+        pthread_mutex_unlock(&sp_lock);
+        if (done) { uint64_t one = 0; (void)one; }
+    }
+}
+
+static void *sp_producer(void *arg)
+{
+    if (arg) { for (int i = 0; i < 3000; i++) { uint64_t v = 1; write(sp_efd, &v, 8); if (i % 100 == 0) usleep(1000); } }
+    else { for (int i = 0; i < 600; i++) { while (mq_send(sp_mq, "m", 1, 0) < 0) usleep(1000); if (i % 50 == 0) usleep(1000); } }
+    return NULL;
+}
+
+static void stress(void)
+{
+    char name[64];
+    snprintf(name, sizeof name, "/c32ep-%d", getpid());
+    struct mq_attr at = { .mq_maxmsg = 8, .mq_msgsize = 16 };
+    sp_mq = mq_open(name, O_CREAT | O_RDWR | O_NONBLOCK, 0600, &at); CHECK(sp_mq);
+    mq_unlink(name);
+    sp_efd = eventfd(0, EFD_NONBLOCK); CHECK(sp_efd);
+    sp_ep = epoll_create1(0); CHECK(sp_ep);
+    add(sp_ep, sp_efd, EPOLLIN | EPOLLONESHOT, 1);
+    add(sp_ep, sp_mq, EPOLLIN | EPOLLONESHOT, 2);
+    pthread_t c[4], p[2];
+    for (int i = 0; i < 4; i++) pthread_create(&c[i], NULL, sp_consumer, NULL);
+    pthread_create(&p[0], NULL, sp_producer, (void *)1);
+    pthread_create(&p[1], NULL, sp_producer, NULL);
+    for (int i = 0; i < 2; i++) pthread_join(p[i], NULL);
+    for (int i = 0; i < 4; i++) pthread_join(c[i], NULL);
+    printf("stress: eventfd total=%ld messages=%ld\n", sp_total, sp_msgs);
+}
+
 int main(int argc, char **argv)
 {
     setvbuf(stdout, NULL, _IONBF, 0);
@@ -394,6 +455,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "timers")) timers();
     else if (!strcmp(m, "inotify")) inotify();
     else if (!strcmp(m, "nested")) nested();
+    else if (!strcmp(m, "stress")) stress();
     else { printf("unknown mode\n"); return 2; }
     return 0;
 }
