@@ -137,3 +137,32 @@ public class DebianMakeTests(ITestOutputHelper log)
     [DebianFact]
     public void FailingRecipe() => DebianRun.AssertSame(log, "make", ["-f", Script("Makefile.jobs"), "fail"]);
 }
+
+/// <summary>epoll through python's selectors, and sqlite3 in WAL mode written by two processes at once (fcntl
+/// locks on the database and its -shm file, which both map MAP_SHARED). The database's bytes depend on how the
+/// writers interleave, so it is compared by its queries, not left behind.</summary>
+public class DebianEventTests(ITestOutputHelper log)
+{
+    [DebianFact]
+    public void PythonSelectorsEpoll() => DebianRun.AssertSame(log, "python3.11", [Script("py_selectors.py")], new() { TimeoutMs = 300_000 });
+
+    [SqliteFact]
+    public void SqliteWalTwoWriters()
+    {
+        DebianRun.AssertSame(log, "bash", ["-c",
+            "sqlite3 db 'PRAGMA journal_mode=WAL; CREATE TABLE t(p, i);' && " +
+            "for p in 1 2; do ( for i in $(seq 1 60); do echo \"INSERT INTO t VALUES($p,$i);\"; done | sqlite3 -cmd '.timeout 20000' db ) & done; wait; " +
+            "sqlite3 db 'SELECT p, count(*), sum(i) FROM t GROUP BY p; PRAGMA journal_mode; PRAGMA integrity_check;'; rm -f db db-wal db-shm"],
+            new() { TimeoutMs = 300_000 });
+    }
+}
+
+/// <summary>A Debian fact that also needs sqlite3 in the sysroot (an older cached sysroot lacks it).</summary>
+public sealed class SqliteFactAttribute : FactAttribute
+{
+    public SqliteFactAttribute()
+    {
+        if (DebianSysroot.WhyUnavailable() is { } why) Skip = why;
+        else if (!File.Exists(Bin("sqlite3"))) Skip = "sqlite3 is not in the cached Debian sysroot (./test.sh adds it)";
+    }
+}

@@ -102,6 +102,7 @@ public sealed class SignalModel
             t.Pending |= Sig.Bit(sig);
         }
         st.Sleep.Signal();
+        if (t.Sig.SignalfdWqh.Active) t.Sig.SignalfdWqh.Wake(); // signalfd_notify
         Kick(t);
         return true;
     }

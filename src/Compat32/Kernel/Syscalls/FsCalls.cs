@@ -151,6 +151,7 @@ public static unsafe partial class FsCalls
         if ((f.Flags & 3) == LibC.O_WRONLY) return -Errno.EBADF;
         if (f.IsDirectory) return -Errno.EISDIR;
         count = Math.Min(count, MaxRw);
+        if (f is KernelFile kf) return kf.Read(t, buf, count);
         if (count == 0) return 0;
         if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
@@ -198,6 +199,7 @@ public static unsafe partial class FsCalls
         if (f == null) return -Errno.EBADF;
         if ((f.Flags & 3) == LibC.O_RDONLY) return -Errno.EBADF;
         count = Math.Min(count, MaxRw);
+        if (f is KernelFile kf) return kf.Write(t, buf, count);
         if (f is ProcFile { CommOf: not null } pf)
         {
             var cb = new byte[Math.Min(count, 15u)];
@@ -539,6 +541,7 @@ public static unsafe partial class FsCalls
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
         if (OpenSyntheticStatx(f) is { } ssx) return PutStat(t, buf, ssx, layout);
+        if (f is KernelFile kf && kf.Statx() is { } ksx) return PutStat(t, buf, ksx, layout);
         return StatHost(t, f.HostFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout);
     }
 
@@ -556,6 +559,7 @@ public static unsafe partial class FsCalls
                 var f = t.Files.Get(dirfd);
                 if (f == null) return -Errno.EBADF;
                 if (OpenSyntheticStatx(f) is { } ssx) return U.Put(t, buf, ssx);
+                if (f is KernelFile kf && kf.Statx() is { } ksx) return U.Put(t, buf, ksx);
                 hdir = f.HostFd;
             }
             hpath = Array.Empty<byte>();
@@ -836,7 +840,7 @@ public static unsafe partial class FsCalls
             case F_SETFD: t.Files.SetCloseOnExec(fd, (arg & 1) != 0); return 0;
             case F_GETFL:
             {
-                if (f.HostFd < 0) return f.Flags;
+                if (f.HostFd < 0 || f is KernelFile) return f.Flags;
                 int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                 if (hf < 0) return hf;
                 return (hf & ~LibC.O_CLOEXEC) | 0x8000; // a 64-bit kernel forces O_LARGEFILE
@@ -844,7 +848,7 @@ public static unsafe partial class FsCalls
             case F_SETFL:
             {
                 const int settable = LibC.O_APPEND | LibC.O_NONBLOCK | 0x2000 | 0x4000 | 0x40000;
-                if (f.HostFd >= 0)
+                if (f.HostFd >= 0 && f is not KernelFile)
                 {
                     int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                     if (hf < 0) return hf;
@@ -982,6 +986,7 @@ public static unsafe partial class FsCalls
             case FIONBIO:
             {
                 if (!t.Mem.ReadU32(arg, out uint on)) return -Errno.EFAULT;
+                if (f is KernelFile) { f.Flags = on != 0 ? f.Flags | LibC.O_NONBLOCK : f.Flags & ~LibC.O_NONBLOCK; return 0; }
                 int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                 if (hf < 0) return hf;
                 int r = LibC.Fcntl(f.HostFd, F_SETFL, on != 0 ? hf | LibC.O_NONBLOCK : hf & ~LibC.O_NONBLOCK);
@@ -1049,6 +1054,7 @@ public static unsafe partial class FsCalls
         if (U.Get(t, fds, g) != 0) return -Errno.EFAULT;
         var h = new byte[n * 8];
         var local = new short[n]; // revents decided here rather than by the host
+        var model = new KernelFile?[n]; // files whose readiness the model decides (PollWait)
         int early = 0;
         for (int i = 0; i < n; i++)
         {
@@ -1059,6 +1065,7 @@ public static unsafe partial class FsCalls
             {
                 var f = t.Files.Get(fd);
                 if (f == null) local[i] = POLLNVAL;
+                else if (f is KernelFile { ModelPoll: true } kf) model[i] = kf;
                 else if (f.HostFd < 0) local[i] = (short)(DefaultPollMask & (ev | POLLERR | POLLHUP));
                 else host = f.HostFd;
             }
@@ -1066,13 +1073,7 @@ public static unsafe partial class FsCalls
             U.W32(h, i * 8, host);
             U.W16(h, i * 8 + 4, (ushort)ev);
         }
-        int r;
-        fixed (byte* p = h)
-        {
-            // Something is ready already: one look at the host fds without sleeping.
-            if (early > 0) { r = LibC.Poll(p, n, 0); if (r < 0) r = 0; }
-            else r = HostWait.Poll(t, p, n, end);
-        }
+        int r = PollWait.Wait(t, h, (int)n, model, local, early, end);
         if (r < 0 && r != -Errno.ERESTARTNOHAND) return r;
         int count = 0;
         for (int i = 0; i < n; i++)
@@ -1125,7 +1126,7 @@ public static unsafe partial class FsCalls
 
     /// <summary>set_compat_user_sigmask: install the caller's mask for the wait; the old one is saved and comes back
     /// at poll_select_finish, or after the handler frame took it (TIF_RESTORE_SIGMASK), as sigsuspend does.</summary>
-    static int SetUserSigmask(Task t, uint sigp, uint size)
+    internal static int SetUserSigmask(Task t, uint sigp, uint size)
     {
         if (sigp == 0) return 0;
         if (size != 8) return -Errno.EINVAL;
@@ -1140,7 +1141,7 @@ public static unsafe partial class FsCalls
     }
 
     /// <summary>restore_saved_sigmask.</summary>
-    static void RestoreSavedSigmask(Task t)
+    internal static void RestoreSavedSigmask(Task t)
     {
         var st = t.SigState;
         if (!st.RestoreSigmask) return;
@@ -1227,7 +1228,7 @@ public static unsafe partial class FsCalls
             if (ptrs[k] == 0) continue;
             for (int w = 0; w < words; w++) if (!t.Mem.ReadU32(ptrs[k] + (uint)w * 4, out sets[k][w])) return -Errno.EFAULT;
         }
-        var list = new List<(int fd, int host, short ev)>();
+        var list = new List<(int fd, int host, short ev, KernelFile? model)>();
         for (int fd = 0; fd < n; fd++)
         {
             short ev = 0;
@@ -1238,7 +1239,7 @@ public static unsafe partial class FsCalls
             if (ev == 0) continue;
             var f = t.Files.Get(fd);
             if (f == null) return -Errno.EBADF;
-            list.Add((fd, f.HostFd, ev));
+            list.Add(f is KernelFile { ModelPoll: true } kf ? (fd, -1, ev, kf) : (fd, f.HostFd, ev, null));
         }
         var h = new byte[list.Count * 8];
         var local = new short[list.Count];
@@ -1247,14 +1248,9 @@ public static unsafe partial class FsCalls
         {
             U.W32(h, i * 8, list[i].host);
             U.W16(h, i * 8 + 4, (ushort)list[i].ev);
-            if (list[i].host < 0) { local[i] = DefaultPollMask; early++; }
+            if (list[i].host < 0 && list[i].model == null) { local[i] = DefaultPollMask; early++; }
         }
-        int r;
-        fixed (byte* p = h)
-        {
-            if (early > 0) { r = LibC.Poll(p, (uint)list.Count, 0); if (r < 0) r = 0; }
-            else r = HostWait.Poll(t, p, (uint)list.Count, end);
-        }
+        int r = PollWait.Wait(t, h, list.Count, list.ConvertAll(x => x.model).ToArray(), local, early, end);
         if (r < 0) return r; // -ERESTARTNOHAND: the sets stay as they were
         var outs = new uint[3][];
         for (int k = 0; k < 3; k++) outs[k] = new uint[words];

@@ -38,11 +38,6 @@ public static class SignalCalls
         s.Add(Nr.rt_sigtimedwait_time64, "pppu", (t, a, b, c, d, _, _) => SigTimedWait(t, a, b, c, d, wide: true));
         s.Add(Nr.signalfd, "dpu", (t, a, b, c, _, _, _) => SignalFdCreate(t, (int)a, b, c, 0));
         s.Add(Nr.signalfd4, "dpux", (t, a, b, c, d, _, _) => SignalFdCreate(t, (int)a, b, c, (int)d));
-        // read(2) on a signalfd dequeues siginfo; other files keep the VFS read.
-        var baseRead = s.Fns[Nr.read];
-        if (baseRead != null)
-            s.Add(Nr.read, s.Formats[Nr.read], (t, a, b, c, d, e, f) =>
-                t.Files.Get((int)a) is SignalFdFile sf ? sf.Read(t, b, c) : baseRead(t, a, b, c, d, e, f));
     }
 
     static int Put(Task t, uint p, ulong v, int size)
@@ -325,24 +320,39 @@ public static class SignalCalls
         ulong mask = U.R64(b, 0) & ~Unblockable;
         if (fd == -1)
         {
-            int h = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes("/dev/null"), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
+            // The host fd is only for fstat (an anon inode, as Linux's): readiness is SignalFdFile.Poll.
+            int h = LibC.EventFd(0, LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+            if (h < 0) return h;
             var f = new SignalFdFile { HostFd = h, Mask = mask, Flags = LibC.O_RDWR | (flags & SFD_NONBLOCK), Path = "anon_inode:[signalfd]" };
             return t.Files.Install(f, (flags & SFD_CLOEXEC) != 0);
         }
         if (t.Files.Get(fd) is not SignalFdFile sf) return t.Files.Get(fd) == null ? -Errno.EBADF : -Errno.EINVAL;
         sf.Mask = mask;
+        t.Sig.SignalfdWqh.Wake(); // signalfd_ctx's mask changed: pollers look again
         return fd;
     }
 }
 
-/// <summary>A signalfd (fs/signalfd.c): read dequeues pending signals of its mask as signalfd_siginfo records.</summary>
-public sealed class SignalFdFile : OpenFile
+/// <summary>A signalfd (fs/signalfd.c): read dequeues pending signals of its mask as signalfd_siginfo records;
+/// poll reports EPOLLIN while one of them is pending for the polling task, and sleeps on its sighand's
+/// signalfd_wqh, which every signal sent to a thread of that sighand wakes (signalfd_notify).</summary>
+public sealed class SignalFdFile : KernelFile
 {
+    /// <summary>The signals it reads; replaced by signalfd4 on it (a 64-bit store is atomic on our hosts).</summary>
     public ulong Mask;
+
+    public override bool ModelPoll => true;
+    public override WaitQueue? PollQueue(Task t) => t.Sig.SignalfdWqh;
+
+    /// <summary>signalfd_poll: next_signal(current's pending, mask) (this model keeps no shared pending set).</summary>
+    public override uint Poll(Task t)
+    {
+        lock (t.SigState.Lock) return (t.Pending & Mask) != 0 ? 1u : 0u; // EPOLLIN
+    }
 
     /// <summary>signalfd_read / signalfd_dequeue: block (unless O_NONBLOCK) until one of Mask is pending; a signal
     /// outside the mask that can be delivered interrupts the wait with -ERESTARTSYS.</summary>
-    public int Read(Task t, uint buf, uint count)
+    public override int Read(Task t, uint buf, uint count)
     {
         int n = (int)(count / 128);
         if (n == 0) return -Errno.EINVAL;

@@ -35,6 +35,12 @@ public sealed class SyscallTable
         TaskCalls.Register(this);
         UnixPairs.Register(this);
         XattrCalls.Register(this);
+        Vfs.EventPollFile.Register(this);
+        Vfs.EventFdFile.Register(this);
+        Vfs.TimerFdFile.Register(this);
+        Vfs.InotifyFile.Register(this);
+        Ipc.IpcCalls.Register(this);
+        Ipc.Mqueue.Register(this);
     }
 
     public void Add(int nr, string fmt, SyscallFn fn, char ret = 'd')

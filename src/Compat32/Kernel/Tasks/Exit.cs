@@ -131,6 +131,9 @@ public static class Exit
         k.RetireStats(t);
 
         var g = t.Group;
+        bool alone;
+        lock (g.Threads) alone = g.Threads.Count == 1;
+        if (alone) Ipc.Sem.ExitSem(t); // exit_sem: SEM_UNDO adjustments, before the parent can see the exit
         bool last;
         var wake = new List<Task>();
         lock (k.TaskSet.Lock)

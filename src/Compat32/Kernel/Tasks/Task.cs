@@ -31,6 +31,8 @@ public sealed class SigHand
 {
     public readonly object Lock = new();
     public readonly SigAction[] Actions = new SigAction[65];
+    /// <summary>signalfd_wqh: signalfd pollers of these threads; woken by every signal sent to one of them.</summary>
+    public readonly WaitQueue SignalfdWqh = new();
     public SigHand Clone() { var s = new SigHand(); lock (Lock) Array.Copy(Actions, s.Actions, Actions.Length); return s; }
 }
 

@@ -21,8 +21,13 @@ public class OpenFile
 
     public void Release()
     {
-        if (Interlocked.Decrement(ref refs) == 0) OnLastClose();
+        if (Interlocked.Decrement(ref refs) != 0) return;
+        if (EpLinks != null) EventPollFile.FileReleased(this); // eventpoll_release in __fput
+        OnLastClose();
     }
+
+    /// <summary>file->f_ep: the epoll items watching this description (a list owned by EventPollFile).</summary>
+    internal object? EpLinks;
 
     protected virtual void OnLastClose()
     {

@@ -25,6 +25,9 @@ public static unsafe class PosixLocks
 
     static readonly object Gate = new();
     static readonly Dictionary<FdTable, List<Handle>> byTable = new(); // Gate
+    /// <summary>Owners sleeping in F_SETLKW and the request each waits with (the blocked_hash). Gate.</summary>
+    static readonly Dictionary<FdTable, (ulong Dev, ulong Ino, long S, long E, short Type)> waiting = new();
+    const int MaxDeadlkIterations = 10;
 
     static PosixLocks() { FdTable.Closing += OnClose; }
 
@@ -111,6 +114,8 @@ public static unsafe class PosixLocks
             return 0;
         }
         // Each attempt runs under Gate, so a concurrent close of the description cannot reuse its number.
+        var files = t.Files;
+        var (rs, re) = Range(start, len);
         int Attempt()
         {
             lock (Gate)
@@ -118,11 +123,49 @@ public static unsafe class PosixLocks
                 if (h!.Fd < 0) return -Errno.EBADF;
                 int rr;
                 fixed (byte* p = hostFlock) rr = LibC.Fcntl(h.Fd, F_OFD_SETLK, (long)p);
-                if (rr == 0) Record(h, start, len, type);
+                if (rr == 0) { Record(h, start, len, type); waiting.Remove(files); }
+                else if (rr == -Errno.EAGAIN && wait)
+                {
+                    // posix_lock_inode: a sleeping request that would close a cycle of waiters fails instead
+                    if (Deadlock(files, h.Dev, h.Ino, rs, re, type)) { waiting.Remove(files); return -Errno.EDEADLK; }
+                    waiting[files] = (h.Dev, h.Ino, rs, re, type);
+                }
                 return rr;
             }
         }
-        return wait ? HostWait.Retry(t, Attempt, -Errno.EAGAIN, -Errno.ERESTARTSYS) : Attempt();
+        if (!wait) return Attempt();
+        try { return HostWait.Retry(t, Attempt, -Errno.EAGAIN, -Errno.ERESTARTSYS); }
+        finally { lock (Gate) waiting.Remove(files); }
+    }
+
+    /// <summary>The owner of the first lock (in acquisition order per owner) of another owner that conflicts
+    /// with the request (posix_locks_conflict: overlapping, and one of them a write lock). Caller holds Gate.</summary>
+    static FdTable? Blocker(FdTable self, ulong dev, ulong ino, long s, long e, short type)
+    {
+        foreach (var (owner, l) in byTable)
+        {
+            if (owner == self) continue;
+            foreach (var o in l)
+                if (o.Dev == dev && o.Ino == ino)
+                    foreach (var (a, b, ty) in o.Held)
+                        if (a < e && s < b && (type == F_WRLCK || ty == F_WRLCK)) return owner;
+        }
+        return null;
+    }
+
+    /// <summary>posix_locks_deadlock: follow what the blocking lock's owner is itself waiting for
+    /// (what_owner_is_waiting_for), up to MAX_DEADLK_ITERATIONS, looking for the caller. Caller holds Gate.</summary>
+    static bool Deadlock(FdTable caller, ulong dev, ulong ino, long s, long e, short type)
+    {
+        var owner = Blocker(caller, dev, ino, s, e, type);
+        for (int i = 0; owner != null; i++)
+        {
+            if (i > MaxDeadlkIterations || !waiting.TryGetValue(owner, out var w)) return false;
+            var next = Blocker(owner, w.Dev, w.Ino, w.S, w.E, w.Type);
+            if (next == caller) return true;
+            owner = next;
+        }
+        return false;
     }
 
     /// <summary>locks_remove_posix: a table closing any descriptor of a file drops every lock it holds on it.</summary>
