@@ -152,6 +152,7 @@ public static unsafe partial class FsCalls
         if (f.IsDirectory) return -Errno.EISDIR;
         count = Math.Min(count, MaxRw);
         if (count == 0) return 0;
+        if (f is Net.SocketFile so) return Net.SocketCalls.ReadWrite(t, so, buf, count, write: false);
         if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
         if (f.Kind == FileKind.Terminal) { int j = JobControl.CheckRead(t, f); if (j != 0) return j; }
@@ -198,6 +199,7 @@ public static unsafe partial class FsCalls
         if (f == null) return -Errno.EBADF;
         if ((f.Flags & 3) == LibC.O_RDONLY) return -Errno.EBADF;
         count = Math.Min(count, MaxRw);
+        if (f is Net.SocketFile so) return Net.SocketCalls.ReadWrite(t, so, buf, count, write: true);
         if (f is ProcFile { CommOf: not null } pf)
         {
             var cb = new byte[Math.Min(count, 15u)];
@@ -269,6 +271,7 @@ public static unsafe partial class FsCalls
         if (cnt < 0 || cnt > 1024) return -Errno.EINVAL;
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
+        if (f is Net.SocketFile so && off < 0) return Net.SocketCalls.ReadWriteV(t, so, iov, cnt, write);
         var b = new byte[cnt * 8];
         if (U.Get(t, iov, b) != 0) return -Errno.EFAULT;
         long total = 0;
@@ -836,7 +839,7 @@ public static unsafe partial class FsCalls
             case F_SETFD: t.Files.SetCloseOnExec(fd, (arg & 1) != 0); return 0;
             case F_GETFL:
             {
-                if (f.HostFd < 0) return f.Flags;
+                if (f.HostFd < 0 || f is Net.SocketFile) return f.Flags; // a socket's O_NONBLOCK is the guest's alone
                 int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                 if (hf < 0) return hf;
                 return (hf & ~LibC.O_CLOEXEC) | 0x8000; // a 64-bit kernel forces O_LARGEFILE
@@ -844,7 +847,7 @@ public static unsafe partial class FsCalls
             case F_SETFL:
             {
                 const int settable = LibC.O_APPEND | LibC.O_NONBLOCK | 0x2000 | 0x4000 | 0x40000;
-                if (f.HostFd >= 0)
+                if (f.HostFd >= 0 && f is not Net.SocketFile)
                 {
                     int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                     if (hf < 0) return hf;
@@ -974,6 +977,7 @@ public static unsafe partial class FsCalls
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
+        if (f is Net.SocketFile so && Net.NetIoctl.Ioctl(t, so, req, arg) is int sr) return sr;
         if (JobControl.Ioctl(t, f, req, arg, out int jc)) return jc;
         switch (req)
         {
