@@ -108,8 +108,7 @@ public class NetGuestTests
         Assert.Matches(@"sendto\(3, ""datagram 0"", 10, 0, \{sa_family=AF_INET, sin_port=htons\(\d+\), sin_addr=inet_addr\(""127.0.0.1""\)\}, 16\) = 10", r.Err);
         Assert.Contains("recvfrom(4, \"datagram 0\", 64, MSG_PEEK, {sa_family=AF_INET", r.Err);
         Assert.Contains("setsockopt(4, SOL_SOCKET, SO_RCVTIMEO_OLD, {0, 50000}, 8) = 0", r.Err);
-        Assert.Contains("recvfrom(4, 0x", r.Err); // the timed-out receive: the buffer was not filled
-        Assert.Contains("= -1 EAGAIN (Resource temporarily unavailable)", r.Err);
+        Assert.Matches(@"recv\(4, 0x[0-9a-f]+, 64, 0\) = -1 EAGAIN", r.Err); // the timed-out receive: nothing shown
         Assert.Contains("inet_pton(AF_INET6, \"::1\", &sin6_addr)", r.Err);
     }
 }

@@ -448,7 +448,8 @@ public static unsafe partial class SocketCalls
         }
         n = Finish(t, bounce, iov, n);
         if (n < 0) { if (m.ControlLen > 0) CloseReceivedFds(control, (int)m.ControlLen); return n; }
-        int outFlags = m.Flags & ~MSG_CMSG_COMPAT;
+        // ____sys_recvmsg starts msg_flags from the caller's MSG_CMSG_CLOEXEC (we always ask the host for it).
+        int outFlags = (m.Flags & ~(MSG_CMSG_COMPAT | MSG_CMSG_CLOEXEC)) | (flags & MSG_CMSG_CLOEXEC);
         if (namep != 0)
         {
             var k = new ReadOnlySpan<byte>(nb, (int)Math.Min(m.NameLen, SockAddr.MaxLen));
