@@ -731,6 +731,52 @@ static void mode_bad(void)
     ERR(syscall(SYS_sendto, d, "x", 1, 0, &a, sizeof a - 8));
 }
 
+static void on_alrm(int s) { (void)s; }
+
+/* Blocking socket calls and signals: -EINTR without SA_RESTART, a restart with it, and -EINTR regardless
+ * when the socket has a timeout (sock_intr_errno). */
+static void mode_intr(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    struct sigaction sa = { .sa_handler = on_alrm };
+    sigaction(SIGALRM, &sa, NULL);
+    struct itimerval it = { { 0, 0 }, { 0, 50000 } };
+    setitimer(ITIMER_REAL, &it, NULL);
+    char b[8];
+    errno = 0;
+    int r = read(sv[0], b, sizeof b);
+    printf("read interrupted: %d %s\n", r, strerrorname_np(errno));
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGALRM, &sa, NULL);
+    if (fork() == 0) { usleep(200000); write(sv[1], "late", 4); _exit(0); }
+    setitimer(ITIMER_REAL, &it, NULL);
+    r = recv(sv[0], b, sizeof b, 0);
+    printf("recv with SA_RESTART: %d '%.*s'\n", r, r > 0 ? r : 0, b);
+    wait(NULL);
+    struct timeval tv = { 5, 0 };
+    setsockopt(sv[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    setitimer(ITIMER_REAL, &it, NULL);
+    errno = 0;
+    r = recv(sv[0], b, sizeof b, 0);
+    printf("recv with a timeout and SA_RESTART: %d %s\n", r, strerrorname_np(errno));
+    struct sockaddr_in a;
+    int ls = tcp_listener(&a);
+    sa.sa_flags = 0;
+    sigaction(SIGALRM, &sa, NULL);
+    setitimer(ITIMER_REAL, &it, NULL);
+    errno = 0;
+    r = accept(ls, NULL, NULL);
+    printf("accept interrupted: %d %s\n", r, strerrorname_np(errno));
+    struct msghdr m = {0};
+    struct iovec iov = { b, sizeof b };
+    m.msg_iov = &iov; m.msg_iovlen = 1;
+    setitimer(ITIMER_REAL, &it, NULL);
+    errno = 0;
+    r = recvmsg(sv[1], &m, 0);
+    printf("recvmsg interrupted: %d %s\n", r, strerrorname_np(errno));
+}
+
 /* Against a host process listening on PATH: pass it a pipe's write end, get back a descriptor it made. */
 static void mode_hostpeer(const char *path)
 {
@@ -773,6 +819,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "ifaddrs")) mode_ifaddrs();
     else if (!strcmp(m, "bad")) mode_bad();
     else if (!strcmp(m, "hostpeer")) mode_hostpeer(argv[2]);
+    else if (!strcmp(m, "intr")) mode_intr();
     else { fprintf(stderr, "usage: sock MODE\n"); return 2; }
     return 0;
 }

@@ -12,6 +12,9 @@ public readonly record struct Cred(int Pid, uint Uid, uint Gid)
     public static Cred ScmOf(Task t) { var c = t.Group.Creds; return new(t.Tgid, c.Uid, c.Gid); }
 }
 
+/// <summary>A Cred behind a reference, so it can be swapped atomically.</summary>
+public sealed record CredRef(Cred Value);
+
 /// <summary>
 /// A guest socket (struct socket + its struct file): a host socket does the protocol work. Host descriptors of
 /// sockets compat32 creates are always O_NONBLOCK on the host; the guest's O_NONBLOCK lives in Flags, and every
@@ -33,7 +36,7 @@ public sealed class SocketFile : OpenFile
     /// <summary>AF_UNIX between guests: SO_PEERCRED of the peer (sk_peer_pid/cred), the creds this socket
     /// had at connect() (handed to the accepting side), at listen(), and the guest that last sent to it.</summary>
     public Cred? PeerCred, ConnectCred, ListenCred; // Lock
-    public Cred? Incoming; // last writer wins (one reference store)
+    public volatile CredRef? Incoming; // last writer wins (one reference store)
     /// <summary>The guest socket at the other end of a connected AF_UNIX pair, when it is a guest socket.</summary>
     public WeakReference<SocketFile>? Peer; // Lock
 

@@ -175,7 +175,7 @@ public static unsafe partial class SocketCalls
     static void NoteSender(Task t, SocketFile s, byte[]? hostName, Cred? explicitCred)
     {
         SocketFile? to = hostName is { Length: > 2 } ? UnixNames.Find(UnixNames.Identity(hostName))?.Live : s.PeerSocket;
-        if (to != null) to.Incoming = explicitCred ?? Cred.ScmOf(t);
+        if (to != null) to.Incoming = new CredRef(explicitCred ?? Cred.ScmOf(t));
     }
 
     static int SendTo(Task t, int fd, uint buf, uint len, int flags, uint addr, int addrLen)
