@@ -777,6 +777,26 @@ static void mode_intr(void)
     printf("recvmsg interrupted: %d %s\n", r, strerrorname_np(errno));
 }
 
+/* A socket as the standard input of a program the host runs (x86-64 /bin/sh): it must see a blocking socket. */
+static void mode_hostexec(void)
+{
+    int sv[2];
+    CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sv) == 0);
+    pid_t kid = fork();
+    if (kid == 0) {
+        dup2(sv[1], 0);
+        close(sv[0]); close(sv[1]);
+        execl("/bin/sh", "sh", "-c", "read x; echo \"host sh read: $x\"", (char *)NULL);
+        _exit(127);
+    }
+    close(sv[1]);
+    usleep(300000);
+    CHECK(write(sv[0], "late line\n", 10) == 10);
+    int st;
+    waitpid(kid, &st, 0);
+    printf("host sh exit %d\n", WEXITSTATUS(st));
+}
+
 /* Against a host process listening on PATH: pass it a pipe's write end, get back a descriptor it made. */
 static void mode_hostpeer(const char *path)
 {
@@ -820,6 +840,7 @@ int main(int argc, char **argv)
     else if (!strcmp(m, "bad")) mode_bad();
     else if (!strcmp(m, "hostpeer")) mode_hostpeer(argv[2]);
     else if (!strcmp(m, "intr")) mode_intr();
+    else if (!strcmp(m, "hostexec")) mode_hostexec();
     else { fprintf(stderr, "usage: sock MODE\n"); return 2; }
     return 0;
 }
