@@ -20,7 +20,7 @@ public class NetGuestTests
 
     [Theory]
     [InlineData("tcp")] [InlineData("udp")] [InlineData("creds")] [InlineData("nonblock")] [InlineData("ifaddrs")]
-    [InlineData("intr")] [InlineData("hostexec")]
+    [InlineData("intr")]
     public void AgainstQemu(string mode) => Differential.AssertSame(Sock, [mode]);
 
     [Fact]
