@@ -32,6 +32,7 @@ pingpong="$(build pingpong)"
 xadd="$(build xadd)"
 forkheap="$(build forkheap)"
 threads="$(build threads1000)"
+net="$(build netbench)"
 
 bbdir="$cache/debs/busybox-static_i386"
 if [ ! -x "$bbdir/bin/busybox" ]; then
@@ -144,6 +145,8 @@ mem=1 run "fork+exit with 256 MiB touched heap" - "$forkheap" 256
 mem=1 run "1000 threads (create, barrier, 1 ms sleep, join)" - "$threads" 1000 1000
 run "1000 threads (create, barrier, join; no sleep)" - "$threads" 1000 0
 mem=1 run "100 concurrent children (busybox sh, sleep 1 &)" - "$bb" sh -c "$conc"
+run "loopback TCP, 1 GiB between two processes" - "$net" tput 1073741824
+run "loopback TCP ping-pong, 64-byte request/response x 20k" - "$net" rr 20000
 
 model="$(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //')"
 {

@@ -153,6 +153,7 @@ public static unsafe partial class FsCalls
         count = Math.Min(count, MaxRw);
         if (f is KernelFile kf) return kf.Read(t, buf, count);
         if (count == 0) return 0;
+        if (f is Net.SocketFile so) return Net.SocketCalls.ReadWrite(t, so, buf, count, write: false);
         if (!t.Mem.CanWrite(buf, count)) return ReadBounce(t, f, buf, count);
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, count);
         if (f.Kind == FileKind.Terminal) { int j = JobControl.CheckRead(t, f); if (j != 0) return j; }
@@ -200,6 +201,7 @@ public static unsafe partial class FsCalls
         if ((f.Flags & 3) == LibC.O_RDONLY) return -Errno.EBADF;
         count = Math.Min(count, MaxRw);
         if (f is KernelFile kf) return kf.Write(t, buf, count);
+        if (f is Net.SocketFile so) return Net.SocketCalls.ReadWrite(t, so, buf, count, write: true);
         if (f is ProcFile { CommOf: not null } pf)
         {
             var cb = new byte[Math.Min(count, 15u)];
@@ -271,6 +273,7 @@ public static unsafe partial class FsCalls
         if (cnt < 0 || cnt > 1024) return -Errno.EINVAL;
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
+        if (f is Net.SocketFile so && off < 0) return Net.SocketCalls.ReadWriteV(t, so, iov, cnt, write);
         var b = new byte[cnt * 8];
         if (U.Get(t, iov, b) != 0) return -Errno.EFAULT;
         long total = 0;
@@ -841,6 +844,7 @@ public static unsafe partial class FsCalls
             case F_GETFL:
             {
                 if (f.HostFd < 0 || f is KernelFile) return f.Flags;
+                if (f is Net.SocketFile) return f.Flags; // a socket's O_NONBLOCK is the guest's alone
                 int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                 if (hf < 0) return hf;
                 return (hf & ~LibC.O_CLOEXEC) | 0x8000; // a 64-bit kernel forces O_LARGEFILE
@@ -848,7 +852,7 @@ public static unsafe partial class FsCalls
             case F_SETFL:
             {
                 const int settable = LibC.O_APPEND | LibC.O_NONBLOCK | 0x2000 | 0x4000 | 0x40000;
-                if (f.HostFd >= 0 && f is not KernelFile)
+                if (f.HostFd >= 0 && f is not KernelFile && f is not Net.SocketFile)
                 {
                     int hf = LibC.Fcntl(f.HostFd, F_GETFL, 0);
                     if (hf < 0) return hf;
@@ -978,6 +982,7 @@ public static unsafe partial class FsCalls
     {
         var f = t.Files.Get(fd);
         if (f == null) return -Errno.EBADF;
+        if (f is Net.SocketFile so && Net.NetIoctl.Ioctl(t, so, req, arg) is int sr) return sr;
         if (JobControl.Ioctl(t, f, req, arg, out int jc)) return jc;
         switch (req)
         {

@@ -19,6 +19,8 @@ public sealed class SyscallTable
     public readonly char[] RetFormat = new char[Nr.Count];
     readonly KernelModel k;
     public readonly long[] Counts = new long[Nr.Count];
+    /// <summary>Strace formatters that print a whole call after it returns (the socket calls decode structures).</summary>
+    public readonly Func<Task, uint[], int, string>?[] Decoders = new Func<Task, uint[], int, string>?[Nr.Count];
 
     public SyscallTable(KernelModel k)
     {
@@ -33,7 +35,7 @@ public sealed class SyscallTable
         TimeCalls.Register(this);
         InfoCalls.Register(this);
         TaskCalls.Register(this);
-        UnixPairs.Register(this);
+        Net.SocketCalls.Register(this);
         XattrCalls.Register(this);
         Vfs.EventPollFile.Register(this);
         Vfs.EventFdFile.Register(this);
@@ -57,7 +59,8 @@ public sealed class SyscallTable
         uint unr = (uint)nr;
         uint a0 = regs.Arg(0), a1 = regs.Arg(1), a2 = regs.Arg(2), a3 = regs.Arg(3), a4 = regs.Arg(4), a5 = regs.Arg(5);
         bool trace = k.Options.Strace;
-        string? pre = trace ? FormatEntry(t, nr, a0, a1, a2, a3, a4, a5) : null;
+        var dec = trace && unr < (uint)Decoders.Length ? Decoders[unr] : null;
+        string? pre = trace && dec == null ? FormatEntry(t, nr, a0, a1, a2, a3, a4, a5) : null;
         int ret;
         if (unr < (uint)Fns.Length)
         {
@@ -69,7 +72,7 @@ public sealed class SyscallTable
         else if (nr != -1) ret = -Errno.ENOSYS;
         else { if (trace) Trace(t, how, pre!, nr, (int)regs.ax, a0, a1, a2); return; }
         regs.SetReturn(ret);
-        if (trace) Trace(t, how, pre!, nr, ret, a0, a1, a2);
+        if (trace) Trace(t, how, dec != null ? dec(t, new[] { a0, a1, a2, a3, a4, a5 }, ret) : pre!, nr, ret, a0, a1, a2);
     }
 
     void Trace(Task t, EntryMethod how, string pre, int nr, int ret, uint a0, uint a1, uint a2)

@@ -61,6 +61,10 @@ public static unsafe partial class HostExec
                 if (t.Files.CloseOnExec(fd) || f.HostFd < 0) continue;
                 int tmp = LibC.Fcntl(f.HostFd, 1030 /* F_DUPFD_CLOEXEC */, 4096);
                 if (tmp < 0) continue;
+                // A guest socket's host description is O_NONBLOCK for compat32's own waits; the host program gets
+                // the guest's mode (compat32's calls on it pass MSG_DONTWAIT, so they keep working).
+                if (f is Net.SocketFile && (f.Flags & LibC.O_NONBLOCK) == 0 && LibC.Fcntl(tmp, 3, 0) is int hfl and >= 0)
+                    LibC.Fcntl(tmp, 4, hfl & ~LibC.O_NONBLOCK);
                 temps.Add(tmp);
                 posix_spawn_file_actions_adddup2(fa, tmp, fd);
             }
