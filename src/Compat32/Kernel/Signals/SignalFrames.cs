@@ -172,11 +172,13 @@ public static class SignalFrames
         return t.Mem.CopyToUser(buf, h);
     }
 
-    /// <summary>fpu__clear_user_states: the handler starts with the FPU in its init state.</summary>
+    /// <summary>fpu__clear_user_states: the handler starts with the FPU in its init state (init_fpstate: the
+    /// registers too are zero, not just empty).</summary>
     public static void ClearFpu(Task t)
     {
         var f = t.Cpu.S.Fpu;
         f.Reset();
+        Array.Clear(f.Regs);
         f.Mxcsr = 0x1F80;
     }
 
