@@ -13,9 +13,9 @@ export COMPAT32_FUZZ_SEED="${2:-$(date +%s)}"
 dotnet build Compat32.slnx -c Release -nologo -v q -clp:ErrorsOnly || exit 1
 ./compat32 --version >/dev/null || exit 1
 rc=0
-for t in SyscallFuzzTests ElfFuzzTests InsnFuzzTests; do
+for t in SyscallFuzzTests.LongRun SyscallFuzzTests.DifferentialRun ElfFuzzTests.LongRun InsnFuzzTests.LongRun; do
   echo "fuzz.sh: $t for $COMPAT32_FUZZ_SECONDS s from seed $COMPAT32_FUZZ_SEED" >&2
-  dotnet test Compat32.slnx -c Release --no-build -nologo --filter "FullyQualifiedName~Compat32.Tests.Fuzz.$t.LongRun" \
+  dotnet test Compat32.slnx -c Release --no-build -nologo --filter "FullyQualifiedName~Compat32.Tests.Fuzz.$t" \
     --logger "console;verbosity=detailed" 2>&1 | grep -E "fuzz:|Passed|Failed|seed" || true
   [ "${PIPESTATUS[0]}" = 0 ] || rc=1
 done

@@ -66,6 +66,53 @@ public class SyscallFuzzTests(ITestOutputHelper log)
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
     }
 
+    /// <summary>
+    /// The differential mode (tools/fuzz.sh): the same seed with the `d` flag under the host kernel (or qemu-i386)
+    /// and under compat32; the first call whose printed result differs ends the comparison of that seed (later
+    /// state may differ). A first difference where compat32 says ENOSYS is counted as unimplemented; any other is
+    /// reported, by syscall number, in $COMPAT32_CACHE/fuzz/report.txt.
+    /// </summary>
+    [LongFuzzFact]
+    public void DifferentialRun()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(Math.Max(60, FuzzRun.LongSeconds / 4));
+        ulong next = FuzzRun.LongSeed;
+        var firstDiffs = new ConcurrentDictionary<string, int>();
+        int seeds = 0;
+        bool native = NativeI386.WhyUnavailable == null;
+        while (DateTime.UtcNow < deadline)
+        {
+            ulong s = ++next;
+            using var dir = new TempDir("sysdiff");
+            File.SetUnixFileMode(dir.Path, (UnixFileMode)0x1ff);
+            string[] gargs = [s.ToString(), "3000", "d"];
+            dir.Reset(); File.SetUnixFileMode(dir.Path, (UnixFileMode)0x1ff);
+            ProcResult refr;
+            try
+            {
+                refr = native ? Proc.Run(Guest, gargs, dir.Path, Proc.BaseEnv(), null, 120_000)
+                              : Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, Guest, .. gargs], dir.Path, Proc.BaseEnv(), null, 120_000);
+            }
+            catch (TimeoutException) { continue; }
+            dir.Reset(); File.SetUnixFileMode(dir.Path, (UnixFileMode)0x1ff);
+            var c = FuzzRun.Run([Guest, .. gargs], dir.Path, 120_000, code => code == 0 || code == 3);
+            seeds++;
+            var a = refr.Out.Split('\n'); var b = c.Stdout.Split('\n');
+            for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
+            {
+                if (a[i] == b[i]) continue;
+                var fa = a[i].Split(' '); var fb = b[i].Split(' ');
+                string key = fb.Length >= 3 && fb[2] == "-38" ? $"enosys:{fb[1]}" : fb.Length >= 3 && fa.Length >= 3 ? $"nr{fa[1]}:{fa[2]}/{fb[2]}" : "output";
+                firstDiffs.AddOrUpdate(key, 1, (_, v) => v + 1);
+                break;
+            }
+        }
+        string line = FuzzRun.Summary($"syscall differential ({(native ? "host kernel" : "qemu-i386")}): {seeds} seeds, first differences", firstDiffs);
+        FuzzRun.Report(line);
+        log.WriteLine(line);
+        Assert.True(firstDiffs.Keys.All(k => k.StartsWith("enosys:", StringComparison.Ordinal)), line);
+    }
+
     /// <summary>tools/fuzz.sh: new seeds until the time is up; failing ones go to seeds/syscall.txt.</summary>
     [LongFuzzFact]
     public void LongRun()
