@@ -74,7 +74,9 @@ public sealed class Elf32
                     if (p.FileSize < 2 || p.FileSize > 4096 || (ulong)p.Offset + p.FileSize > (ulong)d.Length)
                         throw new ElfFormatException("bad PT_INTERP");
                     if (d[p.Offset + p.FileSize - 1] != 0) throw new ElfFormatException("PT_INTERP not NUL-terminated");
-                    e.Interp = System.Text.Encoding.UTF8.GetString(d, (int)p.Offset, (int)p.FileSize - 1);
+                    // open_exec takes the name as a C string: it ends at the first NUL, wherever p_filesz ends
+                    int len = Array.IndexOf(d, (byte)0, (int)p.Offset, (int)p.FileSize) - (int)p.Offset;
+                    e.Interp = System.Text.Encoding.UTF8.GetString(d, (int)p.Offset, len);
                     break;
                 case PT_GNU_STACK:
                     e.ExecStack = (p.Flags & PF_X) != 0;

@@ -148,7 +148,7 @@ public static class Loader
             byte[] ib;
             string ipath;
             try { ib = ReadExecutable(elf.Interp, t.Kernel.Options.Sysroot, out ipath); }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) // "" too
             {
                 throw new ElfFormatException($"cannot load interpreter {elf.Interp}: {e.Message}");
             }

@@ -58,6 +58,10 @@ public sealed class X87State
         }
     }
 
+    /// <summary>What a load of the control word keeps: bits 13-15 and 7 read as 0, bit 6 as 1 (measured on the
+    /// host CPU: FLDCW, FLDENV and FXRSTOR of 0xFFFF read back 0x1F7F).</summary>
+    public static ushort LoadableControl(uint v) => (ushort)((v & 0x1F3F) | 0x40);
+
     /// <summary>FNINIT state (SDM Table 8-7... FINIT): CW 037F, SW 0, all empty, pointers cleared.</summary>
     public void Reset()
     {
@@ -95,7 +99,7 @@ public sealed class X87State
 
     public void LoadEnv(ReadOnlySpan<byte> s)
     {
-        Control = (ushort)R32(s, 0);
+        Control = LoadableControl(R32(s, 0));
         Status = (ushort)R32(s, 4);
         Tag = (ushort)R32(s, 8);
         Fip = R32(s, 12);
@@ -170,7 +174,7 @@ public sealed class X87State
 
     public void FxRestore(ReadOnlySpan<byte> s)
     {
-        Control = R16(s, 0);
+        Control = LoadableControl(R16(s, 0));
         Status = R16(s, 2);
         Empty = (byte)~s[4];
         Fop = (ushort)(R16(s, 6) & 0x7FF);

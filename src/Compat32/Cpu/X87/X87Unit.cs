@@ -72,7 +72,7 @@ public static partial class X87Unit
             {
                 ushort cw = cpu.ReadU16(cpu.EffectiveAddress(ins));
                 if (cpu.Faulted) return true;
-                f.Control = (ushort)(cw | 0x40); // bit 6 reads as 1
+                f.Control = X87State.LoadableControl(cw);
                 f.UpdateSummary();
                 return true;
             }

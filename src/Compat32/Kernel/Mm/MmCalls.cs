@@ -49,20 +49,28 @@ public static class MmCalls
     /// <summary>PAGE_ALIGN in the 64-bit kernel's unsigned long: a 32-bit length near 4 GiB does not wrap.</summary>
     static ulong PageAlign(uint x) => ((ulong)x + 0xFFF) & ~0xFFFUL;
 
-    /// <summary>sys_brk: never fails loudly; returns the (possibly unchanged) break.</summary>
+    /// <summary>
+    /// sys_brk (mm/mmap.c): never fails loudly; returns the (possibly unchanged) break. The page rounding is done
+    /// in the 64-bit kernel's unsigned long, so a break near 4 GiB does not wrap to 0 (it fails check_brk_limits).
+    /// </summary>
     public static int Brk(Task t, uint brk)
     {
         var m = t.Mem;
         lock (m.MmLock)
         {
             if (brk < m.BrkStart) return (int)m.Brk;
-            uint newEnd = PageUp(brk), oldEnd = PageUp(m.Brk);
-            if (newEnd < oldEnd) m.Unmap(newEnd, oldEnd - newEnd);
-            else if (newEnd > oldEnd)
+            ulong newEnd = PageAlign(brk), oldEnd = PageAlign(m.Brk);
+            if (newEnd == oldEnd) { m.Brk = brk; return (int)brk; }
+            if (brk <= m.Brk) m.Unmap((uint)newEnd, (uint)(oldEnd - newEnd)); // shrinking is always allowed
+            else
             {
-                // Leave the stack guard gap alone and refuse to overlap any mapping (check_brk_limits).
-                if (!m.RangeFree(oldEnd, newEnd - oldEnd) || newEnd > TaskSize(t)) return (int)m.Brk;
-                m.Map(oldEnd, newEnd - oldEnd, Prot.Read | Prot.Write, "[heap]");
+                // check_brk_limits (TASK_SIZE - len < addr), then the next mapping must leave a page free above
+                // the new break (newbrk + PAGE_SIZE > vm_start_gap(next)).
+                ulong len = newEnd - oldEnd;
+                if (TaskSize(t) - len < oldEnd) return (int)m.Brk;
+                uint gap = newEnd + 0x1000 <= TaskSize(t) ? 0x1000u : 0;
+                if (!m.RangeFree((uint)oldEnd, (uint)len + gap)) return (int)m.Brk;
+                m.Map((uint)oldEnd, (uint)len, Prot.Read | Prot.Write, "[heap]");
             }
             m.Brk = brk;
             return (int)brk;

@@ -172,12 +172,14 @@ public static class SignalFrames
         return t.Mem.CopyToUser(buf, h);
     }
 
-    /// <summary>fpu__clear_user_states: the handler starts with the FPU in its init state.</summary>
+    /// <summary>fpu__clear_user_states: the handler starts with the FPU in its init state (init_fpstate: the
+    /// registers too are zero, not just empty).</summary>
     public static void ClearFpu(Task t)
     {
         var f = t.Cpu.S.Fpu;
         f.Reset();
-        t.Cpu.S.Simd.Reset();
+        Array.Clear(f.Regs);
+        t.Cpu.S.Simd.Reset(); // XMM zero, MXCSR 0x1F80
     }
 
     static void PutSigcontext(Task t, Span<byte> sc, uint fpstate, in PtRegs regs, uint mask)

@@ -1,0 +1,257 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Compat32.Tests.Harness;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Compat32.Tests.Fuzz;
+
+/// <summary>
+/// The ELF fuzzer (issue #12): seeded mutations of the ELF header, program headers, PT_INTERP, PT_DYNAMIC, notes
+/// and truncations of a static and a dynamic (PIE, ld-linux.so.2) i386 program, and of the vDSO image given to
+/// --vdso. Contract: one "compat32:" line on stderr and exit 126/127 (1 for a bad --vdso), or a guest that runs
+/// (its own exit status, its own stderr) or dies by its own signal; never a host failure, never a hang.
+/// </summary>
+public class ElfFuzzTests(ITestOutputHelper log)
+{
+    public enum Target { Static, Dynamic, Vdso }
+
+    static readonly Lazy<string> dynamicBin = new(() =>
+    {
+        string src = GuestBuild.CSource("exitcode");
+        string dir = Path.Combine(TestEnv.Cache, "fuzz");
+        Directory.CreateDirectory(dir);
+        string bin = Path.Combine(dir, "exitcode-dynamic-" + new FileInfo(src).Length);
+        if (!File.Exists(bin))
+        {
+            var r = Proc.Run(TestEnv.Gcc, ["-m32", "-march=i686", "-O2", "-o", bin + ".tmp", src], timeoutMs: 120_000);
+            Assert.True(r.ExitCode == 0, "gcc -m32 (dynamic) failed: " + r.Err);
+            File.Move(bin + ".tmp", bin, true);
+        }
+        return bin;
+    });
+
+    static readonly Lazy<byte[]> vdsoImage = new(() =>
+    {
+        using var d = new TempDir("vdso");
+        string f = d.File("vdso.so");
+        var r = Proc.Run(TestEnv.Launcher, ["vdso", "--cpu", "intel", "-o", f], env: Proc.BaseEnv(), timeoutMs: 600_000);
+        Assert.True(r.ExitCode == 0, "compat32 vdso failed: " + r.Err);
+        return File.ReadAllBytes(f);
+    });
+
+    static byte[] Original(Target t) => t switch
+    {
+        Target.Static => File.ReadAllBytes(GuestBuild.BuildC("exitcode")),
+        Target.Dynamic => File.ReadAllBytes(dynamicBin.Value),
+        _ => vdsoImage.Value,
+    };
+
+    static uint U32(byte[] f, int o) => o + 4 <= f.Length ? BinaryPrimitives.ReadUInt32LittleEndian(f.AsSpan(o)) : 0;
+    static void Put32(byte[] f, int o, uint v) { if (o >= 0 && o + 4 <= f.Length) BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(o), v); }
+    static void Put16(byte[] f, int o, ushort v) { if (o >= 0 && o + 2 <= f.Length) BinaryPrimitives.WriteUInt16LittleEndian(f.AsSpan(o), v); }
+
+    static uint Interesting(Random r, byte[] f) => r.Next(16) switch
+    {
+        0 => 0, 1 => 1, 2 => 0xfff, 3 => 0x1000, 4 => 0x7fffffff, 5 => 0x80000000, 6 => 0xfffff000, 7 => 0xffffffff,
+        8 => (uint)f.Length, 9 => (uint)f.Length + 1, 10 => 0xc0000000, 11 => 0xffffe000, 12 => (uint)r.Next(64),
+        13 => 0xfffffff0, 14 => (uint)r.Next(0x2000),
+        _ => (uint)r.NextInt64(0, 1L << 32),
+    };
+
+    /// <summary>The program headers of type `type` (offsets of each Elf32_Phdr in the file).</summary>
+    static List<int> Phdrs(byte[] f, uint? type = null)
+    {
+        var list = new List<int>();
+        if (f.Length < 52) return list;
+        uint phoff = U32(f, 28);
+        int phnum = BinaryPrimitives.ReadUInt16LittleEndian(f.AsSpan(44));
+        for (int i = 0; i < phnum && phoff + (ulong)(i + 1) * 32 <= (ulong)f.Length; i++)
+        {
+            int o = (int)phoff + i * 32;
+            if (type == null || U32(f, o) == type) list.Add(o);
+        }
+        return list;
+    }
+
+    public static (byte[] Image, string What) Mutate(byte[] orig, ulong seed)
+    {
+        var r = new Random((int)(seed * 2654435761 % int.MaxValue));
+        var f = (byte[])orig.Clone();
+        var what = new List<string>();
+        int n = 1 + r.Next(3);
+        for (int k = 0; k < n; k++)
+        {
+            var ph = Phdrs(f);
+            switch (r.Next(10))
+            {
+                case 0: // an ELF header field
+                {
+                    int[] fields = [4, 5, 6, 7, 16, 18, 20, 24, 28, 32, 36, 40, 42, 44, 46, 48, 50];
+                    int o = fields[r.Next(fields.Length)];
+                    if (o >= 40) Put16(f, o, (ushort)Interesting(r, f)); else if (o >= 16 && o < 20) Put16(f, o, (ushort)Interesting(r, f));
+                    else if (o < 16) f[o] = (byte)r.Next(256); else Put32(f, o, Interesting(r, f));
+                    what.Add($"ehdr@{o}");
+                    break;
+                }
+                case 1: case 2: // a program header field
+                {
+                    if (ph.Count == 0) break;
+                    int o = ph[r.Next(ph.Count)] + 4 * r.Next(8);
+                    uint v = r.Next(3) == 0 ? U32(f, o) + (uint)(r.Next(0x2001) - 0x1000) : Interesting(r, f);
+                    Put32(f, o, v);
+                    what.Add($"phdr@{o}={v:x}");
+                    break;
+                }
+                case 3: // PT_INTERP: its string, its size, its offset
+                {
+                    var ip = Phdrs(f, 3);
+                    if (ip.Count == 0) { if (ph.Count > 0) { Put32(f, ph[r.Next(ph.Count)], 3); what.Add("new-interp"); } break; }
+                    int o = ip[0];
+                    uint off = U32(f, o + 4), sz = U32(f, o + 16);
+                    switch (r.Next(4))
+                    {
+                        case 0: if (off + sz <= f.Length && sz > 0) f[off + sz - 1] = (byte)'x'; what.Add("interp-no-nul"); break;
+                        case 1: Put32(f, o + 16, Interesting(r, f)); what.Add("interp-size"); break;
+                        case 2: Put32(f, o + 4, Interesting(r, f)); what.Add("interp-offset"); break;
+                        default:
+                            if (off < f.Length && sz > 2) { f[off + r.Next((int)Math.Min(sz, (uint)(f.Length - off)))] = (byte)(r.Next(2) == 0 ? 0 : '/'); }
+                            what.Add("interp-path");
+                            break;
+                    }
+                    break;
+                }
+                case 4: // PT_DYNAMIC entries (what ld.so reads: the loader must only map and start it)
+                {
+                    var dp = Phdrs(f, 2);
+                    if (dp.Count == 0) break;
+                    uint off = U32(f, dp[0] + 4), sz = U32(f, dp[0] + 16);
+                    if (sz < 8 || off + sz > f.Length) break;
+                    int e = (int)off + 8 * r.Next((int)(sz / 8));
+                    Put32(f, e + 4 * r.Next(2), Interesting(r, f));
+                    what.Add($"dynamic@{e}");
+                    break;
+                }
+                case 5: // notes and GNU properties
+                {
+                    var np = Phdrs(f, 4).Concat(Phdrs(f, 0x6474e553)).ToList();
+                    if (np.Count == 0) break;
+                    int o = np[r.Next(np.Count)];
+                    uint off = U32(f, o + 4);
+                    if (r.Next(2) == 0) Put32(f, (int)off + 4 * r.Next(6), Interesting(r, f));
+                    else Put32(f, o + 16 + 4 * r.Next(2), Interesting(r, f));
+                    what.Add($"note@{off}");
+                    break;
+                }
+                case 6: // truncation, mostly inside the headers
+                {
+                    int cut = r.Next(3) switch { 0 => r.Next(Math.Min(f.Length, 64)), 1 => r.Next(Math.Min(f.Length, 4096)), _ => r.Next(f.Length) };
+                    Array.Resize(ref f, cut);
+                    what.Add($"truncate@{cut}");
+                    break;
+                }
+                case 7: // random bytes in the first page
+                {
+                    for (int i = 0, m = 1 + r.Next(8); i < m && f.Length > 0; i++) f[r.Next(Math.Min(f.Length, 4096))] = (byte)r.Next(256);
+                    what.Add("bytes");
+                    break;
+                }
+                case 8: // a header of another type
+                {
+                    if (ph.Count == 0) break;
+                    uint[] types = [0, 1, 2, 3, 4, 6, 7, 0x6474e550, 0x6474e551, 0x6474e552, 0x6474e553, 0x70000000, 0xffffffff];
+                    Put32(f, ph[r.Next(ph.Count)], types[r.Next(types.Length)]);
+                    what.Add("ptype");
+                    break;
+                }
+                default: // the header table itself
+                {
+                    if (r.Next(2) == 0) Put16(f, 44, (ushort)Interesting(r, f)); else Put32(f, 28, Interesting(r, f));
+                    what.Add("phtable");
+                    break;
+                }
+            }
+        }
+        return (f, string.Join(',', what));
+    }
+
+    /// <summary>Run one mutant; null when it kept the contract, else what went wrong.</summary>
+    public static string? RunOne(Target t, ulong seed, out string what)
+    {
+        var (img, w) = Mutate(Original(t), seed);
+        what = $"{t} seed {seed}: {w}";
+        using var d = new TempDir("elffuzz");
+        string file = d.File(t == Target.Vdso ? "vdso.so" : "prog");
+        File.WriteAllBytes(file, img);
+        File.SetUnixFileMode(file, (UnixFileMode)0x1ed);
+        string model = FuzzRun.Models[(int)(seed % 4)];
+        var args = new List<string> { "--cpu", model };
+        if (t == Target.Vdso) args.AddRange(["--vdso", file, GuestBuild.BuildC("exitcode"), "return", "7"]);
+        else args.AddRange([file, "return", "7"]);
+        var res = FuzzRun.Run(args, d.Path, 20_000, _ => true);
+        if (res.Outcome is Outcome.HostFailure or Outcome.Blocked) return res.ToString();
+        // an exec failure is one line, "compat32: ...", with 126/127 (1 for --vdso)
+        var ours = res.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Where(l => l.StartsWith("compat32:", StringComparison.Ordinal)).ToList();
+        if (res.Outcome == Outcome.Completed && ours.Count > 0)
+        {
+            int want = t == Target.Vdso ? 1 : res.ExitCode == 127 ? 127 : 126;
+            bool oneLine = res.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Length == 1;
+            if (!oneLine || res.ExitCode != want) return $"exec failure not one line with exit {want}: exit {res.ExitCode}, stderr:\n{FuzzRun.Tail(res.Stderr, 600)}";
+        }
+        return null;
+    }
+
+    static (int Runs, List<string> Failures) Campaign(Target t, IEnumerable<ulong> seeds)
+    {
+        var failures = new ConcurrentBag<string>();
+        int runs = 0;
+        Parallel.ForEach(seeds, new ParallelOptions { MaxDegreeOfParallelism = 2 }, s =>
+        {
+            if (RunOne(t, s, out string what) is { } p) failures.Add($"{what}: {p}");
+            Interlocked.Increment(ref runs);
+        });
+        return (runs, failures.ToList());
+    }
+
+    [Theory]
+    [InlineData(Target.Static, 48)]
+    [InlineData(Target.Dynamic, 32)]
+    [InlineData(Target.Vdso, 32)]
+    public void FixedSeeds(Target t, int count)
+    {
+        var (runs, failures) = Campaign(t, Enumerable.Range(1, count).Select(i => (ulong)i));
+        log.WriteLine($"{runs} mutated {t} files");
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    [Fact]
+    public void KeptSeeds()
+    {
+        var failures = new List<string>();
+        foreach (var t in FuzzRun.KeptSeeds("elf"))
+            if (RunOne(Enum.Parse<Target>(t[0]), ulong.Parse(t[1]), out string what) is { } p) failures.Add($"{what}: {p}");
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    [LongFuzzFact]
+    public void LongRun()
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(FuzzRun.LongSeconds);
+        ulong next = FuzzRun.LongSeed;
+        long runs = 0, bad = 0;
+        Parallel.For(0, 2, _ =>
+        {
+            while (DateTime.UtcNow < deadline)
+            {
+                ulong s = Interlocked.Increment(ref next);
+                var t = (Target)(int)(s % 3);
+                if (RunOne(t, s, out string what) is { } p) { Interlocked.Increment(ref bad); FuzzRun.Keep("elf", $"{t} {s}", $"{what}: {p}"); }
+                Interlocked.Increment(ref runs);
+            }
+        });
+        string line = $"elf fuzz: {runs} mutated files, {bad} failing";
+        FuzzRun.Report(line);
+        log.WriteLine(line);
+        Assert.True(bad == 0, line + " (kept in tests/Compat32.Tests/Fuzz/seeds/elf.txt)");
+    }
+}

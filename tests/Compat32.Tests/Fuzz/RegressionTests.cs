@@ -1,0 +1,20 @@
+using Compat32.Tests.Harness;
+using Xunit;
+
+namespace Compat32.Tests.Fuzz;
+
+/// <summary>Minimal guests for what the fuzzers found, compared with the host kernel (the reference for kernel
+/// behaviour; qemu-i386 has its own brk rules).</summary>
+public class FuzzRegressionTests
+{
+    /// <summary>brk(0xffffffff): PAGE_ALIGN wrapped to 0 and unmapped the program (issue #12); Linux's
+    /// check_brk_limits refuses it and returns the old break.</summary>
+    [NativeI386Fact]
+    public void BrkNearTopOfAddressSpace() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "brk_wrap.c")), []);
+
+    /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
+    [NativeI386Fact]
+    public void X87ControlWordAndSignalFpu() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_cw_sig.c")), []);
+}
