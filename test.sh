@@ -91,7 +91,7 @@ sr="$COMPAT32_CACHE/sysroot-i386"
 sr_pkgs=(libc6 libgcc-s1 libcrypt1 libtinfo6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 zlib1g libexpat1
   libssl3 libffi8 libbz2-1.0 liblzma5 libuuid1 bash dash coreutils grep sed make perl-base
   python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
-  sqlite3 libsqlite3-0 libreadline8 readline-common
+  sqlite3 libsqlite3-0 libreadline8
   stress-ng libapparmor1 libbsd0 libmd0 libegl1 libglvnd0 libgles2 libgbm1 libdrm2 libwayland-server0 libjudydebian1
   libjpeg62-turbo libkmod2 libzstd1 libsctp1 libxxhash0 7zip libstdc++6)
 sr_want="$(printf '%s:i386\n' "${sr_pkgs[@]}" | sort)"

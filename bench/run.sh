@@ -45,6 +45,12 @@ fi
 bb="$bbdir/bin/busybox"
 
 c32="$root/compat32"
+# CPU time is only visible to /usr/bin/time when the emulator runs in the process it starts: without the front
+# (COMPAT32_FRONT=0) the engine is that process; the guest sees no difference.
+export COMPAT32_FRONT=0
+# Equal CPU features: compat32's default models report Goldmont's SIMD set (SSE4.2, SSSE3, AES, PCLMUL, MOVBE,
+# no AVX); qemu-i386's default "max" would add AVX2. Westmere is qemu's oldest model with all of it and no AVX.
+qcpu=(-cpu "${BENCH_QEMU_CPU:-Westmere,-lm,-syscall,+movbe}")
 "$c32" --version >/dev/null   # build the launcher's output once, outside the timings
 load0="$(cut -d" " -f1-3 /proc/loadavg)"
 # The host runs i386 binaries itself (IA32 emulation in its kernel)? Then each guest also gets a native column.
@@ -97,7 +103,7 @@ run() {
   local label="$1" envset="$2"; shift 2
   [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
   local oq oc on=""
-  oq="$(timeout 600 qemu-i386 "$@")" || { echo "bench: $label: qemu-i386 failed" >&2; exit 1; }
+  oq="$(timeout 600 qemu-i386 "${qcpu[@]}" "$@")" || { echo "bench: $label: qemu-i386 failed" >&2; exit 1; }
   if ! oc="$(timeout 600 env ${envset/#-/} "$c32" "$@")" || [ "$oq" != "$oc" ]; then
     echo "bench: $label: FAILS under compat32 (exit status or output differs from qemu-i386); row skipped, see BENCHMARKS.md notes" >&2
     failed+=("$label"); rows+=("| $label | - | - | FAILED under compat32 | - | - | - | - |"); return 0
@@ -105,7 +111,7 @@ run() {
   if [ $native = 1 ]; then on="$(timeout 600 "$@")" || on="(failed)"; [ "$on" = "$oq" ] || echo "bench: $label: native output differs from qemu-i386" >&2; fi
   local n=(- - -) q c
   [ $native = 1 ] && n=($(median "$@"))
-  q=($(median qemu-i386 "$@")) || { echo "bench: $label: qemu-i386 run failed" >&2; exit 1; }
+  q=($(median qemu-i386 "${qcpu[@]}" "$@")) || { echo "bench: $label: qemu-i386 run failed" >&2; exit 1; }
   if ! c=($(median env ${envset/#-/} "$c32" "$@")); then
     echo "bench: $label: a timed compat32 run FAILED; row skipped" >&2
     failed+=("$label"); rows+=("| $label | ${n[0]} | ${q[0]} | FAILED under compat32 | - | ${q[1]} | - | - |"); return 0
@@ -118,7 +124,7 @@ run() {
   if [ "${mem:-0}" = 1 ]; then
     local pn=(- - -) pq pc
     [ $native = 1 ] && pn=($(peak "$@"))
-    pq=($(peak qemu-i386 "$@")); pc=($(peak env ${envset/#-/} "$c32" "$@"))
+    pq=($(peak qemu-i386 "${qcpu[@]}" "$@")); pc=($(peak env ${envset/#-/} "$c32" "$@"))
     printf '%-48s max RSS native %s qemu %s compat32 %s MiB; peak procs/threads/tree-RSS native %s/%s/%s qemu %s/%s/%s compat32 %s/%s/%s\n' \
       "$label" "${n[2]}" "${q[2]}" "${c[2]}" "${pn[@]}" "${pq[@]}" "${pc[@]}" >&2
     mrows+=("| $label | ${n[2]} | ${q[2]} | ${c[2]} | ${pn[0]} / ${pn[1]} / ${pn[2]} | ${pq[0]} / ${pq[1]} / ${pq[2]} | ${pc[0]} / ${pc[1]} / ${pc[2]} |")

@@ -13,6 +13,12 @@ public class FuzzRegressionTests
     public void BrkNearTopOfAddressSpace() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "brk_wrap.c")), []);
 
+    /// <summary>Syscall fuzzer: a read from an empty pipe into a partly unwritable buffer slept in the host,
+    /// deaf to signals; it waits interruptibly first, as pipe_read does.</summary>
+    [NativeI386Fact]
+    public void PipeReadIntoPartlyBadBuffer() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pipe_bad_buf.c")), [], new Differential.Options { TimeoutMs = 30_000 });
+
     /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
     [NativeI386Fact]
     public void X87ControlWordAndSignalFpu() =>

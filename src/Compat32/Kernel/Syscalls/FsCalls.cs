@@ -180,6 +180,16 @@ public static unsafe partial class FsCalls
         while (ok < count && t.Mem.CanWrite(buf + ok, 1)) ok = Math.Min(count, ((buf + ok) & ~0xFFFu) + 0x1000 - buf);
         if (ok == 0) return -Errno.EFAULT;
         if (f.Synthetic != null) return ReadSynthetic(t, f, buf, ok);
+        // pipe_read waits for data before it copies: the wait stays interruptible whatever the buffer.
+        int w = WaitReadable(t, f);
+        if (w != 0) return w;
+        if (f.Kind == FileKind.Pipe)
+        {
+            // pipe_read: a copy that falls short fails with -EFAULT and leaves the data in the pipe; only what fits
+            // before the bad page is a complete read.
+            int avail = 0;
+            if (LibC.Ioctl(f.HostFd, 0x541B /* FIONREAD */, (byte*)&avail) == 0 && avail > ok) return -Errno.EFAULT;
+        }
         t.Mem.NoteWrite(buf, ok);
         return (int)LibC.Read(f.HostFd, t.Mem.Ptr(buf), ok);
     }
