@@ -25,7 +25,13 @@
 
 union semun { int val; struct semid_ds *buf; unsigned short *array; };
 
-static void reap(pid_t c) { int st; waitpid(c, &st, 0); printf("child exit %d\n", WEXITSTATUS(st)); }
+/* The mq_notify signal (no SA_RESTART) may interrupt the wait: retry on EINTR. */
+static void reap(pid_t c)
+{
+    int st = 0;
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR) { }
+    printf("child exit %d\n", WEXITSTATUS(st));
+}
 
 static void shm(void)
 {
