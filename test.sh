@@ -85,28 +85,31 @@ if [ ! -x "$bbdir/bin/busybox" ]; then
 fi
 export COMPAT32_BUSYBOX="$bbdir/bin/busybox"
 
-# --- 2b. a Debian i386 sysroot (bash, dash, coreutils, python3.11, perl, make), unpacked, not installed ---------
-# A failed download does not stop the run: the Debian tests then skip, naming the reason we leave in $sr.unavailable.
-sr="$COMPAT32_CACHE/sysroot-i386"
-sr_pkgs=(libc6 libgcc-s1 libcrypt1 libtinfo6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 zlib1g libexpat1
+# --- 2b. Debian i386 sysroots, unpacked, not installed ----------------------------------------------------------
+# The base one (bash, dash, coreutils, python3.11, perl, make, ...) is $COMPAT32_SYSROOT. Extra ones for tests that
+# need more packages live beside it ($COMPAT32_SYSROOT_<NAME>, the base packages plus theirs) so that changing one
+# list never rebuilds a sysroot another run is using. A failed download does not stop the run: the tests that need
+# that sysroot then skip, naming the reason left in <dir>.unavailable.
+sr_base=(libc6 libgcc-s1 libcrypt1 libtinfo6 libacl1 libattr1 libgmp10 libselinux1 libpcre2-8-0 zlib1g libexpat1
   libssl3 libffi8 libbz2-1.0 liblzma5 libuuid1 bash dash coreutils grep sed make perl-base
   python3.11-minimal libpython3.11-minimal libpython3.11-stdlib
   sqlite3 libsqlite3-0 libreadline8
   stress-ng libapparmor1 libbsd0 libmd0 libegl1 libglvnd0 libgles2 libgbm1 libdrm2 libwayland-server0 libjudydebian1
   libjpeg62-turbo libkmod2 libzstd1 libsctp1 libxxhash0 7zip libstdc++6)
-sr_want="$(printf '%s:i386\n' "${sr_pkgs[@]}" | sort)"
+# build_sysroot DIR PKG... : download (cached in debs/sysroot-i386) and unpack PKG:i386 into DIR
 build_sysroot() {
-  local debs="$COMPAT32_CACHE/debs/sysroot-i386" t="$sr.tmp" p missing=() d
+  local sr="$1"; shift
+  local pkgs=("$@") debs="$COMPAT32_CACHE/debs/sysroot-i386" t="$sr.tmp" p missing=() d
   mkdir -p "$debs"
-  for p in "${sr_pkgs[@]}"; do ls "$debs/${p}_"*_i386.deb >/dev/null 2>&1 || missing+=("$p:i386"); done
+  for p in "${pkgs[@]}"; do ls "$debs/${p}_"*_i386.deb >/dev/null 2>&1 || missing+=("$p:i386"); done
   if [ ${#missing[@]} -gt 0 ]; then
-    log "downloading ${#missing[@]} i386 packages for the Debian sysroot"
-    ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$COMPAT32_CACHE/sysroot-dl.err" ) \
-      || { apt_update; ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$COMPAT32_CACHE/sysroot-dl.err" ); } \
-      || { echo "apt-get download failed: $(grep -m1 '^E:' "$COMPAT32_CACHE/sysroot-dl.err")"; return 1; }
+    log "downloading ${#missing[@]} i386 packages for $(basename "$sr")"
+    ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$sr.dl.err" ) \
+      || { apt_update; ( cd "$debs" && apt-get download "${missing[@]}" >/dev/null 2>"$sr.dl.err" ); } \
+      || { echo "apt-get download failed: $(grep -m1 '^E:' "$sr.dl.err")"; return 1; }
   fi
   rm -rf "$t"; mkdir -p "$t"
-  for p in "${sr_pkgs[@]}"; do
+  for p in "${pkgs[@]}"; do
     d="$(ls "$debs/${p}_"*_i386.deb | sort -V | tail -1)"
     dpkg -x "$d" "$t" || { echo "dpkg -x $d failed"; return 1; }
   done
@@ -120,13 +123,19 @@ build_sysroot() {
   echo 'include /etc/ld.so.conf.d/*.conf' >"$t/etc/ld.so.conf"
   ldconfig -r "$t" -X 2>/dev/null || : >"$t/etc/ld.so.cache"
   [ -x "$t/usr/bin/bash" ] && [ -e "$t/lib/ld-linux.so.2" ] || { echo "unpacked sysroot lacks bash or ld-linux.so.2"; return 1; }
-  echo "$sr_want" >"$t/.packages"
+  printf '%s:i386\n' "${pkgs[@]}" | sort >"$t/.packages"
   rm -rf "$sr" && mv "$t" "$sr"
 }
-if [ "$(cat "$sr/.packages" 2>/dev/null)" != "$sr_want" ]; then
-  if why="$(build_sysroot)"; then rm -f "$sr.unavailable"
-  else log "Debian sysroot unavailable: $why"; rm -rf "$sr.tmp"; echo "$why" >"$sr.unavailable"; fi
-fi
+# ensure_sysroot DIR PKG... : (re)build DIR when its package list changed
+ensure_sysroot() {
+  local sr="$1" why; shift
+  if [ "$(cat "$sr/.packages" 2>/dev/null)" != "$(printf '%s:i386\n' "$@" | sort)" ]; then
+    if why="$(build_sysroot "$sr" "$@")"; then rm -f "$sr.unavailable"
+    else log "Debian sysroot $(basename "$sr") unavailable: $why"; rm -rf "$sr.tmp"; echo "$why" >"$sr.unavailable"; fi
+  fi
+}
+sr="$COMPAT32_CACHE/sysroot-i386"
+ensure_sysroot "$sr" "${sr_base[@]}"
 export COMPAT32_SYSROOT="$sr"
 
 # --- 3. build ----------------------------------------------------------------------------------------------
