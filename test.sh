@@ -54,6 +54,8 @@ declare -A need=(
   [bc]=/usr/bin/bc
   [libelf-dev]=/usr/include/libelf.h
   [libssl-dev]=/usr/include/openssl/ssl.h
+  # headless rendering of `compat32 lab --html` (LabReportTests)
+  [chromium]=/usr/bin/chromium
 )
 missing=()
 for p in "${!need[@]}"; do

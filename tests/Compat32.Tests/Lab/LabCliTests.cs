@@ -40,6 +40,30 @@ public class LabCliTests
         if (method == "int80") Assert.Equal(0, entries.GetProperty("sysenter").GetInt64());
     }
 
+    /// <summary>The table's selftests column, from the kernel's own tests built -m32: unwind_vdso passes under what
+    /// landed and fails under v4.2 on Intel (its hex CFI never described ECX/EDX after SYSENTER_RETURN), and
+    /// single_step_syscall passes under both.</summary>
+    [Fact]
+    public void SelftestVerdictsAreAColumnOfTheTable()
+    {
+        var dir = Directory.CreateTempSubdirectory("compat32-lab-selftests-").FullName;
+        foreach (var t in new[] { "unwind_vdso", "single_step_syscall" })
+            File.Copy(Path.Combine(Compat32.Tests.Selftests.SelftestTests.BinDir, t), Path.Combine(dir, t));
+        string json = Path.Combine(dir, "lab.json");
+        var r = GuestRunner.Compat32(["lab", "--designs", "linux-4.2,linux-4.3", "--cpu", "intel", "--selftests", dir, "--json", json]);
+        Assert.True(r.Code == 0, r.Stderr);
+        Assert.Matches("(?m)^linux-4.2 +intel .* 1/2 *$", r.Stdout);
+        Assert.Matches("(?m)^linux-4.3 +intel .* 2/2 *$", r.Stdout);
+        using var doc = JsonDocument.Parse(File.ReadAllText(json));
+        var verdicts = doc.RootElement.GetProperty("rows").EnumerateArray().ToDictionary(
+            row => row.GetProperty("design").GetString()!,
+            row => row.GetProperty("selftests").EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("verdict").GetString()));
+        Assert.Equal("FAIL", verdicts["linux-4.2"]["unwind_vdso"]);
+        Assert.Equal("ok", verdicts["linux-4.2"]["single_step_syscall"]);
+        Assert.Equal("ok", verdicts["linux-4.3"]["unwind_vdso"]);
+        Assert.Equal("ok", verdicts["linux-4.3"]["single_step_syscall"]);
+    }
+
     [Fact]
     public void UnknownDesignIsAUsageError()
     {
