@@ -71,12 +71,16 @@ public static class Loader
             uint mapLen = (pageOff + p.FileSize + 0xFFF) & ~0xFFFu;
             if (mapLen > 0)
             {
-                mem.Map(pageStart, mapLen, prot, name);
                 uint fileStart = p.Offset - pageOff;
-                int avail = (int)Math.Min((long)mapLen, Math.Max(0, file.Length - (long)fileStart));
-                if (avail > 0) mem.Poke(pageStart, file.AsSpan((int)fileStart, avail));
-                var v = mem.FindVma(pageStart);
-                if (v != null) v.Offset = fileStart;
+                // The file's pages, copy-on-write from the program's snapshot; where the host cannot, a copy.
+                if (Kernel.Vfs.ProgramCache.ImageOf(file) is not { } snap || !mem.MapImage(pageStart, mapLen, prot, name, snap, fileStart))
+                {
+                    mem.Map(pageStart, mapLen, prot, name);
+                    int avail = (int)Math.Min((long)mapLen, Math.Max(0, file.Length - (long)fileStart));
+                    if (avail > 0) mem.Poke(pageStart, file.AsSpan((int)fileStart, avail));
+                    var v = mem.FindVma(pageStart);
+                    if (v != null) v.Offset = fileStart;
+                }
             }
             uint fileEnd = vaddr + p.FileSize, memEnd = vaddr + p.MemSize;
             if (p.MemSize > p.FileSize)

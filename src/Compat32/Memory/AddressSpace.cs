@@ -84,6 +84,17 @@ public sealed class HostFile
         return new HostFile(fd, writable, FileIdentity.Of(dev, ino), ino, (size + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
     }
 
+    /// <summary>A sealed snapshot of a program file's bytes: the pages exec's PT_LOAD segments map copy-on-write
+    /// (elf_map's MAP_PRIVATE file mapping), shared by every process running the same program and by a fork's
+    /// child until one of them writes. Null with -errno.</summary>
+    public static HostFile? Snapshot(ReadOnlySpan<byte> data, out int err)
+    {
+        int fd = HostMem.MemfdOf("compat32-image", data);
+        if (fd < 0) { err = fd; return null; }
+        err = 0;
+        return new HostFile(fd, false, null, 0, ((ulong)data.Length + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
+    }
+
     /// <summary>Descriptors of unmapped objects close when the GC finds them; out of descriptors, make it look now.</summary>
     static int Retry(Func<int> open)
     {
@@ -109,6 +120,9 @@ public sealed class HostFile
     /// <summary>Map [off, off+len) of this object over host memory at p.</summary>
     internal unsafe int MapAt(byte* p, ulong len, ulong off) => WithFd(fd => HostMem.MapShared(p, len, fd, off, Writable));
 
+    /// <summary>Map [off, off+len) of this object copy-on-write over host memory at p.</summary>
+    internal unsafe int MapPrivateAt(byte* p, ulong len, ulong off) => WithFd(fd => HostMem.MapPrivate(p, len, fd, off));
+
     internal int WithFd(Func<int, int> f)
     {
         bool added = false;
@@ -129,6 +143,9 @@ public sealed class Vma
     public ulong Inode;
     /// <summary>The host pages of a shared mapping (null: private memory of this space).</summary>
     public HostFile? File;
+    /// <summary>A private mapping whose untouched pages are still a program snapshot's (HostFile.Snapshot), mapped
+    /// copy-on-write from Offset; pages written since are this space's own. Null: private anonymous memory.</summary>
+    public HostFile? Image;
     /// <summary>Stable identity of the shared backing (futex keys, /proc); null for private mappings.</summary>
     public object? Backing => File?.Identity;
     /// <summary>VM_DONTCOPY (MADV_DONTFORK) and VM_WIPEONFORK.</summary>
@@ -140,13 +157,14 @@ public sealed class Vma
     internal Vma Slice(ulong s, ulong e) => new()
     {
         Start = (uint)s, End = (uint)e, Prot = Prot, Name = Name, Shared = Shared, Offset = Offset + (s - Start),
-        Inode = Inode, File = File, DontFork = DontFork, WipeOnFork = WipeOnFork,
+        Inode = Inode, File = File, Image = Image, DontFork = DontFork, WipeOnFork = WipeOnFork,
     };
 
     /// <summary>Would Linux have merged b after this one (is_mergeable_vma, with the offsets contiguous)?</summary>
     internal bool Continues(Vma b) =>
         b.Start == EndL && b.Prot == Prot && b.Shared == Shared && b.File == File && b.Name == Name &&
-        b.DontFork == DontFork && b.WipeOnFork == WipeOnFork && (File == null || b.Offset == Offset + Length);
+        b.DontFork == DontFork && b.WipeOnFork == WipeOnFork && b.Image == Image &&
+        (File == null && Image == null || b.Offset == Offset + Length);
 }
 
 /// <summary>What mprotect found wrong (mprotect_fixup): a hole (-ENOMEM) or write on a read-only shared file (-EACCES).</summary>
@@ -156,7 +174,8 @@ public enum ProtectResult { Ok, NotMapped, NotWritable }
 /// The 32-bit guest address space: one host reservation addressed by guest address, a permission byte per
 /// page, and the list of mappings. Accesses that fail return false here and become #PF in the CPU.
 /// Host memory invariant: every guest page is private anonymous host memory (zero while unmapped) except the
-/// pages of shared VMAs below their object's Limit, which are the object's pages mapped MAP_SHARED|MAP_FIXED.
+/// pages of shared VMAs below their object's Limit, which are the object's pages mapped MAP_SHARED|MAP_FIXED,
+/// and the pages of image VMAs below their snapshot's Limit, mapped MAP_PRIVATE|MAP_FIXED from it (copy on write).
 /// Changes between the two use MAP_FIXED replacement, so the reservation never has a hole another thread could
 /// fault on.
 /// </summary>
@@ -271,6 +290,44 @@ public sealed unsafe class AddressSpace : IDisposable
         }
     }
 
+    /// <summary>elf_map: [offset, offset+len) of a program snapshot at addr, private and copy-on-write, replacing
+    /// anything there. False (nothing mapped) when the host cannot: the caller then copies the bytes in.</summary>
+    public bool MapImage(uint addr, uint len, Prot prot, string name, HostFile image, ulong offset)
+    {
+        if ((offset & PageMask) != 0 || !HostMem.CanOverlay(Base)) return false;
+        lock (MmLock)
+        {
+            ulong end = (ulong)addr + PageUp(len);
+            Unmap(addr, (uint)(end - addr));
+            var v = new Vma { Start = addr, End = (uint)end, Prot = prot, Name = name, Offset = offset, Image = image };
+            if (OverlayImage(this, v) != 0) { HostMem.MapAnon(Base + addr, end - addr); return false; }
+            Insert(v);
+            SetPerm(addr, end, prot);
+            return true;
+        }
+    }
+
+    /// <summary>Put v's snapshot pages copy-on-write over its range in s's host memory (the part below the Limit).</summary>
+    static int OverlayImage(AddressSpace s, Vma v)
+    {
+        ulong n = ImagePart(v);
+        return n == 0 ? 0 : v.Image!.MapPrivateAt(s.Base + v.Start, n, v.Offset);
+    }
+
+    /// <summary>Host bytes of v (from its start) mapped from its snapshot rather than anonymous memory.</summary>
+    static ulong ImagePart(Vma v) => v.Image == null || v.Offset >= v.Image.Limit ? 0 : Math.Min(v.Length, v.Image.Limit - v.Offset);
+
+    /// <summary>Copy v's private data, from src (v's pages) to dst, for len bytes from v's start: of its snapshot
+    /// part the pages written since (when the destination maps the snapshot too, else all of it), and the
+    /// anonymous pages that hold data. Shared object pages are not copied.</summary>
+    static void CopyPrivate(Vma v, byte* src, byte* dst, ulong len, bool dstMapsImage)
+    {
+        ulong img = Math.Min(ImagePart(v), len), from = Math.Max(img, SharedPart(v));
+        if (img > 0 && dstMapsImage) CopyPopulated(src, dst, img, anonOnly: true);
+        else if (img > 0) Buffer.MemoryCopy(src, dst, img, img); // the destination is anonymous: every page
+        if (len > from) CopyPopulated(src + from, dst + from, len - from);
+    }
+
     /// <summary>Put v's object pages over its range in s's host memory (the part below the object's Limit).</summary>
     static int Overlay(AddressSpace s, Vma v)
     {
@@ -336,8 +393,15 @@ public sealed unsafe class AddressSpace : IDisposable
             while (i < vmas.Count && vmas[i].Start < end)
             {
                 var v = vmas[i];
-                ulong shared = SharedPart(v);
-                if (shared != 0) HostMem.MapAnon(Base + v.Start, shared); // a fresh zero page, the file stays as written
+                ulong shared = SharedPart(v), img = ImagePart(v);
+                if (img != 0 && keepData)
+                {
+                    // The data stays, as anonymous memory of its own (nothing may read the snapshot through it).
+                    var keep = new ReadOnlySpan<byte>(Base + v.Start, (int)img).ToArray();
+                    HostMem.MapAnon(Base + v.Start, img);
+                    keep.CopyTo(new Span<byte>(Base + v.Start, keep.Length));
+                }
+                else if (shared != 0 || img != 0) HostMem.MapAnon(Base + v.Start, Math.Max(shared, img)); // fresh zero pages; the file stays as written
                 vmas.RemoveAt(i);
             }
             if (!keepData) HostMem.Zero(Base + addr, end - addr);
@@ -451,6 +515,7 @@ public sealed unsafe class AddressSpace : IDisposable
                 var nv = p.Slice(p.Start, p.EndL);
                 nv.Start = (uint)(p.Start - (ulong)oldAddr + newAddr);
                 nv.End = (uint)(nv.Start + p.Length);
+                if (nv.Image != null && OverlayImage(this, nv) != 0) { nv.Image = null; HostMem.MapAnon(Base + nv.Start, nv.Length); }
                 if (nv.File != null)
                 {
                     int r = Overlay(this, nv);
@@ -468,11 +533,10 @@ public sealed unsafe class AddressSpace : IDisposable
             // pages still hold it.
             foreach (var nv in placed)
             {
-                ulong shared = SharedPart(nv);
                 ulong src = nv.Start - (ulong)newAddr + oldAddr;
                 if (src >= oldEnd) continue; // growth: fresh pages
-                ulong len = Math.Min(nv.Length, oldEnd - src);
-                if (len > shared) CopyPopulated(Base + src + shared, Base + nv.Start + shared, len - shared);
+                var from = parts.FirstOrDefault(q => q.Start == src) ?? nv;
+                CopyPrivate(from, Base + src, Base + nv.Start, Math.Min(nv.Length, oldEnd - src), dstMapsImage: nv.Image != null);
             }
             foreach (var nv in placed) { Insert(nv); SetPerm(nv.Start, nv.EndL, nv.Prot); }
             if (oldLen == 0) return (int)newAddr;
@@ -494,6 +558,7 @@ public sealed unsafe class AddressSpace : IDisposable
             var ext = last.Slice(last.Start, last.EndL);
             ext.Offset = last.Offset + (s - last.Start);
             ext.Start = (uint)s; ext.End = (uint)e;
+            OverlayImage(this, ext); // failing, the growth stays zero pages
             if (ext.File != null)
             {
                 if (ext.File.IsShmem) { int g = ext.File.GrowTo(ext.Offset + (e - s)); if (g != 0) return g; }
@@ -836,13 +901,14 @@ public sealed unsafe class AddressSpace : IDisposable
                 {
                     if (v.DontFork) continue;
                     var nv = v.Slice(v.Start, v.EndL);
-                    ulong shared = 0;
-                    if (v.File != null)
+                    if (v.File != null && Overlay(c, nv) != 0) throw new OutOfMemoryException("dup_mmap: the host refused a shared mapping");
+                    if (v.WipeOnFork) nv.Image = null;
+                    else
                     {
-                        if (Overlay(c, nv) != 0) throw new OutOfMemoryException("dup_mmap: the host refused a shared mapping");
-                        shared = SharedPart(v);
+                        // The child maps the snapshot's pages too, and only the pages the parent wrote are copied.
+                        if (OverlayImage(c, nv) != 0) throw new OutOfMemoryException("dup_mmap: the host refused a private file mapping");
+                        CopyPrivate(v, Base + v.Start, c.Base + v.Start, v.Length, dstMapsImage: true);
                     }
-                    if (!v.WipeOnFork && v.Length > shared) CopyPopulated(Base + v.Start + shared, c.Base + v.Start + shared, v.Length - shared);
                     c.vmas.Add(nv);
                     for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.PermPtr[p] = (byte)(PermPtr[p] & ~CodeBit);
                 }
@@ -854,14 +920,14 @@ public sealed unsafe class AddressSpace : IDisposable
     }
 
     /// <summary>Copy the pages of [src, src+len) that hold data to dst (non-overlapping, page aligned).</summary>
-    static void CopyPopulated(byte* src, byte* dst, ulong len)
+    static void CopyPopulated(byte* src, byte* dst, ulong len, bool anonOnly = false)
     {
         const int Chunk = 8192; // pages per query
         var vec = new byte[Chunk];
         for (ulong off = 0; off < len; off += (ulong)Chunk << PageShift)
         {
             ulong n = Math.Min((ulong)Chunk, (len - off) >> PageShift);
-            if (!HostMem.Populated(src + off, n, vec)) vec.AsSpan(0, (int)n).Fill(1);
+            if (!HostMem.Populated(src + off, n, vec, anonOnly)) vec.AsSpan(0, (int)n).Fill(1);
             for (ulong i = 0; i < n;)
             {
                 if (vec[i] == 0) { i++; continue; }

@@ -80,6 +80,31 @@ internal static unsafe partial class HostMem
         return r == (nint)p;
     }
 
+    /// <summary>Map a host file's pages MAP_PRIVATE over [p, p+len), writable copy-on-write; 0 or -errno.</summary>
+    public static int MapPrivate(byte* p, ulong len, int fd, ulong off)
+    {
+        nint r = mmap((nint)p, (nuint)len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd, (nint)off);
+        return r == (nint)p ? 0 : -Marshal.GetLastPInvokeError();
+    }
+
+    /// <summary>A memfd holding data, its size page-rounded and sealed against shrinking and growing (a private
+    /// mapping of it can then never SIGBUS the host); -errno on failure.</summary>
+    public static int MemfdOf(string name, ReadOnlySpan<byte> data)
+    {
+        const uint MFD_ALLOW_SEALING = 2;
+        const int F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4;
+        int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) return -Marshal.GetLastPInvokeError();
+        using var h = new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, ownsHandle: false);
+        int err = 0;
+        try { RandomAccess.Write(h, data, 0); }
+        catch (IOException) { err = -28; } // -ENOSPC: shmem is full
+        if (err == 0 && ftruncate(fd, (long)(((ulong)data.Length + 4095) & ~4095UL)) != 0) err = -Marshal.GetLastPInvokeError();
+        if (err == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0) err = -Marshal.GetLastPInvokeError();
+        if (err != 0) { new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, true).Dispose(); return err; }
+        return fd;
+    }
+
     /// <summary>Map a host file's pages MAP_SHARED over [p, p+len); 0 or -errno.</summary>
     public static int MapShared(byte* p, ulong len, int fd, ulong off, bool writable)
     {
@@ -152,7 +177,12 @@ internal static unsafe partial class HostMem
     /// swapped bits when readable: mincore alone reports a swapped-out anonymous page as absent (mm/mincore.c
     /// looks only in the swap cache), and skipping it would lose data in a copy.
     /// </summary>
-    public static bool Populated(byte* p, ulong pages, Span<byte> vec)
+    public static bool Populated(byte* p, ulong pages, Span<byte> vec) => Populated(p, pages, vec, anonOnly: false);
+
+    /// <summary>As Populated; with anonOnly, a page of a private file mapping that still is the file's page
+    /// (pagemap bit 61, PM_FILE) does not count: only the pages written since (copied on write) hold data of
+    /// their own. Without pagemap every resident page counts.</summary>
+    public static bool Populated(byte* p, ulong pages, Span<byte> vec, bool anonOnly)
     {
         var h = PagemapHandle();
         if (h != null)
@@ -165,7 +195,8 @@ internal static unsafe partial class HostMem
                 var bytes = MemoryMarshal.AsBytes(e.AsSpan(0, n));
                 long off = (long)(((ulong)p >> 12) + i) * 8;
                 if (RandomAccess.Read(h, bytes, off) != bytes.Length) goto fallback;
-                for (int k = 0; k < n; k++) vec[(int)i + k] = (byte)((e[k] >> 62) != 0 ? 1 : 0); // bits 63 present, 62 swapped
+                // bits 63 present, 62 swapped, 61 file page or shared anonymous
+                for (int k = 0; k < n; k++) vec[(int)i + k] = (byte)((e[k] >> 62) != 0 && !(anonOnly && (e[k] & (1UL << 61)) != 0) ? 1 : 0);
             }
             return true;
         }

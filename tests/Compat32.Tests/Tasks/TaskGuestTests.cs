@@ -48,6 +48,14 @@ public class TaskGuestTests
     [NativeI386Fact]
     public void RobustMutexReleasedAtExec() => NativeI386.AssertSame(Build("robust_exec"), [], new Differential.Options { TimeoutMs = 30_000 });
 
+    /// <summary>The program's PT_LOAD pages are private file mappings: copy-on-write across fork (three
+    /// generations, 50 forks), the file's bytes back after MADV_DONTNEED, zero after munmap, kept by mremap and
+    /// mprotect (qemu-i386 zeroes on MADV_DONTNEED, so the host kernel is the reference).</summary>
+    [NativeI386Theory]
+    [InlineData("on")] [InlineData("off")]
+    public void ProgramImageIsCopyOnWrite(string jit) =>
+        NativeI386.AssertSame(Build("image_cow"), [], new Differential.Options { Compat32Options = ["--jit", jit] });
+
     [Fact] public void FutexCalls() => Differential.AssertSame(Build("futex"), []);
 
     [Theory]

@@ -22,6 +22,24 @@ public static unsafe class ProgramCache
     static readonly Dictionary<(ulong Dev, ulong Ino), Entry> entries = new(); // Lock
     static long total, clock;                                                   // Lock
 
+    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], Memory.HostFile> images = new();
+
+    /// <summary>The program's bytes as a sealed host snapshot that exec maps copy-on-write (the page cache's
+    /// role in elf_map): made once per program array, so 500 execs of one program and every fork of them share
+    /// its pages. Null when the host cannot make one (the loader then copies the bytes in).</summary>
+    public static Memory.HostFile? ImageOf(byte[] data)
+    {
+        if (data.Length == 0) return null;
+        if (images.TryGetValue(data, out var f)) return f;
+        lock (images)
+        {
+            if (images.TryGetValue(data, out f)) return f;
+            f = Memory.HostFile.Snapshot(data, out _);
+            if (f != null) images.Add(data, f);
+            return f;
+        }
+    }
+
     /// <summary>The whole file at hostPath: 0, or -errno (-EACCES for what is not a regular file).</summary>
     public static int Read(string hostPath, out byte[] data)
     {
