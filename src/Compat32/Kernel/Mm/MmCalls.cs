@@ -147,6 +147,13 @@ public static class MmCalls
                 return r < 0 ? r : (int)at;
             }
             string name = file != null && !devZero ? file.Path : (flags & MAP_GROWSDOWN) != 0 ? "[stack]" : "";
+            // A regular file: its snapshot's pages, copy-on-write (the page cache's pages in Linux).
+            if (file != null && !devZero && file.Synthetic == null && file.HostFd >= 0 &&
+                Vfs.FileSnapshots.Of(file.HostFd) is { } snap && m.MapImage(at, (uint)alen, ToProt(prot), name, snap, off))
+            {
+                m.FindVma(at)!.Inode = inode;
+                return (int)at;
+            }
             m.Map(at, (uint)alen, ToProt(prot), name);
             if (file != null && !devZero)
             {
