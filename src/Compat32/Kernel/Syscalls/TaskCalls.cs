@@ -158,7 +158,7 @@ public static class TaskCalls
     {
         Rusage u;
         lock (t.Kernel.TaskSet.Lock) u = t.Group.DeadThreadsUsage;
-        lock (t.Group.Threads) foreach (var th in t.Group.Threads) u.UtimeNs += LibC.ThreadCpuNs(th.HostTid);
+        lock (t.Group.Threads) foreach (var th in t.Group.Threads) u.UtimeNs += th.CpuNs();
         return u;
     }
 
@@ -176,7 +176,7 @@ public static class TaskCalls
                 try { u.MaxRssKb = Math.Max(u.MaxRssKb, Environment.WorkingSet / 1024); } catch { }
                 break;
             case -1: u = ChildrenUsage(t); break;
-            case 1: u = new Rusage { UtimeNs = LibC.ThreadCpuNs() }; break;
+            case 1: u = new Rusage { UtimeNs = t.CpuNs() }; break;
             default: return -Errno.EINVAL;
         }
         return PutRusage(t, p, u);

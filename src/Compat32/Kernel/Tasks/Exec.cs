@@ -237,7 +237,7 @@ public static class Exec
         }
         if (others.Count == 0) return 0;
         foreach (var o in others) { o.Exited = true; o.Cpu.RequestAsyncStop(); o.Wake(); }
-        foreach (var o in others) o.HostThread?.Join();
+        foreach (var o in others) if (o.HostThread != null) o.Finished.Wait();
         lock (k.TaskSet.Lock)
         {
             if (t.Tid != g.Tgid) k.TaskSet.RenumberLocked(t, g.Tgid);

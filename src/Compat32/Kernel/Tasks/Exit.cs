@@ -9,6 +9,8 @@ public static class TaskRunner
 {
     public static void Run(Task t)
     {
+        t.HostThread = Thread.CurrentThread;
+        t.CpuBaseNs = Vfs.LibC.ThreadCpuNs();
         t.HostTid = Vfs.LibC.GetTid();
         try
         {
@@ -113,7 +115,7 @@ public static class Exit
     {
         var k = t.Kernel;
         t.Exited = true;
-        var usage = ThreadUsage();
+        var usage = ThreadUsage(t);
         // mm_release: the robust list, then clear_child_tid while others may still look at the address space.
         try
         {
@@ -249,10 +251,10 @@ public static class Exit
     }
 
     /// <summary>This host thread's CPU time, as the task's utime (we cannot split user from system time).</summary>
-    static Rusage ThreadUsage()
+    static Rusage ThreadUsage(Task t)
     {
         var u = new Rusage();
-        try { u.UtimeNs = Vfs.LibC.ThreadCpuNs(); } catch { }
+        try { u.UtimeNs = t.CpuNs(); } catch { }
         try { u.MaxRssKb = Environment.WorkingSet / 1024; } catch { }
         return u;
     }

@@ -180,11 +180,6 @@ public static class Fork
         return mm;
     }
 
-    /// <summary>wake_up_new_task: the task's own host thread starts running it.</summary>
-    public static void Start(Task t)
-    {
-        var th = new Thread(() => TaskRunner.Run(t), 1 << 20) { IsBackground = true, Name = "guest " + t.Tid };
-        t.HostThread = th;
-        th.Start();
-    }
+    /// <summary>wake_up_new_task: a host thread of its own starts running the task (an idle one when there is one).</summary>
+    public static void Start(Task t) => TaskThreads.Start(t);
 }

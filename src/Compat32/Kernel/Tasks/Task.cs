@@ -93,9 +93,19 @@ public sealed class Task : ISyscallKernel
     /// <summary>Set by a syscall that moved ip on purpose (sigreturn, execve), for the exit statistics.</summary>
     public IretReason IpChangedBy;
 
-    /// <summary>The host thread running this task (null for a task that never ran) and its host tid.</summary>
+    /// <summary>The host thread running this task (null for a task that never ran) and its host tid. Host threads
+    /// are reused (TaskThreads): once Finished is set, these name whatever that thread runs next.</summary>
     public Thread? HostThread;
     public volatile int HostTid;
+    /// <summary>The host thread's CPU time when it began running this task (set by that thread before HostTid).</summary>
+    public long CpuBaseNs;
+    /// <summary>Set by the task's host thread after do_exit, when it no longer touches the task (de_thread waits on it).</summary>
+    public readonly ManualResetEventSlim Finished = new(false);
+
+    /// <summary>CPU time this task's thread has used (the calling thread's own clock when it is this task's).</summary>
+    public long CpuNs() => HostThread == Thread.CurrentThread
+        ? Vfs.LibC.ThreadCpuNs() - CpuBaseNs
+        : Math.Max(0, Vfs.LibC.ThreadCpuNs(HostTid) - CpuBaseNs);
     /// <summary>vfork: set when this child execs or exits, releasing the parent (complete_vfork_done).</summary>
     public ManualResetEventSlim? VforkDone;
     /// <summary>Monotonic ns of the task's start (/proc stat starttime).</summary>

@@ -374,12 +374,12 @@ public static class ProcFs
 
     static long CpuNs(ThreadGroup g, Task? task, bool whole)
     {
-        if (!whole) return task != null ? LibC.ThreadCpuNs(task.HostTid) : 0;
+        if (!whole) return task != null ? task.CpuNs() : 0;
         long ns;
         lock (g.Threads)
         {
             ns = 0;
-            foreach (var th in g.Threads) ns += LibC.ThreadCpuNs(th.HostTid);
+            foreach (var th in g.Threads) ns += th.CpuNs();
         }
         return ns;
     }
