@@ -29,7 +29,7 @@ public static unsafe class ProgramCache
     /// its pages. Null when the host cannot make one (the loader then copies the bytes in).</summary>
     public static Memory.HostFile? ImageOf(byte[] data)
     {
-        if (data.Length == 0) return null;
+        if (data.Length == 0 || FileSnapshots.Mode is not ("all" or "exec")) return null;
         if (images.TryGetValue(data, out var f)) return f;
         lock (images)
         {
