@@ -13,7 +13,13 @@ public sealed unsafe partial class Processor
         _ => 4,
     };
 
-    bool Addr16Str(in Instruction ins) => ins.MemoryBase is Register.SI or Register.DI;
+    /// <summary>A 16-bit address size (67 prefix in 32-bit code, or 16-bit code): SI/DI/CX, wrapping at 64 KiB.</summary>
+    static bool Addr16Str(in Instruction ins) =>
+        ins.Op0Kind is OpKind.MemorySegSI or OpKind.MemorySegDI or OpKind.MemoryESDI || ins.Op1Kind is OpKind.MemorySegSI or OpKind.MemoryESDI;
+
+    /// <summary>The fast loops below add bases without checks: a null source segment (FS/GS) goes to the generic
+    /// loop, whose StrAddr faults on it.</summary>
+    bool SrcUnusable(in Instruction ins) => (S.SegAttr[SegIndex(ins.MemorySegment)] & AttrP) == 0;
 
     void ExecMovs(in Instruction ins)
     {
@@ -22,7 +28,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
@@ -116,7 +122,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint srcBase = SegBaseOf(ins.MemorySegment);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         do
         {
             if (rep && S.R[CpuState.ECX] == 0) return;
@@ -135,7 +141,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         while (true)
         {
@@ -227,7 +233,7 @@ public sealed unsafe partial class Processor
     /// <summary>seg:off of one string element, with the segment checks on the checked path.</summary>
     uint StrAddr(int seg, uint off, int size, bool write)
     {
-        if (!segmented) return off + S.SegBase[seg];
+        if (!segmented) return (S.SegAttr[seg] & AttrP) != 0 ? off + S.SegBase[seg] : NullAccess();
         if (!SegCheck(seg, off, size, write)) return 0;
         return S.SegBase[seg] + off;
     }
