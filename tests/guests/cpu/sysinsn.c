@@ -207,6 +207,14 @@ static void a16(void)
         printf("  esi page+%#x\n", esi - (unsigned)page);
     }
     lowbase = 0;
+    TRY("cmpsb, both operands unmapped") {
+        asm volatile("cmpsb" : "=S"(esi), "=D"(edi) : "S"(page + 4096), "D"(page - 4096 + 8));
+        printf("  done\n");
+    }
+    TRY("addr16 cmpsb, both operands unmapped") {
+        asm volatile("addr16 cmpsb" : "=S"(esi), "=D"(edi) : "S"(page + 0x10), "D"(0x20));
+        printf("  done\n");
+    }
     TRY("addr16 rep movsb, CX = 0") {
         asm volatile("addr16 rep movsb" : "=c"(ecx), "=S"(esi), "=D"(edi) : "c"(0xffff0000), "S"(page), "D"(page + 0x40) : "memory");
         printf("  ecx %#x esi page+%#x edi page+%#x\n", ecx, esi - (unsigned)page, edi - (unsigned)page);

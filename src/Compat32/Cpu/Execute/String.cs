@@ -146,8 +146,8 @@ public sealed unsafe partial class Processor
         while (true)
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
+            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz); // ES:EDI first, as the host CPU (see ExecStrGeneric)
             uint a = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
-            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
             if (Faulted) return;
             S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
@@ -212,8 +212,10 @@ public sealed unsafe partial class Processor
                 case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
                 { uint v = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return; SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v); si += (uint)step; break; }
                 case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
-                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
+                    // Which operand is read first is not architectural; the Intel host reads ES:(E)DI first, so a
+                    // fault names that address when both would fault (tests/guests/cpu/sysinsn.c, part a16).
                     b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return;
+                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
                     si += (uint)step; di += (uint)step; cmp = true; break;
                 default:
                     a = S.R[0] & m; b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return; di += (uint)step; cmp = true; break;
