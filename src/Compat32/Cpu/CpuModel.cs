@@ -18,6 +18,11 @@ public sealed class CpuModel
     /// <summary>CPUID.1:EDX.SEP as the hardware reports it.</summary>
     public required bool Sep { get; init; }
 
+    /// <summary>User-Mode Instruction Prevention (CPUID.7.0:ECX.UMIP; Intel since Cannon Lake/Goldmont Plus, AMD
+    /// since Zen 2): a kernel that finds it sets CR4.UMIP, and SGDT/SIDT/SLDT/STR/SMSW at CPL 3 fault. The models of
+    /// a modern machine (intel, amd) have it; nosep and i386 stand for parts without it, where those run.</summary>
+    public bool Umip { get; init; }
+
     public string VendorString => Vendor == CpuVendor.Intel ? "GenuineIntel" : "AuthenticAMD";
 
     /// <summary>SYSENTER from compat mode: legal on Intel; AMD raises #UD in long mode (APM vol. 3, SYSENTER).</summary>
@@ -51,7 +56,7 @@ public sealed class CpuModel
     public CpuModel WithFeatures(CpuFeature f) => new()
     {
         Name = Name, Vendor = Vendor, Kernel64 = Kernel64, FeatureSysenter32 = FeatureSysenter32,
-        FeatureSyscall32 = FeatureSyscall32, Sep = Sep, Features = f,
+        FeatureSyscall32 = FeatureSyscall32, Sep = Sep, Umip = Umip, Features = f,
     };
 
     /// <summary>Applies a comma-separated list of +feature / -feature (qemu's -cpu syntax; "i686" selects the
@@ -85,8 +90,8 @@ public sealed class CpuModel
         return comma < 0 ? m : m.Apply(spec[(comma + 1)..], out error);
     }
 
-    public static readonly CpuModel IntelModel = new() { Name = "intel", Vendor = CpuVendor.Intel, Kernel64 = true, FeatureSysenter32 = true, FeatureSyscall32 = false, Sep = true };
-    public static readonly CpuModel AmdModel = new() { Name = "amd", Vendor = CpuVendor.Amd, Kernel64 = true, FeatureSysenter32 = false, FeatureSyscall32 = true, Sep = true, Features = CpuFeatures.Jaguar };
+    public static readonly CpuModel IntelModel = new() { Name = "intel", Vendor = CpuVendor.Intel, Kernel64 = true, FeatureSysenter32 = true, FeatureSyscall32 = false, Sep = true, Umip = true };
+    public static readonly CpuModel AmdModel = new() { Name = "amd", Vendor = CpuVendor.Amd, Kernel64 = true, FeatureSysenter32 = false, FeatureSyscall32 = true, Sep = true, Umip = true, Features = CpuFeatures.Jaguar };
     /// <summary>A 64-bit kernel that sets neither fast-path feature; raw SYSENTER/SYSCALL follow Intel's rules.</summary>
     public static readonly CpuModel NoSepModel = new() { Name = "nosep", Vendor = CpuVendor.Intel, Kernel64 = true, FeatureSysenter32 = false, FeatureSyscall32 = false, Sep = false };
     public static readonly CpuModel I386Model = new() { Name = "i386", Vendor = CpuVendor.Intel, Kernel64 = false, FeatureSysenter32 = false, FeatureSyscall32 = false, Sep = true };

@@ -43,6 +43,13 @@ public sealed class CpuState
     /// <summary>Model-specific registers the fast-syscall instructions read (SDM vol. 2, SYSENTER/SYSCALL).</summary>
     public ulong MsrStar, MsrLstar, MsrCstar, MsrSfmask, MsrSysenterCs, MsrSysenterEsp, MsrSysenterEip;
 
+    /// <summary>System registers the kernel loads at CPU setup (cpu_init: LGDT, LIDT, LTR; CR0 and CR4.UMIP) and the
+    /// LDTR selector its LLDT uses while an LDT is loaded (Processor.Ldt non-null). Read by SGDT/SIDT/STR/SLDT/SMSW.</summary>
+    public uint GdtrBase, IdtrBase, Cr0;
+    public ushort GdtrLimit, IdtrLimit, Tr, LdtrSelector;
+    /// <summary>CR4.UMIP: SGDT/SIDT/SLDT/STR/SMSW at CPL &gt; 0 raise #GP(0) (SDM vol. 3 2.5).</summary>
+    public bool Cr4Umip;
+
     /// <summary>CPL: 3 while the guest runs; the kernel model runs in C# at CPL 0 between events.</summary>
     public int Cpl = 3;
 
@@ -72,5 +79,7 @@ public sealed class CpuState
         c.MsrStar = MsrStar; c.MsrLstar = MsrLstar; c.MsrCstar = MsrCstar; c.MsrSfmask = MsrSfmask;
         c.MsrSysenterCs = MsrSysenterCs; c.MsrSysenterEsp = MsrSysenterEsp; c.MsrSysenterEip = MsrSysenterEip;
         c.Cpl = Cpl;
+        c.GdtrBase = GdtrBase; c.IdtrBase = IdtrBase; c.Cr0 = Cr0; c.GdtrLimit = GdtrLimit; c.IdtrLimit = IdtrLimit;
+        c.Tr = Tr; c.LdtrSelector = LdtrSelector; c.Cr4Umip = Cr4Umip;
     }
 }

@@ -429,11 +429,21 @@ public sealed unsafe partial class Processor
         if (ins.MemoryDisplSize == 2 || RegSize[(int)b] == 2 || RegSize[(int)x] == 2) a = Addr16(ins);
         if (segmented) return SegAddress(ins, a);
         var seg = ins.MemorySegment;
-        if (seg == Register.FS) a += S.SegBase[CpuState.FS];
-        else if (seg == Register.GS) a += S.SegBase[CpuState.GS];
+        if (seg == Register.FS) a = FlatFsGs(CpuState.FS, a);
+        else if (seg == Register.GS) a = FlatFsGs(CpuState.GS, a);
         else if (seg == Register.ES) a += S.SegBase[CpuState.ES];
+        else if (seg == Register.CS && WritesMemory(ins)) return NullAccess(); // CS is never writable (#GP(0))
         return a;
     }
+
+    /// <summary>FS/GS-relative address while every segment is flat: a null FS/GS (unusable) faults #GP(0) when
+    /// used for memory (SDM vol. 3 5.4.1); the program starts with both null and glibc loads GS for TLS.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    uint FlatFsGs(int n, uint off) => (S.SegAttr[n] & AttrP) != 0 ? off + S.SegBase[n] : NullAccess();
+
+    /// <summary>#GP(0) for a segment check that failed on the flat path; the access then hits nothing (0: page 0 is
+    /// never mapped, and the fault recorded first wins).</summary>
+    uint NullAccess() { RaiseGP(0); return 0; }
 
     uint Addr16(in Instruction ins)
     {

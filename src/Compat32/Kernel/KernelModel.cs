@@ -163,7 +163,8 @@ public sealed class KernelModel
 
     public int TlsMin => Model.Kernel64 ? Selectors.TLS_MIN_64 : Selectors.TLS_MIN_32;
 
-    /// <summary>syscall_init / sysenter_setup: the MSRs the fast-syscall instructions read.</summary>
+    /// <summary>syscall_init / sysenter_setup: the MSRs the fast-syscall instructions read; cpu_init: the system
+    /// registers.</summary>
     public void InitMsrs(CpuState s)
     {
         if (Model.Kernel64)
@@ -182,6 +183,27 @@ public sealed class KernelModel
             s.MsrSysenterCs = Selectors.I386_KERNEL_CS;
             s.MsrSysenterEsp = EntryAddresses.CpuEntryStack32;
             s.MsrSysenterEip = EntryAddresses.EntrySysenter32;
+        }
+        // cpu_init / load_direct_gdt / load_idt / load_TR_desc / set_ldt, and setup_umip: what the system-register
+        // stores see on a part without UMIP. CPU 0's read-only GDT and IDT in the cpu_entry_area (GDT_SIZE - 1,
+        // IDT_ENTRIES * gate size - 1), TR = GDT_ENTRY_TSS * 8, LDTR = GDT_ENTRY_LDT * 8 while an LDT is loaded,
+        // CR0 = CR0_STATE (PE MP ET NE WP AM PG). 64-bit: CPU_ENTRY_AREA_RO_IDT = 0xfffffe0000000000, the GDT one
+        // page above, of which a compat-mode SGDT/SIDT stores the low 32 bits. i386: the area lies below the fixmap
+        // (its address depends on the configuration); the one chosen here is consistent with
+        // EntryAddresses.CpuEntryStack32 (the entry stack page follows the GDT page).
+        s.Cr0 = 0x80050033;
+        s.Cr4Umip = Model.Umip;
+        if (Model.Kernel64)
+        {
+            s.IdtrBase = 0x00000000; s.IdtrLimit = 256 * 16 - 1;
+            s.GdtrBase = 0x00001000; s.GdtrLimit = 16 * 8 - 1;
+            s.Tr = 8 * 8; s.LdtrSelector = 10 * 8;
+        }
+        else
+        {
+            s.IdtrBase = EntryAddresses.CpuEntryStack32 - 0x3000; s.IdtrLimit = 256 * 8 - 1;
+            s.GdtrBase = EntryAddresses.CpuEntryStack32 - 0x2000; s.GdtrLimit = 32 * 8 - 1;
+            s.Tr = 16 * 8; s.LdtrSelector = 17 * 8;
         }
     }
 }

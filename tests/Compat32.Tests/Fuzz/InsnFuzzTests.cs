@@ -41,18 +41,19 @@ public class InsnFuzzTests(ITestOutputHelper log)
         static readonly HashSet<Mnemonic> Excluded =
         [
             Mnemonic.Cpuid, Mnemonic.Rdtsc, Mnemonic.Rdtscp, Mnemonic.Rdpmc, Mnemonic.Sgdt, Mnemonic.Sidt, Mnemonic.Sldt,
-            Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw, Mnemonic.Arpl,
+            Mnemonic.Str, Mnemonic.Smsw, Mnemonic.Lar, Mnemonic.Lsl, Mnemonic.Verr, Mnemonic.Verw,
             Mnemonic.Lds, Mnemonic.Les, Mnemonic.Lfs, Mnemonic.Lgs, Mnemonic.Lss, Mnemonic.Popf, Mnemonic.Popfd, Mnemonic.Iret,
             Mnemonic.Iretd, Mnemonic.Int, Mnemonic.Sysenter, Mnemonic.Syscall, Mnemonic.Sysexit, Mnemonic.Sysret,
             Mnemonic.Fsin, Mnemonic.Fcos, Mnemonic.Fsincos, Mnemonic.Fptan, Mnemonic.Fpatan, Mnemonic.F2xm1, Mnemonic.Fyl2x,
             Mnemonic.Fyl2xp1, Mnemonic.Fnstenv, Mnemonic.Fstenv, Mnemonic.Fnsave, Mnemonic.Fsave, Mnemonic.Fldenv,
             Mnemonic.Frstor, Mnemonic.Bound,
-            // found by this fuzzer, left to the owners of Cpu/Execute/Control.cs (segments, stack frames): ARPL is
-            // #UD in compat32 (the CPU runs it: a memory operand faults first), and ENTER does not probe the
-            // final stack slot the way the host CPU does (it faults there before changing ESP/EBP)
-            Mnemonic.Enter,
             // which of its two operands CMPS reads first (so which address a fault reports) is not architectural
             Mnemonic.Cmpsb, Mnemonic.Cmpsw, Mnemonic.Cmpsd,
+            // ARPL, ENTER, the hint NOPs and 16-bit string addressing are fixed (tests/guests/cpu/sysinsn.c) and fuzzed
+            // by the random-bytes mode; generating them here too shifts the fixed seeds onto two differences outside
+            // the CPU (a split-locked XCHG the host throttles past the 1 s case timer; a load above the data pages
+            // that compat32's 8 MiB stack maps), left to the fuzzer's owners.
+            Mnemonic.Arpl, Mnemonic.Enter, Mnemonic.Reservednop,
         ];
 
         static uint Map(RflagsBits b)
@@ -95,12 +96,9 @@ public class InsnFuzzTests(ITestOutputHelper log)
                 var i = d.Decode();
                 if (!Allowed(i)) continue;
                 if ((Map(i.RflagsRead) & undefinedFlags) != 0) continue; // would read an undefined flag
-                // FS/GS: the TLS base differs between runs; CS: a write through it must #GP, which compat32 does not
-                // do yet (segments are another room's work; found by this fuzzer)
-                if (i.SegmentPrefix is Register.FS or Register.GS or Register.CS) i.SegmentPrefix = Register.None;
-                // the reserved-NOP space 0F 18-1F with a register operand runs as NOP on the CPU, #UD in compat32
-                if (i.Mnemonic == Mnemonic.Reservednop) continue;
-                // string instructions with 16-bit addresses (67 prefix): compat32 uses ESI/EDI (found by this fuzzer)
+                // FS/GS: the TLS base differs between runs
+                if (i.SegmentPrefix is Register.FS or Register.GS) i.SegmentPrefix = Register.None;
+                // see Excluded (ARPL ...): 16-bit string addresses are fuzzed by the random-bytes mode
                 if (i.Op0Kind is OpKind.MemorySegSI or OpKind.MemoryESDI or OpKind.MemorySegDI || i.Op1Kind is OpKind.MemorySegSI or OpKind.MemoryESDI) continue;
                 for (int k = 0; k < i.OpCount; k++)
                 {
@@ -164,12 +162,10 @@ public class InsnFuzzTests(ITestOutputHelper log)
                 byte x = b[k];
                 bool bad = x is 0xCD or 0x9A or 0xEA or 0x9D or 0xCF or 0x8E or 0x07 or 0x17 or 0x1F or 0xC4 or 0xC5 or 0x64 or 0x65
                     or 0xEB or 0xE9 or 0xE8 or 0xC2 or 0xC3 or 0xCA or 0xCB or 0xFF or 0xE0 or 0xE1 or 0xE2 or 0xE3 or 0x62 or 0xD6
-                    or 0x63 or 0xC8 or 0x2E or 0x67 /* ARPL, ENTER, CS override, 16-bit addresses: see Excluded and One() */
                     || (x >= 0x70 && x <= 0x7F);
                 if (x == 0x0F && k + 1 < b.Length && (b[k + 1] is 0x34 or 0x05 or 0xA2 or 0x31 or 0x33 or 0x01 or 0x00 or 0x02 or 0x03
                     or 0xA1 or 0xA9 or 0xB2 or 0xB4 or 0xB5 or 0x07 or 0x35 || (b[k + 1] >= 0x80 && b[k + 1] <= 0x8F))) bad = true;
                 if (x == 0x0F && k + 1 < b.Length && !Sse && b[k + 1] >= 0x10 && b[k + 1] <= 0x17) bad = true;
-                if (x == 0x0F && k + 1 < b.Length && b[k + 1] >= 0x18 && b[k + 1] <= 0x1F) bad = true; // reserved NOPs, see One()
                 if (x == 0x0F && k + 1 < b.Length && !Sse && (b[k + 1] is >= 0x28 and <= 0x2F or >= 0x50 and <= 0x7F or 0xC2 or 0xC4 or 0xC5 or 0xC6 or >= 0xD0)) bad = true;
                 if (bad) b[k] = 0x90;
             }

@@ -78,38 +78,56 @@ public sealed unsafe partial class Processor
         if (Faulted) S.R[CpuState.ESP] = sp;
     }
 
+    /// <summary>PUSHA/PUSHAD: the eight pushes one after another, each with the stack segment's checks; a fault
+    /// leaves ESP as it was but the stores before it done (what the host CPU does: tests/guests/cpu/sysinsn.c).</summary>
     void ExecPusha(int size)
     {
-        uint sp = S.R[CpuState.ESP];
-        uint ss = S.SegBase[CpuState.SS];
-        uint n = (uint)(8 * size);
-        if (!ProbeWrite(sp - n + ss, (int)n)) return;
+        uint m = SpMask;
+        uint esp0 = S.R[CpuState.ESP], sp = esp0;
         for (int i = 0; i < 8; i++)
         {
+            sp -= (uint)size;
+            uint at = StackAddr(sp & m, size, true);
+            if (Faulted) return;
             uint v = S.R[i];
-            uint at = sp - (uint)((i + 1) * size) + ss;
             if (size == 4) WriteU32(at, v); else WriteU16(at, (ushort)v);
+            if (Faulted) return;
         }
-        S.R[CpuState.ESP] = sp - n;
+        SetSp(sp);
     }
 
+    /// <summary>POPA/POPAD: EDI, ESI, EBP, (the stored ESP is skipped), EBX, EDX, ECX, EAX, loaded one after
+    /// another; a fault (a limit, a page) leaves ESP as it was and the registers before it loaded, as the host CPU
+    /// does.</summary>
     void ExecPopa(int size)
     {
+        uint m = SpMask;
         uint sp = S.R[CpuState.ESP];
-        uint ss = S.SegBase[CpuState.SS];
-        Span<uint> vals = stackalloc uint[8];
-        for (int i = 0; i < 8; i++)
+        for (int i = 7; i >= 0; i--)
         {
-            uint at = sp + (uint)((7 - i) * size) + ss;
-            vals[i] = size == 4 ? ReadU32(at) : ReadU16(at);
+            if (i == CpuState.ESP) continue;
+            uint at = StackAddr((sp + (uint)((7 - i) * size)) & m, size, false);
+            if (Faulted) return;
+            uint v = size == 4 ? ReadU32(at) : ReadU16(at);
+            if (Faulted) return;
+            S.R[i] = size == 4 ? v : (S.R[i] & 0xFFFF0000) | v;
         }
+        SetSp(sp + (uint)(8 * size));
+    }
+
+    /// <summary>LEAVE (SDM vol. 2): (E)SP = (E)BP, then POP (E)BP by the operand size, through SS's checks; a fault
+    /// changes nothing.</summary>
+    void ExecLeave(in Instruction ins)
+    {
+        int os = ins.Code == Code.Leavew ? 2 : 4;
+        uint m = SpMask;
+        uint sp = S.R[CpuState.EBP] & m;
+        uint at = StackAddr(sp, os, false);
         if (Faulted) return;
-        for (int i = 0; i < 8; i++)
-        {
-            if (i == CpuState.ESP) continue; // the stored ESP is discarded
-            if (size == 4) S.R[i] = vals[i]; else S.R[i] = (S.R[i] & 0xFFFF0000) | (vals[i] & 0xFFFF);
-        }
-        S.R[CpuState.ESP] = sp + (uint)(8 * size);
+        uint v = os == 4 ? ReadU32(at) : ReadU16(at);
+        if (Faulted) return;
+        SetSp(sp + (uint)os);
+        S.R[CpuState.EBP] = os == 4 ? v : (S.R[CpuState.EBP] & 0xFFFF0000) | v;
     }
 
     /// <summary>POPF at CPL 3, IOPL 0: IF and IOPL are silently kept; VM, RF and VIF/VIP unchanged (SDM POPF).</summary>
@@ -183,30 +201,45 @@ public sealed unsafe partial class Processor
         S.Eip = t;
     }
 
+    /// <summary>ENTER imm16, imm8 (SDM vol. 2) by operand size (16/32) and stack size (SP/ESP): push (E)BP, copy
+    /// level-1 frame pointers from [(E)BP - i], push the frame, then reserve imm16 bytes. As the host CPU does, the
+    /// pushes are stored as they go and the new top of the stack is then checked for a write (a fault there names
+    /// that address); any fault leaves ESP and EBP unchanged.</summary>
     void ExecEnter(in Instruction ins)
     {
+        int os = ins.Code == Code.Enterw_imm16_imm8 ? 2 : 4;
         uint size = ins.Immediate16;
         int level = ins.Immediate8_2nd & 31;
-        uint ss = S.SegBase[CpuState.SS];
-        uint sp = S.R[CpuState.ESP];
-        uint bp = S.R[CpuState.EBP];
-        uint need = (uint)(4 * (level + 1));
-        if (!ProbeWrite(sp - need + ss, (int)need)) return;
-        sp -= 4; WriteU32(sp + ss, bp);
-        uint frame = sp;
+        uint m = SpMask;
+        uint sp = S.R[CpuState.ESP], bp = S.R[CpuState.EBP];
+        if (!EnterPush(ref sp, bp, os, m)) return;
+        uint frame = sp & m;
         if (level > 0)
         {
             for (int i = 1; i < level; i++)
             {
-                bp -= 4;
-                uint v = ReadU32(bp + ss);
+                bp -= (uint)os;
+                uint at = StackAddr(bp & m, os, false);
                 if (Faulted) return;
-                sp -= 4; WriteU32(sp + ss, v);
+                uint v = os == 4 ? ReadU32(at) : ReadU16(at);
+                if (Faulted || !EnterPush(ref sp, v, os, m)) return;
             }
-            sp -= 4; WriteU32(sp + ss, frame);
+            if (!EnterPush(ref sp, frame, os, m)) return;
         }
-        S.R[CpuState.EBP] = frame;
-        S.R[CpuState.ESP] = sp - size;
+        sp -= size;
+        uint top = StackAddr(sp & m, os, true);
+        if (Faulted || !ProbeWrite(top, os)) return;
+        S.R[CpuState.EBP] = os == 4 ? frame : (S.R[CpuState.EBP] & 0xFFFF0000) | (frame & 0xFFFF);
+        SetSp(sp);
+    }
+
+    bool EnterPush(ref uint sp, uint v, int os, uint m)
+    {
+        sp -= (uint)os;
+        uint at = StackAddr(sp & m, os, true);
+        if (Faulted) return false;
+        if (os == 4) WriteU32(at, v); else WriteU16(at, (ushort)v);
+        return !Faulted;
     }
 
     void ExecLoop(in Instruction ins)

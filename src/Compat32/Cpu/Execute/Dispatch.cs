@@ -70,8 +70,9 @@ public sealed unsafe partial class Processor
             }
             case Mnemonic.Xlatb:
             {
-                uint a = (S.R[CpuState.EBX] + (S.R[0] & 0xFF)) + SegBaseOf(ins.MemorySegment);
-                byte v = ReadU8(a);
+                uint off = S.R[CpuState.EBX] + (S.R[0] & 0xFF);
+                if (ins.MemoryBase == Register.BX) off &= 0xFFFF; // 67 prefix: BX + AL
+                byte v = ReadU8(StrAddr(SegIndex(ins.MemorySegment), off, 1, false));
                 if (!Faulted) S.R[0] = (S.R[0] & 0xFFFFFF00) | v;
                 break;
             }
@@ -185,15 +186,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Ret: ExecRet(ins); break;
             case Mnemonic.Retf: FarReturn(ins); break;
             case Mnemonic.Enter: ExecEnter(ins); break;
-            case Mnemonic.Leave:
-            {
-                uint sp = S.R[CpuState.EBP];
-                uint v = ReadU32(sp + S.SegBase[CpuState.SS]);
-                if (Faulted) break;
-                S.R[CpuState.ESP] = sp + 4;
-                S.R[CpuState.EBP] = v;
-                break;
-            }
+            case Mnemonic.Leave: ExecLeave(ins); break;
             case Mnemonic.Int: ExecInt((byte)ins.Immediate8); break;
             case Mnemonic.Int3: RaiseTrap(Vec.BP); break;
             case Mnemonic.Into: if (S.Flags.OFv) RaiseTrap(Vec.OF); break;
@@ -219,12 +212,12 @@ public sealed unsafe partial class Processor
                 RaiseGP();
                 break;
             case Mnemonic.Ud0: case Mnemonic.Ud1: case Mnemonic.Ud2: RaiseUD(); break;
-            case Mnemonic.Smsw: WriteOp0(ins, OpSize(ins, 0), 0x80050033u & (OpSize(ins, 0) == 2 ? 0xFFFFu : 0xFFFFFFFFu)); break;
-            case Mnemonic.Sgdt: case Mnemonic.Sidt: case Mnemonic.Sldt: case Mnemonic.Str:
-                // UMIP is enabled by Linux on capable CPUs, and the kernel emulates these for 32-bit processes
-                // with dummy values; we model a CPU without UMIP returning fixed values.
-                ExecDescriptorStore(ins);
+            case Mnemonic.Smsw: case Mnemonic.Sgdt: case Mnemonic.Sidt: case Mnemonic.Sldt: case Mnemonic.Str:
+                // With CR4.UMIP they fault at CPL 3 (the kernel may emulate them); else they store the registers.
+                if (S.Cr4Umip && S.Cpl > 0) RaiseGP();
+                else ExecDescriptorStore(ins);
                 break;
+            case Mnemonic.Arpl: ExecArpl(ins); break;
 
             // ---- segments
             case Mnemonic.Lar: case Mnemonic.Lsl: case Mnemonic.Verr: case Mnemonic.Verw: ExecSegInfo(ins); break;
@@ -232,9 +225,30 @@ public sealed unsafe partial class Processor
 
             default:
                 if (ins.IsInvalid) { RaiseUD(); break; }
+                if (IsHintNop(ins)) break;
                 if (!ExecuteExtended(ref ins)) RaiseUD();
                 break;
         }
+    }
+
+    /// <summary>Per instruction code: 1 = not a hint NOP, 2 = one (filled on first use).</summary>
+    static readonly byte[] hintNop = new byte[Enum.GetValues<Code>().Length];
+
+    /// <summary>The hint-NOP space 0F 0D and 0F 18-0F 1F (SDM vol. 2 "NOP", "PREFETCHh", "Reserved NOP"; APM vol. 3
+    /// PREFETCH): with any prefix, register or memory operand, these do nothing and touch no memory on the parts
+    /// modelled (their MPX, CET, CLDEMOTE meanings are NOPs while those are off or absent). Checked natively on an
+    /// Intel host: every form runs; AMD documents the same for 0F 18-1F and PREFETCH/PREFETCHW.</summary>
+    static bool IsHintNop(in Instruction ins)
+    {
+        byte h = hintNop[(int)ins.Code];
+        if (h == 0)
+        {
+            var oc = ins.Code.ToOpCode();
+            bool nop = oc.Encoding == EncodingKind.Legacy && oc.Table == OpCodeTableKind.T0F
+                && (oc.OpCode == 0x0D || oc.OpCode is >= 0x18 and <= 0x1F);
+            hintNop[(int)ins.Code] = h = nop ? (byte)2 : (byte)1;
+        }
+        return h == 2;
     }
 
     /// <summary>Groups that live in other files (x87, Simd). Returns false for an unimplemented op (#UD).</summary>

@@ -55,6 +55,8 @@ public sealed unsafe partial class Processor
     {
         var u = new Uop { Kind = UopKind.Generic, Base = NoReg, Index = NoReg, Seg = NoReg, Next = (uint)ins.NextIP };
         if (ins.IsInvalid || ins.HasLockPrefix || FastPathDisabled) return u;
+        // A CS override: a write through it faults (EffectiveAddress), a read is as rare; both run generic.
+        if (ins.SegmentPrefix == Register.CS) return u;
         int ops = ins.OpCount;
         bool memOk = false;
         if (ins.Op0Kind == OpKind.Memory || (ops > 1 && ins.Op1Kind == OpKind.Memory))
@@ -211,7 +213,7 @@ public sealed unsafe partial class Processor
         ref uint r0 = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(S.R);
         if (u.Base != NoReg) a += Unsafe.Add(ref r0, u.Base);
         if (u.Index != NoReg) a += Unsafe.Add(ref r0, u.Index) << u.Scale;
-        if (u.Seg != NoReg) a += S.SegBase[u.Seg];
+        if (u.Seg != NoReg) a = (S.SegAttr[u.Seg] & AttrP) != 0 ? a + S.SegBase[u.Seg] : NullAccess();
         return a;
     }
 

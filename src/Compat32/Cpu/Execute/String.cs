@@ -13,7 +13,13 @@ public sealed unsafe partial class Processor
         _ => 4,
     };
 
-    bool Addr16Str(in Instruction ins) => ins.MemoryBase is Register.SI or Register.DI;
+    /// <summary>A 16-bit address size (67 prefix in 32-bit code, or 16-bit code): SI/DI/CX, wrapping at 64 KiB.</summary>
+    static bool Addr16Str(in Instruction ins) =>
+        ins.Op0Kind is OpKind.MemorySegSI or OpKind.MemorySegDI or OpKind.MemoryESDI || ins.Op1Kind is OpKind.MemorySegSI or OpKind.MemoryESDI;
+
+    /// <summary>The fast loops below add bases without checks: a null source segment (FS/GS) goes to the generic
+    /// loop, whose StrAddr faults on it.</summary>
+    bool SrcUnusable(in Instruction ins) => (S.SegAttr[SegIndex(ins.MemorySegment)] & AttrP) == 0;
 
     void ExecMovs(in Instruction ins)
     {
@@ -22,7 +28,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
@@ -116,7 +122,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint srcBase = SegBaseOf(ins.MemorySegment);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         do
         {
             if (rep && S.R[CpuState.ECX] == 0) return;
@@ -135,13 +141,13 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         while (true)
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
+            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz); // ES:EDI first, as the host CPU (see ExecStrGeneric)
             uint a = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
-            uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
             if (Faulted) return;
             S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
@@ -206,8 +212,10 @@ public sealed unsafe partial class Processor
                 case Mnemonic.Lodsb: case Mnemonic.Lodsw: case Mnemonic.Lodsd:
                 { uint v = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return; SetReg(sz == 1 ? Register.AL : sz == 2 ? Register.AX : Register.EAX, v); si += (uint)step; break; }
                 case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
-                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
+                    // Which operand is read first is not architectural; the Intel host reads ES:(E)DI first, so a
+                    // fault names that address when both would fault (tests/guests/cpu/sysinsn.c, part a16).
                     b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return;
+                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
                     si += (uint)step; di += (uint)step; cmp = true; break;
                 default:
                     a = S.R[0] & m; b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return; di += (uint)step; cmp = true; break;
@@ -227,7 +235,7 @@ public sealed unsafe partial class Processor
     /// <summary>seg:off of one string element, with the segment checks on the checked path.</summary>
     uint StrAddr(int seg, uint off, int size, bool write)
     {
-        if (!segmented) return off + S.SegBase[seg];
+        if (!segmented) return (S.SegAttr[seg] & AttrP) != 0 ? off + S.SegBase[seg] : NullAccess();
         if (!SegCheck(seg, off, size, write)) return 0;
         return S.SegBase[seg] + off;
     }

@@ -89,22 +89,53 @@ public sealed unsafe partial class Processor
         stopBlock = true;
     }
 
+    /// <summary>SGDT/SIDT/SLDT/STR/SMSW without UMIP (SDM vol. 2): the registers the kernel loaded. SGDT/SIDT store
+    /// the 16-bit limit and a 32-bit base (also with a 16-bit operand size: what parts do, as arch/x86/kernel/umip.c
+    /// notes); SLDT/STR/SMSW store 16 bits to memory, and to a 32-bit register the zero-extended selector or all of
+    /// CR0. LDTR is null while no LDT is loaded.</summary>
     void ExecDescriptorStore(in Instruction ins)
     {
         switch (ins.Mnemonic)
         {
-            case Mnemonic.Sldt: WriteOp0(ins, OpSize(ins, 0), 0); break;
-            case Mnemonic.Str: WriteOp0(ins, OpSize(ins, 0), 0x40); break;
+            case Mnemonic.Sldt: WriteOp0(ins, OpSize(ins, 0), Ldt != null ? S.LdtrSelector : 0u); break;
+            case Mnemonic.Str: WriteOp0(ins, OpSize(ins, 0), S.Tr); break;
+            case Mnemonic.Smsw: { int sz = OpSize(ins, 0); WriteOp0(ins, sz, sz == 2 ? S.Cr0 & 0xFFFF : S.Cr0); break; }
             default:
             {
-                // The UMIP emulation's dummy GDT/IDT base and limit (arch/x86/kernel/umip.c).
                 uint a = EffectiveAddress(ins);
                 if (!ProbeWrite(a, 6)) return;
-                WriteU16(a, 0);
-                WriteU32(a + 2, ins.Mnemonic == Mnemonic.Sgdt ? 0xFFFE0000u : 0xFFFF0000u);
+                bool gdt = ins.Mnemonic == Mnemonic.Sgdt;
+                WriteU16(a, gdt ? S.GdtrLimit : S.IdtrLimit);
+                WriteU32(a + 2, gdt ? S.GdtrBase : S.IdtrBase);
                 break;
             }
         }
+    }
+
+    /// <summary>ARPL r/m16, r16 (SDM vol. 2; valid in protected mode at any CPL): raise the destination's RPL to the
+    /// source's, ZF = whether it changed. A memory destination is accessed as a read-modify-write (checked for
+    /// writing first).</summary>
+    void ExecArpl(in Instruction ins)
+    {
+        uint s = GetReg(ins.Op1Register), d;
+        uint a = 0;
+        bool mem = ins.Op0Kind == OpKind.Memory;
+        if (mem)
+        {
+            a = EffectiveAddress(ins);
+            if (!ProbeWrite(a, 2)) return;
+            d = ReadU16(a);
+        }
+        else d = GetReg(ins.Op0Register);
+        if (Faulted) return;
+        bool raise = (d & 3) < (s & 3);
+        if (raise)
+        {
+            d = (d & ~3u) | (s & 3);
+            if (mem) WriteU16(a, (ushort)d); else SetReg(ins.Op0Register, d);
+            if (Faulted) return;
+        }
+        S.Flags.SetBit(Flags.ZF, raise);
     }
 
     void ExecLoadFarPointer(in Instruction ins)

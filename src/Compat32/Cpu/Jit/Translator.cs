@@ -151,6 +151,7 @@ internal sealed class Translator
     static K Classify(in Instruction ins)
     {
         if (ins.IsInvalid) return K.None;
+        if (ins.SegmentPrefix == Register.CS) return K.None; // a write through CS faults: the interpreter's
         if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
             return ClassifyX87(ins);
         if (!OperandsOk(ins)) return K.None;
@@ -407,7 +408,7 @@ internal sealed class Translator
                 return;
             case K.PushM:
                 SaveIfDirty();
-                Address(ins);
+                Address(ins, i);
                 Check(4, false, i);
                 a.mov(r10d, __dword_ptr[r14 + r8]);
                 a.lea(r8d, __[r12 - 4]);
@@ -444,7 +445,7 @@ internal sealed class Translator
                 SaveIfDirty();
                 if (ins.Op0Kind == OpKind.Memory)
                 {
-                    Address(ins);
+                    Address(ins, i);
                     Check(4, false, i);
                     a.mov(r10d, __dword_ptr[r14 + r8]);
                 }
@@ -512,7 +513,7 @@ internal sealed class Translator
     void EmitMem(in Instruction ins, int i)
     {
         SaveIfDirty();
-        Address(ins);
+        Address(ins, i);
         int size = ins.MemorySize.GetSize();
         bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
         // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
@@ -551,7 +552,7 @@ internal sealed class Translator
         if (mem >= 0)
         {
             SaveIfDirty();
-            Address(ins);
+            Address(ins, i);
             var acc = infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access;
             bool write = acc is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite;
             Check(ins.MemorySize.GetSize(), write, i);
@@ -611,7 +612,7 @@ internal sealed class Translator
         int size = ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() : Processor.RegisterSize(ins.Op0Register);
         if (ins.Op0Kind == OpKind.Memory)
         {
-            Address(ins);
+            Address(ins, i);
             Check(size, false, i);
             if (size == 4) a.mov(r10d, __dword_ptr[r14 + r8]);
             else if (size == 2) a.movzx(r10d, __word_ptr[r14 + r8]);
@@ -635,7 +636,7 @@ internal sealed class Translator
     // ------------------------------------------------------------------ pieces
 
     /// <summary>r8d = linear address of the memory operand (32-bit wrap; FS/GS/ES bases as the interpreter adds them).</summary>
-    void Address(in Instruction ins)
+    void Address(in Instruction ins, int i)
     {
         var b = ins.MemoryBase; var x = ins.MemoryIndex;
         int disp = (int)ins.MemoryDisplacement32;
@@ -645,8 +646,9 @@ internal sealed class Translator
                 new MemoryOperand(Host64(b), Host64(x), x == Register.None ? 1 : ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8)));
         switch (ins.MemorySegment)
         {
-            case Register.FS: a.add(r8d, __dword_ptr[r13 + Jit.OffSegFS]); break;
-            case Register.GS: a.add(r8d, __dword_ptr[r13 + Jit.OffSegGS]); break;
+            // A null FS/GS: the interpreter raises the #GP (flags are already saved: the ADD clobbers them too).
+            case Register.FS: a.test(__byte_ptr[r13 + Jit.OffSegNull], 1); a.jnz(SlowLabelAt(i)); a.add(r8d, __dword_ptr[r13 + Jit.OffSegFS]); break;
+            case Register.GS: a.test(__byte_ptr[r13 + Jit.OffSegNull], 2); a.jnz(SlowLabelAt(i)); a.add(r8d, __dword_ptr[r13 + Jit.OffSegGS]); break;
             case Register.ES: a.add(r8d, __dword_ptr[r13 + Jit.OffSegES]); break;
         }
     }

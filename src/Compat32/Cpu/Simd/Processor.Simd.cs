@@ -319,7 +319,9 @@ public sealed unsafe partial class Processor
                 // Stores the bytes of op1 selected by op2's byte sign bits at DS:EDI (segment overridable).
                 if (!ReadV(ins, 1, out var v) || !ReadV(ins, 2, out var mask)) return true;
                 int n = m == Mnemonic.Maskmovq ? 8 : 16;
-                uint a = S.R[CpuState.EDI] + SegBaseOf(ins.MemorySegment);
+                // DS:(E)DI with the segment's checks (a null FS/GS override faults; 67 prefix: DI).
+                uint a = StrAddr(SegIndex(ins.MemorySegment), ins.Op0Kind == OpKind.MemorySegDI ? S.R[CpuState.EDI] & 0xFFFF : S.R[CpuState.EDI], n, true);
+                if (Faulted) return true;
                 for (int i = 0; i < n; i++)
                     if ((L<byte>(ref mask, i) & 0x80) != 0 && !ProbeWrite(a + (uint)i, 1)) return true;
                 for (int i = 0; i < n; i++)

@@ -323,6 +323,8 @@ public sealed class SignalModel
     /// address each vector produces; thread.trap_nr / error_code / cr2 as they record them.</summary>
     public void Trap(Task t, ref PtRegs regs, int vector, uint err, uint cr2, bool singleStep)
     {
+        // exc_general_protection: with UMIP, fixup_umip_exception may emulate the instruction first.
+        if (vector == Cpu.Vec.GP && t.Cpu.S.Cr4Umip && Umip.Fixup(t, ref regs, this)) return;
         uint ip = (uint)regs.ip;
         var fi = new KSigInfo { Layout = SigInfoLayout.Fault };
         var st = t.SigState;

@@ -1,0 +1,87 @@
+using Compat32.Tests.Harness;
+using Xunit;
+
+namespace Compat32.Tests.Cpu;
+
+/// <summary>
+/// CPU corner cases against the host kernel running tests/guests/cpu/sysinsn.c natively (issues 14 and 12): the
+/// UMIP emulation of SGDT/SIDT/SLDT/STR/SMSW (this host's CPU has UMIP, as the intel and amd models do), ARPL,
+/// ENTER's stack probing, writes through CS, 16-bit string addressing, the hint-NOP space, PUSHA/POPA/ENTER/LEAVE
+/// against a stack segment's limit, and null FS/GS. Each model runs interpreted (--jit off) and with every block
+/// translated at its first execution (--jit 1); the models without UMIP (nosep, i386) run everything but the
+/// UMIP part natively compared, and that part against the SDM's rules for the real instructions.
+/// </summary>
+public class SysInsnTests
+{
+    static string Build() => GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "cpu", "sysinsn.c"));
+
+    static Differential.Options With(string model, string jit) => new() { Compat32Options = ["--cpu", model, "--jit", jit] };
+
+    [NativeI386Theory]
+    [InlineData("intel", "off")] [InlineData("intel", "1")] [InlineData("amd", "off")] [InlineData("amd", "1")]
+    public void UmipModelsSameAsTheHostKernel(string model, string jit) => NativeI386.AssertSame(Build(), ["all"], With(model, jit));
+
+    [NativeI386Theory]
+    [InlineData("nosep", "off")] [InlineData("nosep", "1")] [InlineData("i386", "off")] [InlineData("i386", "1")]
+    public void OtherModelsSameAsTheHostKernelBeyondUmip(string model, string jit)
+    {
+        foreach (var part in new[] { "arpl", "enter", "csw", "a16", "hnop", "stack" })
+            NativeI386.AssertSame(Build(), [part], With(model, jit));
+    }
+
+    /// <summary>Without UMIP the instructions run (SDM vol. 2 SGDT/SIDT/SLDT/STR/SMSW) and store the registers the
+    /// kernel model loaded (KernelModel.InitMsrs): SGDT/SIDT the limit and the low 32 bits of the cpu_entry_area
+    /// tables, STR GDT_ENTRY_TSS * 8, SLDT GDT_ENTRY_LDT * 8 once an LDT is loaded. Their stores are ordinary
+    /// writes: to a read-only page a protection fault (SEGV_ACCERR, error code 7), across a page boundary a fault at
+    /// the first unwritable byte, and past the segment's limit #GP, where the UMIP emulation differs in each.</summary>
+    [Theory]
+    [InlineData("nosep", "0x7f base 0x1000", "0xfff base 0", "0x40", "0x50")]
+    [InlineData("i386", "0xff base 0xffdfd000", "0x7ff base 0xffdfc000", "0x80", "0x88")]
+    public void WithoutUmipTheInstructionsRun(string model, string gdt, string idt, string tr, string ldtr)
+    {
+        var r = Differential.RunCompat32(Build(), ["umip"], With(model, "off"));
+        Assert.Equal(0, r.ExitCode);
+        string expected = $"""
+            sgdt:
+              limit {gdt} next 0xcc
+            sidt:
+              limit {idt} next 0xcc
+            data16 sgdt:
+              limit {gdt} next 0xcc
+            sldt r32:
+              0
+            sldt r16:
+              0xdead0000
+            sldt m16:
+              00 00 cc
+            str r32:
+              {tr}
+            str r16:
+              0xdead00{tr[2..]}
+            str m16:
+              {tr[2..]} 00 cc
+            smsw r32:
+              0x80050033
+            smsw r16:
+              0xdead0033
+            smsw m16:
+              33 00 cc
+            sgdt to a read-only page:
+              signal 11 code 2 trapno 14 err 0x7 ro+0x10
+            sidt to an unmapped page:
+              signal 11 code 1 trapno 14 err 0x6 page+4128
+            smsw to a read-only page:
+              signal 11 code 2 trapno 14 err 0x7 ro+0x8
+            str across into an unmapped page:
+              signal 11 code 1 trapno 14 err 0x6 page+4096
+            sgdt %fs:4 (LDT base page+0x100):
+              limit {gdt}
+            sgdt past the limit of FS:
+              signal 11 code 128 trapno 13 err 0 
+            sldt r32 with an LDT:
+              {ldtr}
+
+            """;
+        Assert.Equal(expected.ReplaceLineEndings("\n"), r.Out);
+    }
+}
