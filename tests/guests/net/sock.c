@@ -53,28 +53,32 @@ static int readn(int fd, char *b, int n)
 /* A poll-driven echo server in the parent, NCLIENT forked clients each sending ROUNDS messages. */
 #define NCLIENT 50
 #define ROUNDS 20
+
+/* One client (a forked child): ROUNDS messages echoed back, then a half close; exits. */
+static void tcp_client(const struct sockaddr_in *a, int i, int nodelay)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (const struct sockaddr *)a, sizeof *a) == 0);
+    int one = 1;
+    if (nodelay) CHECK(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        char m[64], back[64];
+        int n = snprintf(m, sizeof m, "client %02d round %02d|", i, r);
+        CHECK(write(c, m, n) == n);
+        CHECK(readn(c, back, n) == n && memcmp(m, back, n) == 0);
+    }
+    shutdown(c, SHUT_WR);
+    char x;
+    CHECK(read(c, &x, 1) == 0);
+    _exit(0);
+}
 static void mode_tcp(void)
 {
     struct sockaddr_in a;
     int ls = tcp_listener(&a);
     pid_t kids[NCLIENT];
     for (int i = 0; i < NCLIENT; i++) {
-        if ((kids[i] = fork()) == 0) {
-            int c = socket(AF_INET, SOCK_STREAM, 0);
-            CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
-            int one = 1;
-            CHECK(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
-            for (int r = 0; r < ROUNDS; r++) {
-                char m[64], back[64];
-                int n = snprintf(m, sizeof m, "client %02d round %02d|", i, r);
-                CHECK(write(c, m, n) == n);
-                CHECK(readn(c, back, n) == n && memcmp(m, back, n) == 0);
-            }
-            shutdown(c, SHUT_WR);
-            char x;
-            CHECK(read(c, &x, 1) == 0);
-            _exit(0);
-        }
+        if ((kids[i] = fork()) == 0) tcp_client(&a, i, 1);
     }
     struct pollfd p[NCLIENT + 1];
     int n = 1, done = 0;
@@ -162,20 +166,7 @@ static void mode_epolltcp(void)
     int ls = tcp_listener(&a);
     pid_t kids[NCLIENT];
     for (int i = 0; i < NCLIENT; i++) {
-        if ((kids[i] = fork()) == 0) {
-            int c = socket(AF_INET, SOCK_STREAM, 0);
-            CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
-            for (int r = 0; r < ROUNDS; r++) {
-                char m[64], back[64];
-                int n = snprintf(m, sizeof m, "client %02d round %02d|", i, r);
-                CHECK(write(c, m, n) == n);
-                CHECK(readn(c, back, n) == n && memcmp(m, back, n) == 0);
-            }
-            shutdown(c, SHUT_WR);
-            char x;
-            CHECK(read(c, &x, 1) == 0);
-            _exit(0);
-        }
+        if ((kids[i] = fork()) == 0) tcp_client(&a, i, 0);
     }
     long bytes = epoll_echo(ls, NCLIENT);
     int ok = 0;
