@@ -313,6 +313,32 @@ static void mqthread(void)
     T(syscall(SYS_mq_notify, mq, NULL));
     k.signo = 65;
     T(syscall(SYS_mq_notify, mq, &k));
+
+    /* mqueue_flush_file: the owner's close of any descriptor of the queue drops its registration (a SIGEV_THREAD
+       one tells glibc's helper NOTIFY_REMOVED); a child's close of its inherited copy does not */
+    struct sigevent none = { .sigev_notify = SIGEV_NONE };
+    mqd_t q2 = mq_open(name, O_RDWR);
+    CHECK(q2);
+    T(mq_notify(q2, &none));
+    c = fork();
+    CHECK(c);
+    if (c == 0) { mq_close(q2); mq_close(mq); _exit(0); }
+    while (waitpid(c, &st, 0) < 0 && errno == EINTR) { }
+    T(mq_notify(mq, &none));
+    T(mq_close(q2));
+    T(mq_notify(mq, &none));
+    T(mq_notify(mq, NULL));
+    q2 = mq_open(name, O_RDWR);
+    CHECK(q2);
+    sev.sigev_value.sival_int = 44;
+    T(mq_notify(q2, &sev));
+    T(mq_close(q2));
+    T(mq_receive(mq, buf, sizeof buf, &prio));
+    T(mq_send(mq, "after close", 11, 0));
+    usleep(200 * 1000);
+    CHECK(fcntl(note[0], F_SETFL, O_NONBLOCK));
+    T(read(note[0], buf, sizeof buf));
+    T(mq_notify(mq, &sev));
     T(mq_unlink(name));
 }
 

@@ -21,6 +21,8 @@ public sealed class MqInode : IpcObject
     /// notify_cookie).</summary>
     public Net.SocketFile? NotifySock;
     public byte[]? NotifyCookie;
+    /// <summary>The owner's descriptor table: a close through it is the owner's (mqueue_flush_file).</summary>
+    public FdTable? NotifyFiles;
     public int Receivers;
     /// <summary>Pollers and epoll items (poll bits: EPOLLIN when a message is there, EPOLLOUT when there is room).</summary>
     public readonly WaitQueue Wq = new();
@@ -91,6 +93,25 @@ public static class Mqueue
     static long Sysctl(string n, long def)
     {
         try { return long.Parse(File.ReadAllText("/proc/sys/fs/mqueue/" + n).Trim()); } catch { return def; }
+    }
+
+    static Mqueue() { FdTable.Closing += Flush; }
+
+    /// <summary>mqueue_flush_file: the owner closing a descriptor of the queue drops its registration. The owner
+    /// is told by its descriptor table (shared by its threads; a CLONE_FILES sibling process would count too).</summary>
+    static void Flush(FdTable files, OpenFile f)
+    {
+        if (f is not MqFile mf) return;
+        var ino = mf.Inode;
+        (Net.SocketFile, byte[])? removed = null;
+        lock (mf.Ns.Lock)
+        {
+            if (ino.NotifyTgid == 0 || !ReferenceEquals(ino.NotifyFiles, files)) return;
+            if (ino.NotifyType == SIGEV_THREAD) removed = TakeCookie(ino, NOTIFY_REMOVED);
+            ino.NotifyTgid = 0;
+            ino.NotifyFiles = null;
+        }
+        if (removed is { } rm) SendCookie(rm.Item1, rm.Item2);
     }
 
     public static void Register(SyscallTable s)
@@ -354,7 +375,7 @@ public static class Mqueue
                 }
                 if (ino.NotifyTgid != 0) return -Errno.EBUSY;
                 ino.NotifyTgid = t.Tgid; ino.NotifyType = notifyType; ino.NotifySigno = signo; ino.NotifyValue = value;
-                ino.NotifySock = sock; ino.NotifyCookie = cookie;
+                ino.NotifySock = sock; ino.NotifyCookie = cookie; ino.NotifyFiles = t.Files;
                 return 0;
             }
         }
