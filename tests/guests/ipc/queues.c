@@ -41,8 +41,13 @@ static int waiting(void)
    shows once it has queued itself. */
 static void wait_waiting(int n)
 {
-    for (int k = 0; k < 20000 && waiting() != n; k++) usleep(500);
-    if (waiting() != n) { printf("FAIL: %d sleepers, expected %d\n", waiting(), n); exit(1); }
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    while (waiting() != n) {
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if (t.tv_sec - t0.tv_sec > 60) { printf("FAIL: %d sleepers, expected %d\n", waiting(), n); exit(1); }
+        usleep(500);
+    }
 }
 
 static void spawn(int idx, struct sembuf *ops, int nops, int sleepers)
@@ -57,7 +62,11 @@ static void spawn(int idx, struct sembuf *ops, int nops, int sleepers)
 static int idx_of(pid_t p) { for (int i = 0; i < 8; i++) if (kids[i] == p) return i; return -1; }
 
 /* Reap n children; print them in index order (they may exit in any order once completed). */
-static void reap(const char *what, int n)
+static void reap_then(const char *what, int n, int settle);
+static void reap(const char *what, int n) { reap_then(what, n, -1); }
+
+/* settle >= 0: wait for that many sleepers before printing the count (one may still be on its way in). */
+static void reap_then(const char *what, int n, int settle)
 {
     int got[8] = { 0 }, code[8] = { 0 };
     for (int k = 0; k < n; k++) {
@@ -68,6 +77,7 @@ static void reap(const char *what, int n)
         int i = idx_of(p);
         got[i] = 1; code[i] = WEXITSTATUS(st); kids[i] = 0;
     }
+    if (settle >= 0) wait_waiting(settle);
     printf("%s:", what);
     for (int i = 0; i < 8; i++) if (got[i]) printf(" #%d(exit %d)", i, code[i]);
     printf("  left waiting %d\n", waiting());
@@ -171,8 +181,7 @@ static void semorder(void)
     CHECK(p);
     if (p == 0) _exit(semop(semid, &dec1, 1) == 0 ? 0 : 100 + errno);
     kids[1] = p;
-    reap("timed out", 1);
-    wait_waiting(1);
+    reap_then("timed out", 1, 1);
     op(0, 1); reap("after timeout", 1);
 
     /* IPC_RMID: every sleeper gets EIDRM */
@@ -287,10 +296,15 @@ static void await_note(void)
     printf("%.*s", n, line);
 }
 
+static char mqname[64];
+static void drop_mq(void) { if (getpid() == parent) mq_unlink(mqname); }
+
 static void mqthread(void)
 {
-    char name[64];
-    snprintf(name, sizeof name, "/c32q-%d", getpid());
+    char *name = mqname;
+    snprintf(mqname, sizeof mqname, "/c32q-%d", getpid());
+    parent = getpid();
+    atexit(drop_mq);
     struct mq_attr at = { .mq_maxmsg = 4, .mq_msgsize = 32 };
     mq = mq_open(name, O_RDWR | O_CREAT | O_EXCL, 0600, &at);
     CHECK(mq);
