@@ -139,6 +139,12 @@ ensure_sysroot() {
 sr="$COMPAT32_CACHE/sysroot-i386"
 ensure_sysroot "$sr" "${sr_base[@]}"
 export COMPAT32_SYSROOT="$sr"
+# net: curl:i386 and its libraries (bookworm's dependency closure of curl less what the base has)
+ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-net" "${sr_base[@]}" curl libcurl4 libbrotli1 libcom-err2 libdb5.3 \
+  libgnutls30 libgssapi-krb5-2 libhogweed6 libidn2-0 libk5crypto3 libkeyutils1 libkrb5-3 libkrb5support0 \
+  libldap-2.5-0 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 libsasl2-modules-db libssh2-1 \
+  libtasn1-6 libunistring2
+export COMPAT32_SYSROOT_NET="$COMPAT32_CACHE/sysroot-i386-net"
 
 # --- 3. build ----------------------------------------------------------------------------------------------
 log "building (Release)"

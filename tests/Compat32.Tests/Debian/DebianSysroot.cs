@@ -25,6 +25,22 @@ public static class DebianSysroot
 
     public static string Bin(string prog) => Path.Combine(Dir, "usr", "bin", prog);
 
+    /// <summary>An extra sysroot test.sh builds beside the base one ($COMPAT32_SYSROOT_NAME, default
+    /// $COMPAT32_CACHE/sysroot-i386-name): the base packages plus those one group of tests needs.</summary>
+    public static string ExtraDir(string name) =>
+        Environment.GetEnvironmentVariable("COMPAT32_SYSROOT_" + name.ToUpperInvariant()) is { Length: > 0 } s
+            ? s : Path.Combine(TestEnv.Cache, "sysroot-i386-" + name.ToLowerInvariant());
+
+    /// <summary>Why an extra sysroot cannot be used (test.sh's reason if it left one), or null when it holds
+    /// <paramref name="prog"/>.</summary>
+    public static string? WhyExtraUnavailable(string name, string prog)
+    {
+        string d = ExtraDir(name);
+        if (File.Exists(Path.Combine(d, "usr", "bin", prog))) return null;
+        string why = File.Exists(d + ".unavailable") ? File.ReadAllText(d + ".unavailable").Trim() : "not unpacked (run ./test.sh)";
+        return $"Debian i386 sysroot {Path.GetFileName(d)} missing at {d}: {why}";
+    }
+
     public static string Script(string name) => TestEnv.RepoPath("tests", "guests", "debian", name);
 }
 
@@ -34,6 +50,15 @@ public sealed class DebianFactAttribute : FactAttribute
     public DebianFactAttribute()
     {
         if (DebianSysroot.WhyUnavailable() is { } why) Skip = why;
+    }
+}
+
+/// <summary>A fact skipped, with the reason, when an extra sysroot (or the program in it) is missing.</summary>
+public sealed class ExtraSysrootFactAttribute : FactAttribute
+{
+    public ExtraSysrootFactAttribute(string name, string prog)
+    {
+        if (DebianSysroot.WhyExtraUnavailable(name, prog) is { } why) Skip = why;
     }
 }
 

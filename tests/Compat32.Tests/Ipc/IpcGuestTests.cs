@@ -21,6 +21,17 @@ public class IpcGuestTests
     [InlineData("shm")] [InlineData("msg")] [InlineData("raw")] [InlineData("mq")]
     public void SameAsLinux(string mode) => NativeI386.AssertSame(Build(), [mode]);
 
+    /// <summary>The kernel's queue orders (tests/guests/ipc/queues.c), against the host kernel (qemu-i386 has no
+    /// MSG_COPY, no SIGEV_THREAD, and its semaphores are the host's): semaphore sleepers completed in Linux's
+    /// order (FIFO, a large decrement not holding back small ones, wait-for-zero, complex operations and the
+    /// merged queue, SETVAL/SETALL, SEM_UNDO at exit, a timeout, IPC_RMID); eight processes passing tokens with
+    /// single and complex operations (no sleeper lost); msgrcv MSG_COPY and its errors;
+    /// mq_notify SIGEV_THREAD through glibc's netlink helper thread and by hand, with its bad input.</summary>
+    [NativeI386Theory]
+    [InlineData("semorder")] [InlineData("semstress")] [InlineData("msgcopy")] [InlineData("mqthread")]
+    public void QueuesSameAsLinux(string mode) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "ipc", "queues.c"), "-lrt", "-pthread"), [mode]);
+
     /// <summary>Six processes taking a SEM_UNDO mutex 400 times each around a shared counter; one dies holding it.
     /// Run several times, interpreted and translated.</summary>
     [Theory]

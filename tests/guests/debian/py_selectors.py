@@ -1,6 +1,6 @@
 # selectors.DefaultSelector (epoll) over a socketpair and a pipe: a ping-pong of 200 messages with
-# non-blocking sockets, registration changes, and a timeout with nothing ready. The bytes go through
-# os.read/os.write (send/recv are the sockets work's).
+# non-blocking sockets (send/recv), the pipe through os.read/os.write, registration changes, and a timeout
+# with nothing ready.
 import os, selectors, socket
 
 sel = selectors.DefaultSelector()
@@ -14,7 +14,7 @@ sel.register(a, selectors.EVENT_READ, "a")
 sel.register(b, selectors.EVENT_READ, "b")
 sel.register(r, selectors.EVENT_READ, "pipe")
 print("idle:", sel.select(timeout=0.05))
-os.write(a.fileno(), b"0")
+a.send(b"0")
 count, pipe_seen = 0, 0
 while count < 200:
     for key, mask in sel.select(timeout=5):
@@ -22,12 +22,12 @@ while count < 200:
             pipe_seen += len(os.read(r, 100))
             continue
         s = key.fileobj
-        data = os.read(s.fileno(), 100)
+        data = s.recv(100)
         n = int(data)
         count += 1
         if n % 50 == 49:
             os.write(w, b"p")
-        os.write((b if s is a else a).fileno(), str(n + 1).encode())
+        (b if s is a else a).send(str(n + 1).encode())
 print("messages:", count, "pipe bytes:", pipe_seen)
 sel.modify(a, selectors.EVENT_WRITE, "a-write")
 ready = sel.select(timeout=1)

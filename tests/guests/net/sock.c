@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -52,28 +53,32 @@ static int readn(int fd, char *b, int n)
 /* A poll-driven echo server in the parent, NCLIENT forked clients each sending ROUNDS messages. */
 #define NCLIENT 50
 #define ROUNDS 20
+
+/* One client (a forked child): ROUNDS messages echoed back, then a half close; exits. */
+static void tcp_client(const struct sockaddr_in *a, int i, int nodelay)
+{
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    CHECK(connect(c, (const struct sockaddr *)a, sizeof *a) == 0);
+    int one = 1;
+    if (nodelay) CHECK(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
+    for (int r = 0; r < ROUNDS; r++) {
+        char m[64], back[64];
+        int n = snprintf(m, sizeof m, "client %02d round %02d|", i, r);
+        CHECK(write(c, m, n) == n);
+        CHECK(readn(c, back, n) == n && memcmp(m, back, n) == 0);
+    }
+    shutdown(c, SHUT_WR);
+    char x;
+    CHECK(read(c, &x, 1) == 0);
+    _exit(0);
+}
 static void mode_tcp(void)
 {
     struct sockaddr_in a;
     int ls = tcp_listener(&a);
     pid_t kids[NCLIENT];
     for (int i = 0; i < NCLIENT; i++) {
-        if ((kids[i] = fork()) == 0) {
-            int c = socket(AF_INET, SOCK_STREAM, 0);
-            CHECK(connect(c, (struct sockaddr *)&a, sizeof a) == 0);
-            int one = 1;
-            CHECK(setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) == 0);
-            for (int r = 0; r < ROUNDS; r++) {
-                char m[64], back[64];
-                int n = snprintf(m, sizeof m, "client %02d round %02d|", i, r);
-                CHECK(write(c, m, n) == n);
-                CHECK(readn(c, back, n) == n && memcmp(m, back, n) == 0);
-            }
-            shutdown(c, SHUT_WR);
-            char x;
-            CHECK(read(c, &x, 1) == 0);
-            _exit(0);
-        }
+        if ((kids[i] = fork()) == 0) tcp_client(&a, i, 1);
     }
     struct pollfd p[NCLIENT + 1];
     int n = 1, done = 0;
@@ -99,6 +104,85 @@ static void mode_tcp(void)
     int ok = 0;
     for (int i = 0; i < NCLIENT; i++) { int st; waitpid(kids[i], &st, 0); ok += WIFEXITED(st) && WEXITSTATUS(st) == 0; }
     printf("tcp: %d clients ok, %ld bytes echoed\n", ok, bytes);
+}
+
+/* An epoll echo server in one process: a non-blocking listener, connections edge-triggered with EPOLLRDHUP,
+   each read drained to EAGAIN; serves count connections to their end. Returns the bytes echoed. */
+static void write_all(int fd, const char *b, int n)
+{
+    while (n > 0) {
+        int w = write(fd, b, n);
+        if (w < 0 && errno == EAGAIN) { struct pollfd p = { fd, POLLOUT, 0 }; CHECK(poll(&p, 1, 10000) == 1); continue; }
+        CHECK(w > 0);
+        b += w; n -= w;
+    }
+}
+
+static long epoll_echo(int ls, int count)
+{
+    int ep = epoll_create1(EPOLL_CLOEXEC);
+    CHECK(ep >= 0);
+    CHECK(fcntl(ls, F_SETFL, O_NONBLOCK) == 0);
+    struct epoll_event e = { .events = EPOLLIN, .data.fd = ls };
+    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, ls, &e) == 0);
+    int done = 0;
+    long bytes = 0;
+    while (done < count) {
+        struct epoll_event ev[64];
+        int n = epoll_wait(ep, ev, 64, 20000);
+        CHECK(n > 0);
+        for (int i = 0; i < n; i++) {
+            int fd = ev[i].data.fd;
+            if (fd == ls) {
+                int c;
+                while ((c = accept4(ls, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC)) >= 0) {
+                    struct epoll_event ce = { .events = EPOLLIN | EPOLLET | EPOLLRDHUP, .data.fd = c };
+                    CHECK(epoll_ctl(ep, EPOLL_CTL_ADD, c, &ce) == 0);
+                }
+                CHECK(errno == EAGAIN);
+                continue;
+            }
+            while (1) {
+                char buf[512];
+                int r = read(fd, buf, sizeof buf);
+                if (r > 0) { write_all(fd, buf, r); bytes += r; continue; }
+                if (r < 0 && errno == EAGAIN) break;
+                CHECK(r == 0);
+                CHECK(epoll_ctl(ep, EPOLL_CTL_DEL, fd, NULL) == 0);
+                close(fd);
+                done++;
+                break;
+            }
+        }
+    }
+    close(ep);
+    return bytes;
+}
+
+/* The epoll server with NCLIENT forked clients (the clients of mode_tcp). */
+static void mode_epolltcp(void)
+{
+    struct sockaddr_in a;
+    int ls = tcp_listener(&a);
+    pid_t kids[NCLIENT];
+    for (int i = 0; i < NCLIENT; i++) {
+        if ((kids[i] = fork()) == 0) tcp_client(&a, i, 0);
+    }
+    long bytes = epoll_echo(ls, NCLIENT);
+    int ok = 0;
+    for (int i = 0; i < NCLIENT; i++) { int st; waitpid(kids[i], &st, 0); ok += WIFEXITED(st) && WEXITSTATUS(st) == 0; }
+    printf("epoll tcp: %d clients ok, %ld bytes echoed\n", ok, bytes);
+}
+
+/* The epoll server alone, for clients outside (the host's): prints its port, serves N connections. */
+static void mode_epollserver(int count)
+{
+    struct sockaddr_in a;
+    int ls = tcp_listener(&a);
+    printf("%d\n", ntohs(a.sin_port));
+    fflush(stdout);
+    epoll_echo(ls, count);
+    printf("served %d\n", count);
 }
 
 /* The echo server alone, for clients outside (the host's): prints its port, serves N connections. */
@@ -830,6 +914,8 @@ int main(int argc, char **argv)
     const char *m = argc > 1 ? argv[1] : "";
     if (!strcmp(m, "tcp")) mode_tcp();
     else if (!strcmp(m, "server")) mode_server(argc > 2 ? atoi(argv[2]) : 1);
+    else if (!strcmp(m, "epolltcp")) mode_epolltcp();
+    else if (!strcmp(m, "epollserver")) mode_epollserver(argc > 2 ? atoi(argv[2]) : 1);
     else if (!strcmp(m, "udp")) mode_udp();
     else if (!strcmp(m, "unix")) mode_unix(argc > 2 ? argv[2] : "/tmp");
     else if (!strcmp(m, "creds")) mode_creds();

@@ -102,6 +102,64 @@ public sealed class IpcNamespace
 
     public static void WakeAll(List<Task> wake) { foreach (var t in wake) t.Wake(); }
 
+    /// <summary>The loop of msgsnd and msgrcv: under Lock, find the object (-EINVAL) and check access (-EACCES),
+    /// then attempt(obj, wake) gives the result, or null to sleep until the object changes and try again; the
+    /// tasks attempt collected are woken once the lock is let go.</summary>
+    public int Retry<T>(Task t, IpcIds<T> ids, int id, int access, int interrupted, Func<T, List<Task>, int?> attempt) where T : IpcObject
+    {
+        while (true)
+        {
+            var wake = new List<Task>();
+            T? o;
+            int? r;
+            int gen = 0;
+            lock (Lock)
+            {
+                o = ids.Find(id);
+                if (o == null) return -Errno.EINVAL;
+                if (!Permitted(t, o.Perm, access)) return -Errno.EACCES;
+                r = attempt(o, wake);
+                if (r == null) gen = Enlist(t, o);
+            }
+            if (r is int done) { WakeAll(wake); return done; }
+            int s = SleepOn(t, o, gen, interrupted);
+            if (s != 0) return s;
+        }
+    }
+
+    /// <summary>ipc_ctl-style calls: body runs under Lock with a list of tasks to wake once it is let go.</summary>
+    public int Locked(Func<List<Task>, int> body)
+    {
+        var wake = new List<Task>();
+        try { lock (Lock) return body(wake); }
+        finally { WakeAll(wake); }
+    }
+
+    /// <summary>Queue t on obj's sleepers and note its Gen (caller holds Lock), for SleepOn once the lock is let go.</summary>
+    public static int Enlist(Task t, IpcObject obj) { obj.Sleepers.Add(t); return obj.Gen; }
+
+    /// <summary>The sleeping half of the "try under the lock, else sleep until the object changes" loops of
+    /// msgsnd, msgrcv, mq_timedsend and mq_timedreceive: t was Enlisted with gen; sleep until obj changes, is
+    /// removed, a signal comes or the deadline passes, then leave the sleepers (running leave under the lock).
+    /// Returns -EIDRM if a System V obj was removed (an unlinked POSIX queue lives on: mqueue false), interrupted
+    /// for a signal, -ETIMEDOUT at the deadline, 0 to try again.</summary>
+    public int SleepOn(Task t, IpcObject obj, int gen, int interrupted, long deadline = long.MaxValue, Action? leave = null, bool mqueue = false)
+    {
+        var why = t.Block(() => Volatile.Read(ref obj.Gen) != gen || !mqueue && obj.Perm.Deleted, deadline);
+        lock (Lock)
+        {
+            obj.Sleepers.Remove(t);
+            leave?.Invoke();
+            if (!mqueue && obj.Perm.Deleted) return -Errno.EIDRM;
+        }
+        return why switch
+        {
+            WakeReason.Signal or WakeReason.Killed => interrupted,
+            WakeReason.Timeout => -Errno.ETIMEDOUT,
+            _ => 0,
+        };
+    }
+
     /// <summary>ipcperms: the owner's, group's or others' bits of the mode; CAP_IPC_OWNER overrides.</summary>
     public static bool Permitted(Task t, KernIpcPerm p, int flag)
     {

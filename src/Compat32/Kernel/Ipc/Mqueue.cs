@@ -17,6 +17,12 @@ public sealed class MqInode : IpcObject
     /// <summary>mq_notify's registration: the process to notify (0: none) and what to send.</summary>
     public int NotifyTgid, NotifySigno, NotifyType;
     public uint NotifyValue;
+    /// <summary>SIGEV_THREAD: the netlink socket and the NOTIFY_COOKIE_LEN bytes to queue on it (notify_sock,
+    /// notify_cookie).</summary>
+    public Net.SocketFile? NotifySock;
+    public byte[]? NotifyCookie;
+    /// <summary>The owner's descriptor table: a close through it is the owner's (mqueue_flush_file).</summary>
+    public FdTable? NotifyFiles;
     public int Receivers;
     /// <summary>Pollers and epoll items (poll bits: EPOLLIN when a message is there, EPOLLOUT when there is room).</summary>
     public readonly WaitQueue Wq = new();
@@ -74,7 +80,7 @@ public sealed class MqFile : KernelFile
 /// <summary>
 /// POSIX message queues (ipc/mqueue.c) in the IPC namespace: mq_open (with the host's fs.mqueue limits),
 /// mq_timedsend / mq_timedreceive (absolute CLOCK_REALTIME timeouts, old and time64 layouts), mq_notify
-/// (SIGEV_NONE and SIGEV_SIGNAL; SIGEV_THREAD needs a netlink socket), mq_getsetattr (struct compat_mq_attr:
+/// (SIGEV_NONE, SIGEV_SIGNAL, and SIGEV_THREAD's cookie on a netlink socket), mq_getsetattr (struct compat_mq_attr:
 /// eight s32), mq_unlink. Queue descriptors are files: they mix with everything else in poll, select and epoll.
 /// </summary>
 public static class Mqueue
@@ -87,6 +93,25 @@ public static class Mqueue
     static long Sysctl(string n, long def)
     {
         try { return long.Parse(File.ReadAllText("/proc/sys/fs/mqueue/" + n).Trim()); } catch { return def; }
+    }
+
+    static Mqueue() { FdTable.Closing += Flush; }
+
+    /// <summary>mqueue_flush_file: the owner closing a descriptor of the queue drops its registration. The owner
+    /// is told by its descriptor table (shared by its threads; a CLONE_FILES sibling process would count too).</summary>
+    static void Flush(FdTable files, OpenFile f)
+    {
+        if (f is not MqFile mf) return;
+        var ino = mf.Inode;
+        (Net.SocketFile, byte[])? removed = null;
+        lock (mf.Ns.Lock)
+        {
+            if (ino.NotifyTgid == 0 || !ReferenceEquals(ino.NotifyFiles, files)) return;
+            if (ino.NotifyType == SIGEV_THREAD) removed = TakeCookie(ino, NOTIFY_REMOVED);
+            ino.NotifyTgid = 0;
+            ino.NotifyFiles = null;
+        }
+        if (removed is { } rm) SendCookie(rm.Item1, rm.Item2);
     }
 
     public static void Register(SyscallTable s)
@@ -223,6 +248,7 @@ public static class Mqueue
             var wake = new List<Task>();
             int gen;
             (int tgid, KSigInfo info)? notify = null;
+            (Net.SocketFile sock, byte[] cookie)? cookie = null;
             lock (ns.Lock)
             {
                 if (ino.Msgs.Count < ino.MaxMsg)
@@ -234,9 +260,11 @@ public static class Mqueue
                     // __do_notify: the first message into an empty queue, when nobody waits to receive it
                     if (ino.Msgs.Count == 1 && ino.NotifyTgid != 0 && ino.Receivers == 0)
                     {
-                        if (ino.NotifyType == SIGEV_SIGNAL)
+                        if (ino.NotifyType == SIGEV_SIGNAL && ino.NotifySigno != 0) // signo 0 is accepted, and sends nothing
                             notify = (ino.NotifyTgid, new KSigInfo { Signo = ino.NotifySigno, Code = KSigInfo.SI_MESGQ, Layout = SigInfoLayout.Rt,
                                 Pid = t.Tgid, Uid = t.Group.Creds.Uid, Value = ino.NotifyValue });
+                        else if (ino.NotifyType == SIGEV_THREAD)
+                            cookie = TakeCookie(ino, NOTIFY_WOKENUP);
                         ino.NotifyTgid = 0;
                     }
                     IpcNamespace.Changed(ino, wake);
@@ -244,20 +272,18 @@ public static class Mqueue
                 else
                 {
                     if ((mf.Flags & LibC.O_NONBLOCK) != 0) return -Errno.EAGAIN;
-                    ino.Sleepers.Add(t);
-                    gen = ino.Gen;
+                    gen = IpcNamespace.Enlist(t, ino);
                     goto sleep;
                 }
             }
             IpcNamespace.WakeAll(wake);
             ino.Wq.Wake(0x41);
             if (notify is { } n && t.Kernel.TaskSet.FindGroup(n.tgid)?.Leader is { } leader) t.Kernel.Signals.SendToGroup(leader, n.info);
+            if (cookie is { } ck) SendCookie(ck.sock, ck.cookie);
             return 0;
         sleep:
-            var why = t.Block(() => Volatile.Read(ref ino.Gen) != gen, deadline);
-            lock (ns.Lock) ino.Sleepers.Remove(t);
-            if (why is WakeReason.Signal or WakeReason.Killed) return -Errno.ERESTARTSYS;
-            if (why == WakeReason.Timeout) return -Errno.ETIMEDOUT;
+            int r2 = ns.SleepOn(t, ino, gen, -Errno.ERESTARTSYS, deadline, mqueue: true);
+            if (r2 != 0) return r2;
         }
     }
 
@@ -286,9 +312,8 @@ public static class Mqueue
                 else
                 {
                     if ((mf.Flags & LibC.O_NONBLOCK) != 0) return -Errno.EAGAIN;
-                    ino.Sleepers.Add(t);
+                    gen = IpcNamespace.Enlist(t, ino);
                     ino.Receivers++;
-                    gen = ino.Gen;
                     goto sleep;
                 }
             }
@@ -298,39 +323,82 @@ public static class Mqueue
             if (uprio != 0 && !t.Mem.WriteU32(uprio, m.Prio)) return -Errno.EFAULT;
             return m.Text.Length;
         sleep:
-            var why = t.Block(() => Volatile.Read(ref ino.Gen) != gen, deadline);
-            lock (ns.Lock) { ino.Sleepers.Remove(t); ino.Receivers--; }
-            if (why is WakeReason.Signal or WakeReason.Killed) return -Errno.ERESTARTSYS;
-            if (why == WakeReason.Timeout) return -Errno.ETIMEDOUT;
+            int r2 = ns.SleepOn(t, ino, gen, -Errno.ERESTARTSYS, deadline, () => ino.Receivers--, mqueue: true);
+            if (r2 != 0) return r2;
         }
     }
 
-    /// <summary>do_mq_notify with a struct compat_sigevent {sigval; signo; notify; ...}.</summary>
+    const int NOTIFY_COOKIE_LEN = 32, NOTIFY_WOKENUP = 1, NOTIFY_REMOVED = 2;
+
+    /// <summary>do_mq_notify with a struct compat_sigevent {sigval; signo; notify; ...}. SIGEV_THREAD (what
+    /// glibc's mq_notify asks for, its helper thread reading an unbound AF_NETLINK socket): sigev_value points
+    /// at NOTIFY_COOKIE_LEN bytes, sigev_signo is the netlink socket's fd (netlink_getsockbyfilp).</summary>
     static int Notify(Task t, int fd, uint usev)
     {
         int notifyType = -1, signo = 0; uint value = 0;
+        byte[]? cookie = null;
+        Net.SocketFile? sock = null;
         if (usev != 0)
         {
             Span<byte> b = stackalloc byte[16];
             if (U.Get(t, usev, b) != 0) return -Errno.EFAULT;
             value = U.R32(b, 0); signo = (int)U.R32(b, 4); notifyType = (int)U.R32(b, 8);
             if (notifyType is not (SIGEV_SIGNAL or SIGEV_NONE or SIGEV_THREAD)) return -Errno.EINVAL;
-            if (notifyType == SIGEV_SIGNAL && (signo < 1 || signo > 64)) return -Errno.EINVAL;
-            if (notifyType == SIGEV_THREAD) return -Errno.EBADF; // the netlink socket it names is not one we have
+            if (notifyType == SIGEV_SIGNAL && (signo < 0 || signo > 64)) return -Errno.EINVAL; // valid_signal: 0 too
+            if (notifyType == SIGEV_THREAD)
+            {
+                cookie = new byte[NOTIFY_COOKIE_LEN];
+                if (U.Get(t, value, cookie) != 0) return -Errno.EFAULT;
+                var f = t.Files.Get(signo);
+                if (f == null) return -Errno.EBADF;
+                if (f is not Net.SocketFile sf) return -Errno.ENOTSOCK;
+                if (sf.Family != Net.SockAddr.AF_NETLINK) return -Errno.EINVAL;
+                sock = sf;
+            }
         }
         if (t.Files.Get(fd) is not MqFile mf) return -Errno.EBADF;
         var ino = mf.Inode;
-        lock (mf.Ns.Lock)
+        (Net.SocketFile, byte[])? removed = null;
+        try
         {
-            if (notifyType < 0)
+            lock (mf.Ns.Lock)
             {
-                if (ino.NotifyTgid == t.Tgid) ino.NotifyTgid = 0;
+                if (notifyType < 0)
+                {
+                    if (ino.NotifyTgid == t.Tgid)
+                    {
+                        // remove_notification: a SIGEV_THREAD owner's helper hears NOTIFY_REMOVED
+                        if (ino.NotifyType == SIGEV_THREAD) removed = TakeCookie(ino, NOTIFY_REMOVED);
+                        ino.NotifyTgid = 0;
+                    }
+                    return 0;
+                }
+                if (ino.NotifyTgid != 0) return -Errno.EBUSY;
+                ino.NotifyTgid = t.Tgid; ino.NotifyType = notifyType; ino.NotifySigno = signo; ino.NotifyValue = value;
+                ino.NotifySock = sock; ino.NotifyCookie = cookie; ino.NotifyFiles = t.Files;
                 return 0;
             }
-            if (ino.NotifyTgid != 0) return -Errno.EBUSY;
-            ino.NotifyTgid = t.Tgid; ino.NotifyType = notifyType; ino.NotifySigno = signo; ino.NotifyValue = value;
-            return 0;
         }
+        finally { if (removed is { } rm) SendCookie(rm.Item1, rm.Item2); }
+    }
+
+    /// <summary>set_cookie: the registration's cookie with its last byte set to code, and the socket it goes to
+    /// (the registration lets go of both). Caller holds the namespace's Lock.</summary>
+    static (Net.SocketFile, byte[])? TakeCookie(MqInode ino, byte code)
+    {
+        var (sock, cookie) = (ino.NotifySock, ino.NotifyCookie);
+        ino.NotifySock = null; ino.NotifyCookie = null;
+        if (sock == null || cookie == null) return null;
+        cookie[NOTIFY_COOKIE_LEN - 1] = code;
+        return (sock, cookie);
+    }
+
+    /// <summary>netlink_sendskb of the cookie, outside the lock. A socket closed meanwhile gets nothing.</summary>
+    static void SendCookie(Net.SocketFile sock, byte[] cookie)
+    {
+        if (sock.HostFd < 0) return;
+        long port = Net.NetlinkSkb.PortOf(sock);
+        if (port > 0) Net.NetlinkSkb.Send(sock.Protocol, (uint)port, cookie);
     }
 
     /// <summary>compat mq_getsetattr: only O_NONBLOCK may be set.</summary>

@@ -8,8 +8,39 @@ public sealed class SemArray : IpcObject
     public required short[] Val;
     public required int[] Pid;
     public long Otime;
-    /// <summary>What each sleeper waits for: (task, semnum, waits-for-zero) of the operation that blocked.</summary>
-    public readonly List<(Task T, int Num, bool Zero)> Waiting = new();
+    /// <summary>struct sem's pending_alter / pending_const: the sleeping single-operation semops on each
+    /// semaphore, oldest first.</summary>
+    public required List<SemQueue>[] SemAlter, SemConst;
+    /// <summary>sem_array's pending_alter / pending_const: the sleeping multi-operation semops (and, while one
+    /// of those sleeps, every altering one: merge_queues), oldest first.</summary>
+    public readonly List<SemQueue> PendingAlter = new(), PendingConst = new();
+    /// <summary>Sleeping semops with more than one operation.</summary>
+    public int ComplexCount;
+
+    public static SemArray New(int nsems)
+    {
+        static List<SemQueue>[] Lists(int n) { var l = new List<SemQueue>[n]; for (int i = 0; i < n; i++) l[i] = new(); return l; }
+        return new SemArray { Val = new short[nsems], Pid = new int[nsems], SemAlter = Lists(nsems), SemConst = Lists(nsems) };
+    }
+}
+
+/// <summary>struct sem_queue: one sleeping semop. The operations are performed by whoever makes them possible
+/// (update_queue), under the namespace's Lock, which also guards List and Blocking; Status is written under the
+/// lock and read by the sleeper without it.</summary>
+public sealed class SemQueue
+{
+    public required Task Sleeper;
+    public required int Pid;
+    public required int[] Num;
+    public required short[] Op, Flg;
+    public SemUndo? Undo;
+    public bool Alter;
+    /// <summary>The operation it would block on (q->blocking), for GETNCNT/GETZCNT.</summary>
+    public int Blocking;
+    /// <summary>The list it is queued on.</summary>
+    public List<SemQueue>? List;
+    /// <summary>-EINTR while it sleeps; then the semop's result.</summary>
+    public int Status = -Errno.EINTR;
 }
 
 /// <summary>struct sem_undo: one process's adjustments for one set, applied when the process exits.</summary>
@@ -21,8 +52,10 @@ public sealed class SemUndo
 
 /// <summary>
 /// System V semaphores (ipc/sem.c): semget, semop/semtimedop with SEM_UNDO, semctl. An operation list is applied
-/// all or nothing (perform_atomic_semop); one that would block sleeps until the set changes and tries again, so
-/// sleepers may complete in another order than Linux's queue, with the same outcomes for each operation.
+/// all or nothing (perform_atomic_semop). One that would block is queued as Linux queues it (per-semaphore
+/// lists for single operations, the array's lists for complex ones, altering and wait-for-zero apart), and the
+/// task that changes the set performs the queued operations in Linux's order (do_smart_update, update_queue,
+/// wake_const_ops), so sleepers complete in the same order as on Linux.
 /// </summary>
 public static class Sem
 {
@@ -44,14 +77,14 @@ public static class Sem
             // newary
             if (nsems == 0) return -Errno.EINVAL;
             if (UsedSems(ns) + nsems > SEMMNS) return -Errno.ENOSPC;
-            var s = new SemArray { Val = new short[nsems], Pid = new int[nsems] };
+            var s = SemArray.New(nsems);
             IpcNamespace.InitPerm(t, s.Perm, key, flg);
             s.Ctime = IpcNamespace.Now();
             return ns.Sem.Add(s, SEMMNI);
         }, s => nsems > s.Val.Length ? -Errno.EINVAL : 0);
     }
 
-    /// <summary>do_semtimedop. timeout: (sec, nsec) or null. sops are struct sembuf {u16 num; s16 op; s16 flg}.</summary>
+    /// <summary>__do_semtimedop. timeout: (sec, nsec) or null. sops are struct sembuf {u16 num; s16 op; s16 flg}.</summary>
     public static int TimedOp(Task t, int semid, uint tsops, uint nsops, (long sec, long nsec)? timeout)
     {
         if (nsops < 1 || semid < 0) return -Errno.EINVAL;
@@ -76,46 +109,176 @@ public static class Sem
         long deadline = timeoutNs < 0 || timeoutNs > 1_000_000_000_000_000L ? long.MaxValue
             : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeoutNs / 1e9 * System.Diagnostics.Stopwatch.Frequency);
         var ns = IpcNamespace.Of(t);
-        while (true)
+        var wake = new List<Task>();
+        SemArray? s;
+        SemQueue q;
+        int now;
+        lock (ns.Lock)
         {
-            var wake = new List<Task>();
-            SemArray? s;
-            int gen;
-            lock (ns.Lock)
+            s = ns.Sem.Find(semid);
+            if (s == null) return -Errno.EINVAL;
+            if (max >= s.Val.Length) return -Errno.EFBIG;
+            if (!IpcNamespace.Permitted(t, s.Perm, alter ? 0x92 : 0x124)) return -Errno.EACCES;
+            q = new SemQueue { Sleeper = t, Pid = t.Tgid, Num = num, Op = op, Flg = flg, Alter = alter,
+                Undo = undos ? UndoFor(ns, t.Group, s) : null };
+            now = Attempt(s, q);
+            if (now == 0)
             {
-                s = ns.Sem.Find(semid);
-                if (s == null) return -Errno.EINVAL;
-                if (max >= s.Val.Length) return -Errno.EFBIG;
-                if (!IpcNamespace.Permitted(t, s.Perm, alter ? 0x92 : 0x124)) return -Errno.EACCES;
-                SemUndo? un = undos ? UndoFor(ns, t.Group, s) : null;
-                int r = Attempt(s, un, num, op, flg, t.Tgid, out int blockNum);
-                if (r != 1)
-                {
-                    if (r == 0 && alter) IpcNamespace.Changed(s, wake);
-                    if (r == 0) s.Otime = IpcNamespace.Now();
-                    IpcNamespace.WakeAll(wake);
-                    return r;
-                }
-                s.Sleepers.Add(t);
-                s.Waiting.Add((t, num[blockNum], op[blockNum] == 0));
-                gen = s.Gen;
+                if (alter) SmartUpdate(s, num, op, true, wake);
+                else s.Otime = IpcNamespace.Now();
+                Unmerge(s);
             }
-            var why = t.Block(() => Volatile.Read(ref s.Gen) != gen || s.Perm.Deleted, deadline);
-            lock (ns.Lock)
+            // Sleep: queue the operation where Linux queues it.
+            else if (now < 0) { }
+            else if (nsops == 1)
+                Enqueue(s, q, !alter ? s.SemConst[num[0]] : s.ComplexCount > 0 ? s.PendingAlter : s.SemAlter[num[0]]);
+            else
             {
-                s.Sleepers.Remove(t);
-                s.Waiting.RemoveAll(w => w.T == t);
-                if (s.Perm.Deleted) return -Errno.EIDRM;
+                if (s.ComplexCount == 0) Merge(s);
+                Enqueue(s, q, alter ? s.PendingAlter : s.PendingConst);
+                s.ComplexCount++;
             }
-            if (why == WakeReason.Signal || why == WakeReason.Killed) return -Errno.EINTR;
-            if (why == WakeReason.Timeout) return -Errno.EAGAIN;
+        }
+        if (now <= 0) { IpcNamespace.WakeAll(wake); return now; }
+        var why = t.Block(() => Volatile.Read(ref q.Status) != -Errno.EINTR, deadline);
+        lock (ns.Lock)
+        {
+            // Performed (or failed) by a waker, or the set went away, while we were waking up.
+            if (q.Status != -Errno.EINTR) return q.Status;
+            if (s.Perm.Deleted) return -Errno.EIDRM;
+            Unlink(s, q);
+            Unmerge(s);
+            return why == WakeReason.Timeout ? -Errno.EAGAIN : -Errno.EINTR;
         }
     }
 
-    /// <summary>perform_atomic_semop: 0 done, 1 would block (blockNum: the operation), or -errno.</summary>
-    static int Attempt(SemArray s, SemUndo? un, int[] num, short[] op, short[] flg, int pid, out int blockNum)
+    static void Enqueue(SemArray s, SemQueue q, List<SemQueue> l) { l.Add(q); q.List = l; }
+
+    /// <summary>unlink_queue.</summary>
+    static void Unlink(SemArray s, SemQueue q)
     {
-        blockNum = 0;
+        q.List?.Remove(q);
+        q.List = null;
+        if (q.Num.Length > 1) s.ComplexCount--;
+    }
+
+    /// <summary>merge_queues: a complex operation is about to sleep, so the per-semaphore altering sleepers
+    /// move to the array's list to keep FIFO order with it.</summary>
+    static void Merge(SemArray s)
+    {
+        foreach (var l in s.SemAlter)
+        {
+            foreach (var q in l) Enqueue(s, q, s.PendingAlter);
+            l.Clear();
+        }
+    }
+
+    /// <summary>unmerge_queues (complexmode_tryleave, when the lock is let go): no complex operation sleeps any
+    /// more, so the array's altering sleepers go back to their semaphores' lists.</summary>
+    static void Unmerge(SemArray s)
+    {
+        if (s.ComplexCount != 0 || s.PendingAlter.Count == 0) return;
+        foreach (var q in s.PendingAlter) Enqueue(s, q, s.SemAlter[q.Num[0]]);
+        s.PendingAlter.Clear();
+    }
+
+    /// <summary>wake_up_sem_queue_prepare.</summary>
+    static void Done(SemQueue q, int error, List<Task> wake)
+    {
+        Volatile.Write(ref q.Status, error);
+        wake.Add(q.Sleeper);
+    }
+
+    /// <summary>wake_const_ops: perform the wait-for-zero operations that can complete now.</summary>
+    static bool WakeConstOps(SemArray s, int semnum, List<Task> wake)
+    {
+        var l = semnum == -1 ? s.PendingConst : s.SemConst[semnum];
+        bool completed = false;
+        for (int i = 0; i < l.Count;)
+        {
+            var q = l[i];
+            int error = Attempt(s, q);
+            if (error > 0) { i++; continue; }
+            Unlink(s, q);
+            Done(q, error, wake);
+            if (error == 0) completed = true;
+        }
+        return completed;
+    }
+
+    /// <summary>do_smart_wakeup_zero: the wait-for-zero queues of the semaphores that became 0 (all of them
+    /// when num is null), then the array's.</summary>
+    static bool SmartWakeupZero(SemArray s, int[]? num, List<Task> wake)
+    {
+        bool completed = false, gotZero = false;
+        int n = num?.Length ?? s.Val.Length;
+        for (int i = 0; i < n; i++)
+        {
+            int k = num?[i] ?? i;
+            if (s.Val[k] != 0) continue;
+            gotZero = true;
+            completed |= WakeConstOps(s, k, wake);
+        }
+        if (gotZero) completed |= WakeConstOps(s, -1, wake);
+        return completed;
+    }
+
+    /// <summary>update_queue: perform the altering sleepers of one semaphore's list (-1: the array's) that can
+    /// complete now, oldest first.</summary>
+    static bool UpdateQueue(SemArray s, int semnum, List<Task> wake)
+    {
+        var l = semnum == -1 ? s.PendingAlter : s.SemAlter[semnum];
+        bool completed = false;
+    again:
+        for (int i = 0; i < l.Count;)
+        {
+            // single decrements cannot succeed on a semaphore that is 0
+            if (semnum != -1 && s.Val[semnum] == 0) break;
+            var q = l[i];
+            int error = Attempt(s, q);
+            if (error > 0) { i++; continue; }
+            Unlink(s, q);
+            bool restart = false;
+            if (error == 0)
+            {
+                completed = true;
+                SmartWakeupZero(s, q.Num, wake);
+                restart = s.PendingAlter.Count > 0 || q.Num.Length > 1; // check_restart
+            }
+            Done(q, error, wake);
+            if (restart) goto again;
+        }
+        return completed;
+    }
+
+    /// <summary>do_smart_update: after the set changed (num/op: the operations performed, null: unknown).</summary>
+    static void SmartUpdate(SemArray s, int[]? num, short[]? op, bool otime, List<Task> wake)
+    {
+        otime |= SmartWakeupZero(s, num, wake);
+        if (s.PendingAlter.Count > 0) otime |= UpdateQueue(s, -1, wake);
+        else if (num == null) for (int i = 0; i < s.Val.Length; i++) otime |= UpdateQueue(s, i, wake);
+        else for (int i = 0; i < num.Length; i++) if (op![i] > 0) otime |= UpdateQueue(s, num[i], wake);
+        if (otime) s.Otime = IpcNamespace.Now();
+    }
+
+    /// <summary>count_semcnt: sleepers on semnum (the per-semaphore list, then the complex ones whose blocking
+    /// operation is on semnum).</summary>
+    static int CountSemcnt(SemArray s, int semnum, bool zero)
+    {
+        int n = (zero ? s.SemConst : s.SemAlter)[semnum].Count;
+        foreach (var q in s.PendingAlter) n += CheckQop(q, semnum, zero);
+        if (zero) foreach (var q in s.PendingConst) n += CheckQop(q, semnum, zero);
+        return n;
+    }
+
+    static int CheckQop(SemQueue q, int semnum, bool zero) =>
+        q.Num[q.Blocking] == semnum && (zero ? q.Op[q.Blocking] == 0 : q.Op[q.Blocking] < 0) ? 1 : 0;
+
+    /// <summary>perform_atomic_semop(_slow): 0 done, 1 would block (q.Blocking: the operation), or -errno.</summary>
+    static int Attempt(SemArray s, SemQueue q)
+    {
+        int[] num = q.Num; short[] op = q.Op, flg = q.Flg;
+        var un = q.Undo;
         var val = (short[])s.Val.Clone();
         var adj = un != null ? (short[])un.Adj.Clone() : null;
         for (int i = 0; i < num.Length; i++)
@@ -123,9 +286,8 @@ public static class Sem
             int cur = val[num[i]];
             if (op[i] == 0 && cur != 0 || cur + op[i] < 0)
             {
-                if ((flg[i] & IpcNamespace.IPC_NOWAIT) != 0) return -Errno.EAGAIN;
-                blockNum = i;
-                return 1;
+                q.Blocking = i;
+                return (flg[i] & IpcNamespace.IPC_NOWAIT) != 0 ? -Errno.EAGAIN : 1;
             }
             int result = cur + op[i];
             if (result > SEMVMX) return -Errno.ERANGE;
@@ -137,7 +299,7 @@ public static class Sem
             }
             val[num[i]] = (short)result;
         }
-        for (int i = 0; i < num.Length; i++) s.Pid[num[i]] = pid;
+        for (int i = 0; i < num.Length; i++) s.Pid[num[i]] = q.Pid;
         Array.Copy(val, s.Val, val.Length);
         if (un != null) Array.Copy(adj!, un.Adj, adj!.Length);
         return 0;
@@ -173,7 +335,7 @@ public static class Sem
                     s.Pid[i] = t.Tgid;
                     any = true;
                 }
-                if (any) IpcNamespace.Changed(s, wake);
+                if (any) { SmartUpdate(s, null, null, true, wake); Unmerge(s); }
             }
         }
         IpcNamespace.WakeAll(wake);
@@ -184,7 +346,8 @@ public static class Sem
     {
         ns.Sem.Remove(s);
         foreach (var l in ns.Undo.Values) l.RemoveAll(u => u.Set == s);
-        IpcNamespace.Changed(s, wake);
+        foreach (var l in s.SemAlter.Concat(s.SemConst).Append(s.PendingAlter).Append(s.PendingConst).ToArray())
+            foreach (var q in l.ToArray()) { Unlink(s, q); Done(q, -Errno.EIDRM, wake); }
     }
 
     /// <summary>compat_ksys_semctl: version is IPC_64 for the direct call, the cmd's IPC_64 bit through ipc(2).</summary>
@@ -193,80 +356,77 @@ public static class Sem
         if (semid < 0) return -Errno.EINVAL;
         var ns = IpcNamespace.Of(t);
         int c = cmd & ~IpcNamespace.IPC_64;
-        var wake = new List<Task>();
-        try
+        return ns.Locked(wake =>
         {
-            lock (ns.Lock)
+            switch (c)
             {
-                switch (c)
-                {
-                    case IpcNamespace.IPC_INFO: case SEM_INFO: return Info(t, ns, c, arg);
-                    case IpcNamespace.IPC_STAT: case SEM_STAT: case SEM_STAT_ANY: return Stat(t, ns, semid, c, arg, v64);
-                }
-                var s = ns.Sem.Find(semid);
-                switch (c)
-                {
-                    case GETVAL: case GETPID: case GETNCNT: case GETZCNT: case GETALL: case SETALL: case SETVAL:
-                    {
-                        if (s == null) return -Errno.EINVAL;
-                        bool write = c is SETVAL or SETALL;
-                        if (!IpcNamespace.Permitted(t, s.Perm, write ? 0x92 : 0x124)) return -Errno.EACCES;
-                        if (c == GETALL)
-                        {
-                            var b = new byte[s.Val.Length * 2];
-                            for (int i = 0; i < s.Val.Length; i++) U.W16(b, i * 2, (ushort)s.Val[i]);
-                            return U.Put(t, arg, b);
-                        }
-                        if (c == SETALL)
-                        {
-                            var b = new byte[s.Val.Length * 2];
-                            if (U.Get(t, arg, b) != 0) return -Errno.EFAULT;
-                            for (int i = 0; i < s.Val.Length; i++) if (U.R16(b, i * 2) > SEMVMX) return -Errno.ERANGE;
-                            for (int i = 0; i < s.Val.Length; i++) { s.Val[i] = (short)U.R16(b, i * 2); s.Pid[i] = t.Tgid; }
-                            foreach (var l in ns.Undo.Values) foreach (var u in l) if (u.Set == s) Array.Clear(u.Adj);
-                            s.Ctime = IpcNamespace.Now();
-                            IpcNamespace.Changed(s, wake);
-                            return 0;
-                        }
-                        if (semnum < 0 || semnum >= s.Val.Length) return -Errno.EINVAL;
-                        switch (c)
-                        {
-                            case GETVAL: return s.Val[semnum];
-                            case GETPID: return s.Pid[semnum];
-                            case GETNCNT: return s.Waiting.Count(w => w.Num == semnum && !w.Zero);
-                            case GETZCNT: return s.Waiting.Count(w => w.Num == semnum && w.Zero);
-                        }
-                        // SETVAL: the value is the argument itself
-                        int v = (int)arg;
-                        if (v > SEMVMX || v < 0) return -Errno.ERANGE;
-                        foreach (var l in ns.Undo.Values) foreach (var u in l) if (u.Set == s) u.Adj[semnum] = 0;
-                        s.Val[semnum] = (short)v;
-                        s.Pid[semnum] = t.Tgid;
-                        s.Ctime = IpcNamespace.Now();
-                        IpcNamespace.Changed(s, wake);
-                        return 0;
-                    }
-                    case IpcNamespace.IPC_SET: case IpcNamespace.IPC_RMID:
-                    {
-                        (uint, uint, int) perm = default;
-                        if (c == IpcNamespace.IPC_SET)
-                        {
-                            var b = new byte[v64 ? 64 : 44];
-                            if (U.Get(t, arg, b) != 0) return -Errno.EFAULT;
-                            perm = IpcNamespace.GetPerm(b, v64);
-                        }
-                        if (s == null) return -Errno.EINVAL;
-                        if (!IpcNamespace.IsOwner(t, s.Perm)) return -Errno.EPERM;
-                        if (c == IpcNamespace.IPC_RMID) { FreeAry(ns, s, wake); return 0; }
-                        IpcNamespace.SetPerm(s.Perm, perm);
-                        s.Ctime = IpcNamespace.Now();
-                        return 0;
-                    }
-                    default: return -Errno.EINVAL;
-                }
+                case IpcNamespace.IPC_INFO: case SEM_INFO: return Info(t, ns, c, arg);
+                case IpcNamespace.IPC_STAT: case SEM_STAT: case SEM_STAT_ANY: return Stat(t, ns, semid, c, arg, v64);
             }
-        }
-        finally { IpcNamespace.WakeAll(wake); }
+            var s = ns.Sem.Find(semid);
+            switch (c)
+            {
+                case GETVAL: case GETPID: case GETNCNT: case GETZCNT: case GETALL: case SETALL: case SETVAL:
+                {
+                    if (s == null) return -Errno.EINVAL;
+                    bool write = c is SETVAL or SETALL;
+                    if (!IpcNamespace.Permitted(t, s.Perm, write ? 0x92 : 0x124)) return -Errno.EACCES;
+                    if (c == GETALL)
+                    {
+                        var b = new byte[s.Val.Length * 2];
+                        for (int i = 0; i < s.Val.Length; i++) U.W16(b, i * 2, (ushort)s.Val[i]);
+                        return U.Put(t, arg, b);
+                    }
+                    if (c == SETALL)
+                    {
+                        var b = new byte[s.Val.Length * 2];
+                        if (U.Get(t, arg, b) != 0) return -Errno.EFAULT;
+                        for (int i = 0; i < s.Val.Length; i++) if (U.R16(b, i * 2) > SEMVMX) return -Errno.ERANGE;
+                        for (int i = 0; i < s.Val.Length; i++) { s.Val[i] = (short)U.R16(b, i * 2); s.Pid[i] = t.Tgid; }
+                        foreach (var l in ns.Undo.Values) foreach (var u in l) if (u.Set == s) Array.Clear(u.Adj);
+                        s.Ctime = IpcNamespace.Now();
+                        SmartUpdate(s, null, null, false, wake);
+                        Unmerge(s);
+                        return 0;
+                    }
+                    if (semnum < 0 || semnum >= s.Val.Length) return -Errno.EINVAL;
+                    switch (c)
+                    {
+                        case GETVAL: return s.Val[semnum];
+                        case GETPID: return s.Pid[semnum];
+                        case GETNCNT: return CountSemcnt(s, semnum, false);
+                        case GETZCNT: return CountSemcnt(s, semnum, true);
+                    }
+                    // SETVAL: the value is the argument itself
+                    int v = (int)arg;
+                    if (v > SEMVMX || v < 0) return -Errno.ERANGE;
+                    foreach (var l in ns.Undo.Values) foreach (var u in l) if (u.Set == s) u.Adj[semnum] = 0;
+                    s.Val[semnum] = (short)v;
+                    s.Pid[semnum] = t.Tgid;
+                    s.Ctime = IpcNamespace.Now();
+                    SmartUpdate(s, null, null, false, wake);
+                    Unmerge(s);
+                    return 0;
+                }
+                case IpcNamespace.IPC_SET: case IpcNamespace.IPC_RMID:
+                {
+                    (uint, uint, int) perm = default;
+                    if (c == IpcNamespace.IPC_SET)
+                    {
+                        var b = new byte[v64 ? 64 : 44];
+                        if (U.Get(t, arg, b) != 0) return -Errno.EFAULT;
+                        perm = IpcNamespace.GetPerm(b, v64);
+                    }
+                    if (s == null) return -Errno.EINVAL;
+                    if (!IpcNamespace.IsOwner(t, s.Perm)) return -Errno.EPERM;
+                    if (c == IpcNamespace.IPC_RMID) { FreeAry(ns, s, wake); return 0; }
+                    IpcNamespace.SetPerm(s.Perm, perm);
+                    s.Ctime = IpcNamespace.Now();
+                    return 0;
+                }
+                default: return -Errno.EINVAL;
+            }
+        });
     }
 
     /// <summary>semctl_stat + copy_compat_semid_to_user (semid64_ds 64 bytes, old semid_ds 44).</summary>

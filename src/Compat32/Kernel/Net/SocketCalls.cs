@@ -101,16 +101,25 @@ public static unsafe partial class SocketCalls
 
     // ------------------------------------------------------------ create
 
-    /// <summary>__sys_socket / __sock_create: the flag bits, the family range (-EAFNOSUPPORT) and the type range
-    /// (-EINVAL) as Linux checks them; the host decides the protocol.</summary>
-    static int Socket(Task t, int family, int type, int protocol)
+    /// <summary>The flag bits, the family range (-EAFNOSUPPORT) and the type range (-EINVAL) as __sys_socket and
+    /// __sys_socketpair check them, and the families compat32 passes to the host.</summary>
+    static int CheckFamilyType(int family, int type, out int flags, out int kind)
     {
-        int flags = type & ~SOCK_TYPE_MASK, kind = type & SOCK_TYPE_MASK;
+        flags = type & ~SOCK_TYPE_MASK; kind = type & SOCK_TYPE_MASK;
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         if (family < 0 || family >= 46) return -Errno.EAFNOSUPPORT;
         if (kind >= SOCK_MAX) return -Errno.EINVAL;
         if (family is not (SockAddr.AF_UNIX or SockAddr.AF_INET or SockAddr.AF_INET6 or SockAddr.AF_NETLINK or SockAddr.AF_PACKET))
             return -Errno.EAFNOSUPPORT;
+        return 0;
+    }
+
+    /// <summary>__sys_socket / __sock_create: the flag bits, the family range (-EAFNOSUPPORT) and the type range
+    /// (-EINVAL) as Linux checks them; the host decides the protocol.</summary>
+    static int Socket(Task t, int family, int type, int protocol)
+    {
+        int r0 = CheckFamilyType(family, type, out int flags, out int kind);
+        if (r0 < 0) return r0;
         // NETLINK_XFRM carries structures the kernel translates for compat tasks (xfrm_compat): not passed through.
         if (family == SockAddr.AF_NETLINK && protocol == NETLINK_XFRM) return -Errno.EPROTONOSUPPORT;
         int h = HostNet.Socket(family, kind | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol);
@@ -125,12 +134,8 @@ public static unsafe partial class SocketCalls
     /// <summary>__sys_socketpair: AF_UNIX is the only family with pairs; both ends report the creator (init_peercred).</summary>
     static int SocketPair(Task t, int family, int type, int protocol, uint sv)
     {
-        int flags = type & ~SOCK_TYPE_MASK, kind = type & SOCK_TYPE_MASK;
-        if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
-        if (family < 0 || family >= 46) return -Errno.EAFNOSUPPORT;
-        if (kind >= SOCK_MAX) return -Errno.EINVAL;
-        if (family is not (SockAddr.AF_UNIX or SockAddr.AF_INET or SockAddr.AF_INET6 or SockAddr.AF_NETLINK or SockAddr.AF_PACKET))
-            return -Errno.EAFNOSUPPORT;
+        int r0 = CheckFamilyType(family, type, out int flags, out int kind);
+        if (r0 < 0) return r0;
         int* h = stackalloc int[2];
         int r = LibC.SocketPair(family, kind | SOCK_NONBLOCK | SOCK_CLOEXEC, protocol, h);
         if (r < 0) return r;

@@ -213,19 +213,27 @@ public static unsafe partial class SocketCalls
         return (int)SendMsgOne(t, s, msgp, flags);
     }
 
+    /// <summary>get_compat_msghdr: the seven fields of a compat_msghdr (namelen 0 when there is no name).</summary>
+    static int GetMsgHdr(Task t, uint msgp, out uint namep, out int namelen, out uint iovp, out uint iovlen, out uint ctl, out uint ctllen)
+    {
+        Span<byte> mh = stackalloc byte[28];
+        namep = iovp = iovlen = ctl = ctllen = 0; namelen = 0;
+        if (U.Get(t, msgp, mh) != 0) return -Errno.EFAULT;
+        namep = U.R32(mh, 0); iovp = U.R32(mh, 8); iovlen = U.R32(mh, 12); ctl = U.R32(mh, 16); ctllen = U.R32(mh, 20);
+        namelen = namep == 0 ? 0 : (int)U.R32(mh, 4);
+        return namelen < 0 ? -Errno.EINVAL : 0;
+    }
+
     /// <summary>___sys_sendmsg with a compat_msghdr {name, namelen, iov, iovlen, control, controllen, flags}.</summary>
     static long SendMsgOne(Task t, SocketFile s, uint msgp, int flags)
     {
-        Span<byte> mh = stackalloc byte[28];
-        if (U.Get(t, msgp, mh) != 0) return -Errno.EFAULT;
-        uint namep = U.R32(mh, 0), iovp = U.R32(mh, 8), iovlen = U.R32(mh, 12), ctl = U.R32(mh, 16), ctllen = U.R32(mh, 20);
-        int namelen = namep == 0 ? 0 : (int)U.R32(mh, 4);
-        if (namelen < 0) return -Errno.EINVAL;
+        int r = GetMsgHdr(t, msgp, out uint namep, out int namelen, out uint iovp, out uint iovlen, out uint ctl, out uint ctllen);
+        if (r < 0) return r;
         if (namelen > SockAddr.MaxLen) namelen = SockAddr.MaxLen;
         byte[]? g = null;
         if (namep != 0 && namelen > 0) { g = new byte[namelen]; if (U.Get(t, namep, g) != 0) return -Errno.EFAULT; }
         if (iovlen > UIO_MAXIOV) return -Errno.EMSGSIZE;
-        int r = ImportIov(t, iovp, iovlen, false, out var iov, out long total);
+        r = ImportIov(t, iovp, iovlen, false, out var iov, out long total);
         if (r < 0) return r;
         if (ctllen > int.MaxValue) return -Errno.ENOBUFS;
         byte[]? control = null;
@@ -425,13 +433,10 @@ public static unsafe partial class SocketCalls
     /// scm_detach_fds_compat), msg_controllen = the bytes used, msg_flags as the host set them plus MSG_CTRUNC.</summary>
     static long RecvMsgOne(Task t, SocketFile s, uint msgp, int flags)
     {
-        Span<byte> mh = stackalloc byte[28];
-        if (U.Get(t, msgp, mh) != 0) return -Errno.EFAULT;
-        uint namep = U.R32(mh, 0), iovp = U.R32(mh, 8), iovlen = U.R32(mh, 12), ctl = U.R32(mh, 16), ctllen = U.R32(mh, 20);
-        int namelen = namep == 0 ? 0 : (int)U.R32(mh, 4);
-        if (namelen < 0) return -Errno.EINVAL;
+        int r = GetMsgHdr(t, msgp, out uint namep, out int namelen, out uint iovp, out uint iovlen, out uint ctl, out uint ctllen);
+        if (r < 0) return r;
         if (iovlen > UIO_MAXIOV) return -Errno.EMSGSIZE;
-        int r = ImportIov(t, iovp, iovlen, true, out var iov, out long total, out var bounce);
+        r = ImportIov(t, iovp, iovlen, true, out var iov, out long total, out var bounce);
         if (r < 0) return r;
         int hostCtl = ctllen == 0 ? 0 : (int)Math.Min((long)ctllen * 2 + 64, 1 << 16);
         var control = new byte[hostCtl];
@@ -668,25 +673,12 @@ public static unsafe partial class SocketCalls
     public static int ReadWrite(Task t, SocketFile s, uint buf, uint count, bool write)
     {
         int r = SingleIov(t, buf, count, !write, out var iov, out long total, out var bounce);
-        if (r < 0) return r;
-        if (write) return (int)SendCore(t, s, iov, total, null, null, 0, null);
-        if (total == 0) return 0;
-        HostMsgHdr m = default;
-        long n;
-        fixed (HostIoVec* pv = iov)
-        {
-            m.Iov = pv; m.IovLen = 1;
-            n = RecvCore(t, s, &m, 0, total);
-        }
-        return (int)Finish(t, bounce, iov, n);
+        return r < 0 ? r : Transfer(t, s, iov, total, bounce, write);
     }
 
-    /// <summary>readv/writev on a socket: one message over all the vectors.</summary>
-    public static int ReadWriteV(Task t, SocketFile s, uint iovp, int cnt, bool write)
+    /// <summary>One message, without flags, over the imported vectors.</summary>
+    static int Transfer(Task t, SocketFile s, HostIoVec[] iov, long total, Bounce? bounce, bool write)
     {
-        if (cnt < 0 || cnt > UIO_MAXIOV) return -Errno.EINVAL;
-        int r = ImportIov(t, iovp, (uint)cnt, !write, out var iov, out long total, out var bounce);
-        if (r < 0) return r;
         if (write) return (int)SendCore(t, s, iov, total, null, null, 0, null);
         if (total == 0) return 0;
         HostMsgHdr m = default;
@@ -697,5 +689,13 @@ public static unsafe partial class SocketCalls
             n = RecvCore(t, s, &m, 0, total);
         }
         return (int)Finish(t, bounce, iov, n);
+    }
+
+    /// <summary>readv/writev on a socket: one message over all the vectors.</summary>
+    public static int ReadWriteV(Task t, SocketFile s, uint iovp, int cnt, bool write)
+    {
+        if (cnt < 0 || cnt > UIO_MAXIOV) return -Errno.EINVAL;
+        int r = ImportIov(t, iovp, (uint)cnt, !write, out var iov, out long total, out var bounce);
+        return r < 0 ? r : Transfer(t, s, iov, total, bounce, write);
     }
 }
