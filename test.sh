@@ -137,6 +137,9 @@ ensure_sysroot() {
 sr="$COMPAT32_CACHE/sysroot-i386"
 ensure_sysroot "$sr" "${sr_base[@]}"
 export COMPAT32_SYSROOT="$sr"
+# SIMD programs (issue #10): openssl's AES-NI/SHA paths, a Rust program (ripgrep), a Go program (fzf)
+ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-simd" "${sr_base[@]}" openssl ripgrep fzf
+export COMPAT32_SYSROOT_SIMD="$COMPAT32_CACHE/sysroot-i386-simd"
 
 # --- 3. build ----------------------------------------------------------------------------------------------
 log "building (Release)"
