@@ -216,6 +216,34 @@ public sealed unsafe class SimdJitTests
         Check(j, 300);
     }
 
+    /// <summary>CVTTSS2SI r32, m32 has no XMM operand but is MXCSR's: an unmasked #I is #XM here too.</summary>
+    [Fact]
+    public void ConversionFromMemoryWithInvalidUnmaskedIsXm()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 50);
+            a.mov(__dword_ptr[Data], 0x7FC00000); // QNaN
+            a.mov(__dword_ptr[Data + 4], 0x4F000000); // 2^31: out of range
+            a.Label(ref loop);
+            a.cvttss2si(edx, __dword_ptr[Data + 4]);
+            a.cvtss2si(ebx, __dword_ptr[Data]);
+            a.add(edi, edx);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(__dword_ptr[Data + 8], 0x1F80 & ~0x80); // #I unmasked
+            a.ldmxcsr(__dword_ptr[Data + 8]);
+            a.mov(ecx, 3);
+            a.add(ecx, ecx);
+            a.cvttss2si(edx, __dword_ptr[Data]); // #XM
+            a.nop();
+        });
+        var j = Both(code);
+        Assert.Equal(Vec.XM, j.Cpu.Vector);
+        Check(j, 100);
+    }
+
     [Fact]
     public void PageCrossingAndSsse3Sse41Forms()
     {

@@ -218,7 +218,10 @@ internal sealed class Translator
                 default: return K.None;
             }
         }
-        return xmm ? K.Simd : K.Generic;
+        // Only these leave XMM and MXCSR alone; CVTTSS2SI r32, m32 and the like have no XMM operand but round by MXCSR.
+        bool scalar = ins.Mnemonic is Mnemonic.Popcnt or Mnemonic.Movbe or Mnemonic.Crc32 or Mnemonic.Movnti
+            or Mnemonic.Lfence or Mnemonic.Mfence or Mnemonic.Sfence;
+        return scalar && !xmm ? K.Generic : K.Simd;
     }
 
     bool simdGated;
