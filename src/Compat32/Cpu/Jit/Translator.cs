@@ -167,6 +167,9 @@ internal sealed class Translator
     const CpuFeature Hostable = CpuFeature.Sse | CpuFeature.Sse2 | CpuFeature.Sse3 | CpuFeature.Ssse3 | CpuFeature.Sse41
         | CpuFeature.Sse42 | CpuFeature.Aes | CpuFeature.Pclmulqdq | CpuFeature.Popcnt | CpuFeature.Movbe;
 
+    /// <summary>COMPAT32_JIT_SIMD=0 leaves every SSE instruction to the interpreter (for measurements and bisecting).</summary>
+    static readonly bool SimdOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_SIMD") != "0";
+
     /// <summary>What the host CPU itself executes (CPUID.1:ECX; SSE and SSE2 are x86-64's baseline).</summary>
     static readonly CpuFeature HostHas = HostFeatures();
 
@@ -192,6 +195,7 @@ internal sealed class Translator
     /// (their undefined flags) and anything with an MMX register stay the interpreter's.</summary>
     static K ClassifySimd(in Instruction ins, CpuFeature need, CpuFeature guest)
     {
+        if (!SimdOn) return K.None;
         if ((need & ~Hostable) != 0 || (need & ~guest) != 0 || (need & ~HostHas) != 0) return K.None;
         if (ins.Encoding != EncodingKind.Legacy || ins.HasLockPrefix) return K.None;
         switch (ins.Mnemonic)
