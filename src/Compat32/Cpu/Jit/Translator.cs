@@ -191,7 +191,7 @@ internal sealed class Translator
 
     /// <summary>An SSE-generation instruction the guest model and the host both have: K.Simd when it touches XMM
     /// state (MXCSR, the registers), K.Generic for the scalar ones (POPCNT, MOVBE, CRC32, the fences).
-    /// MXCSR loads, MMX-state conversions, MASKMOVDQU (implicit EDI store), prefetches, CLFLUSH, LZCNT/TZCNT
+    /// MXCSR loads, MMX-state conversions, MASKMOVDQU (implicit EDI store), CLFLUSH, LZCNT/TZCNT
     /// (their undefined flags), RCP/RSQRT and anything with an MMX register stay the interpreter's.</summary>
     static K ClassifySimd(in Instruction ins, CpuFeature need, CpuFeature guest)
     {
@@ -203,13 +203,14 @@ internal sealed class Translator
             case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Maskmovdqu:
             case Mnemonic.Cvtpi2ps: case Mnemonic.Cvtpi2pd: case Mnemonic.Cvtps2pi: case Mnemonic.Cvtpd2pi:
             case Mnemonic.Cvttps2pi: case Mnemonic.Cvttpd2pi: case Mnemonic.Movq2dq: case Mnemonic.Movdq2q:
-            case Mnemonic.Prefetchnta: case Mnemonic.Prefetcht0: case Mnemonic.Prefetcht1: case Mnemonic.Prefetcht2:
             case Mnemonic.Clflush: case Mnemonic.Lzcnt: case Mnemonic.Tzcnt: case Mnemonic.Pause:
             // approximations: each vendor's tables differ from the interpreter's (the definition), so a result
             // must not depend on whether its block was translated
             case Mnemonic.Rcpps: case Mnemonic.Rcpss: case Mnemonic.Rsqrtps: case Mnemonic.Rsqrtss:
                 return K.None;
         }
+        // A prefetch is a hint that never faults (SDM PREFETCHh): nothing to run (glibc's large-copy loops start with one).
+        if (ins.Mnemonic is Mnemonic.Prefetchnta or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2) return K.Nop;
         bool xmm = false;
         for (int i = 0; i < ins.OpCount; i++)
         {
