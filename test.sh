@@ -166,7 +166,7 @@ test_rc=${PIPESTATUS[0]}
 if [ "$(uname -m)" = x86_64 ]; then
   log "running the guest-program tests again with COMPAT32_JIT_THRESHOLD=1"
   COMPAT32_JIT_THRESHOLD=1 dotnet test Compat32.slnx -c Release --no-build -nologo "${hang[@]}" \
-    --filter "FullyQualifiedName~Compat32.Tests.Tasks|FullyQualifiedName~Compat32.Tests.Fs|FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf|FullyQualifiedName~Compat32.Tests.Debian|FullyQualifiedName~Compat32.Tests.Net" \
+    --filter "FullyQualifiedName~Compat32.Tests.Tasks|FullyQualifiedName~Compat32.Tests.Fs|FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf|FullyQualifiedName~Compat32.Tests.Debian|FullyQualifiedName~Compat32.Tests.Net|FullyQualifiedName~Compat32.Tests.Simd.SimdGuestTests" \
     --logger "trx;LogFileName=jit-all.trx" --logger "console;verbosity=minimal" \
     --results-directory "$results/jit-all" 2>&1 | grep -v '^\s*$'
   rc2=${PIPESTATUS[0]}

@@ -157,7 +157,6 @@ if [ -x "$srsimd/usr/bin/openssl" ]; then
   nonative=1 run "openssl dgst -sha256, 16 MiB (SSSE3 path)" - "${ossl[@]}" dgst -sha256 "$big"
   nonative=1 run "openssl enc -aes-128-ctr, 16 MiB (AES-NI)" - "${ossl[@]}" enc -aes-128-ctr -K $k -iv $k -in "$big" -out /dev/null
   nonative=1 run "openssl GMAC (AES-128-GCM GHASH, PCLMULQDQ), 16 MiB" - "${ossl[@]}" mac -cipher AES-128-GCM -macopt hexkey:$k -macopt hexiv:${k:0:24} -in "$big" GMAC
-  nonative=1 run "openssl dgst -sha256, SSE interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT_SIMD=0 "${ossl[@]}" dgst -sha256 "$big"
 else
   echo "bench: no openssl in $srsimd (./test.sh builds that sysroot): openssl rows skipped" >&2
 fi
