@@ -145,6 +145,9 @@ ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-net" "${sr_base[@]}" curl libcurl4 
   libldap-2.5-0 libnettle8 libnghttp2-14 libp11-kit0 libpsl5 librtmp1 libsasl2-2 libsasl2-modules-db libssh2-1 \
   libtasn1-6 libunistring2
 export COMPAT32_SYSROOT_NET="$COMPAT32_CACHE/sysroot-i386-net"
+# SIMD programs (issue #10): openssl's AES-NI/SHA paths, a Rust program (ripgrep), a Go program (fzf)
+ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-simd" "${sr_base[@]}" openssl ripgrep fzf
+export COMPAT32_SYSROOT_SIMD="$COMPAT32_CACHE/sysroot-i386-simd"
 
 # --- 3. build ----------------------------------------------------------------------------------------------
 log "building (Release)"
@@ -171,7 +174,7 @@ test_rc=${PIPESTATUS[0]}
 if [ "$(uname -m)" = x86_64 ]; then
   log "running the guest-program tests again with COMPAT32_JIT_THRESHOLD=1"
   COMPAT32_JIT_THRESHOLD=1 dotnet test Compat32.slnx -c Release --no-build -nologo "${hang[@]}" \
-    --filter "FullyQualifiedName~Compat32.Tests.Tasks|FullyQualifiedName~Compat32.Tests.Fs|FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf|FullyQualifiedName~Compat32.Tests.Debian|FullyQualifiedName~Compat32.Tests.Net" \
+    --filter "FullyQualifiedName~Compat32.Tests.Tasks|FullyQualifiedName~Compat32.Tests.Fs|FullyQualifiedName~Compat32.Tests.Guests|FullyQualifiedName~Compat32.Tests.Busybox|FullyQualifiedName~Compat32.Tests.Signals|FullyQualifiedName~Compat32.Tests.X87|FullyQualifiedName~Compat32.Tests.Selftests|FullyQualifiedName~Compat32.Tests.Entry|FullyQualifiedName~Compat32.Tests.Elf|FullyQualifiedName~Compat32.Tests.Debian|FullyQualifiedName~Compat32.Tests.Net|FullyQualifiedName~Compat32.Tests.Simd.SimdGuestTests" \
     --logger "trx;LogFileName=jit-all.trx" --logger "console;verbosity=minimal" \
     --results-directory "$results/jit-all" 2>&1 | grep -v '^\s*$'
   rc2=${PIPESTATUS[0]}

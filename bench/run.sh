@@ -19,11 +19,12 @@ if [ ! -x /usr/bin/time ]; then
   { apt-get install -y time >/dev/null 2>&1 || sudo -n apt-get install -y time >/dev/null 2>&1; } ||
     echo "bench: could not install /usr/bin/time: CPU and memory columns will be 0" >&2
 fi
-build() { # name → cached binary path
-  local src="$here/$1.c" h
-  h="$(cat "$src" | sha256sum | cut -c1-16)"
+build() { # name [gcc flags] → cached binary path
+  local src="$here/$1.c" h flags=("${@:2}")
+  [ ${#flags[@]} -gt 0 ] || flags=(-march=i686)
+  h="$( (cat "$src"; echo "${flags[*]}") | sha256sum | cut -c1-16)"
   local bin="$out/$1-$h"
-  if [ ! -x "$bin" ]; then gcc -m32 -march=i686 -static -O2 -pthread -o "$bin.tmp$$" "$src" && mv "$bin.tmp$$" "$bin"; fi
+  if [ ! -x "$bin" ]; then gcc -m32 "${flags[@]}" -static -O2 -pthread -o "$bin.tmp$$" "$src" && mv "$bin.tmp$$" "$bin"; fi
   echo "$bin"
 }
 cpu="$(build cpubench)"
@@ -33,6 +34,11 @@ xadd="$(build xadd)"
 forkheap="$(build forkheap)"
 threads="$(build threads1000)"
 net="$(build netbench)"
+simdk="$(build simdkernel -msse4.2 -mfpmath=sse -ftree-vectorize)"
+# openssl from the SIMD sysroot test.sh builds (sysroot-i386-simd); its rows are skipped when it is missing.
+srsimd="${COMPAT32_SYSROOT_SIMD:-$cache/sysroot-i386-simd}"
+big="$out/data-16m.bin"
+[ -f "$big" ] || { for i in $(seq 0 65535); do printf '%0255d\n' "$((i * 7919))"; done >"$big.tmp$$" && mv "$big.tmp$$" "$big"; }
 
 bbdir="$cache/debs/busybox-static_i386"
 if [ ! -x "$bbdir/bin/busybox" ]; then
@@ -108,9 +114,9 @@ run() {
     echo "bench: $label: FAILS under compat32 (exit status or output differs from qemu-i386); row skipped, see BENCHMARKS.md notes" >&2
     failed+=("$label"); rows+=("| $label | - | - | FAILED under compat32 | - | - | - | - |"); return 0
   fi
-  if [ $native = 1 ]; then on="$(timeout 600 "$@")" || on="(failed)"; [ "$on" = "$oq" ] || echo "bench: $label: native output differs from qemu-i386" >&2; fi
+  if [ $native = 1 ] && [ "${nonative:-0}" = 0 ]; then on="$(timeout 600 "$@")" || on="(failed)"; [ "$on" = "$oq" ] || echo "bench: $label: native output differs from qemu-i386" >&2; fi
   local n=(- - -) q c
-  [ $native = 1 ] && n=($(median "$@"))
+  [ $native = 1 ] && [ "${nonative:-0}" = 0 ] && n=($(median "$@"))
   q=($(median qemu-i386 "${qcpu[@]}" "$@")) || { echo "bench: $label: qemu-i386 run failed" >&2; exit 1; }
   if ! c=($(median env ${envset/#-/} "$c32" "$@")); then
     echo "bench: $label: a timed compat32 run FAILED; row skipped" >&2
@@ -123,7 +129,7 @@ run() {
   rows+=("| $label | ${n[0]} | ${q[0]} | ${c[0]} | **${r}x** | ${q[1]} | ${c[1]} | ${rc}x |")
   if [ "${mem:-0}" = 1 ]; then
     local pn=(- - -) pq pc
-    [ $native = 1 ] && pn=($(peak "$@"))
+    [ $native = 1 ] && [ "${nonative:-0}" = 0 ] && pn=($(peak "$@"))
     pq=($(peak qemu-i386 "${qcpu[@]}" "$@")); pc=($(peak env ${envset/#-/} "$c32" "$@"))
     printf '%-48s max RSS native %s qemu %s compat32 %s MiB; peak procs/threads/tree-RSS native %s/%s/%s qemu %s/%s/%s compat32 %s/%s/%s\n' \
       "$label" "${n[2]}" "${q[2]}" "${c[2]}" "${pn[@]}" "${pq[@]}" "${pc[@]}" >&2
@@ -141,6 +147,19 @@ conc='for i in $(seq 100); do sleep 1 & done; wait; echo done'
 
 run "cpu-bound (bench/cpubench.c)" - "$cpu"
 run "cpu-bound, interpreter only (COMPAT32_JIT=0)" COMPAT32_JIT=0 "$cpu"
+run "cpu-bound, SSE instructions interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT_SIMD=0 "$cpu"
+run "cpu-bound, i686 features for compat32 (no SSE in CPUID)" COMPAT32_CPU_FEATURES=i686 "$cpu"
+run "SIMD kernel (bench/simdkernel.c, -msse4.2 -ftree-vectorize)" - "$simdk"
+run "SIMD kernel, SSE interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT_SIMD=0 "$simdk"
+if [ -x "$srsimd/usr/bin/openssl" ]; then
+  ossl=(-L "$srsimd" "$srsimd/usr/bin/openssl")
+  k=000102030405060708090a0b0c0d0e0f
+  nonative=1 run "openssl dgst -sha256, 16 MiB (SSSE3 path)" - "${ossl[@]}" dgst -sha256 "$big"
+  nonative=1 run "openssl enc -aes-128-ctr, 16 MiB (AES-NI)" - "${ossl[@]}" enc -aes-128-ctr -K $k -iv $k -in "$big" -out /dev/null
+  nonative=1 run "openssl GMAC (AES-128-GCM GHASH, PCLMULQDQ), 16 MiB" - "${ossl[@]}" mac -cipher AES-128-GCM -macopt hexkey:$k -macopt hexiv:${k:0:24} -in "$big" GMAC
+else
+  echo "bench: no openssl in $srsimd (./test.sh builds that sysroot): openssl rows skipped" >&2
+fi
 run "syscall-bound (getppid x 1e6)" - "$sys"
 run "startup (busybox true)" - "$bb" true
 run "fork+exec x86-64 /bin/true x 500 (busybox sh)" - "$bb" sh -c "$loop_host"

@@ -60,7 +60,7 @@ public sealed unsafe partial class Processor
         Space = CodeSpace.Of(mem);
         Cache = Space.Cache;
         Space.Attach(this);
-        Jit = Jit.Create(Space, jitThreshold ?? Jit.DefaultThreshold);
+        Jit = Jit.Create(Space, jitThreshold ?? Jit.DefaultThreshold, model.Effective);
     }
 
     /// <summary>Switch to another address space (execve).</summary>

@@ -92,18 +92,23 @@ public static class DebianRun
         /// <summary>Run with the models' SIMD features (compat32's own set, qemu-i386's Westmere+movbe) instead
         /// of the i686 baseline: glibc's and libcrypto's SSE2/SSSE3/SSE4.2/AES-NI paths.</summary>
         public bool Simd { get; init; }
+        /// <summary>Another sysroot than the base one (the extra ones test.sh builds beside it).</summary>
+        public string? Sysroot { get; init; }
+        /// <summary>Extra environment for both sides.</summary>
+        public IReadOnlyDictionary<string, string>? Env { get; init; }
     }
 
     public static (ProcResult Qemu, ProcResult Compat) AssertSame(ITestOutputHelper log, string prog, IReadOnlyList<string> args, Opts? o = null)
     {
         o ??= new Opts();
-        string sr = DebianSysroot.Dir, exe = DebianSysroot.Bin(prog);
+        string sr = o.Sysroot ?? DebianSysroot.Dir, exe = Path.Combine(sr, "usr", "bin", prog);
         using var dir = TestEnv.NewTempDir("deb");
         using var home = TestEnv.NewTempDir("home");
         var env = Proc.BaseEnv();
         env["HOME"] = home.Path;
         env["COMPAT32_CACHE"] = TestEnv.Cache; // compat32's vDSO cache, not under HOME
         if (o.Simd) env[CpuBaseline.Variable] = "";
+        foreach (var (k, v) in o.Env ?? new Dictionary<string, string>()) env[k] = v;
         string qemuCpu = o.Simd ? Simd.SimdGuestTests.QemuSimdCpu : TestEnv.QemuCpu;
 
         (ProcResult, string) Side(Func<ProcResult> run)

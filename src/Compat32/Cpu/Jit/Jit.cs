@@ -33,7 +33,15 @@ public sealed unsafe class Jit
     internal const int OffX87Fdp = 108;     // uint: linear address of the last x87 memory operand
     internal const int OffX87Fds = 112;     // uint: its segment register index, bit 31 = recorded
     internal const int OffX87Img = 128;     // 108 bytes: FNSAVE/FRSTOR image (32-bit protected-mode layout)
-    const int StateSize = 256;
+    // SSE: the guest XMM0-7 and MXCSR run in the host's while host code runs (loaded at the first SSE
+    // instruction, stored at exit, the host's MXCSR saved and put back), only while the guest masks every SIMD
+    // exception: an unmasked one is the interpreter's (#XM), as a host trap would be fatal here.
+    internal const int OffSimdLoaded = 98;  // byte: guest XMM/MXCSR are in the host registers
+    internal const int OffSimdOk = 99;      // byte: the guest's MXCSR masks all exceptions (and the host has its bits)
+    internal const int OffMxcsr = 240;      // uint: guest MXCSR
+    internal const int OffHostMxcsr = 244;  // uint: the host's MXCSR while the guest's is loaded
+    internal const int OffXmm = 256;        // 8 x 16 bytes: guest XMM0-7
+    const int StateSize = 384;
     internal const int TableSize = JitCode.TableSize;
     internal const int TableMask = TableSize - 1;
     internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
@@ -62,6 +70,9 @@ public sealed unsafe class Jit
 
     public readonly int Threshold;
 
+    /// <summary>The guest model's CPUID features: an SSE instruction it lacks stays the interpreter's (#UD).</summary>
+    internal readonly CpuFeature GuestFeatures;
+
     internal static readonly bool Debug = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") is { Length: > 0 };
 
     internal readonly byte* State;
@@ -79,20 +90,21 @@ public sealed unsafe class Jit
     /// interpreter, code-buffer flushes it ran, blocks the assembler refused.</summary>
     public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
 
-    Jit(byte* state, CodeSpace space, int threshold)
+    Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {
         Threshold = threshold;
+        GuestFeatures = features;
         State = state;
         this.space = space;
     }
 
     /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
-    public static Jit? Create(CodeSpace space, int threshold)
+    public static Jit? Create(CodeSpace space, int threshold, CpuFeature features = CpuFeatures.I686)
     {
         if (!HostSupported || threshold <= 0) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
         NativeMemory.Clear(s, StateSize);
-        var j = new Jit(s, space, threshold);
+        var j = new Jit(s, space, threshold, features);
         j.SetMemory(space.Mem);
         return j;
     }
@@ -174,6 +186,20 @@ public sealed unsafe class Jit
             st[OffX87Ok] = ok ? (byte)1 : (byte)0;
             if (ok) fpu.SaveFull(new Span<byte>(st + OffX87Img, 108));
         }
+        bool simd = code.HasSimd;
+        if (simd)
+        {
+            st[OffSimdLoaded] = 0;
+            uint mx = s.Simd.Mxcsr;
+            bool ok = (mx & 0x1F80) == 0x1F80 && ((mx & 0x40) == 0 || HostDaz);
+            st[OffSimdOk] = ok ? (byte)1 : (byte)0;
+            if (ok)
+            {
+                *(uint*)(st + OffMxcsr) = mx;
+                var regs = s.Simd.Regs;
+                for (int i = 0; i < 8; i++) *(Simd.X128*)(st + OffXmm + 16 * i) = regs[i].Low;
+            }
+        }
         var f = s.Flags;
         f.Materialize();
         *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
@@ -194,6 +220,12 @@ public sealed unsafe class Jit
         sinceSafe += done;
         budget -= done;
         if (x87 && st[OffX87Loaded] != 0) FpuBack(s, fpu);
+        if (simd && st[OffSimdLoaded] != 0)
+        {
+            s.Simd.Mxcsr = *(uint*)(st + OffMxcsr);
+            var regs = s.Simd.Regs;
+            for (int i = 0; i < 8; i++) regs[i].Low = *(Simd.X128*)(st + OffXmm + 16 * i);
+        }
         if (reason == ExitInterpret) InterpretExits++;
         return reason;
     }
@@ -210,6 +242,11 @@ public sealed unsafe class Jit
         fpu.LoadFull(new ReadOnlySpan<byte>(st + OffX87Img, 108));
         fpu.Fip = fip; fpu.Fdp = fdp; fpu.Fcs = fcs; fpu.Fds = fds; fpu.Fop = fop;
     }
+
+    /// <summary>DAZ in the host's MXCSR: every SSE3 CPU has it (only early Pentium 4s lack it, SDM 11.6.3); a
+    /// guest MXCSR with DAZ on a host without it stays with the interpreter (LDMXCSR would #GP here).</summary>
+    static readonly bool HostDaz = System.Runtime.Intrinsics.X86.X86Base.IsSupported
+        && (System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Ecx & 1) != 0;
 
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>
     public void RequestStop() => Volatile.Write(ref *(int*)(State + OffAsync), 1);

@@ -42,6 +42,9 @@ internal sealed unsafe partial class JitCode
     /// <summary>Some translated block runs x87 instructions on the host FPU (set once, never cleared).</summary>
     internal volatile bool HasX87;
 
+    /// <summary>Some translated block runs SSE instructions on the host's XMM registers (set once, never cleared).</summary>
+    internal volatile bool HasSimd;
+
     /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
     internal readonly bool LowCode;
 
@@ -131,7 +134,7 @@ internal sealed unsafe partial class JitCode
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
-            nint host = translator.Translate(blk, out bool failed);
+            nint host = translator.Translate(blk, by.GuestFeatures, out bool failed);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
             translated++;

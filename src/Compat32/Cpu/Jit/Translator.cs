@@ -26,7 +26,7 @@ internal sealed class Translator
 
     public Translator(JitCode jit) { this.jit = jit; }
 
-    enum K : byte { None, Generic, X87, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
+    enum K : byte { None, Generic, X87, Simd, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
     /// loaded from the state block (HostClean) or produced by a translated instruction (HostDirty).</summary>
@@ -57,6 +57,13 @@ internal sealed class Translator
         a.je(noFpu);
         a.fnsave(__[r13 + Jit.OffX87Img]); // also leaves the host FPU initialised, as the ABI wants it
         a.Label(ref noFpu);
+        var noSimd = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
+        a.je(noSimd);
+        a.stmxcsr(__dword_ptr[r13 + Jit.OffMxcsr]);
+        a.ldmxcsr(__dword_ptr[r13 + Jit.OffHostMxcsr]); // the host's rounding and masks back before .NET runs
+        for (int k = 0; k < 8; k++) a.movaps(__xmmword_ptr[r13 + (Jit.OffXmm + 16 * k)], Xmm(k));
+        a.Label(ref noSimd);
         a.mov(__dword_ptr[r13 + 0], eax); a.mov(__dword_ptr[r13 + 4], ecx); a.mov(__dword_ptr[r13 + 8], edx);
         a.mov(__dword_ptr[r13 + 12], ebx); a.mov(__dword_ptr[r13 + 16], r12d); a.mov(__dword_ptr[r13 + 20], ebp);
         a.mov(__dword_ptr[r13 + 24], esi); a.mov(__dword_ptr[r13 + 28], edi);
@@ -148,10 +155,130 @@ internal sealed class Translator
         return K.X87;
     }
 
-    static K Classify(in Instruction ins)
+    // ------------------------------------------------------------------ SSE on the host
+
+    static AssemblerRegisterXMM Xmm(int k) => k switch
+    {
+        0 => xmm0, 1 => xmm1, 2 => xmm2, 3 => xmm3, 4 => xmm4, 5 => xmm5, 6 => xmm6, _ => xmm7,
+    };
+
+    /// <summary>Features whose instructions may run as themselves on the host (MMX aliases the x87 registers and
+    /// stays the interpreter's, as do the features no model offers).</summary>
+    const CpuFeature Hostable = CpuFeature.Sse | CpuFeature.Sse2 | CpuFeature.Sse3 | CpuFeature.Ssse3 | CpuFeature.Sse41
+        | CpuFeature.Sse42 | CpuFeature.Aes | CpuFeature.Pclmulqdq | CpuFeature.Popcnt | CpuFeature.Movbe;
+
+    /// <summary>COMPAT32_JIT_SIMD=0 leaves every SSE instruction to the interpreter (for measurements and bisecting).</summary>
+    static readonly bool SimdOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_SIMD") != "0";
+
+    /// <summary>What the host CPU itself executes (CPUID.1:ECX; SSE and SSE2 are x86-64's baseline).</summary>
+    static readonly CpuFeature HostHas = HostFeatures();
+
+    static CpuFeature HostFeatures()
+    {
+        if (!System.Runtime.Intrinsics.X86.X86Base.IsSupported) return 0;
+        uint c = (uint)System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Ecx;
+        var f = CpuFeature.Sse | CpuFeature.Sse2;
+        if ((c & 1u << 0) != 0) f |= CpuFeature.Sse3;
+        if ((c & 1u << 1) != 0) f |= CpuFeature.Pclmulqdq;
+        if ((c & 1u << 9) != 0) f |= CpuFeature.Ssse3;
+        if ((c & 1u << 19) != 0) f |= CpuFeature.Sse41;
+        if ((c & 1u << 20) != 0) f |= CpuFeature.Sse42;
+        if ((c & 1u << 22) != 0) f |= CpuFeature.Movbe;
+        if ((c & 1u << 23) != 0) f |= CpuFeature.Popcnt;
+        if ((c & 1u << 25) != 0) f |= CpuFeature.Aes;
+        return f;
+    }
+
+    /// <summary>An SSE-generation instruction the guest model and the host both have: K.Simd when it touches XMM
+    /// state (MXCSR, the registers), K.Generic for the scalar ones (POPCNT, MOVBE, CRC32, the fences).
+    /// MXCSR loads, MMX-state conversions, MASKMOVDQU (implicit EDI store), CLFLUSH, LZCNT/TZCNT
+    /// (their undefined flags), RCP/RSQRT and anything with an MMX register stay the interpreter's.</summary>
+    static K ClassifySimd(in Instruction ins, CpuFeature need, CpuFeature guest)
+    {
+        if (!SimdOn) return K.None;
+        if ((need & ~Hostable) != 0 || (need & ~guest) != 0 || (need & ~HostHas) != 0) return K.None;
+        if (ins.Encoding != EncodingKind.Legacy || ins.HasLockPrefix) return K.None;
+        switch (ins.Mnemonic)
+        {
+            case Mnemonic.Ldmxcsr: case Mnemonic.Stmxcsr: case Mnemonic.Maskmovdqu:
+            case Mnemonic.Cvtpi2ps: case Mnemonic.Cvtpi2pd: case Mnemonic.Cvtps2pi: case Mnemonic.Cvtpd2pi:
+            case Mnemonic.Cvttps2pi: case Mnemonic.Cvttpd2pi: case Mnemonic.Movq2dq: case Mnemonic.Movdq2q:
+            case Mnemonic.Clflush: case Mnemonic.Lzcnt: case Mnemonic.Tzcnt: case Mnemonic.Pause:
+            // approximations: each vendor's tables differ from the interpreter's (the definition), so a result
+            // must not depend on whether its block was translated
+            case Mnemonic.Rcpps: case Mnemonic.Rcpss: case Mnemonic.Rsqrtps: case Mnemonic.Rsqrtss:
+                return K.None;
+        }
+        // A prefetch is a hint that never faults (SDM PREFETCHh): nothing to run (glibc's large-copy loops start with one).
+        if (ins.Mnemonic is Mnemonic.Prefetchnta or Mnemonic.Prefetcht0 or Mnemonic.Prefetcht1 or Mnemonic.Prefetcht2) return K.Nop;
+        bool xmm = false;
+        for (int i = 0; i < ins.OpCount; i++)
+        {
+            switch (ins.GetOpKind(i))
+            {
+                case OpKind.Register:
+                    var r = ins.GetOpRegister(i);
+                    if (r >= Register.XMM0 && r <= Register.XMM7) xmm = true;
+                    else if (!Gpr(r)) return K.None;
+                    break;
+                case OpKind.Memory: if (!Addr32(ins)) return K.None; break;
+                case OpKind.Immediate8: break;
+                default: return K.None;
+            }
+        }
+        // Only these leave XMM and MXCSR alone; CVTTSS2SI r32, m32 and the like have no XMM operand but round by MXCSR.
+        bool scalar = ins.Mnemonic is Mnemonic.Popcnt or Mnemonic.Movbe or Mnemonic.Crc32 or Mnemonic.Movnti
+            or Mnemonic.Lfence or Mnemonic.Mfence or Mnemonic.Sfence;
+        return scalar && !xmm ? K.Generic : K.Simd;
+    }
+
+    bool simdGated;
+
+    /// <summary>An SSE instruction as itself on the host's XMM registers and MXCSR: the first one of a block loads
+    /// the guest's (unless this entry did already) or leaves for the interpreter when the guest unmasks a SIMD
+    /// exception; a memory operand is checked as for integer instructions, and a 16-byte one that must be aligned
+    /// and is not leaves too (the interpreter raises the #GP).</summary>
+    void EmitSimd(in Instruction ins, int i)
+    {
+        if (!simdGated)
+        {
+            SaveIfDirty();
+            var loaded = a.CreateLabel();
+            a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
+            a.jne(loaded);
+            a.cmp(__byte_ptr[r13 + Jit.OffSimdOk], 0);
+            a.je(SlowLabelAt(i));
+            a.stmxcsr(__dword_ptr[r13 + Jit.OffHostMxcsr]);
+            a.ldmxcsr(__dword_ptr[r13 + Jit.OffMxcsr]);
+            for (int k = 0; k < 8; k++) a.movaps(Xmm(k), __xmmword_ptr[r13 + (Jit.OffXmm + 16 * k)]);
+            a.mov(__byte_ptr[r13 + Jit.OffSimdLoaded], 1);
+            a.Label(ref loaded);
+            simdGated = true;
+            jit.HasSimd = true;
+        }
+        if (MemOp(ins) < 0) { EmitPlain(ins); return; }
+        SaveIfDirty();
+        Address(ins);
+        int size = ins.MemorySize.GetSize();
+        Check(size, ins.Op0Kind == OpKind.Memory, i);
+        if (size == 16 && !Processor.AlignmentFree(ins.Mnemonic))
+        {
+            a.test(r8d, 15);
+            a.jnz(SlowLabelAt(i));
+        }
+        var h = HostForm(ins);
+        BeforeExecute(ins);
+        a.AddInstruction(h);
+        AfterExecute(ins);
+    }
+
+    CpuFeature guest;
+
+    K Classify(in Instruction ins)
     {
         if (ins.IsInvalid) return K.None;
         if (ins.SegmentPrefix == Register.CS) return K.None; // a write through CS faults: the interpreter's
+        if (Processor.SimdNeed[(int)ins.Code] is var need && need != 0) return ClassifySimd(ins, need, guest);
         if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
             return ClassifyX87(ins);
         if (!OperandsOk(ins)) return K.None;
@@ -309,9 +436,10 @@ internal sealed class Translator
     readonly Dictionary<uint, Label> exits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0.</summary>
-    public nint Translate(Block blk, out bool failed)
+    public nint Translate(Block blk, CpuFeature guestFeatures, out bool failed)
     {
         failed = false;
+        guest = guestFeatures;
         var insns = blk.Insns;
         int n = blk.Count;
         if (blk.Start == Jit.NoTag) return 0;
@@ -320,7 +448,7 @@ internal sealed class Translator
         while (p < n)
         {
             var k = Classify(insns[p]);
-            if (k == K.Generic && !Encodable(insns[p])) k = K.None;
+            if (k is K.Generic or K.Simd && !Encodable(insns[p])) k = K.None;
             if (k == K.None) break;
             kinds[p++] = k;
             if (IsTerminator(k)) break;
@@ -333,6 +461,7 @@ internal sealed class Translator
 
         a = new Assembler(64);
         fpuGated = false;
+        simdGated = false;
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
@@ -390,6 +519,7 @@ internal sealed class Translator
                 return;
             case K.Div: EmitDiv(ins, i); return;
             case K.X87: EmitX87(ins, i); return;
+            case K.Simd: EmitSimd(ins, i); return;
             case K.PushR:
             {
                 SaveIfDirty();

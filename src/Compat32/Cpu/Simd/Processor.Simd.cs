@@ -25,10 +25,10 @@ public sealed unsafe partial class Processor
         }
     }
 
-    const CpuFeature Unsupported = (CpuFeature)(1UL << 63);
+    internal const CpuFeature Unsupported = (CpuFeature)(1UL << 63);
 
     /// <summary>The feature each Code needs, from Iced's CPUID table; features no model has map to Unsupported.</summary>
-    static readonly CpuFeature[] SimdNeed = BuildNeed();
+    internal static readonly CpuFeature[] SimdNeed = BuildNeed();
 
     static CpuFeature[] BuildNeed()
     {
@@ -101,7 +101,7 @@ public sealed unsafe partial class Processor
     }
 
     /// <summary>Legacy-SSE 16-byte memory operands must be 16-byte aligned except for these (SDM 11.6.8, 12.10.3).</summary>
-    static bool AlignmentFree(Mnemonic m) => m is Mnemonic.Movups or Mnemonic.Movupd or Mnemonic.Movdqu or Mnemonic.Lddqu
+    internal static bool AlignmentFree(Mnemonic m) => m is Mnemonic.Movups or Mnemonic.Movupd or Mnemonic.Movdqu or Mnemonic.Lddqu
         or Mnemonic.Pcmpestri or Mnemonic.Pcmpestrm or Mnemonic.Pcmpistri or Mnemonic.Pcmpistrm;
 
     /// <summary>Operand op as a value zero-extended to 128 bits (xmm, mm, r32 or memory of the decoded size).
