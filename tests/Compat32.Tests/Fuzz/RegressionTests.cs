@@ -20,6 +20,21 @@ public class FuzzRegressionTests
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pipe_bad_buf.c")), [], new Differential.Options { TimeoutMs = 30_000 });
 
     /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
+    /// <summary>Syscall fuzzer: truncate() of a FIFO opened it for writing and waited for a reader forever.</summary>
+    [NativeI386Fact]
+    public void TruncateNonRegular() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "truncate_fifo.c")), [], new Differential.Options { TimeoutMs = 30_000 });
+
+    /// <summary>Instruction fuzzer: a memory operand's #D, FCOM's codes and FSTP1 when the x87 stack is empty.</summary>
+    [NativeI386Fact]
+    public void X87EmptyStack() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_empty_stack.c")), []);
+
+    /// <summary>Instruction fuzzer: which address a faulting PUSHA/POPA names, and what PUSHA wrote.</summary>
+    [NativeI386Fact]
+    public void PushaPopaFault() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pusha_fault.c")), []);
+
     [NativeI386Fact]
     public void X87ControlWordAndSignalFpu() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_cw_sig.c")), []);

@@ -83,12 +83,19 @@ public sealed unsafe partial class Processor
         uint sp = S.R[CpuState.ESP];
         uint ss = S.SegBase[CpuState.SS];
         uint n = (uint)(8 * size);
-        if (!ProbeWrite(sp - n + ss, (int)n)) return;
-        for (int i = 0; i < 8; i++)
+        // As the host CPU does it: the 32 bytes go out as two 16-byte stores, the upper (EAX..EBX) first, each written
+        // only when all of it can be; a fault names the first slot in push order that cannot be written (the
+        // instruction fuzzer found compat32 naming the lowest one, and writing nothing).
+        for (int half = 0; half < 8; half += 4)
         {
-            uint v = S.R[i];
-            uint at = sp - (uint)((i + 1) * size) + ss;
-            if (size == 4) WriteU32(at, v); else WriteU16(at, (ushort)v);
+            for (int i = half; i < half + 4; i++)
+                if (!ProbeWrite(sp - (uint)((i + 1) * size) + ss, size)) return;
+            for (int i = half; i < half + 4; i++)
+            {
+                uint v = S.R[i];
+                uint at = sp - (uint)((i + 1) * size) + ss;
+                if (size == 4) WriteU32(at, v); else WriteU16(at, (ushort)v);
+            }
         }
         S.R[CpuState.ESP] = sp - n;
     }
@@ -98,12 +105,13 @@ public sealed unsafe partial class Processor
         uint sp = S.R[CpuState.ESP];
         uint ss = S.SegBase[CpuState.SS];
         Span<uint> vals = stackalloc uint[8];
-        for (int i = 0; i < 8; i++)
+        // in pop order (EDI at ESP first), so a fault names the first slot that cannot be read, as on the host CPU
+        for (int i = 7; i >= 0; i--)
         {
             uint at = sp + (uint)((7 - i) * size) + ss;
             vals[i] = size == 4 ? ReadU32(at) : ReadU16(at);
+            if (Faulted) return;
         }
-        if (Faulted) return;
         for (int i = 0; i < 8; i++)
         {
             if (i == CpuState.ESP) continue; // the stored ESP is discarded
