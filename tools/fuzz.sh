@@ -27,7 +27,7 @@ cd "$snap"
 pids=()
 for t in SyscallFuzzTests.LongRun SyscallFuzzTests.DifferentialRun ElfFuzzTests.LongRun InsnFuzzTests.LongRun; do
   echo "fuzz.sh: $t for $COMPAT32_FUZZ_SECONDS s from seed $COMPAT32_FUZZ_SEED" >&2
-  ( dotnet test tests/Compat32.Tests/bin/Release/net10.0/Compat32.Tests.dll -nologo \
+  ( dotnet test tests/Compat32.Tests/bin/Release/net10.0/Compat32.Tests.dll \
       --filter "FullyQualifiedName~Compat32.Tests.Fuzz.$t" --logger "console;verbosity=detailed" 2>&1 |
       grep -E "fuzz:|Passed|Failed|seed" ) &
   pids+=($!)

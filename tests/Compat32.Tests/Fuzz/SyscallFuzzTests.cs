@@ -146,9 +146,9 @@ public class SyscallFuzzTests(ITestOutputHelper log)
                 var r = RunSeed(s, count, model, jit1, "", 300_000);
                 string key = Problem(r) == null ? "ok" : r.Outcome + (r.Stdout.Contains("ORACLE") ? "-oracle" : r.Stdout.Contains("FAULT") ? "-fault" : "");
                 outcomes.AddOrUpdate(key, 1, (_, v) => v + 1);
-                if (key == "ok" && Interlocked.Add(ref calls, count) % 1_000_000 == 0)
+                if (key != "ok") FuzzRun.Keep("syscall", $"{s} {count} {model} {(jit1 ? 1 : 0)}", Problem(r)!);
+                else if (Interlocked.Add(ref calls, count) % 1_000_000 == 0)
                     FuzzRun.Report(FuzzRun.Summary($"syscall fuzz (running): {Interlocked.Read(ref calls)} calls", outcomes));
-                else FuzzRun.Keep("syscall", $"{s} {count} {model} {(jit1 ? 1 : 0)}", Problem(r)!);
             }
         });
         string line = FuzzRun.Summary($"syscall fuzz: {calls} calls", outcomes);
