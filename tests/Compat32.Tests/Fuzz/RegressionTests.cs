@@ -30,6 +30,11 @@ public class FuzzRegressionTests
     public void X87EmptyStack() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_empty_stack.c")), []);
 
+    /// <summary>Instruction fuzzer: LEAVE with a 66 prefix pops BP, not EBP.</summary>
+    [NativeI386Fact]
+    public void Leave16() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "leave16.c")), []);
+
     /// <summary>Instruction fuzzer: which address a faulting PUSHA/POPA names, and what PUSHA wrote.</summary>
     [NativeI386Fact]
     public void PushaPopaFault() =>

@@ -187,7 +187,17 @@ public sealed unsafe partial class Processor
             case Mnemonic.Enter: ExecEnter(ins); break;
             case Mnemonic.Leave:
             {
+                // SDM LEAVE: ESP := EBP (a 32-bit stack), then POP EBP, or POP BP with a 66 prefix (found by the
+                // instruction fuzzer: the prefix was ignored)
                 uint sp = S.R[CpuState.EBP];
+                if (ins.Code == Code.Leavew)
+                {
+                    uint w = ReadU16(sp + S.SegBase[CpuState.SS]);
+                    if (Faulted) break;
+                    S.R[CpuState.ESP] = sp + 2;
+                    S.R[CpuState.EBP] = (sp & 0xFFFF0000) | w;
+                    break;
+                }
                 uint v = ReadU32(sp + S.SegBase[CpuState.SS]);
                 if (Faulted) break;
                 S.R[CpuState.ESP] = sp + 4;
