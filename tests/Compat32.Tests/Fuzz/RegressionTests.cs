@@ -30,6 +30,11 @@ public class FuzzRegressionTests
     public void X87EmptyStack() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_empty_stack.c")), []);
 
+    /// <summary>Instruction fuzzer: a REPE/REPNE CMPS/SCAS that faults midway keeps the EFLAGS it started with.</summary>
+    [NativeI386Fact]
+    public void RepCompareFaultFlags() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "rep_fault_flags.c")), []);
+
     /// <summary>Instruction fuzzer: LEAVE with a 66 prefix pops BP, not EBP.</summary>
     [NativeI386Fact]
     public void Leave16() =>
