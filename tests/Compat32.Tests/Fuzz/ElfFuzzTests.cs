@@ -306,7 +306,7 @@ public class ElfFuzzTests(ITestOutputHelper log)
                 if (p != null) { Interlocked.Increment(ref bad); FuzzRun.Keep("elf", $"{t} {s}", $"{what}: {p}"); }
                 Interlocked.Increment(ref runs);
                 if (invoke) Interlocked.Increment(ref full);
-                if (Interlocked.Read(ref runs) % 50_000 == 0) FuzzRun.Report($"elf fuzz (running): {runs} mutated files");
+                if (Interlocked.Read(ref runs) % 10_000 == 0) FuzzRun.Report($"elf fuzz (running): {runs} mutated files");
             }
         });
         string line = $"elf fuzz: {runs} mutated files ({full} of them full compat32 runs, the rest loaded in-process), {bad} failing";
