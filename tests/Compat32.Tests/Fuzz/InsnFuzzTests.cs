@@ -307,12 +307,13 @@ public class InsnFuzzTests(ITestOutputHelper log)
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures));
     }
 
-    /// <summary>COMPAT32_FUZZ_DUMP="SEED CASES bytes|valid FILE": writes that case file, to run insnfuzz on by hand.</summary>
-    [Fact]
+    /// <summary>COMPAT32_FUZZ_DUMP="SEED CASES bytes|valid FILE": writes that case file (and FILE.txt, the text of each
+    /// case), to run fuzz/guests/insnfuzz.c on by hand; a tool, skipped without the variable.</summary>
+    [DumpFact]
     public void DumpCases()
     {
-        var spec = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP")?.Split(' ');
-        if (spec is not { Length: 4 }) return;
+        var spec = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP")!.Split(' ');
+        Assert.True(spec.Length == 4, "COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\"");
         var texts = WriteCases(spec[3], ulong.Parse(spec[0]), int.Parse(spec[1]), spec[2] == "bytes");
         File.WriteAllLines(spec[3] + ".txt", texts.Select((t, i) => $"{i} {t}"));
     }
@@ -352,4 +353,10 @@ public class InsnFuzzTests(ITestOutputHelper log)
         log.WriteLine(line);
         Assert.True(bad == 0, line + " (kept in tests/Compat32.Tests/Fuzz/seeds/insn.txt)");
     }
+}
+
+/// <summary>Runs only when COMPAT32_FUZZ_DUMP names what to write.</summary>
+public sealed class DumpFactAttribute : FactAttribute
+{
+    public DumpFactAttribute() { if (Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP") == null) Skip = "a tool: set COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\""; }
 }
