@@ -484,6 +484,9 @@ static void sanitize(struct call *c)
     case __NR_sync: case __NR_syncfs: break;
     }
     for (int i = 0; i < 6; i++) if (path_escapes(a[i])) a[i] = (uint32_t)ARENA + 256 * below(16);
+    /* a siginfo pointer the loop above moved to a path slot gets its negative si_code again */
+    if (c->nr == __NR_rt_sigqueueinfo) a[2] = queued_info(a[2]);
+    if (c->nr == __NR_rt_tgsigqueueinfo) a[3] = queued_info(a[3]);
 }
 
 /* results with a fixed contract: 0, a descriptor, at most / exactly an argument */
