@@ -1,6 +1,6 @@
 /* Syscall fuzzer guest (issue #12). Issues seeded random i386 system calls with interesting arguments through
  * int $0x80 and the vDSO's __kernel_vsyscall (SYSENTER or SYSCALL, whichever the machine model patched in), inside
- * a scratch directory (the current directory when started), and checks after each call:
+ * a scratch directory of its own (a fresh "sysfuzz-scratch" made in the current directory), and checks after each call:
  *   - the registers Linux preserves (ebx ecx edx esi edi ebp) came back unchanged;
  *   - a result in [-4095, -1] is a user-visible errno (1..133; never a kernel-internal ERESTART* value);
  *   - results of calls with a fixed contract fit it (0 for success, a descriptor, at most the length asked ...);
@@ -12,6 +12,10 @@
  * bpf, ...). Other calls are kept with their dangerous arguments narrowed (a signal that cannot be caught, a pid
  * other than ours, a mapping over our own image or stack, a handler other than ours, a path outside the scratch
  * directory).
+ * Confinement: every descriptor it inherited is closed at start; a pointer argument that could be read as a path
+ * (into the arena, the text, or any other readable page, probed through a pipe) must not name an absolute path or
+ * hold a ".." component, except the fixed path slots, whose ".." stays inside; open_by_handle_at (which can open any
+ * inode of a file system) is excluded.
  *
  * usage: sysfuzz SEED COUNT [FLAGS]   FLAGS: i = int80 only, v = vsyscall only (default: both, chosen per call),
  *                                          d = print one line per call for the differential mode
@@ -25,6 +29,8 @@
 
 #define REPORT 100
 #define SCRATCH 101
+#define PROBE_R 98   /* a pipe for probing whether user memory is readable (and what it holds) */
+#define PROBE_W 99
 #define ARENA ((uint8_t *)0x5a000000u)
 #define ARENA_RW (16 * 4096)
 #define ARENA_RO (ARENA + ARENA_RW)
@@ -229,6 +235,7 @@ static int excluded(uint32_t nr)
     case __NR_fsconfig: case __NR_quotactl_fd: case __NR_sched_setattr: case __NR_vm86: case __NR_vm86old:
     case __NR_mlockall: /* locks (populates) every mapping we made, however big */
     case __NR_modify_ldt: case __NR_set_thread_area:  /* our %gs TLS descriptor; the segment code is another room */
+    case __NR_open_by_handle_at: /* a guessed handle (inode 2: a file system's root) opens outside the scratch dir */
     case __NR_nfsservctl: case __NR_lookup_dcookie: case __NR_process_madvise: case __NR_setns: case __NR_unshare:
         return 1;
     }
@@ -250,6 +257,13 @@ static uint32_t no_alrm_mask(uint32_t p)
     return (uint32_t)m;
 }
 
+/* pid for a queued siginfo at p: ours only when p is in the arena (where queued_info makes si_code negative);
+   Linux lets a process send itself any si_code, and a positive one would look like a fault of our own */
+static uint32_t queue_pid(uint32_t pid, uint32_t p)
+{
+    return p >= (uint32_t)ARENA && p < (uint32_t)ARENA + ARENA_RW - 128 ? pid : 0x3ffffff0u;
+}
+
 static uint32_t queued_info(uint32_t p)
 {
     if (p < (uint32_t)ARENA || p >= (uint32_t)ARENA + ARENA_RW - 128) return p;
@@ -263,6 +277,46 @@ static void path_arg(uint32_t *a)
     if (*a >= (uint32_t)ARENA && *a < (uint32_t)ARENA + ARENA_RW) *a = (uint32_t)ARENA + 256 * below(16);
 }
 
+/* A string the kernel could take as a path must stay inside the scratch directory: not absolute, no ".."
+   component. n bytes of it are readable at s (the kernel stops at the first unreadable byte: EFAULT); more may be
+   readable past n when `more` (then a string without its NUL in n counts as escaping). */
+static int escapes(const char *s, uint32_t n, int more)
+{
+    if (n && s[0] == '/') return 1;
+    uint32_t i = 0;
+    for (; i < n && s[i]; i++)
+        if (s[i] == '.' && i + 1 < n && s[i + 1] == '.' && (i == 0 || s[i - 1] == '/') && (i + 2 >= n || s[i + 2] == 0 || s[i + 2] == '/'))
+            return 1;
+    return i == n && more;
+}
+
+static char probe_buf[4096];
+
+/* Could the kernel read a path at p that leaves the scratch directory? */
+static int path_escapes(uint32_t p)
+{
+    if (p >= (uint32_t)ARENA && p < (uint32_t)ARENA + 4096 && (p - (uint32_t)ARENA) % 256 == 0)
+        for (unsigned k = 0; k < NPATHS; k++) if (strcmp((const char *)p, paths[k]) == 0) return 0; /* a path slot */
+    if (p >= (uint32_t)ARENA && p < (uint32_t)ARENA_NONE) return escapes((const char *)p, (uint32_t)ARENA_NONE - p, 0);
+    if (p >= (uint32_t)__executable_start && p < (uint32_t)etext)
+        return escapes((const char *)p, (uint32_t)etext - p < 4096 ? (uint32_t)etext - p : 4096, (uint32_t)etext - p < 4096);
+    if (p < 4096 || (p >= (uint32_t)ARENA_NONE && p < (uint32_t)ARENA_END) || (p >= (uint32_t)UNMAPPED && p < (uint32_t)UNMAPPED + 0x10000) || p >= 0xffffe000u) return 0;
+    /* anything else (a mapping a call made, the heap, a shared segment): copy what is readable through the pipe */
+    uint32_t n = 0;
+    while (n < sizeof probe_buf) {
+        uint32_t chunk = 4096 - ((p + n) & 0xfff);
+        if (chunk > sizeof probe_buf - n) chunk = sizeof probe_buf - n;
+        int32_t w = raw(__NR_write, PROBE_W, p + n, chunk, 0, 0);
+        if (w <= 0) break;
+        raw(__NR_read, PROBE_R, (uint32_t)probe_buf + n, w, 0, 0);
+        n += w;
+        int nul = 0;
+        for (uint32_t i = n - w; i < n; i++) if (!probe_buf[i]) { nul = 1; break; }
+        if (nul || (uint32_t)w < chunk) break;
+    }
+    return escapes(probe_buf, n, 0);
+}
+
 static void sanitize(struct call *c)
 {
     uint32_t *a = c->a;
@@ -270,7 +324,7 @@ static void sanitize(struct call *c)
     /* every pointer to a path goes to a path slot; cheap and general: any arena pointer below slot 16 */
     for (int i = 0; i < 6; i++) {
         if (a[i] >= (uint32_t)ARENA && a[i] < (uint32_t)ARENA + 4096) path_arg(&a[i]);
-        if (a[i] == REPORT || a[i] == SCRATCH) a[i] = 3;
+        if (a[i] >= PROBE_R && a[i] <= SCRATCH) a[i] = 3;
         /* a number that happens to point into our data, heap or stack would let the kernel write there lawfully;
            our text stays (read-only: writes must fail), but not at a '/' (a path) */
         if (hits_us(a[i], 1) && !(a[i] >= (uint32_t)__executable_start && a[i] < (uint32_t)etext)) a[i] = (uint32_t)UNMAPPED;
@@ -298,8 +352,8 @@ static void sanitize(struct call *c)
     case __NR_kill: case __NR_tkill: a[0] = safe_pid(a[0]); a[1] = safe_sig(a[1]); break;
     case __NR_tgkill: a[0] = safe_pid(a[0]); a[1] = safe_pid(a[1]); a[2] = safe_sig(a[2]); break;
     /* a queued siginfo says SI_QUEUE (a positive si_code would look like a fault of our own) */
-    case __NR_rt_sigqueueinfo: a[0] = safe_pid(a[0]); a[1] = safe_sig(a[1]); a[2] = queued_info(a[2]); break;
-    case __NR_rt_tgsigqueueinfo: a[0] = safe_pid(a[0]); a[1] = safe_pid(a[1]); a[2] = safe_sig(a[2]); a[3] = queued_info(a[3]); break;
+    case __NR_rt_sigqueueinfo: a[0] = queue_pid(safe_pid(a[0]), a[2]); a[1] = safe_sig(a[1]); a[2] = queued_info(a[2]); break;
+    case __NR_rt_tgsigqueueinfo: a[0] = queue_pid(safe_pid(a[0]), a[3]); a[1] = safe_pid(a[1]); a[2] = safe_sig(a[2]); a[3] = queued_info(a[3]); break;
     case __NR_pidfd_send_signal: a[1] = safe_sig(a[1]); break;
     case __NR_pidfd_open: case __NR_ptrace: case __NR_process_vm_readv: case __NR_process_vm_writev:
     case __NR_sched_setscheduler: case __NR_sched_setparam: case __NR_sched_setaffinity: case __NR_setpgid:
@@ -400,9 +454,9 @@ static void sanitize(struct call *c)
         else a[1] = 0; /* sendmsg/sendmmsg: no message (EFAULT), names inside would be random */
         break;
     }
-    case __NR_close_range: if (a[1] >= SCRATCH - 1) a[1] = below(50); if (a[0] > a[1]) a[0] = a[1]; break;
-    case __NR_dup2: case __NR_dup3: if (a[1] == REPORT || a[1] == SCRATCH) a[1] = 7; break;
-    case __NR_fcntl: case __NR_fcntl64: if ((a[1] == 0 || a[1] == 1030) && a[2] >= REPORT - 2 && a[2] <= SCRATCH) a[2] = 0; break;
+    case __NR_close_range: if (a[1] >= PROBE_R) a[1] = below(50); if (a[0] > a[1]) a[0] = a[1]; break;
+    case __NR_dup2: case __NR_dup3: if (a[1] >= PROBE_R && a[1] <= SCRATCH) a[1] = 7; break;
+    case __NR_fcntl: case __NR_fcntl64: if ((a[1] == 0 || a[1] == 1030) && a[2] >= PROBE_R - 2 && a[2] <= SCRATCH) a[2] = 0; break;
     case __NR_chdir: case __NR_fchdir: break; /* we go back after the call */
     case __NR_ioctl:
         if (a[1] == 0x5412 /* TIOCSTI */ || a[1] == 0x540e /* TIOCSCTTY */) a[1] = 0x541b;
@@ -429,6 +483,10 @@ static void sanitize(struct call *c)
     case __NR_set_tid_address: case __NR_set_robust_list: break;
     case __NR_sync: case __NR_syncfs: break;
     }
+    for (int i = 0; i < 6; i++) if (path_escapes(a[i])) a[i] = (uint32_t)ARENA + 256 * below(16);
+    /* a siginfo pointer the loop above moved to a path slot gets its negative si_code again */
+    if (c->nr == __NR_rt_sigqueueinfo) a[2] = queued_info(a[2]);
+    if (c->nr == __NR_rt_tgsigqueueinfo) a[3] = queued_info(a[3]);
 }
 
 /* results with a fixed contract: 0, a descriptor, at most / exactly an argument */
@@ -528,6 +586,16 @@ int main(int argc, char **argv)
 
     raw(__NR_dup2, 1, REPORT, 0, 0, 0);
     raw(__NR_fcntl64, REPORT, 2 /* F_SETFD */, 1, 0, 0);
+    /* nothing inherited stays reachable (a directory descriptor would lead out of the scratch directory) */
+    for (int fd = 3; fd < 1024; fd++) if (fd != REPORT) raw(__NR_close, fd, 0, 0, 0, 0);
+    /* a fresh scratch directory of our own, inside the current one */
+    if (raw(__NR_mkdir, (uint32_t)"sysfuzz-scratch", 0777, 0, 0, 0) != 0 || raw(__NR_chdir, (uint32_t)"sysfuzz-scratch", 0, 0, 0, 0) != 0) {
+        puts_("cannot make a fresh ./sysfuzz-scratch\n"); flush(); return 2;
+    }
+    int pp[2];
+    if (raw(__NR_pipe, (uint32_t)pp, 0, 0, 0, 0) != 0) return 2;
+    raw(__NR_dup2, pp[0], PROBE_R, 0, 0, 0); raw(__NR_dup2, pp[1], PROBE_W, 0, 0, 0);
+    raw(__NR_close, pp[0], 0, 0, 0, 0); raw(__NR_close, pp[1], 0, 0, 0, 0);
     int dot = raw(__NR_open, (uint32_t)".", 0x10000 /* O_DIRECTORY */, 0, 0, 0);
     raw(__NR_dup2, dot, SCRATCH, 0, 0, 0); raw(__NR_close, dot, 0, 0, 0, 0);
     int nul = raw(__NR_open, (uint32_t)"/dev/null", 2, 0, 0, 0);

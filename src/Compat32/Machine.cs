@@ -65,11 +65,34 @@ public sealed class Machine
             Kernel.HostTty = new Tty { Sid = pid, Pgid = pid };
             group.Tty = Kernel.HostTty;
         }
-        var res = Loader.Exec(t, file, AbsoluteExePath(path), argv, envp);
+        Loader.ExecResult res;
+        try { res = Loader.Exec(t, file, AbsoluteExePath(path), argv, envp); }
+        catch
+        {
+            // the exec failed (bad ELF, no interpreter): what the task holds goes back, as in bprm's failure path,
+            // so an embedder that spawns again (the ELF fuzzer's in-process loads) leaks no descriptors
+            Release(t);
+            throw;
+        }
         t.Auxv = res.Auxv;
         Loader.InitRegisters(cpu, Model, res.Entry, res.Sp);
         Init = t;
         return t;
+    }
+
+    /// <summary>Drops the first process of a machine that was never run: its descriptors, working directory and
+    /// address space (what do_exit would release).</summary>
+    public void Discard()
+    {
+        if (Init is { } t) { Init = null; Release(t); }
+    }
+
+    void Release(Kernel.Task t)
+    {
+        lock (Kernel.TaskSet.Lock) { Kernel.TaskSet.RemoveTaskLocked(t); Kernel.TaskSet.RemoveGroupLocked(t.Group); }
+        t.Files.Release();
+        t.Fs.Release();
+        Compat32.Kernel.Exit.ReleaseMm(t.Mm);
     }
 
     /// <summary>What the caller's descriptor names (/dev/null, /dev/pts/3, pipe:[...]), as /proc/self/fd shows it.</summary>

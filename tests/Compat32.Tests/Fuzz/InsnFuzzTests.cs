@@ -136,23 +136,30 @@ public class InsnFuzzTests(ITestOutputHelper log)
         {
             uint undefinedFlags = 0, everUndefined = 0; // a case may end at a fault after any instruction
             var ms = new MemoryStream();
-            var enc = Encoder.Create(32, new StreamCodeWriter(ms));
+            var one = new MemoryStream();
+            var enc = Encoder.Create(32, new StreamCodeWriter(one));
             var text = new List<string>();
             int n = 1 + r.Next(8);
             for (int k = 0; k < n; k++)
             {
                 if (One(undefinedFlags) is not { } i) break;
+                // one instruction at a time: an encoding that fails may have written some of its bytes already (a
+                // stray A0 once joined the next instruction into `mov al,[moffs]` with a random absolute address)
+                one.SetLength(0);
                 if (!enc.TryEncode(i, 0x20000000u + (ulong)ms.Length, out _, out _)) continue;
+                one.WriteTo(ms);
                 undefinedFlags = (undefinedFlags & ~Map(i.RflagsModified)) | Map(i.RflagsUndefined) | CountDependent(i);
                 everUndefined |= undefinedFlags;
                 text.Add(i.ToString());
             }
-            return (ms.ToArray(), 0xcd5u & ~everUndefined, string.Join("; ", text));
+            var code = ms.ToArray();
+            return (code, 0xcd5u & ~everUndefined, string.Join("; ", text) + " [" + Convert.ToHexString(code) + "]");
         }
 
         /// <summary>Random bytes, without what would leave the straight line or the process's own state: INT n,
         /// far transfers, branches, flag and segment loads, FS/GS overrides, SYSENTER/SYSCALL/CPUID/RDTSC and the
-        /// descriptor-table group. Flags are not compared (which instruction ran last is not known).</summary>
+        /// descriptor-table group. Then decoded as the CPU will run them (see <see cref="Neutralize"/>), which also
+        /// tells which flags the SDM leaves defined.</summary>
         public (byte[] Code, uint FlagMask, string Text) RandomBytes()
         {
             var b = new byte[1 + r.Next(24)];
@@ -169,7 +176,43 @@ public class InsnFuzzTests(ITestOutputHelper log)
                 if (x == 0x0F && k + 1 < b.Length && !Sse && (b[k + 1] is >= 0x28 and <= 0x2F or >= 0x50 and <= 0x7F or 0xC2 or 0xC4 or 0xC5 or 0xC6 or >= 0xD0)) bad = true;
                 if (bad) b[k] = 0x90;
             }
-            return (b, 0, Convert.ToHexString(b));
+            uint mask = Neutralize(b);
+            return (b, mask, Convert.ToHexString(b));
+        }
+
+        /// <summary>Decodes the bytes as the CPU will (the code page goes on with int3) and turns into a NOP the first
+        /// byte of an instruction the model does not have (XABORT with RTM on the host), one the valid mode excludes
+        /// (CMPS, x87 transcendentals and environment saves ...), or one that reads a flag an earlier instruction left
+        /// undefined (ADC after AAD, PUSHF after a shift): those results belong to the host's microcode, not the
+        /// SDM. Repeats until none is left; returns the flags every instruction leaves defined.</summary>
+        uint Neutralize(byte[] b)
+        {
+            var padded = new byte[b.Length + 16];
+            for (int round = 0; round < 4 * b.Length + 4; round++)
+            {
+                b.CopyTo(padded, 0);
+                padded.AsSpan(b.Length).Fill(0xCC);
+                var d = Decoder.Create(32, new ByteArrayCodeReader(padded));
+                d.IP = 0x20000000;
+                uint undefinedFlags = 0, everUndefined = 0;
+                int bad = -1;
+                while (d.IP < 0x20000000u + (ulong)b.Length)
+                {
+                    int at = (int)(d.IP - 0x20000000);
+                    var i = d.Decode();
+                    if (i.IsInvalid) break; // #UD on both; nothing after it runs
+                    bool allowed = !Excluded.Contains(i.Mnemonic) && i.Mnemonic != Mnemonic.Reservednop
+                                   && (Map(i.RflagsRead) & undefinedFlags) == 0;
+                    foreach (var f in i.CpuidFeatures)
+                        if (!Base.Contains(f) && !(Sse && SseSet.Contains(f))) allowed = false;
+                    if (!allowed) { bad = at; break; }
+                    undefinedFlags = (undefinedFlags & ~Map(i.RflagsModified)) | Map(i.RflagsUndefined) | CountDependent(i);
+                    everUndefined |= undefinedFlags;
+                }
+                if (bad < 0) return 0xcd5u & ~everUndefined;
+                b[bad] = 0x90;
+            }
+            return 0;
         }
 
         public byte[] Case(byte[] code, uint mask)
@@ -214,7 +257,9 @@ public class InsnFuzzTests(ITestOutputHelper log)
         using var d = new TempDir("insnfuzz");
         string file = d.File("cases.bin");
         var texts = WriteCases(file, seed, cases, randomBytes);
-        var reference = nativeRef.Value ? Proc.Run(Guest, [file], d.Path, Proc.BaseEnv(), null, 60_000)
+        // setarch -R: the host kernel without address-space randomisation, as compat32 lays out a process; a random
+        // absolute address (random-bytes mode) then hits the stack or the vDSO in both or in neither
+        var reference = nativeRef.Value ? Proc.Run("setarch", ["-R", Guest, file], d.Path, Proc.BaseEnv(), null, 60_000)
                                         : Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, Guest, file], d.Path, Proc.BaseEnv(), null, 60_000);
         var args = new List<string>();
         if (jit1) args.AddRange(["--jit", "1"]);
@@ -224,14 +269,19 @@ public class InsnFuzzTests(ITestOutputHelper log)
         var rl = reference.Out.Split('\n');
         var cl = c.Stdout.Split('\n');
         var diffs = new List<string>();
+        int unusable = 0;
         for (int i = 0; i < Math.Max(rl.Length, cl.Length) && diffs.Count < 5; i++)
         {
             string a = i < rl.Length ? rl[i] : "(none)", b = i < cl.Length ? cl[i] : "(none)";
             if (a == b) continue;
+            // a locked access across a cache line (LOCK, XCHG with memory) is a bus lock, which the host kernel
+            // may throttle by sleeping the task (handle_bus_lock, split_lock_detect=ratelimit; dmesg says so): the
+            // case then ends in the guest's 1 s timeout there and says nothing about compat32
+            if (nativeRef.Value && a.EndsWith(" timeout", StringComparison.Ordinal) && !b.EndsWith(" timeout", StringComparison.Ordinal)) { unusable++; continue; }
             string text = i < texts.Count ? texts[i] : "";
             diffs.Add($"case {i}: {text}\n  {(nativeRef.Value ? "cpu " : "qemu")}: {a}\n  c32 : {b}");
         }
-        ran = texts.Count;
+        ran = texts.Count - unusable;
         return diffs.Count == 0 ? null : $"seed {seed} {(randomBytes ? "bytes" : "valid")}{(jit1 ? " --jit 1" : "")}:\n" + string.Join("\n", diffs);
     }
 
@@ -246,12 +296,22 @@ public class InsnFuzzTests(ITestOutputHelper log)
         int total = 0;
         Parallel.For(1, 4, new ParallelOptions { MaxDegreeOfParallelism = 2 }, s =>
         {
-            // 250: case 271 of a valid-mode seed differs from the CPU in a way not yet understood (see the issue #12 report)
-            if (RunSeed((ulong)s, 250, randomBytes, jit1, out int ran) is { } p) failures.Add(p);
+            if (RunSeed((ulong)s, 300, randomBytes, jit1, out int ran) is { } p) failures.Add(p);
             Interlocked.Add(ref total, ran);
         });
         log.WriteLine($"{total} cases");
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures));
+    }
+
+    /// <summary>COMPAT32_FUZZ_DUMP="SEED CASES bytes|valid FILE": writes that case file (and FILE.txt, the text of each
+    /// case), to run fuzz/guests/insnfuzz.c on by hand; a tool, skipped without the variable.</summary>
+    [DumpFact]
+    public void DumpCases()
+    {
+        var spec = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP")!.Split(' ');
+        Assert.True(spec.Length == 4, "COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\"");
+        var texts = WriteCases(spec[3], ulong.Parse(spec[0]), int.Parse(spec[1]), spec[2] == "bytes");
+        File.WriteAllLines(spec[3] + ".txt", texts.Select((t, i) => $"{i} {t}"));
     }
 
     [Fact]
@@ -280,7 +340,8 @@ public class InsnFuzzTests(ITestOutputHelper log)
                     Interlocked.Increment(ref bad);
                     FuzzRun.Keep("insn", $"{s} 2000 {(bytes ? "bytes" : "valid")} {(jit1 ? 1 : 0)}", p);
                 }
-                Interlocked.Add(ref cases, ran);
+                if (Interlocked.Add(ref cases, ran) / 200_000 != (Interlocked.Read(ref cases) - ran) / 200_000)
+                    FuzzRun.Report($"instruction fuzz (running): {Interlocked.Read(ref cases)} cases, {Interlocked.Read(ref bad)} failing files");
             }
         });
         string line = $"instruction fuzz: {cases} cases, {bad} failing files";
@@ -288,4 +349,10 @@ public class InsnFuzzTests(ITestOutputHelper log)
         log.WriteLine(line);
         Assert.True(bad == 0, line + " (kept in tests/Compat32.Tests/Fuzz/seeds/insn.txt)");
     }
+}
+
+/// <summary>Runs only when COMPAT32_FUZZ_DUMP names what to write.</summary>
+public sealed class DumpFactAttribute : FactAttribute
+{
+    public DumpFactAttribute() { if (Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP") == null) Skip = "a tool: set COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\""; }
 }

@@ -20,6 +20,31 @@ public class FuzzRegressionTests
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pipe_bad_buf.c")), [], new Differential.Options { TimeoutMs = 30_000 });
 
     /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
+    /// <summary>Syscall fuzzer: truncate() of a FIFO opened it for writing and waited for a reader forever.</summary>
+    [NativeI386Fact]
+    public void TruncateNonRegular() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "truncate_fifo.c")), [], new Differential.Options { TimeoutMs = 30_000 });
+
+    /// <summary>Instruction fuzzer: a memory operand's #D, FCOM's codes and FSTP1 when the x87 stack is empty.</summary>
+    [NativeI386Fact]
+    public void X87EmptyStack() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_empty_stack.c")), []);
+
+    /// <summary>Instruction fuzzer: a REPE/REPNE CMPS/SCAS that faults midway keeps the EFLAGS it started with.</summary>
+    [NativeI386Fact]
+    public void RepCompareFaultFlags() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "rep_fault_flags.c")), []);
+
+    /// <summary>Instruction fuzzer: LEAVE with a 66 prefix pops BP, not EBP.</summary>
+    [NativeI386Fact]
+    public void Leave16() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "leave16.c")), []);
+
+    /// <summary>Instruction fuzzer: which address a faulting PUSHA/POPA names, and what PUSHA wrote.</summary>
+    [NativeI386Fact]
+    public void PushaPopaFault() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pusha_fault.c")), []);
+
     [NativeI386Fact]
     public void X87ControlWordAndSignalFpu() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_cw_sig.c")), []);

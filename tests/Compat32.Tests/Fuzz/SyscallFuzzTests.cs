@@ -24,8 +24,20 @@ public class SyscallFuzzTests(ITestOutputHelper log)
         if (jit1) args.AddRange(["--jit", "1"]);
         args.AddRange([Guest, seed.ToString(), count.ToString()]);
         if (flags.Length > 0) args.Add(flags);
-        return FuzzRun.Run(args, dir.Path, timeoutMs, code => code == 0 || code == 3);
+        var r = FuzzRun.Run(args, dir.Path, timeoutMs, code => code == 0 || code == 3);
+        return Escaped(dir.Path) is { } e ? r with { Outcome = Outcome.HostFailure, Detail = e } : r;
     }
+
+    /// <summary>The guest works in ./sysfuzz-scratch, which it makes; anything else beside it got out.</summary>
+    public static string? Escaped(string dir)
+    {
+        var other = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Where(n => n != "sysfuzz-scratch").ToList();
+        return other.Count == 0 ? null : "the guest wrote outside its scratch directory: " + string.Join(", ", other);
+    }
+
+    /// <summary>Guest processes at once in the long run (COMPAT32_FUZZ_JOBS, default 4): a run mostly waits (a
+    /// blocking call ends with the 50 ms timer), so more than the cores keep them busy.</summary>
+    static int Jobs => int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_FUZZ_JOBS"), out int j) && j > 0 ? j : 4;
 
     /// <summary>Passing means: completed, and the guest's report is "ok".</summary>
     public static string? Problem(FuzzResult r) =>
@@ -94,8 +106,10 @@ public class SyscallFuzzTests(ITestOutputHelper log)
                               : Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, Guest, .. gargs], dir.Path, Proc.BaseEnv(), null, 120_000);
             }
             catch (TimeoutException) { continue; }
+            if (Escaped(dir.Path) is { } refEsc) { firstDiffs.AddOrUpdate("escaped-reference", 1, (_, v) => v + 1); FuzzRun.Keep("syscall", $"{s} 3000 intel 0 d", refEsc); }
             dir.Reset(); File.SetUnixFileMode(dir.Path, (UnixFileMode)0x1ff);
             var c = FuzzRun.Run([Guest, .. gargs], dir.Path, 120_000, code => code == 0 || code == 3);
+            if (Escaped(dir.Path) is { } esc) { firstDiffs.AddOrUpdate("escaped", 1, (_, v) => v + 1); FuzzRun.Keep("syscall", $"{s} 3000 intel 0 d", esc); }
             seeds++;
             var a = refr.Out.Split('\n'); var b = c.Stdout.Split('\n');
             for (int i = 0; i < Math.Min(a.Length, b.Length); i++)
@@ -121,7 +135,7 @@ public class SyscallFuzzTests(ITestOutputHelper log)
         ulong next = FuzzRun.LongSeed;
         long calls = 0;
         var outcomes = new ConcurrentDictionary<string, int>();
-        Parallel.For(0, 2, _ =>
+        Parallel.For(0, Jobs, new ParallelOptions { MaxDegreeOfParallelism = Jobs }, _ =>
         {
             while (DateTime.UtcNow < deadline)
             {
@@ -132,8 +146,9 @@ public class SyscallFuzzTests(ITestOutputHelper log)
                 var r = RunSeed(s, count, model, jit1, "", 300_000);
                 string key = Problem(r) == null ? "ok" : r.Outcome + (r.Stdout.Contains("ORACLE") ? "-oracle" : r.Stdout.Contains("FAULT") ? "-fault" : "");
                 outcomes.AddOrUpdate(key, 1, (_, v) => v + 1);
-                if (key == "ok") Interlocked.Add(ref calls, count);
-                else FuzzRun.Keep("syscall", $"{s} {count} {model} {(jit1 ? 1 : 0)}", Problem(r)!);
+                if (key != "ok") FuzzRun.Keep("syscall", $"{s} {count} {model} {(jit1 ? 1 : 0)}", Problem(r)!);
+                else if (Interlocked.Add(ref calls, count) % 1_000_000 == 0)
+                    FuzzRun.Report(FuzzRun.Summary($"syscall fuzz (running): {Interlocked.Read(ref calls)} calls", outcomes));
             }
         });
         string line = FuzzRun.Summary($"syscall fuzz: {calls} calls", outcomes);

@@ -186,7 +186,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Ret: ExecRet(ins); break;
             case Mnemonic.Retf: FarReturn(ins); break;
             case Mnemonic.Enter: ExecEnter(ins); break;
-            case Mnemonic.Leave: ExecLeave(ins); break;
+            case Mnemonic.Leave: ExecLeave(ins); break; // a 66 prefix pops BP (found by the instruction fuzzer too)
             case Mnemonic.Int: ExecInt((byte)ins.Immediate8); break;
             case Mnemonic.Int3: RaiseTrap(Vec.BP); break;
             case Mnemonic.Into: if (S.Flags.OFv) RaiseTrap(Vec.OF); break;

@@ -143,12 +143,16 @@ public sealed unsafe partial class Processor
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
         if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
+        // a fault after some iterations leaves EFLAGS as they were before the instruction (the host CPU does;
+        // found by the instruction fuzzer), ECX/ESI/EDI where the iterations got to
+        uint flagsBefore = repe || repne ? S.Flags.Get() : 0;
         while (true)
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
             uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz); // ES:EDI first, as the host CPU (see ExecStrGeneric)
+            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
             uint a = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
-            if (Faulted) return;
+            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
             S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
             if (!(repe || repne)) return;
@@ -167,11 +171,12 @@ public sealed unsafe partial class Processor
         if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         uint acc = S.R[0] & m;
+        uint flagsBefore = repe || repne ? S.Flags.Get() : 0; // see ExecCmps
         while (true)
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
             uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
-            if (Faulted) return;
+            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
             S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (acc - b) & m, acc, b);
             if (!(repe || repne)) return;

@@ -258,7 +258,7 @@ internal sealed class Translator
         }
         if (MemOp(ins) < 0) { EmitPlain(ins); return; }
         SaveIfDirty();
-        Address(ins);
+        Address(ins, i);
         int size = ins.MemorySize.GetSize();
         Check(size, ins.Op0Kind == OpKind.Memory, i);
         if (size == 16 && !Processor.AlignmentFree(ins.Mnemonic))

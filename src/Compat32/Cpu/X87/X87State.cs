@@ -26,6 +26,13 @@ public sealed class X87State
     public Float80 St(int i) => Regs[Phys(i)];
     public void SetSt(int i, Float80 v) { int p = Phys(i); Regs[p] = v; Empty &= (byte)~(1 << p); }
     public void Push(Float80 v) { Top = Top - 1; SetSt(0, v); }
+    /// <summary>ST(to) := ST(from), value and emptiness as they are.</summary>
+    public void CopySt(int from, int to)
+    {
+        int pf = Phys(from), pt = Phys(to);
+        Regs[pt] = Regs[pf];
+        Empty = (byte)((Empty & ~(1 << pt)) | (((Empty >> pf) & 1) << pt));
+    }
     public void Pop() { Empty |= (byte)(1 << Top); Top = Top + 1; }
 
     /// <summary>Full tag word (SDM 8.1.7): 00 valid, 01 zero, 10 special, 11 empty, per physical register.</summary>

@@ -103,8 +103,10 @@ public static partial class X87Unit
                 if (m == Mnemonic.Ftst) b = Float80.Zero;
                 else if (mem)
                 {
+                    var before = c.Flags;
                     b = ReadMemOperand(cpu, ins, ea, ref c);
                     if (cpu.Faulted) return;
+                    if (empty) c.Flags = before; // the stack fault comes first: no #D from the operand (host CPU)
                 }
                 else
                 {
@@ -117,7 +119,12 @@ public static partial class X87Unit
                 if (empty) { Underflow(ref c); r = X87Compare.Unordered; }
                 else r = SoftFloat80.Compare(ref c, f.St(0), b, quiet);
                 c.C1 = false;
-                if (!Commit(f, c)) break;
+                if (!Commit(f, c))
+                {
+                    // an unmasked stack underflow still reports "unordered" (the host CPU does; no pop)
+                    if (empty) f.Status = (ushort)((f.Status & ~(C0 | C2 | C3)) | CompareCodes(r));
+                    break;
+                }
                 f.Status = (ushort)((f.Status & ~(C0 | C2 | C3)) | CompareCodes(r));
                 for (int k = 0; k < pops; k++) f.Pop();
                 break;
@@ -286,11 +293,13 @@ public static partial class X87Unit
         bool empty;
         if (mem)
         {
+            var before = c.Flags;
             b = ReadMemOperand(cpu, ins, ea, ref c);
             if (cpu.Faulted) return;
             dst = 0; srcIdx = -1;
             a = f.St(0);
             empty = f.IsEmpty(0);
+            if (empty) c.Flags = before; // the stack fault comes first: no #D from the operand (host CPU)
         }
         else
         {
@@ -328,6 +337,15 @@ public static partial class X87Unit
         {
             int i = StIndex(ins, 0);
             c.C1 = false;
+            if (m == Mnemonic.Fstpnce)
+            {
+                // D9 D8+i, FSTP1 / "FSTP no check exceptions": the register and its tag are copied as they are, an
+                // empty ST(0) included, without a stack fault (what the host CPU does)
+                f.CopySt(0, i);
+                Commit(f, c);
+                f.Pop();
+                return true;
+            }
             if (empty) Underflow(ref c);
             if (!Commit(f, c)) return true;
             f.SetSt(i, v);

@@ -131,9 +131,23 @@ public static unsafe partial class FsCalls
         return op(ha.DirFd, ha.Path, hb.DirFd, hb.Path);
     }
 
+    /// <summary>do_sys_truncate + vfs_truncate: a negative length is -EINVAL, a directory -EISDIR and anything else
+    /// that is not a regular file -EINVAL, before any open (an open of a FIFO for writing would wait for a reader:
+    /// the syscall fuzzer hung there, deaf to signals).</summary>
     static int TruncatePath(int dirfd, byte[] path, long len)
     {
-        int fd = LibC.OpenAt(dirfd, path, LibC.O_WRONLY | LibC.O_CLOEXEC, 0);
+        if (len < 0) return -Errno.EINVAL;
+        Span<byte> sx = stackalloc byte[256];
+        fixed (byte* p = sx)
+        {
+            int sr = LibC.Statx(dirfd, path, 0, 1 /* STATX_TYPE */, p);
+            if (sr < 0) return sr;
+        }
+        int type = U.R16(sx, 28) & 0xF000;
+        if (type == 0x4000) return -Errno.EISDIR;
+        if (type != 0x8000) return -Errno.EINVAL;
+        // O_NONBLOCK: should the name have become a FIFO since, the open fails rather than waits
+        int fd = LibC.OpenAt(dirfd, path, LibC.O_WRONLY | LibC.O_NONBLOCK | LibC.O_CLOEXEC, 0);
         if (fd < 0) return fd;
         int r = LibC.Ftruncate(fd, len);
         LibC.Close(fd);

@@ -1,0 +1,68 @@
+/* PUSHA/POPA that fault (found by the instruction fuzzer): the SIGSEGV address is the first slot in push/pop
+ * order that cannot be accessed, and PUSHA writes its upper 16 bytes when they fit (compat32 named the lowest
+ * slot and wrote nothing). */
+#define _GNU_SOURCE
+#include <signal.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdint.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+static sigjmp_buf back;
+static volatile uint32_t addr, esp_at_fault;
+static void handler(int sig, siginfo_t *si, void *ucv)
+{
+    ucontext_t *uc = ucv;
+    addr = (uint32_t)(uintptr_t)si->si_addr;
+    esp_at_fault = uc->uc_mcontext.gregs[REG_UESP];
+    siglongjmp(back, sig);
+}
+
+uint32_t saved_esp, target_esp;
+static int try_op(int popa, uint32_t esp)
+{
+    int sig = sigsetjmp(back, 1);
+    if (sig) return sig;
+    target_esp = esp;
+    /* every register is saved around the operation: a POPA that works loads all of them */
+    if (popa)
+        __asm__ volatile("pusha\nmov %%esp,saved_esp\nmov target_esp,%%esp\npopa\nmov saved_esp,%%esp\npopa" : : : "memory");
+    else
+        __asm__ volatile("pusha\nmov %%esp,saved_esp\nmov target_esp,%%esp\npusha\nmov saved_esp,%%esp\npopa" : : : "memory");
+    return 0;
+}
+
+int main(void)
+{
+    static uint8_t altstack[65536];
+    stack_t ss = { .ss_sp = altstack, .ss_size = sizeof altstack };
+    sigaltstack(&ss, 0);
+    struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
+    sigaction(SIGSEGV, &sa, 0);
+    /* one readable and writable page with an unmapped page above and below */
+    uint8_t *p = mmap(0, 3 * 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    munmap(p, 4096); munmap(p + 8192, 4096);
+    uint32_t page = (uint32_t)(uintptr_t)p + 4096;
+    for (int i = 0; i < 4096; i++) p[4096 + i] = (uint8_t)(i * 7);
+    uint32_t tests[][2] = {
+        { 0, page + 0x10 }, { 0, page + 0x20 }, { 0, page + 0x4 }, { 0, page }, { 0, page + 4096 + 0x40 }, { 0, 0x7c },
+        { 1, page + 4096 - 0x10 }, { 1, page + 4096 - 0x20 }, { 1, page + 4096 }, { 1, page - 0x10 }, { 1, 0xffffffff }, { 1, 0 },
+    };
+    for (unsigned t = 0; t < sizeof tests / sizeof *tests; t++) {
+        addr = 0;
+        for (int i = 0; i < 4096; i++) p[4096 + i] = (uint8_t)(i * 7);
+        int sig = try_op(tests[t][0], tests[t][1]);
+        int changed = 0;
+        for (int i = 0; i < 4096; i += 4) if (*(uint32_t *)(p + 4096 + i) != (uint32_t)(i * 7 & 255) * 0x1010101u - 0) {
+            uint32_t want = (uint8_t)(i * 7) | (uint8_t)(i * 7 + 7) << 8 | (uint8_t)(i * 7 + 14) << 16 | (uint32_t)(uint8_t)(i * 7 + 21) << 24;
+            if (*(uint32_t *)(p + 4096 + i) != want) changed++;
+        }
+        uint32_t e = tests[t][1];
+        int rel = e - page < 0x2000 || page - e < 0x2000;
+        printf("%s esp=%s%+d: sig %d addr %s%+d esp %s%+d, %d slots written\n", tests[t][0] ? "popa" : "pusha",
+               rel ? "page" : "", rel ? (int)(e - page) : (int)e, sig, rel ? "page" : "", sig ? (int)(addr - (rel ? page : 0)) : 0,
+               rel ? "page" : "", sig ? (int)(esp_at_fault - (rel ? page : 0)) : 0, changed);
+    }
+    return 0;
+}
