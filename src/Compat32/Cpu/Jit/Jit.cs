@@ -27,7 +27,7 @@ public sealed unsafe class Jit
     // instruction, stored by FNSAVE at exit), only while the guest masks every x87 exception.
     internal const int OffX87Loaded = 96;   // byte: the image is in the host FPU
     internal const int OffX87Ok = 97;       // byte: the guest's control word masks all exceptions
-    internal const int OffSegNull = 98;     // byte: bit 0 FS, bit 1 GS is null (a memory access through it is #GP)
+    internal const int OffSegNull = 116;    // byte: bit 0 FS, bit 1 GS is null (a memory access through it is #GP)
     internal const int OffX87Fip = 100;     // uint: guest EIP of the last numeric x87 instruction
     internal const int OffX87Fop = 104;     // uint: its FOP, bit 31 = recorded
     internal const int OffX87Fdp = 108;     // uint: linear address of the last x87 memory operand
