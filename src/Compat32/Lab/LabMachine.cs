@@ -25,6 +25,13 @@ public sealed class LabRun
 
 public static class LabMachine
 {
+    static System.Threading.Tasks.Task<T> Dedicated<T>(Func<T> f)
+    {
+        var tcs = new System.Threading.Tasks.TaskCompletionSource<T>(System.Threading.Tasks.TaskCreationOptions.RunContinuationsAsynchronously);
+        new Thread(() => { try { tcs.SetResult(f()); } catch (Exception e) { tcs.SetException(e); } }) { IsBackground = true, Name = "compat32 lab" }.Start();
+        return tcs.Task;
+    }
+
     /// <summary><paramref name="drive"/>, when given, runs beside the guest (e.g. to stop and continue it, as a
     /// shell's job control would); it gets the first task and the tracer's list of entries (lock it to read).</summary>
     public static LabRun Run(CpuModel model, EntryDesign design, byte[] elf, int timeoutMs = 20_000,
@@ -44,8 +51,11 @@ public static class LabMachine
         try
         {
             var t = m.Spawn(path, new[] { "lab" }, Array.Empty<string>());
-            var run = System.Threading.Tasks.Task.Run(m.Run);
-            var driver = drive == null ? null : System.Threading.Tasks.Task.Run(() => drive(t, entries));
+            // Threads of their own, not the thread pool: the machine's run blocks until the guest ends, and a pool
+            // starved by parallel runs can start the driver hundreds of milliseconds late (after a 300 ms sleep it
+            // was meant to interrupt).
+            var run = Dedicated(m.Run);
+            var driver = drive == null ? null : Dedicated(() => { drive(t, entries); return 0; });
             if (!run.Wait(timeoutMs))
             {
                 timedOut = true;

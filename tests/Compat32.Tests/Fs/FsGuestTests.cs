@@ -61,7 +61,8 @@ public class FsGuestTests
     {
         string bb = TestEnv.Busybox;
         const string fmt = "pid,ppid,stat,comm,args";
-        var c = Differential.RunCompat32(bb, ["sh", "-c", $"{bb} sleep 5 & {bb} ps -o {fmt}; {bb} ps; kill $!"]);
+        // (a short sleep first: ps right after the fork can find the sleeper still starting, R, as on Linux)
+        var c = Differential.RunCompat32(bb, ["sh", "-c", $"{bb} sleep 5 & {bb} sleep 0.3; {bb} ps -o {fmt}; {bb} ps; kill $!"]);
         Assert.True(c.ExitCode == 0, c.Err);
         var lines = c.Out.Split('\n', StringSplitOptions.RemoveEmptyEntries);
         var q = Differential.RunQemu(bb, ["ps", "-o", fmt]);
