@@ -17,8 +17,7 @@ public static unsafe class FileSnapshots
     const long Budget = 256L << 20;
     const long MaxFile = 64L << 20;
 
-    readonly record struct Key(ulong Dev, ulong Ino, ulong Size, long MSec, uint MNsec, long CSec, uint CNsec);
-    sealed class Entry { public required Key Key; public required HostFile File; public long Used; }
+    sealed class Entry { public required FileVersion Key; public required HostFile File; public long Used; }
 
     static readonly object Lock = new();
     static readonly Dictionary<(ulong Dev, ulong Ino), Entry> entries = new(); // Lock
@@ -38,8 +37,7 @@ public static unsafe class FileSnapshots
         byte* sx = stackalloc byte[256];
         if (LibC.Statx(hostFd, [0], 0x1000 /* AT_EMPTY_PATH */, 0x7FF, sx) < 0) return null;
         if ((*(ushort*)(sx + 28) & 0xF000) != 0x8000) return null; // S_ISREG
-        var key = new Key(((ulong)*(uint*)(sx + 136) << 32) | *(uint*)(sx + 140), *(ulong*)(sx + 32), *(ulong*)(sx + 40),
-            *(long*)(sx + 112), *(uint*)(sx + 120), *(long*)(sx + 96), *(uint*)(sx + 104));
+        var key = FileVersion.FromStatx(sx);
         if (key.Size == 0 || key.Size > MaxFile) return null;
         lock (Lock)
             if (entries.TryGetValue((key.Dev, key.Ino), out var e) && e.Key == key) { e.Used = ++clock; return e.File; }

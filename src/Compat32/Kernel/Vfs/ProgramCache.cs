@@ -1,5 +1,14 @@
 namespace Compat32.Kernel.Vfs;
 
+/// <summary>Which version of a file a cache entry holds: its identity, size and change times, from a statx
+/// buffer (an entry is valid while a new statx gives the same).</summary>
+internal readonly record struct FileVersion(ulong Dev, ulong Ino, ulong Size, long MSec, uint MNsec, long CSec, uint CNsec)
+{
+    public static unsafe FileVersion FromStatx(byte* sx) => new(
+        ((ulong)*(uint*)(sx + 136) << 32) | *(uint*)(sx + 140), *(ulong*)(sx + 32), *(ulong*)(sx + 40),
+        *(long*)(sx + 112), *(uint*)(sx + 120), *(long*)(sx + 96), *(uint*)(sx + 104));
+}
+
 /// <summary>
 /// Stands in for the page cache that exec reads programs and interpreters through (kernel_read in
 /// prepare_binprm and load_elf_binary): a shell that execs the same program 500 times reads and allocates it once.
@@ -15,8 +24,7 @@ public static unsafe class ProgramCache
     /// <summary>No program is this large (and an array could not hold it).</summary>
     const long MaxFile = 1L << 30;
 
-    readonly record struct Key(ulong Dev, ulong Ino, ulong Size, long MSec, uint MNsec, long CSec, uint CNsec);
-    sealed class Entry { public required Key Key; public required byte[] Data; public long Used; }
+    sealed class Entry { public required FileVersion Key; public required byte[] Data; public long Used; }
 
     static readonly object Lock = new();
     static readonly Dictionary<(ulong Dev, ulong Ino), Entry> entries = new(); // Lock
@@ -53,8 +61,7 @@ public static unsafe class ProgramCache
             int r = LibC.Statx(fd, [empty], 0x1000 /* AT_EMPTY_PATH */, 0x7FF, sx);
             if (r < 0) return r;
             if ((*(ushort*)(sx + 28) & 0xF000) != 0x8000) return -Errno.EACCES; // open_exec: S_ISREG
-            var key = new Key(((ulong)*(uint*)(sx + 136) << 32) | *(uint*)(sx + 140), *(ulong*)(sx + 32), *(ulong*)(sx + 40),
-                *(long*)(sx + 112), *(uint*)(sx + 120), *(long*)(sx + 96), *(uint*)(sx + 104));
+            var key = FileVersion.FromStatx(sx);
             if (key.Size > MaxFile) return -Errno.EFBIG;
             lock (Lock)
             {
