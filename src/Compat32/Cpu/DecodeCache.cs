@@ -19,6 +19,10 @@ public sealed class Block
     public bool NoJit;
     /// <summary>Executions before translation (a heuristic: racing increments may lose a few).</summary>
     public int Hits;
+    /// <summary>Entries whose hoisted checks failed (a heuristic, racy like Hits); NoHoist: translated again with
+    /// every check at its instruction (written under CodeSpace.Lock).</summary>
+    public int HoistFails;
+    public bool NoHoist;
 }
 
 /// <summary>

@@ -147,6 +147,12 @@ public sealed unsafe partial class Processor
 #pragma warning restore CS0420
                     Retired += before - budget;
                     if (why == Jit.ExitInterpret) interpretOne = true;
+                    else if (why == Jit.ExitHoist)
+                    {
+                        interpretOne = true;
+                        // A block whose entry checks keep failing is translated with each check at its instruction.
+                        if (GetBlock(S.Eip) is { } hb && ++hb.HoistFails == 8) Jit.TranslateWithoutHoisting(hb);
+                    }
                     continue;
                 }
             }

@@ -96,6 +96,65 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void HoistedChecksFailingAtEntryHandTheBlockToTheInterpreter()
+    {
+        // Each block's page checks run at its entry (Translator.PlanChecks). Here the third instruction is a locked
+        // add across a cache line (a split lock, the interpreter's), so that check fails at every entry: the
+        // interpreter must run the block from its start with the same result, and after a few failures the block
+        // is translated again with the check at its instruction.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 3000);
+            a.mov(esi, Data);
+            a.Label(ref loop);
+            a.mov(eax, __dword_ptr[esi + 8]);
+            a.add(eax, ecx);
+            a.@lock.add(__dword_ptr[Data + 0x3E], eax); // bytes 0x3E-0x41: two cache lines
+            a.add(__dword_ptr[esi], eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.True(j.Cpu.Jit!.HoistExits >= 8, "no hoisted check failed");
+        Assert.True(j.Cpu.Jit.Unhoisted > 0, "the failing block was not translated again");
+        Assert.True(j.Cpu.Jit.HoistExits < 100, $"{j.Cpu.Jit.HoistExits} entries failed their hoisted checks");
+    }
+
+    [Fact]
+    public void FlagsKeptByPartialWritersSurviveBlockEnds()
+    {
+        // INC/DEC keep CF, and ADD sets OF: the translator skips restoring flags nobody reads before they are
+        // overwritten and stores them with LAHF/SETO at block ends; every flag must still arrive where it is read.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var next = a.CreateLabel();
+            a.mov(ecx, 2000);
+            a.mov(eax, 0x7FFFFF00);
+            a.xor(ebx, ebx);
+            a.xor(edi, edi);
+            a.Label(ref loop);
+            a.add(eax, 0x3FFFFFFB);  // OF each time EAX passes 0x7FFFFFFF, CF at each wrap
+            a.inc(edx);              // keeps CF: live into the next block's ADC
+            a.jmp(next);
+            a.Label(ref next);
+            a.adc(ebx, 0);
+            a.seto(__byte_ptr[Data + 0x10]);
+            a.movzx(esi, __byte_ptr[Data + 0x10]);
+            a.add(edi, esi);
+            a.cmp(eax, 0x10);        // overwrites every flag: the INC below needs no restore
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.True(j.R(CpuState.EBX) > 100, "the ADD's carry did not reach the ADC");
+    }
+
+    [Fact]
     public void StoresIntoTranslatedCodeAreSeen()
     {
         // The loop body patches the immediate of its own "add ebx, imm32" every 100 iterations.

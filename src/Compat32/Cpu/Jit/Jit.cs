@@ -17,7 +17,7 @@ public sealed unsafe class Jit
     internal const int OffR = 0;            // uint[8] guest EAX..EDI
     internal const int OffEip = 32;         // uint: guest EIP at exit
     internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
-    internal const int OffFlags = 40;       // ulong: RFLAGS image holding the guest's arithmetic flags
+    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1)
     internal const int OffBudget = 48;      // long: instructions left (r11 while running)
     internal const int OffTarget = 56;      // ulong: host address to enter at
     internal const int OffMemBase = 64;     // ulong: host address of guest address 0
@@ -48,6 +48,8 @@ public sealed unsafe class Jit
 
     /// <summary>Exit reasons the host code returns (in r10d at the exit stub).</summary>
     internal const int ExitDispatch = 1, ExitInterpret = 2;
+    /// <summary>A check hoisted to block entry failed: the interpreter runs the block's first instruction.</summary>
+    internal const int ExitHoist = 3;
 
     /// <summary>Most instructions one entry into host code may run. Entries skip the GC transition
     /// (SuppressGCTransition: a GC waits until they return, and a thread looping between them in Processor.Run
@@ -74,6 +76,8 @@ public sealed unsafe class Jit
     internal readonly CpuFeature GuestFeatures;
 
     internal static readonly bool Debug = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") is { Length: > 0 };
+    /// <summary>COMPAT32_JITDEBUG=2 also lists each block's host code (to read a profile's hot addresses).</summary>
+    internal static readonly bool DebugHost = Environment.GetEnvironmentVariable("COMPAT32_JITDEBUG") == "2";
 
     internal readonly byte* State;
     CodeSpace space;
@@ -89,6 +93,8 @@ public sealed unsafe class Jit
     /// translated, entries into host code, instructions retired there, exits that hand one instruction to the
     /// interpreter, code-buffer flushes it ran, blocks the assembler refused.</summary>
     public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
+    /// <summary>Entries whose hoisted checks failed, and blocks translated again without hoisting for that.</summary>
+    public long HoistExits, Unhoisted;
 
     Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {
@@ -143,6 +149,12 @@ public sealed unsafe class Jit
         if (r < 0) TranslateFailures++;
         if (r > 0) Translated++;
         return r > 0;
+    }
+
+    internal void TranslateWithoutHoisting(Block blk)
+    {
+        Unhoisted++;
+        (code ??= space.Code())?.TranslateWithoutHoisting(blk, this);
     }
 
     /// <summary>
@@ -202,7 +214,8 @@ public sealed unsafe class Jit
         }
         var f = s.Flags;
         f.Materialize();
-        *(ulong*)(st + OffFlags) = (f.Bits & Flags.Arith) | 0x202;
+        st[OffFlags] = (byte)((f.Bits & 0xD5) | 2);
+        st[OffFlags + 1] = (byte)((f.Bits >> 11) & 1);
         // The GC waits for host code to return (SuppressGCTransition): a bounded run per entry.
         long run = budget < MaxPerEntry ? budget : MaxPerEntry;
         *(long*)(st + OffBudget) = run;
@@ -214,7 +227,7 @@ public sealed unsafe class Jit
         Volatile.Write(ref HostSeq, HostSeq + 1);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
-        f.Bits = (f.Bits & ~Flags.Arith) | ((uint)*(ulong*)(st + OffFlags) & Flags.Arith);
+        f.Bits = (f.Bits & ~Flags.Arith) | (st[OffFlags] & 0xD5u) | (st[OffFlags + 1] & 1u) << 11;
         long done = run - *(long*)(st + OffBudget);
         Instructions += done;
         sinceSafe += done;
@@ -226,7 +239,8 @@ public sealed unsafe class Jit
             var regs = s.Simd.Regs;
             for (int i = 0; i < 8; i++) regs[i].Low = *(Simd.X128*)(st + OffXmm + 16 * i);
         }
-        if (reason == ExitInterpret) InterpretExits++;
+        if (reason is ExitInterpret or ExitHoist) InterpretExits++;
+        if (reason == ExitHoist) HoistExits++;
         return reason;
     }
 

@@ -134,11 +134,29 @@ internal sealed unsafe partial class JitCode
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
-            nint host = translator.Translate(blk, by.GuestFeatures, out bool failed);
+            nint host = translator.Translate(blk, by.GuestFeatures, out bool failed, hoist: !blk.NoHoist);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
             translated++;
             return 1;
+        }
+    }
+
+    /// <summary>Translate blk again with every check at its instruction: its hoisted checks keep failing at entry
+    /// (a page it writes holds code, say), which would send the whole block to the interpreter each time. The old
+    /// code stays valid for a thread still in it; lookups find the new code once Link points the slot at it.</summary>
+    internal void TranslateWithoutHoisting(Block blk, Jit by)
+    {
+        lock (space.Lock)
+        {
+            if (blk.NoHoist || blk.Native == 0 || !blk.Valid) return;
+            blk.NoHoist = true;
+            if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); return; } // retranslated on next use
+            nint host = translator.Translate(blk, by.GuestFeatures, out _, hoist: false);
+            Unlink(blk);
+            if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
+            blk.Native = host;
+            translated++;
         }
     }
 

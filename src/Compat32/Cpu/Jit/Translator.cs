@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using Iced.Intel;
 using static Iced.Intel.AssemblerRegisters;
 
@@ -294,11 +295,11 @@ internal sealed class Translator
             case Mnemonic.Jmp:
                 if (ins.Op0Kind == OpKind.NearBranch32) return K.Jmp;
                 return (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsGPR32())
-                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize == MemorySize.UInt32 && Addr32(ins)) ? K.JmpInd : K.None;
+                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize is MemorySize.UInt32 or MemorySize.DwordOffset && Addr32(ins)) ? K.JmpInd : K.None;
             case Mnemonic.Call:
                 if (ins.Op0Kind == OpKind.NearBranch32) return K.Call;
                 return (ins.Op0Kind == OpKind.Register && ins.Op0Register.IsGPR32())
-                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize == MemorySize.UInt32 && Addr32(ins)) ? K.CallInd : K.None;
+                    || (ins.Op0Kind == OpKind.Memory && ins.MemorySize is MemorySize.UInt32 or MemorySize.DwordOffset && Addr32(ins)) ? K.CallInd : K.None;
             case Mnemonic.Ret:
                 return ins.Code is Code.Retnd or Code.Retnd_imm16 ? K.Ret : K.None;
             case Mnemonic.Push:
@@ -435,8 +436,9 @@ internal sealed class Translator
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
 
-    /// <summary>Host code for blk's leading translatable instructions, or 0.</summary>
-    public nint Translate(Block blk, CpuFeature guestFeatures, out bool failed)
+    /// <summary>Host code for blk's leading translatable instructions, or 0. With hoist, the memory checks whose
+    /// address is known at block entry run there (HoistChecks).</summary>
+    public nint Translate(Block blk, CpuFeature guestFeatures, out bool failed, bool hoist = true)
     {
         failed = false;
         guest = guestFeatures;
@@ -467,6 +469,11 @@ internal sealed class Translator
         slow.Clear();
         exits.Clear();
         loc = FLoc.Saved;
+        blockEntry = a.CreateLabel();
+        a.Label(ref blockEntry);
+        PlanChecks(insns, kinds, p, hoist);
+        PlanFlags(insns, kinds, p);
+        EmitEntryChecks();
         for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         if (!IsTerminator(kinds[p - 1]))
         {
@@ -480,6 +487,13 @@ internal sealed class Translator
             a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
             if (index > 0) a.lea(r11, __[r11 - index]);
             a.mov(r10d, Jit.ExitInterpret);
+            a.jmp(jit.ExitAddr);
+        }
+        if (hoistUsed)
+        {
+            a.Label(ref hoistFail);
+            a.mov(__dword_ptr[r13 + Jit.OffEip], blk.Start);
+            a.mov(r10d, Jit.ExitHoist);
             a.jmp(jit.ExitAddr);
         }
         foreach (var (eip, label) in exits)
@@ -503,12 +517,20 @@ internal sealed class Translator
         {
             Console.Error.WriteLine($"jit: block {jit.TranslatedCount} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
             for (int i = 0; i < p; i++) Console.Error.WriteLine($"jit:   {insns[i].IP:x8} {insns[i]}");
+            if (Jit.DebugHost)
+            {
+                var d = Decoder.Create(64, new ByteArrayCodeReader(bytes.ToArray()), rip);
+                while (d.IP < rip + (ulong)bytes.Count) { var h = d.Decode(); Console.Error.WriteLine($"jit:     {h.IP:x} {h}"); }
+            }
         }
         return (nint)rip;
     }
 
+    int cur;
+
     void EmitOne(in Instruction ins, K k, int i, int count)
     {
+        cur = i;
         switch (k)
         {
             case K.Nop: return;
@@ -522,7 +544,7 @@ internal sealed class Translator
             case K.Simd: EmitSimd(ins, i); return;
             case K.PushR:
             {
-                SaveIfDirty();
+                if (!AllHoisted(i)) SaveIfDirty();
                 a.lea(r8d, __[r12 - 4]);
                 Check(4, true, i);
                 a.AddInstruction(Instruction.Create(Code.Mov_rm32_r32, new MemoryOperand(Register.R14, Register.R8), Host(ins.Op0Register)));
@@ -530,14 +552,14 @@ internal sealed class Translator
                 return;
             }
             case K.PushI:
-                SaveIfDirty();
+                if (!AllHoisted(i)) SaveIfDirty();
                 a.lea(r8d, __[r12 - 4]);
                 Check(4, true, i);
                 a.mov(__dword_ptr[r14 + r8], (int)(long)ins.GetImmediate(0));
                 a.mov(r12d, r8d);
                 return;
             case K.PushM:
-                SaveIfDirty();
+                if (!AllHoisted(i)) SaveIfDirty();
                 Address(ins, i);
                 Check(4, false, i);
                 a.mov(r10d, __dword_ptr[r14 + r8]);
@@ -624,7 +646,9 @@ internal sealed class Translator
 
     void BeforeExecute(in Instruction ins)
     {
-        if (loc == FLoc.Saved && NeedsFlagsIn(ins)) { RestoreFlags(); loc = FLoc.HostClean; }
+        // Flags the instruction keeps but nothing reads before they are overwritten need no restore: the host's
+        // garbage in them is dead (PlanFlags makes every flag live before any possible exit).
+        if (loc == FLoc.Saved && NeedsFlagsIn(ins) && NeedIn(ins, liveAfter[cur]) != 0) { RestoreFlags(); loc = FLoc.HostClean; }
     }
 
     void AfterExecute(in Instruction ins)
@@ -642,7 +666,7 @@ internal sealed class Translator
 
     void EmitMem(in Instruction ins, int i)
     {
-        SaveIfDirty();
+        if (!AllHoisted(i)) SaveIfDirty();
         Address(ins, i);
         int size = ins.MemorySize.GetSize();
         bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
@@ -728,7 +752,7 @@ internal sealed class Translator
     /// <summary>ESP = from + 4 and dst = the dword at from (dst written last, so POP ESP loads ESP).</summary>
     void Pop(Register from, Register dst, int i)
     {
-        SaveIfDirty();
+        if (!AllHoisted(i)) SaveIfDirty();
         a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Register.R8D, from));
         Check(4, false, i);
         a.mov(r10d, __dword_ptr[r14 + r8]);
@@ -763,6 +787,259 @@ internal sealed class Translator
         loc = FLoc.HostDirty;
     }
 
+    // ------------------------------------------------------------------ checks hoisted to block entry
+
+    /// <summary>One page check an emitter makes (in the order it calls Check): the address as the block-entry
+    /// value of Base + Index*Scale + Disp (ESP's pushes and pops folded into Disp), and whether it runs at entry.</summary>
+    struct Acc
+    {
+        public Register Base, Index, Seg;
+        public int Scale, Size;
+        public long Disp;
+        public bool Write, Locked, Hoisted;
+    }
+
+    /// <summary>Hoisted checks with the same address registers, segment and access merged into one byte range
+    /// (at most a page long, so its first and last bytes' pages cover it).</summary>
+    struct Group
+    {
+        public Register Base, Index, Seg;
+        public int Scale;
+        public long Lo, Hi;
+        public bool Write;
+    }
+
+    readonly List<Acc> accs = new();
+    readonly List<Group> groups = new();
+    int[] accFirst = Array.Empty<int>(), accCount = Array.Empty<int>(), accNext = Array.Empty<int>();
+    RflagsBits[] liveAfter = Array.Empty<RflagsBits>();
+    Label blockEntry, hoistFail;
+    bool hoistUsed;
+
+    /// <summary>COMPAT32_JIT_HOIST=0 keeps every check at its instruction (for measurements and bisecting).</summary>
+    static readonly bool HoistOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_HOIST") != "0";
+
+    bool AllHoisted(int i)
+    {
+        for (int c = 0; c < accCount[i]; c++) if (!accs[accFirst[i] + c].Hoisted) return false;
+        return true;
+    }
+
+    static int GprIndex(Register r) => r switch
+    {
+        Register.EAX => 0, Register.ECX => 1, Register.EDX => 2, Register.EBX => 3,
+        Register.ESP => 4, Register.EBP => 5, Register.ESI => 6, Register.EDI => 7, _ => -1,
+    };
+
+    /// <summary>Which checks can run at block entry: a check whose address registers no earlier instruction of the
+    /// block writes (ESP moved only by pushes, pops and ADD/SUB ESP,imm is tracked). Failing at entry sends the whole
+    /// block to the interpreter, which then faults at the right instruction; a block that keeps failing there is
+    /// translated again without hoisting (Jit.NoteHoistFail). Between entry and the access nothing of this thread
+    /// can change a page's permission or mark it as code: no system call or decode happens inside a block.</summary>
+    void PlanChecks(Instruction[] insns, K[] kinds, int p, bool hoist)
+    {
+        accs.Clear();
+        groups.Clear();
+        hoistUsed = false;
+        if (accFirst.Length < p) { accFirst = new int[p * 2]; accCount = new int[p * 2]; accNext = new int[p * 2]; }
+        Array.Clear(accNext, 0, p);
+        int modified = 0;          // bit per GPR written so far (ESP's bit: moved by an untracked amount)
+        long esp = 0;              // ESP - ESP at entry, while ESP's bit is clear
+        hoist &= HoistOn;
+        for (int i = 0; i < p; i++)
+        {
+            ref readonly var ins = ref insns[i];
+            var k = kinds[i];
+            accFirst[i] = accs.Count;
+            void Mem(in Instruction x, int size, bool write, bool locked) =>
+                Add(x.MemoryBase, x.MemoryIndex, x.MemoryIndexScale, (int)x.MemoryDisplacement32, size, write, locked, x.MemorySegment);
+            void Stack(int off, bool write) => Add(Register.ESP, Register.None, 1, off, 4, write, false, Register.SS);
+            void Add(Register b, Register x, int scale, long disp, int size, bool write, bool locked, Register seg)
+            {
+                bool ok = hoist && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
+                if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
+                else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
+                ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
+                accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
+                    Write = write, Locked = locked, Seg = seg, Hoisted = ok });
+            }
+            switch (k)
+            {
+                case K.Generic:
+                    if (MemOp(ins) >= 0)
+                        Mem(ins, ins.MemorySize.GetSize(), ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt),
+                            ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg);
+                    break;
+                case K.PushR: case K.PushI: case K.Call: Stack(-4, true); break;
+                case K.PushM: Mem(ins, 4, false, false); Stack(-4, true); break;
+                case K.PopR: case K.Ret: Stack(0, false); break;
+                case K.Leave: Add(Register.EBP, Register.None, 1, 0, 4, false, false, Register.SS); break;
+                case K.JmpInd: case K.CallInd:
+                    if (ins.Op0Kind == OpKind.Memory) Mem(ins, 4, false, false);
+                    if (k == K.CallInd) Stack(-4, true);
+                    break;
+                case K.X87:
+                    if (MemOp(ins) >= 0)
+                    {
+                        var acc = infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access;
+                        Mem(ins, ins.MemorySize.GetSize(), acc is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite, false);
+                    }
+                    break;
+                case K.Simd:
+                    if (MemOp(ins) >= 0) Mem(ins, ins.MemorySize.GetSize(), ins.Op0Kind == OpKind.Memory, false);
+                    break;
+                case K.Div:
+                    if (ins.Op0Kind == OpKind.Memory) { Mem(ins, ins.MemorySize.GetSize(), false, false); CollectionsMarshal.AsSpan(accs)[^1].Hoisted = false; }
+                    break;
+            }
+            accCount[i] = accs.Count - accFirst[i];
+            // What this instruction does to the registers later addresses use.
+            switch (k)
+            {
+                case K.PushR: case K.PushI: case K.PushM: case K.Call: esp -= 4; break;
+                case K.PopR:
+                    esp += 4;
+                    if (GprIndex(ins.Op0Register) is var d && d >= 0) modified |= 1 << d;
+                    break;
+                case K.Leave: modified |= 1 << 4 | 1 << 5; break;
+                default:
+                    foreach (var u in infoFactory.GetInfo(ins).GetUsedRegisters())
+                    {
+                        if (u.Access is not (OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite)) continue;
+                        var full = u.Register.GetFullRegister32();
+                        int g = GprIndex(full);
+                        if (g < 0) continue;
+                        if (g == 4 && ins.Code is Code.Add_rm32_imm8 or Code.Add_rm32_imm32 or Code.Sub_rm32_imm8 or Code.Sub_rm32_imm32
+                            && ins.Op0Kind == OpKind.Register)
+                            esp += ins.Mnemonic == Mnemonic.Add ? (int)ins.Immediate32 : -(long)(int)ins.Immediate32;
+                        else modified |= 1 << g;
+                    }
+                    break;
+            }
+            if (esp is > 1 << 20 or < -(1 << 20)) modified |= 1 << 4;
+        }
+        // Merge: one range per address expression, segment and access, up to a page long.
+        var span = CollectionsMarshal.AsSpan(accs);
+        for (int j = 0; j < span.Length; j++)
+        {
+            ref var c = ref span[j];
+            if (!c.Hoisted) continue;
+            int gi = -1;
+            for (int g = 0; g < groups.Count; g++)
+            {
+                var G = groups[g];
+                if (G.Base == c.Base && G.Index == c.Index && G.Scale == c.Scale && G.Seg == c.Seg && G.Write == c.Write
+                    && Math.Max(G.Hi, c.Disp + c.Size) - Math.Min(G.Lo, c.Disp) <= 0x1000) { gi = g; break; }
+            }
+            if (gi < 0) groups.Add(new Group { Base = c.Base, Index = c.Index, Scale = c.Scale, Seg = c.Seg, Write = c.Write, Lo = c.Disp, Hi = c.Disp + c.Size });
+            else
+            {
+                var G = groups[gi];
+                G.Lo = Math.Min(G.Lo, c.Disp); G.Hi = Math.Max(G.Hi, c.Disp + c.Size);
+                groups[gi] = G;
+            }
+            hoistUsed = true;
+        }
+    }
+
+    /// <summary>r8d = the entry value of an address (segment base added; a null FS/GS fails).</summary>
+    void EntryAddress(Register b, Register x, int scale, long disp, Register seg)
+    {
+        int d = (int)disp;
+        if (b == Register.None && x == Register.None) a.mov(r8d, d);
+        else
+            a.AddInstruction(Instruction.Create(Code.Lea_r32_m, Register.R8D,
+                new MemoryOperand(Host64(b), Host64(x), x == Register.None ? 1 : scale, d, d == 0 && b != Register.None ? 0 : 8)));
+        switch (seg)
+        {
+            case Register.FS: a.test(__byte_ptr[r13 + Jit.OffSegNull], 1); a.jnz(hoistFail); a.add(r8d, __dword_ptr[r13 + Jit.OffSegFS]); break;
+            case Register.GS: a.test(__byte_ptr[r13 + Jit.OffSegNull], 2); a.jnz(hoistFail); a.add(r8d, __dword_ptr[r13 + Jit.OffSegGS]); break;
+            case Register.ES: a.add(r8d, __dword_ptr[r13 + Jit.OffSegES]); break;
+        }
+    }
+
+    /// <summary>The page holding guest address r9d allows the access (the interpreter's fast-path test).</summary>
+    void PageOk(bool write)
+    {
+        a.shr(r9d, 12);
+        if (!write)
+        {
+            a.test(__byte_ptr[r15 + r9], (byte)Memory.Prot.Read);
+            a.jz(hoistFail);
+        }
+        else
+        {
+            a.movzx(r9d, __byte_ptr[r15 + r9]);
+            a.and(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write | Memory.AddressSpace.CodeBit));
+            a.cmp(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write));
+            a.jne(hoistFail);
+        }
+    }
+
+    /// <summary>The hoisted checks, at block entry (guest flags are in the state block there, so these may clobber
+    /// host RFLAGS). The pages of each range's first and last byte; a locked access also inside one cache line.</summary>
+    void EmitEntryChecks()
+    {
+        if (!hoistUsed) return;
+        hoistFail = a.CreateLabel();
+        foreach (var g in groups)
+        {
+            EntryAddress(g.Base, g.Index, g.Scale, g.Lo, g.Seg);
+            a.mov(r9d, r8d);
+            PageOk(g.Write);
+            if (g.Hi - g.Lo > 1)
+            {
+                a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
+                PageOk(g.Write);
+            }
+        }
+        foreach (var c in accs)
+        {
+            if (!c.Hoisted || !c.Locked || c.Size == 1) continue;
+            EntryAddress(c.Base, c.Index, c.Scale, c.Disp, c.Seg);
+            a.and(r8d, 63);
+            a.cmp(r8d, 64 - c.Size);
+            a.ja(hoistFail);
+        }
+    }
+
+    /// <summary>Flags live after each instruction: all at the block end and before anything that may leave the
+    /// block mid-way (a check still at its instruction, DIV's test, the x87/SSE gates), else what the next
+    /// instructions read before writing.</summary>
+    void PlanFlags(Instruction[] insns, K[] kinds, int p)
+    {
+        if (liveAfter.Length < p) liveAfter = new RflagsBits[p * 2];
+        var live = ArithBits;
+        for (int i = p - 1; i >= 0; i--)
+        {
+            liveAfter[i] = live;
+            var k = kinds[i];
+            bool exitBefore = k switch
+            {
+                K.Nop or K.Lea => false,
+                K.Generic => MemOp(insns[i]) >= 0 && !AllHoisted(i),
+                K.PushR or K.PushI or K.PushM or K.PopR or K.Leave => !AllHoisted(i),
+                _ => true,
+            };
+            live = exitBefore ? ArithBits : k is K.Nop or K.Lea or K.PushR or K.PushI or K.PushM or K.PopR or K.Leave ? live : NeedIn(insns[i], live);
+        }
+    }
+
+    /// <summary>Flags that must hold the guest's values when ins starts: those it reads and the live ones it may
+    /// leave alone (all of them for a shift or rotate whose count can be 0).</summary>
+    static RflagsBits NeedIn(in Instruction ins, RflagsBits liveOut)
+    {
+        var read = ins.RflagsRead & ArithBits;
+        var mod = ins.RflagsModified & ArithBits;
+        if (ins.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror
+            or Mnemonic.Rcl or Mnemonic.Rcr or Mnemonic.Shld or Mnemonic.Shrd)
+        {
+            int cop = ins.OpCount - 1;
+            if (ins.GetOpKind(cop) == OpKind.Register || (ins.GetImmediate(cop) & 31) == 0) mod = 0;
+        }
+        return read | (liveOut & ~mod);
+    }
+
     // ------------------------------------------------------------------ pieces
 
     /// <summary>r8d = linear address of the memory operand (32-bit wrap; FS/GS/ES bases as the interpreter adds them).</summary>
@@ -774,6 +1051,13 @@ internal sealed class Translator
         else
             a.AddInstruction(Instruction.Create(Code.Lea_r32_m, Register.R8D,
                 new MemoryOperand(Host64(b), Host64(x), x == Register.None ? 1 : ins.MemoryIndexScale, disp, disp == 0 && b != Register.None ? 0 : 8)));
+        if (AllHoisted(i))
+        {
+            // The null-segment test ran at block entry; LEA adds the base without touching the guest's flags.
+            int off = ins.MemorySegment switch { Register.FS => Jit.OffSegFS, Register.GS => Jit.OffSegGS, Register.ES => Jit.OffSegES, _ => -1 };
+            if (off >= 0) { a.mov(r9d, __dword_ptr[r13 + off]); a.lea(r8d, __[r8 + r9]); }
+            return;
+        }
         switch (ins.MemorySegment)
         {
             // A null FS/GS: the interpreter raises the #GP (flags are already saved: the ADD clobbers them too).
@@ -787,6 +1071,8 @@ internal sealed class Translator
     /// locked access, inside one span-byte line).</summary>
     void Check(int size, bool write, int i, int span = 0x1000)
     {
+        int c = accNext[i]++;
+        if (c < accCount[i] && accs[accFirst[i] + c].Hoisted) return; // checked at block entry
         var l = SlowLabelAt(i);
         a.mov(r9d, r8d);
         a.shr(r9d, 12);
@@ -829,7 +1115,32 @@ internal sealed class Translator
 
     void SaveIfDirty()
     {
-        if (loc == FLoc.HostDirty) { a.pushfq(); a.pop(__qword_ptr[r13 + Jit.OffFlags]); }
+        if (loc == FLoc.HostDirty)
+        {
+            // The flags image (Jit.OffFlags): byte 0 as LAHF has it (SF ZF AF PF CF), byte 1 = OF. LAHF/SETO rather
+            // than PUSHFQ: PUSHFQ waits for an earlier locked instruction to complete (about 20 ns on this project's
+            // Xeon host, at every block end of a mutex loop). Host RFLAGS stays as it was: a Jcc may follow.
+            if (SahfInLongMode)
+            {
+                a.mov(r9, rax);
+                a.lahf();
+                a.seto(al);
+                a.xchg(al, ah); // AH cannot be stored with the REX prefix [r13] needs
+                a.mov(__word_ptr[r13 + Jit.OffFlags], ax);
+                a.mov(rax, r9);
+            }
+            else
+            {
+                a.pushfq();
+                a.pushfq();
+                a.pop(r9);
+                a.mov(__byte_ptr[r13 + Jit.OffFlags], r9b);
+                a.shr(r9d, 11);
+                a.and(r9d, 1);
+                a.mov(__byte_ptr[r13 + Jit.OffFlags + 1], r9b);
+                a.popfq();
+            }
+        }
         loc = FLoc.Saved;
     }
 
@@ -837,11 +1148,20 @@ internal sealed class Translator
     /// OF was set (POPFQ does the same in one instruction, but costs several times more).</summary>
     void RestoreFlags()
     {
-        if (!SahfInLongMode) { a.push(__qword_ptr[r13 + Jit.OffFlags]); a.popfq(); return; }
+        if (!SahfInLongMode)
+        {
+            a.movzx(r9d, __byte_ptr[r13 + Jit.OffFlags]);
+            a.movzx(r10d, __byte_ptr[r13 + Jit.OffFlags + 1]);
+            a.shl(r10d, 11);
+            a.or(r9d, r10d);
+            a.push(r9);
+            a.popfq();
+            return;
+        }
         a.mov(r9, rax);
         a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
         a.mov(r10d, eax);
-        a.shr(r10d, 11);
+        a.shr(r10d, 8);
         a.and(r10d, 1);
         a.add(r10b, 0x7F);
         a.mov(ah, al);
@@ -869,6 +1189,13 @@ internal sealed class Translator
         a.jle(exit);
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
+        if (target == currentBlock!.Start)
+        {
+            // A loop onto itself: straight back to this code. An invalidation of the block requests a stop,
+            // which the test above sees, so stale code is never re-entered this way.
+            a.jmp(blockEntry);
+            return;
+        }
         ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;
         a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot)));
         a.cmp(r9d, (int)target);
