@@ -40,8 +40,13 @@ int main(int argc, char **argv) {
 
   /* 3. waitid: CLD_EXITED, CLD_STOPPED, CLD_CONTINUED, CLD_KILLED, and WNOHANG with nothing to report */
   siginfo_t si;
+  /* The child waits on a pipe after it is continued: had it exited already, the WCONTINUED-only waitid
+     would find no continued child (it is a zombie) and the line would depend on timing. */
+  int cont[2];
+  if (pipe(cont)) return 1;
   p = fork();
-  if (p == 0) { raise(SIGSTOP); _exit(9); }
+  if (p == 0) { char c; close(cont[1]); raise(SIGSTOP); while (read(cont[0], &c, 1) < 0) {} _exit(9); }
+  close(cont[0]);
   memset(&si, 0, sizeof si);
   waitid(P_PID, p, &si, WSTOPPED);
   printf("waitid stopped: code=%d(CLD_STOPPED=%d) status=%d pid_ok=%d\n", si.si_code, CLD_STOPPED, si.si_status, si.si_pid == p);
@@ -49,6 +54,7 @@ int main(int argc, char **argv) {
   memset(&si, 0, sizeof si);
   waitid(P_PID, p, &si, WCONTINUED);
   printf("waitid continued: code=%d status=%d\n", si.si_code, si.si_status);
+  close(cont[1]);
   memset(&si, 0, sizeof si);
   waitid(P_PID, p, &si, WEXITED);
   printf("waitid exited: code=%d status=%d\n", si.si_code, si.si_status);
