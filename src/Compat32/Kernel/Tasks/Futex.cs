@@ -58,7 +58,19 @@ public sealed unsafe class Futex
         public volatile RequeueState Requeue;
         /// <summary>This waiter was made the rt_mutex owner (the lock was handed to it). Set under the bucket lock.</summary>
         public volatile bool Acquired;
-        public Waiter(Task t, Key key, uint bitset, Bucket b) { Task = t; Key = key; Bitset = bitset; Bucket = b; }
+        /// <summary>() => Woken, made once per waiter (Block's condition; no allocation per wait).</summary>
+        public readonly Func<bool> IsWoken;
+        public Waiter(Task t, Key key, uint bitset, Bucket b) { Task = t; Key = key; Bitset = bitset; Bucket = b; IsWoken = () => Woken; }
+
+        /// <summary>The task's own waiter for a plain futex_wait, reset for this wait (the previous one left every
+        /// queue before its Wait returned, so only this task refers to it).</summary>
+        public static Waiter For(Task t, Key key, uint bitset, Bucket b)
+        {
+            if (t.FutexWaiter is not Waiter w) return (Waiter)(t.FutexWaiter = new Waiter(t, key, bitset, b));
+            w.Key = key; w.Bitset = bitset; w.Bucket = b; w.Woken = false; w.PiState = null; w.RtWaiter = false;
+            w.RequeuePiKey = null; w.Requeue = RequeueState.None; w.Acquired = false;
+            return w;
+        }
     }
 
     enum RequeueState { None, Done, Locked }
@@ -109,10 +121,10 @@ public sealed unsafe class Futex
             r = ReadWord(t, uaddr, out uint cur);
             if (r < 0) return r;
             if (cur != val) return -Errno.EAGAIN;
-            w = new Waiter(t, key, bitset, b);
+            w = Waiter.For(t, key, bitset, b);
             b.Queue.Add(w);
         }
-        var why = t.Block(() => w.Woken, deadline);
+        var why = t.Block(w.IsWoken, deadline);
         if (Unqueue(w)) return 0; // woken after all, whatever ended the sleep
         return why switch
         {
@@ -153,11 +165,12 @@ public sealed unsafe class Futex
     {
         if (n <= 0) return 0;
         var b = BucketOf(key);
-        List<Task>? woken = null;
-        int r = 0;
+        Task? first = null; // the common single wake allocates nothing
+        List<Task>? more = null;
+        int r = 0, count = 0;
         lock (b)
         {
-            for (int i = 0; i < b.Queue.Count && (woken?.Count ?? 0) < n; i++)
+            for (int i = 0; i < b.Queue.Count && count < n; i++)
             {
                 var w = b.Queue[i];
                 if (!w.Key.Equals(key)) continue;
@@ -165,11 +178,12 @@ public sealed unsafe class Futex
                 if ((w.Bitset & bitset) == 0) continue;
                 b.Queue.RemoveAt(i--);
                 w.Woken = true;
-                (woken ??= new()).Add(w.Task);
+                if (count++ == 0) first = w.Task; else (more ??= new()).Add(w.Task);
             }
         }
-        if (woken != null) foreach (var t in woken) t.Wake();
-        return r < 0 ? r : woken?.Count ?? 0;
+        first?.Wake();
+        if (more != null) foreach (var t in more) t.Wake();
+        return r < 0 ? r : count;
     }
 
     /// <summary>futex_requeue (non-PI): wake nrWake waiters on uaddr1, move up to nrRequeue of the rest to uaddr2;

@@ -36,10 +36,30 @@ public sealed unsafe partial class HostEvent
         timeoutNs = Math.Min(timeoutNs, 1_000_000_000);
         long* ts = stackalloc long[2];
         ts[0] = timeoutNs / 1_000_000_000; ts[1] = timeoutNs % 1_000_000_000;
+        // Spin a few microseconds first: a wake-up that comes that soon (a mutex or condition variable handed
+        // between threads on two CPUs) then costs neither of us a host futex call or a context switch.
+        if (SpinTicks > 0)
+        {
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            do
+            {
+                for (int k = 0; k < 16; k++)
+                {
+                    if (Volatile.Read(ref words[0]) != seen) return;
+                    Thread.SpinWait(4);
+                }
+            } while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
+        }
         Interlocked.Increment(ref words[1]); // a full fence: the waker's count bump or our sleeper mark is seen first
         if (Volatile.Read(ref words[0]) == seen) Futex(word, FUTEX_WAIT_PRIVATE, seen, ts);
         Interlocked.Decrement(ref words[1]);
     }
+
+    /// <summary>How long Wait spins before it sleeps: 10 µs with more than one host CPU (COMPAT32_SPIN_US), none
+    /// with one (the waker could not run meanwhile).</summary>
+    static readonly long SpinTicks = Environment.ProcessorCount < 2 ? 0
+        : (int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_SPIN_US"), out int us) ? Math.Max(0, us) : 10)
+          * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
 
     const int FUTEX_WAIT_PRIVATE = 128, FUTEX_WAKE_PRIVATE = 129;
     static readonly long SysFutex = RuntimeInformation.ProcessArchitecture switch

@@ -118,6 +118,8 @@ public sealed class Task : ISyscallKernel
     }
 
     public AddressSpace Mem => Mm.Space;
+    /// <summary>Futex.Wait's reusable waiter (Futex.Waiter); used only by this task's own futex_wait.</summary>
+    internal object? FutexWaiter;
     public int Tgid => Group.Tgid;
 
     // ---- sleeping and waking (TASK_INTERRUPTIBLE waits)
