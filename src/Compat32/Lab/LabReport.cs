@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text;
 using System.Text.Json;
+using Compat32.Cpu;
 
 namespace Compat32.Lab;
 
@@ -19,7 +20,7 @@ public static class LabReport
     {
         var sb = new StringBuilder();
         var ids = Battery.Checks.Select(c => c.Id).ToArray();
-        var head = new List<string> { "design", "cpu", "vdso insns", "entry", "exit", "loads", "Δcycles" };
+        var head = new List<string> { "design", "cpu", "vdso insns", "entry", "exit", "loads", "cycles", "Δcycles" };
         head.AddRange(ids);
         bool anySelf = rows.Any(r => r.Selftests.Count > 0);
         if (anySelf) head.Add("selftests");
@@ -27,7 +28,7 @@ public static class LabReport
         {
             var l = new List<string> { r.Design, r.Model, r.Costs.VdsoInstructions.ToString("0.##", CultureInfo.InvariantCulture),
                 Entries(r.Costs), Exits(r.Costs), r.Costs.UserFetches.ToString(CultureInfo.InvariantCulture),
-                r.Costs.ModelledCycles is double d ? d.ToString("+0;-0;0", CultureInfo.InvariantCulture) : "?" };
+                r.Costs.Cycles.Cell(signed: false), r.Costs.Delta.Cell(signed: true) };
             l.AddRange(ids.Select(id => Mark(r.Check(id).Verdict)));
             if (anySelf) l.Add($"{r.Selftests.Count(s => s.Verdict == "ok")}/{r.Selftests.Count}");
             return l;
@@ -47,10 +48,33 @@ public static class LabReport
                     sb.AppendLine($"  {r.Design,-14} {r.Model,-6} selftest      {s.Name}: {s.Verdict}");
         sb.AppendLine();
         sb.AppendLine("Columns: vdso insns = guest instructions from the call to the return, per getppid; entry/exit = kernel entries");
-        sb.AppendLine("and exits per getppid; loads = user-memory loads by the entry; Δcycles = modelled cycles against linux-4.3 on");
-        sb.AppendLine("the same model, from cited figures only (? = a difference with no published cycle count: see --json).");
-        foreach (var f in CostModel.Figures) sb.AppendLine($"  {f.Id}: {f.What}: {f.Cycles:+0;-0} cycles ({f.Where}); {f.Source}");
+        sb.AppendLine("and exits per getppid; loads = user-memory loads by the entry; cycles = the entry and exit of one getppid priced");
+        sb.AppendLine("by the model's cost table; Δcycles = against linux-4.3 on the same model (transitions and kernel-side figures).");
+        sb.AppendLine("Both come from the published figures named in brackets only; ? = a part with no published figure (why, below).");
+        sb.AppendLine("Cost tables (one per model, the generation the figures were measured on):");
+        foreach (var m in rows.Select(r => r.Model).Distinct())
+        {
+            var t = CostModel.TableFor(CpuModel.ByName(m) ?? CpuModel.IntelModel);
+            string rates = t.Rates.Length == 0 ? "no lines" : string.Join(", ", t.Rates.Select(x => $"{RateName(x)} {x.Figure.ValueText} [{x.Figure.Id}]"));
+            sb.AppendLine($"  {m,-6} {t.Generation}: {rates}; else ?: {t.Gap}");
+        }
+        sb.AppendLine("Figures:");
+        foreach (var f in CostModel.Figures) sb.AppendLine($"  {f.Id}: {f.What}: {f.ValueText} ({f.Where}); {f.Source}. Use: {f.Use}");
+        var unknown = rows.SelectMany(r => new[] { ("cycles", r, r.Costs.Cycles), ("Δcycles", r, r.Costs.Delta) })
+            .Where(x => x.Item3.Cycles == null).GroupBy(x => x.Item1 + ": " + x.Item3.Note).ToList();
+        if (unknown.Count > 0) sb.AppendLine("Why '?':");
+        foreach (var g in unknown)
+            sb.AppendLine($"  {string.Join(", ", g.Select(x => x.Item2.Design + "/" + x.Item2.Model))}: {g.Key}");
         return sb.ToString();
+    }
+
+    static string RateName(Rate r) => string.Join("+", new[] { r.Entry?.ToString().ToUpperInvariant(), r.Exit?.ToString().ToUpperInvariant() }.Where(x => x != null));
+
+    static void WriteModelled(Utf8JsonWriter w, string prefix, Modelled m)
+    {
+        if (m.Cycles is double c) w.WriteNumber(prefix, c); else w.WriteNull(prefix);
+        w.WriteStartArray(prefix + "Keys"); foreach (var k in m.Keys) w.WriteStringValue(k); w.WriteEndArray();
+        w.WriteString(prefix + "Note", m.Note);
     }
 
     /// <summary>The same rows as JSON (written by hand: the AOT build has no reflection-based serializer).</summary>
@@ -66,8 +90,25 @@ public static class LabReport
             w.WriteStartArray("figures");
             foreach (var f in CostModel.Figures)
             {
-                w.WriteStartObject(); w.WriteString("id", f.Id); w.WriteString("what", f.What); w.WriteNumber("cycles", f.Cycles);
-                w.WriteString("where", f.Where); w.WriteString("source", f.Source); w.WriteEndObject();
+                w.WriteStartObject(); w.WriteString("id", f.Id); w.WriteString("kind", f.Kind.ToString().ToLowerInvariant());
+                w.WriteString("what", f.What); w.WriteNumber("value", f.Value); w.WriteString("unit", f.Unit);
+                w.WriteString("where", f.Where); w.WriteString("source", f.Source); w.WriteString("use", f.Use); w.WriteEndObject();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("costTables");
+            foreach (var m in rows.Select(r => r.Model).Distinct())
+            {
+                var t = CostModel.TableFor(CpuModel.ByName(m) ?? CpuModel.IntelModel);
+                w.WriteStartObject(); w.WriteString("cpu", m); w.WriteString("generation", t.Generation);
+                w.WriteStartArray("lines");
+                foreach (var x in t.Rates)
+                {
+                    w.WriteStartObject();
+                    if (x.Entry is { } e) w.WriteString("entry", e.ToString()); else w.WriteNull("entry");
+                    if (x.Exit is { } ex) w.WriteString("exit", ex.ToString()); else w.WriteNull("exit");
+                    w.WriteNumber("cycles", x.Figure.Value); w.WriteString("figure", x.Figure.Id); w.WriteEndObject();
+                }
+                w.WriteEndArray(); w.WriteString("gap", t.Gap); w.WriteEndObject();
             }
             w.WriteEndArray();
             w.WriteStartArray("designs");
@@ -84,8 +125,8 @@ public static class LabReport
                 w.WriteStartObject("exits"); foreach (var kv in r.Costs.Exits) w.WriteNumber(kv.Key, kv.Value); w.WriteEndObject();
                 w.WriteStartObject("slowExitReasons"); foreach (var kv in r.Costs.SlowExitReasons) w.WriteNumber(kv.Key, kv.Value); w.WriteEndObject();
                 w.WriteNumber("userLoads", r.Costs.UserFetches);
-                if (r.Costs.ModelledCycles is double c) w.WriteNumber("modelledCycles", c); else w.WriteNull("modelledCycles");
-                w.WriteString("cycleNote", r.Costs.CycleNote);
+                WriteModelled(w, "cycles", r.Costs.Cycles);
+                WriteModelled(w, "deltaCycles", r.Costs.Delta);
                 w.WriteEndObject();
                 w.WriteStartArray("checks");
                 foreach (var c2 in r.Checks)
@@ -105,7 +146,46 @@ public static class LabReport
         return Encoding.UTF8.GetString(ms.ToArray());
     }
 
+    static readonly string[] colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948"];
     static string E(string s) => WebUtility.HtmlEncode(s);
+    static string Num(Modelled m) => m.Cycles is double c ? c.ToString("0.##", CultureInfo.InvariantCulture) : "?";
+
+    /// <summary>A grouped bar chart: a group per design, a bar per model, each bar carrying its value in data-*
+    /// attributes. A row whose value has no figure gets a '?' in its bar's place (never a zero-height bar), the
+    /// reason in its tooltip.</summary>
+    static void BarChart(StringBuilder sb, string id, string cls, IReadOnlyList<LabRow> rows, List<string> models, List<string> designs,
+        Func<LabRow, double?> value, Func<LabRow, string> attrs, Func<LabRow, string> tip)
+    {
+        double max = Math.Max(1, rows.Max(r => value(r) ?? 0));
+        int bw = 14, gap = 10, left = 120, top = 20, h = 200;
+        int groupW = models.Count * bw + gap;
+        int width = left + designs.Count * groupW + 20;
+        sb.Append($"<svg id=\"{id}\" width=\"{width}\" height=\"{h + top + 90}\" xmlns=\"http://www.w3.org/2000/svg\">");
+        for (int t = 0; t <= 4; t++)
+        {
+            double v = max * t / 4; int y = top + h - (int)(h * t / 4.0);
+            sb.Append($"<line x1=\"{left - 4}\" y1=\"{y}\" x2=\"{width}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{left - 8}\" y=\"{y + 4}\" font-size=\"11\" text-anchor=\"end\">{v:0.#}</text>");
+        }
+        for (int di = 0; di < designs.Count; di++)
+        {
+            int gx = left + di * groupW;
+            for (int mi = 0; mi < models.Count; mi++)
+            {
+                var r = rows.FirstOrDefault(x => x.Design == designs[di] && x.Model == models[mi]);
+                if (r == null) continue;
+                string where = $"data-design=\"{E(r.Design)}\" data-cpu=\"{E(r.Model)}\"";
+                if (value(r) is double v)
+                {
+                    int bh = (int)Math.Round(h * v / max);
+                    sb.Append($"<rect class=\"{cls}\" {where} data-value=\"{v.ToString("0.##", CultureInfo.InvariantCulture)}\"{attrs(r)} x=\"{gx + mi * bw}\" y=\"{top + h - bh}\" width=\"{bw - 2}\" height=\"{bh}\" fill=\"{colors[mi % colors.Length]}\"><title>{tip(r)}</title></rect>");
+                }
+                else
+                    sb.Append($"<text class=\"{cls}-unknown\" {where} x=\"{gx + mi * bw + 2}\" y=\"{top + h - 4}\" font-size=\"11\" fill=\"{colors[mi % colors.Length]}\">?<title>{tip(r)}</title></text>");
+            }
+            sb.Append($"<text x=\"{gx + groupW / 2 - gap / 2}\" y=\"{top + h + 14}\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-35 {gx + groupW / 2 - gap / 2} {top + h + 14})\">{E(designs[di])}</text>");
+        }
+        sb.Append("</svg>");
+    }
 
     /// <summary>A self-contained page: a bar chart of kernel transitions and vDSO instructions per syscall by
     /// design and model, the pass/fail matrix, and every check's observation. Every number comes from the rows;
@@ -124,38 +204,25 @@ public static class LabReport
         // Chart 1: instructions per syscall.
         var models = rows.Select(r => r.Model).Distinct().ToList();
         var designs = rows.Select(r => r.Design).Distinct().ToList();
-        string[] colors = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948"];
-        double max = Math.Max(1, rows.Max(r => r.Costs.VdsoInstructions));
-        int bw = 14, gap = 10, left = 120, top = 20, h = 200;
-        int groupW = models.Count * bw + gap;
-        int width = left + designs.Count * groupW + 20;
         sb.Append("<h2>Guest instructions per syscall (call to return), by design and CPU model</h2><div class=legend>");
         for (int i = 0; i < models.Count; i++) sb.Append($"<span><i class=sw style=\"background:{colors[i % colors.Length]}\"></i>{E(models[i])}</span>");
-        sb.Append($"</div><svg id=\"chart-insns\" width=\"{width}\" height=\"{h + top + 90}\" xmlns=\"http://www.w3.org/2000/svg\">");
-        for (int t = 0; t <= 4; t++)
-        {
-            double v = max * t / 4; int y = top + h - (int)(h * t / 4.0);
-            sb.Append($"<line x1=\"{left - 4}\" y1=\"{y}\" x2=\"{width}\" y2=\"{y}\" stroke=\"#ddd\"/><text x=\"{left - 8}\" y=\"{y + 4}\" font-size=\"11\" text-anchor=\"end\">{v:0.#}</text>");
-        }
-        for (int di = 0; di < designs.Count; di++)
-        {
-            int gx = left + di * groupW;
-            for (int mi = 0; mi < models.Count; mi++)
-            {
-                var r = rows.FirstOrDefault(x => x.Design == designs[di] && x.Model == models[mi]);
-                if (r == null) continue;
-                double v = r.Costs.VdsoInstructions;
-                int bh = (int)Math.Round(h * v / max);
-                string inv = v.ToString("0.##", CultureInfo.InvariantCulture);
-                sb.Append($"<rect class=\"bar\" data-design=\"{E(r.Design)}\" data-cpu=\"{E(r.Model)}\" data-value=\"{inv}\" x=\"{gx + mi * bw}\" y=\"{top + h - bh}\" width=\"{bw - 2}\" height=\"{bh}\" fill=\"{colors[mi % colors.Length]}\"><title>{E(r.Design)} / {E(r.Model)}: {inv}</title></rect>");
-            }
-            sb.Append($"<text x=\"{gx + groupW / 2 - gap / 2}\" y=\"{top + h + 14}\" font-size=\"11\" text-anchor=\"end\" transform=\"rotate(-35 {gx + groupW / 2 - gap / 2} {top + h + 14})\">{E(designs[di])}</text>");
-        }
-        sb.Append("</svg>");
-        // Chart 2: slow exits (IRET) per syscall.
-        sb.Append("<h2>Exits per syscall by kind</h2><table><tr><th>design</th><th>cpu</th><th>entry</th><th>exit</th><th>slow-exit reasons</th><th>user loads</th><th>Δcycles vs linux-4.3</th></tr>");
+        sb.Append("</div>");
+        BarChart(sb, "chart-insns", "bar", rows, models, designs, r => r.Costs.VdsoInstructions, _ => "",
+            r => $"{E(r.Design)} / {E(r.Model)}: {r.Costs.VdsoInstructions.ToString("0.##", CultureInfo.InvariantCulture)}");
+        // Chart 2: modelled cycles per syscall.
+        sb.Append("<h2>Modelled cycles per syscall (entry + exit, from the cited figures only), by design and CPU model</h2>")
+          .Append("<p>Compare designs within one colour: each model's cost table comes from another generation and measures another thing ")
+          .Append("(see Cost tables below: instruction latencies for AMD K8, whole getppid round trips for the Pentium 4). ")
+          .Append("A <b>?</b> stands where a transition has no published figure; its tooltip says which.</p>");
+        BarChart(sb, "chart-cycles", "cbar", rows, models, designs, r => r.Costs.Cycles.Cycles,
+            r => $" data-keys=\"{E(string.Join(",", r.Costs.Cycles.Keys))}\"",
+            r => $"{E(r.Design)} / {E(r.Model)}: {E(r.Costs.Cycles.Cell(false))}. {E(r.Costs.Cycles.Note)}");
+        sb.Append("<h2>Entries, exits and modelled cycles per syscall</h2><table id=\"costs\"><tr><th>design</th><th>cpu</th><th>entry</th><th>exit</th><th>slow-exit reasons</th><th>user loads</th><th>modelled cycles</th><th>Δcycles vs linux-4.3</th><th>how</th></tr>");
         foreach (var r in rows)
-            sb.Append($"<tr><td>{E(r.Design)}</td><td>{E(r.Model)}</td><td>{E(Entries(r.Costs))}</td><td>{E(Exits(r.Costs))}</td><td>{E(string.Join(", ", r.Costs.SlowExitReasons.Select(kv => kv.Key + "×" + kv.Value)))}</td><td>{r.Costs.UserFetches}</td><td title=\"{E(r.Costs.CycleNote)}\">{(r.Costs.ModelledCycles is double c ? c.ToString("+0;-0;0", CultureInfo.InvariantCulture) : "?")}</td></tr>");
+            sb.Append($"<tr><td>{E(r.Design)}</td><td>{E(r.Model)}</td><td>{E(Entries(r.Costs))}</td><td>{E(Exits(r.Costs))}</td><td>{E(string.Join(", ", r.Costs.SlowExitReasons.Select(kv => kv.Key + "×" + kv.Value)))}</td><td>{r.Costs.UserFetches}</td>")
+              .Append($"<td class=\"cyc\" data-design=\"{E(r.Design)}\" data-cpu=\"{E(r.Model)}\" data-cycles=\"{Num(r.Costs.Cycles)}\" data-keys=\"{E(string.Join(",", r.Costs.Cycles.Keys))}\">{E(r.Costs.Cycles.Cell(false))}</td>")
+              .Append($"<td class=\"dcyc\" data-delta=\"{Num(r.Costs.Delta)}\" data-keys=\"{E(string.Join(",", r.Costs.Delta.Keys))}\">{E(r.Costs.Delta.Cell(true))}</td>")
+              .Append($"<td class=\"how\">{E(r.Costs.Cycles.Note)}<br>Δ: {E(r.Costs.Delta.Note)}</td></tr>");
         sb.Append("</table>");
         // Pass/fail matrix.
         sb.Append("<h2>What each design breaks</h2><table id=\"matrix\"><tr><th>design</th><th>cpu</th>");
@@ -177,9 +244,16 @@ public static class LabReport
                 sb.Append($"<tr><td>{E(r.Design)}</td><td>{E(r.Model)}</td><td>{E(c.Id)}</td><td>{E(c.Seen)}</td></tr>");
         sb.Append("</table><h2>Designs</h2><ul>");
         foreach (var d in Designs.All) sb.Append($"<li><b>{E(d.Name)}</b>: {E(d.Title)}. <i>{E(d.Source)}</i></li>");
-        sb.Append("</ul><h2>Cycle figures</h2><ul>");
-        foreach (var f in CostModel.Figures) sb.Append($"<li>{E(f.Id)}: {E(f.What)}: {f.Cycles:+0;-0} cycles ({E(f.Where)}). {E(f.Source)}</li>");
-        sb.Append("</ul></body></html>");
+        sb.Append("</ul><h2>Cost tables</h2><table id=\"tables\"><tr><th>cpu</th><th>figures measured on</th><th>lines</th><th>no figure for the rest, because</th></tr>");
+        foreach (var m in models)
+        {
+            var t = CostModel.TableFor(CpuModel.ByName(m) ?? CpuModel.IntelModel);
+            sb.Append($"<tr><td>{E(m)}</td><td>{E(t.Generation)}</td><td>{E(t.Rates.Length == 0 ? "none" : string.Join(", ", t.Rates.Select(x => $"{RateName(x)} = {x.Figure.ValueText} [{x.Figure.Id}]")))}</td><td>{E(t.Gap)}</td></tr>");
+        }
+        sb.Append("</table><h2>Cycle figures</h2><table id=\"figures\"><tr><th>key</th><th>value</th><th>what it measures</th><th>CPU</th><th>source</th><th>how the lab uses it</th></tr>");
+        foreach (var f in CostModel.Figures)
+            sb.Append($"<tr data-figure=\"{E(f.Id)}\"><td>{E(f.Id)}</td><td>{E(f.ValueText)}</td><td>{E(f.Kind.ToString().ToLowerInvariant())}: {E(f.What)}</td><td>{E(f.Where)}</td><td>{E(f.Source)}</td><td>{E(f.Use)}</td></tr>");
+        sb.Append("</table></body></html>");
         return sb.ToString();
     }
 }

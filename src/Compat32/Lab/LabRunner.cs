@@ -5,9 +5,10 @@ using Iced.Intel;
 namespace Compat32.Lab;
 
 /// <summary>What one getppid through __kernel_vsyscall costs on a design × model (per call, from two runs of
-/// different length so that start-up and exit cancel out).</summary>
+/// different length so that start-up and exit cancel out); Cycles and Delta are modelled from cited figures only
+/// (CostModel).</summary>
 public sealed record Costs(double VdsoInstructions, Dictionary<string, double> Entries, Dictionary<string, double> Exits,
-    Dictionary<string, long> SlowExitReasons, int UserFetches, double? ModelledCycles, string CycleNote);
+    Dictionary<string, long> SlowExitReasons, int UserFetches, Modelled Cycles, Modelled Delta);
 
 public sealed record LabRow(string Design, string Model, List<CheckResult> Checks, Costs Costs, List<SelftestVerdict> Selftests)
 {
@@ -151,8 +152,8 @@ public static class LabRunner
         var exits = Enum.GetValues<ExitMethod>().ToDictionary(x => x.ToString(), x => (b.Stats.Exits[(int)x] - a.Stats.Exits[(int)x]) / n);
         var reasons = Enum.GetValues<IretReason>().Where(x => x != IretReason.None && b.Stats.IretReasons[(int)x] > 0)
             .ToDictionary(x => EntryStats.ReasonName(x), x => b.Stats.IretReasons[(int)x]);
-        var (cyc, note) = CostModel.Delta(d, m, entries, exits);
-        return new Costs(Math.Round(stub, 2), entries, exits, reasons, CostModel.UserFetches(d, Battery.FastEntry(d, m)), cyc, note);
+        return new Costs(Math.Round(stub, 2), entries, exits, reasons, CostModel.UserFetches(d, Battery.FastEntry(d, m)),
+            CostModel.Transitions(m, entries, exits), CostModel.Delta(d, m, entries, exits));
     }
 
     static CheckResult Restart(LabRun r)

@@ -124,6 +124,25 @@ public class LabDesignTests
         Assert.Contains("child returned to the word at its new stack top", r.Check("clone").Seen);
     }
 
+    /// <summary>The modelled cycles of the real runs come from the figures the model's cost table names, and a
+    /// model with no figure says '?', not 0.</summary>
+    [Fact]
+    public void ModelledCyclesComeFromTheCitedFigures()
+    {
+        Assert.Equal(641, Row("linux-4.3", "i386").Costs.Cycles.Cycles);          // F5: P4 SYSENTER/SYSEXIT getppid
+        Assert.Equal(1761, Row("int80-only", "i386").Costs.Cycles.Cycles);        // F6: P4 int 0x80/iret getppid
+        Assert.Equal(1120, Row("int80-only", "i386").Costs.Delta.Cycles);
+        Assert.Equal(62, Row("linux-4.3", "amd").Costs.Cycles.Cycles);            // F3 + F4: K8 SYSCALL + SYSRET
+        Assert.Equal(-10, Row("linux-4.2", "intel").Costs.Delta.Cycles);          // F2
+        foreach (var (d, cpu) in new[] { ("linux-4.3", "intel"), ("linux-4.3", "nosep"), ("int80-only", "amd"), ("proposal-2015", "intel") })
+        {
+            Assert.Null(Row(d, cpu).Costs.Cycles.Cycles);
+            Assert.Equal("?", Row(d, cpu).Costs.Cycles.Cell(signed: false));
+        }
+        Assert.Null(Row("proposal-2015", "intel").Costs.Delta.Cycles);
+        Assert.Equal(0, Row("auxv", "amd").Costs.Delta.Cycles);
+    }
+
     [Fact]
     public void Arg6FaultIsEfaultOrTheSignalTheSelftestExpects()
     {
