@@ -159,7 +159,9 @@ public static unsafe partial class SocketCalls
             m.ControlLen = (nuint)(control?.Length ?? 0);
             while (true)
             {
-                long r = HostNet.SendMsg(s.HostFd, &m, hf);
+                long r = m.Name == null && m.Control == null && m.IovLen == 1
+                    ? HostNet.Send(s.HostFd, m.Iov->Base, m.Iov->Len, hf)
+                    : HostNet.SendMsg(s.HostFd, &m, hf);
                 if (r >= 0)
                 {
                     done += r;
@@ -365,7 +367,7 @@ public static unsafe partial class SocketCalls
 
     /// <summary>sock_recvmsg: non-blocking host attempts with interruptible waits between them (sk_wait_data);
     /// MSG_WAITALL on a stream keeps reading until the buffer is full, EOF, a signal or the timeout.</summary>
-    static long RecvCore(Task t, SocketFile s, HostMsgHdr* m, int flags, long total)
+    static long RecvCore(Task t, SocketFile s, HostMsgHdr* m, int flags, long total, bool wantFlags = true)
     {
         bool nonblock = NonBlocking(s, flags) || (flags & MSG_ERRQUEUE) != 0;
         bool waitall = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL && s.Type == SOCK_STREAM && !nonblock;
@@ -391,9 +393,11 @@ public static unsafe partial class SocketCalls
             m->Iov = pv;
             try
             {
+                // Without a name, ancillary data or msg_flags to report, recv(2) does the same work.
+                bool plain = !wantFlags && m->Name == null && m->Control == null;
                 while (true)
                 {
-                    long r = HostNet.RecvMsg(s.HostFd, m, hf);
+                    long r = plain && m->IovLen == 1 ? HostNet.Recv(s.HostFd, m->Iov->Base, m->Iov->Len, hf) : HostNet.RecvMsg(s.HostFd, m, hf);
                     if (r > 0 && waitall && done + r < total)
                     {
                         done += r;
@@ -698,7 +702,7 @@ public static unsafe partial class SocketCalls
             t.Mem.NoteWrite(buf, count);
             HostMsgHdr m = default;
             m.Iov = &v; m.IovLen = 1;
-            return (int)RecvCore(t, s, &m, 0, count);
+            return (int)RecvCore(t, s, &m, 0, count, wantFlags: false);
         }
         int r = SingleIov(t, buf, count, !write, out var iov, out long total, out var bounce);
         return r < 0 ? r : Transfer(t, s, iov, total, bounce, write);
