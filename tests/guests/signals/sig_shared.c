@@ -3,7 +3,8 @@
  * thread seeing and taking a shared signal, poll/epoll on a signalfd, blocking signalfd reads woken by a
  * process-directed signal, a thread-directed signal staying private, and a stress run counting every queued
  * signal delivered exactly once while threads block, unblock and exit. Compared with the host kernel.
- * Modes: pick, allblock, poll, sigwait, stress (no argument: all). */
+ * A thread that is not chosen sleeps on undisturbed while the chosen one takes the signal (bystander).
+ * Modes: pick, allblock, poll, sigwait, bystander, stress (no argument: all). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <poll.h>
@@ -220,6 +221,43 @@ static void sigwaitmode(void) {
   CHECK(pthread_sigmask(SIG_UNBLOCK, &m, NULL) == 0);
 }
 
+/* ---- bystander: main takes kill(getpid()) (complete_signal gives the main thread the first crack); a
+ * worker that blocks nothing sleeps in nanosleep and a blocking pipe read meanwhile and is not interrupted. */
+static volatile int by_taken_in;
+static int by_pipe[2];
+static void h_by(int sig) { (void)sig; by_taken_in = my_index; }
+static void *bystander_thread(void *p) {
+  (void)p;
+  my_index = 1;
+  struct timespec ts = { 0, 300 * 1000000L };
+  ready_count = 1;
+  int r = nanosleep(&ts, &ts);
+  printf("  worker: nanosleep = %d%s\n", r, r ? (errno == EINTR ? " EINTR" : " ?") : "");
+  char c;
+  ssize_t n = read(by_pipe[0], &c, 1);
+  printf("  worker: pipe read = %d\n", (int)n);
+  return NULL;
+}
+static void bystander(void) {
+  struct sigaction sa = { 0 }; sa.sa_handler = h_by; sigaction(SIGUSR1, &sa, NULL); /* no SA_RESTART */
+  CHECK(pipe(by_pipe) == 0);
+  my_index = 0; by_taken_in = -1; ready_count = 0;
+  printf("bystander:\n");
+  pthread_t th; pthread_create(&th, NULL, bystander_thread, NULL);
+  while (!ready_count) sleep_ms(1);
+  sleep_ms(50);
+  CHECK(kill(getpid(), SIGUSR1) == 0);
+  printf("  main: handler ran in thread %d\n", by_taken_in);
+  sleep_ms(400);
+  CHECK(kill(getpid(), SIGUSR1) == 0); /* the worker now sleeps in read(): again main's */
+  printf("  main: handler ran in thread %d\n", by_taken_in);
+  sleep_ms(50);
+  CHECK(write(by_pipe[1], "x", 1) == 1);
+  pthread_join(th, NULL);
+  close(by_pipe[0]); close(by_pipe[1]);
+  signal(SIGUSR1, SIG_DFL);
+}
+
 /* ---- stress: many threads, many queued signals; every one delivered exactly once. Receivers take them in
  * handlers while they block and unblock them, some exit midway; signalfd readers take others. */
 #define NRECV 6
@@ -321,6 +359,7 @@ int main(int argc, char **argv) {
   if (all || !strcmp(mode, "allblock")) allblock();
   if (all || !strcmp(mode, "poll")) pollmode();
   if (all || !strcmp(mode, "sigwait")) sigwaitmode();
+  if (all || !strcmp(mode, "bystander")) bystander();
   if (all || !strcmp(mode, "stress")) stress();
   return 0;
 }

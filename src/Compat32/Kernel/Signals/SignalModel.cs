@@ -48,6 +48,11 @@ public sealed class TaskSignalState
     public readonly SigPending Private = new();
     /// <summary>task->real_blocked: the mask rt_sigtimedwait replaced while it sleeps (0 otherwise). Group.SigLock.</summary>
     public ulong RealBlocked;
+    /// <summary>TIF_SIGPENDING's say over the shared set: complete_signal chose this thread (signal_wake_up) or
+    /// recalc_sigpending found a shared signal it does not block. Only such a thread's sleeps are interrupted by a
+    /// shared signal (another thread sleeps on while the chosen one takes it). Written under Group.SigLock, read
+    /// lock-free (HasDeliverable).</summary>
+    public bool SharedWoken;
     /// <summary>saved_sigmask with TIF_RESTORE_SIGMASK (sigsuspend, ppoll ...). Own thread.</summary>
     public ulong SavedMask;
     public bool RestoreSigmask;
@@ -133,6 +138,7 @@ public sealed class SignalModel
             ulong before = shared.Signal;
             shared.Add(info);
             target = CompleteSignal(sig, p, g, before);
+            if (target != null) target.SigState.SharedWoken = true; // signal_wake_up sets TIF_SIGPENDING
             if (target != null && sig == Sig.SIGKILL)
             {
                 // complete_signal's fatal case: SIGKILL goes into every thread's private set, and all are woken,
@@ -170,16 +176,26 @@ public sealed class SignalModel
     }
 
     /// <summary>wants_signal: not blocked, not exiting; SIGKILL always; not in a stopped group; and no signal
-    /// already pending for it (task_sigpending; task_curr is not known here, so a running thread with a pending
-    /// signal is passed over too). Caller holds SigLock.</summary>
+    /// already pending for it (task_sigpending, as HasDeliverable sees it before this signal; task_curr is not
+    /// known here, so a running thread with a pending signal is passed over too). Caller holds SigLock.</summary>
     static bool WantsSignal(int sig, Task t, ThreadGroup g, ulong sharedBefore)
     {
         if ((t.Blocked & Sig.Bit(sig)) != 0) return false;
         if (t.Exited) return false;
         if (sig == Sig.SIGKILL) return true;
         if (Volatile.Read(ref g.Stopped)) return false;
-        return ((t.SigState.Private.Signal | sharedBefore) & (~t.Blocked | Unblockable)) == 0;
+        ulong deliverable = ~t.Blocked | Unblockable;
+        bool sigpending = (t.SigState.Private.Signal & deliverable) != 0
+                       || (t.SigState.SharedWoken && (sharedBefore & deliverable) != 0);
+        return !sigpending;
     }
+
+    /// <summary>recalc_sigpending for t's share of the shared set. Caller holds SigLock.</summary>
+    static void RecalcLocked(Task t) =>
+        t.SigState.SharedWoken = (t.Group.Shared.Signal & (~t.Blocked | Unblockable)) != 0;
+
+    /// <summary>recalc_sigpending under the lock.</summary>
+    void Recalc(Task t) { lock (t.Group.SigLock) RecalcLocked(t); }
 
     /// <summary>signalfd_notify: wake the signalfd readers and pollers of the target's sighand.</summary>
     static void SignalfdNotify(Task t)
@@ -220,11 +236,15 @@ public sealed class SignalModel
         ForceFault(t, new KSigInfo { Signo = Sig.SIGSEGV, Code = SI_KERNEL, Layout = SigInfoLayout.Kill });
     }
 
-    /// <summary>What recalc_sigpending would set TIF_SIGPENDING for: a private or shared signal this thread does not
-    /// block. Lock-free, as signal_pending(): a sender changes the sets before it wakes the thread.</summary>
-    public bool HasDeliverable(Task t) =>
-        ((Volatile.Read(ref t.SigState.Private.Signal) | Volatile.Read(ref t.Group.Shared.Signal))
-         & (~Volatile.Read(ref t.Blocked) | Unblockable)) != 0;
+    /// <summary>signal_pending(): a private signal this thread does not block, or a shared one when this thread
+    /// was chosen for it (SharedWoken). Lock-free, as signal_pending() reads TIF_SIGPENDING: a sender changes the
+    /// sets before it wakes the thread.</summary>
+    public bool HasDeliverable(Task t)
+    {
+        ulong deliverable = ~Volatile.Read(ref t.Blocked) | Unblockable;
+        if ((Volatile.Read(ref t.SigState.Private.Signal) & deliverable) != 0) return true;
+        return Volatile.Read(ref t.SigState.SharedWoken) && (Volatile.Read(ref t.Group.Shared.Signal) & deliverable) != 0;
+    }
 
     /// <summary>Pending signals of mask in the thread's private or its group's shared set (signalfd_poll's
     /// next_signal on both). Lock-free, as HasDeliverable.</summary>
@@ -245,6 +265,7 @@ public sealed class SignalModel
         {
             int sig = t.SigState.Private.Dequeue(allowed, out info);
             if (sig == 0) sig = t.Group.Shared.Dequeue(allowed, out info);
+            RecalcLocked(t);
             return sig;
         }
     }
@@ -286,6 +307,7 @@ public sealed class SignalModel
         {
             newlyBlocked = mask & ~t.Blocked & g.Shared.Signal;
             t.Blocked = mask;
+            RecalcLocked(t); // __set_task_blocked → recalc_sigpending
         }
         if (newlyBlocked != 0) RetargetSharedPending(t, newlyBlocked);
         if (HasDeliverable(t)) Kick(t);
@@ -310,6 +332,7 @@ public sealed class SignalModel
                 if (t == tsk || t.Exited) continue;
                 if ((retarget & ~t.Blocked) == 0) continue;
                 retarget &= t.Blocked; // remove the signals this thread can handle
+                t.SigState.SharedWoken = true; // signal_wake_up
                 (wake ??= new()).Add(t);
             }
         }
@@ -341,15 +364,16 @@ public sealed class SignalModel
             t.SigState.RealBlocked = real;
             t.Blocked = real & ~these;
         }
-        bool woke = WaitFor(t, these | ~t.Blocked | Unblockable, deadlineTicks);
+        bool woke = WaitFor(t, these, deadlineTicks);
         lock (g.SigLock) t.SigState.RealBlocked = 0;
         SetBlocked(t, real);
         return woke;
     }
 
-    /// <summary>Block until a signal in mask is pending (private or shared) or the deadline (Stopwatch ticks,
-    /// long.MaxValue = none) passes. True if a signal is there.</summary>
-    public bool WaitFor(Task t, ulong mask, long deadlineTicks)
+    /// <summary>Block until a signal is pending that this thread can take (signal_pending) or that is in take (a
+    /// signal it will dequeue itself, private or shared), or until the deadline (Stopwatch ticks, long.MaxValue =
+    /// none) passes. True if a signal is there.</summary>
+    public bool WaitFor(Task t, ulong take, long deadlineTicks)
     {
         var st = t.SigState;
         while (true)
@@ -358,7 +382,7 @@ public sealed class SignalModel
             long waitNs = long.MaxValue;
             lock (st.Lock)
             {
-                if (PendingIn(t, mask) != 0) return true;
+                if (PendingIn(t, take) != 0 || HasDeliverable(t)) return true;
                 if (t.Exited || t.Group.Exiting) return false;
                 if (deadlineTicks != long.MaxValue)
                 {
@@ -375,7 +399,11 @@ public sealed class SignalModel
     public void ExitToUserMode(Task t, ref PtRegs regs, ref ExitNote note)
     {
         if (t.IpChangedBy != IretReason.None) { note.IpChangedBy = t.IpChangedBy; t.IpChangedBy = IretReason.None; }
-        if (t.Group.Stopped) WaitWhileStopped(t);
+        if (t.Group.Stopped)
+        {
+            WaitWhileStopped(t);
+            Recalc(t); // get_signal goes on dequeueing after the stop, whatever TIF_SIGPENDING said
+        }
         while (HasDeliverable(t) && !t.Exited)
         {
             int sig = Dequeue(t, ~t.Blocked | Unblockable, out var info);
@@ -427,7 +455,7 @@ public sealed class SignalModel
             switch (Sig.DefaultAction(sig))
             {
                 case Sig.Default.Ignore: case Sig.Default.Cont: continue;
-                case Sig.Default.Stop: DoSignalStop(t, sig); continue;
+                case Sig.Default.Stop: DoSignalStop(t, sig); Recalc(t); continue;
                 default: Terminate(t, sig, info); return;
             }
         }

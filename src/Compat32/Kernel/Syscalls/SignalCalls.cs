@@ -248,7 +248,7 @@ public static class SignalCalls
     static int Pause(Task t)
     {
         var sm = t.Kernel.Signals;
-        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        sm.WaitFor(t, 0, long.MaxValue);
         return -Errno.ERESTARTNOHAND;
     }
 
@@ -261,7 +261,7 @@ public static class SignalCalls
         st.RestoreSigmask = true;
         var sm = t.Kernel.Signals;
         sm.SetBlocked(t, mask);
-        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        sm.WaitFor(t, 0, long.MaxValue);
         return -Errno.ERESTARTNOHAND;
     }
 
