@@ -75,8 +75,7 @@ public sealed class KernelModel
     public bool Sleep(Task t, long deadlineNs)
     {
         long ticks = (long)(deadlineNs / (1e9 / System.Diagnostics.Stopwatch.Frequency));
-        const ulong unblockable = (1UL << 8) | (1UL << 18); // SIGKILL, SIGSTOP
-        return Signals.WaitFor(t, ~t.Blocked | unblockable, ticks);
+        return Signals.WaitFor(t, 0, ticks);
     }
 
     /// <summary>Fold a finished task's counters into the machine's totals (its Processor is dropped after).</summary>

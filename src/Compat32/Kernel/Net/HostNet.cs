@@ -38,6 +38,8 @@ internal static unsafe partial class HostNet
     [LibraryImport("libc", EntryPoint = "getpeername", SetLastError = true)] private static partial int getpeername_(int fd, byte* a, int* len);
     [LibraryImport("libc", EntryPoint = "sendmsg", SetLastError = true)] private static partial nint sendmsg_(int fd, HostMsgHdr* m, int flags);
     [LibraryImport("libc", EntryPoint = "recvmsg", SetLastError = true)] private static partial nint recvmsg_(int fd, HostMsgHdr* m, int flags);
+    [LibraryImport("libc", EntryPoint = "sendto", SetLastError = true)] private static partial nint sendto_(int fd, byte* b, nuint len, int flags, byte* a, int alen);
+    [LibraryImport("libc", EntryPoint = "recvfrom", SetLastError = true)] private static partial nint recvfrom_(int fd, byte* b, nuint len, int flags, byte* a, int* alen);
     [LibraryImport("libc", EntryPoint = "setsockopt", SetLastError = true)] private static partial int setsockopt_(int fd, int level, int name, byte* v, int len);
     [LibraryImport("libc", EntryPoint = "getsockopt", SetLastError = true)] private static partial int getsockopt_(int fd, int level, int name, byte* v, int* len);
 
@@ -54,6 +56,10 @@ internal static unsafe partial class HostNet
     public static int GetPeerName(int fd, byte* a, int* len) => R(getpeername_(fd, a, len));
     public static long SendMsg(int fd, HostMsgHdr* m, int flags) => R(sendmsg_(fd, m, flags));
     public static long RecvMsg(int fd, HostMsgHdr* m, int flags) => R(recvmsg_(fd, m, flags));
+    /// <summary>A message of one buffer with no name and no ancillary data: send(2)/recv(2), which spare the host
+    /// copying and checking a msghdr and an iovec array (copy_msghdr_from_user) on every call.</summary>
+    public static long Send(int fd, byte* b, nuint len, int flags) => R(sendto_(fd, b, len, flags, null, 0));
+    public static long Recv(int fd, byte* b, nuint len, int flags) => R(recvfrom_(fd, b, len, flags, null, null));
     public static int SetSockOpt(int fd, int level, int name, byte* v, int len) => R(setsockopt_(fd, level, name, v, len));
     public static int GetSockOpt(int fd, int level, int name, byte* v, int* len) => R(getsockopt_(fd, level, name, v, len));
 

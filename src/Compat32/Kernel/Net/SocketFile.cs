@@ -37,6 +37,9 @@ public sealed class SocketFile : OpenFile
     /// had at connect() (handed to the accepting side), at listen(), and the guest that last sent to it.</summary>
     public Cred? PeerCred, ConnectCred, ListenCred; // Lock
     public volatile CredRef? Incoming; // last writer wins (one reference store)
+    /// <summary>The last blocking receive found nothing and slept: the next one polls before it receives. A hint
+    /// any receiving thread sets and clears (a stale value costs one host call, never a wrong result).</summary>
+    public volatile bool RecvWaits;
     /// <summary>The guest socket at the other end of a connected AF_UNIX pair, when it is a guest socket.</summary>
     public WeakReference<SocketFile>? Peer; // Lock
 

@@ -90,6 +90,11 @@ public static unsafe partial class SocketCalls
         return 0;
     }
 
+    /// <summary>Vectors up to this many are copied on the stack by SendCore/RecvCore.</summary>
+    const int SmallIov = 8;
+    /// <summary>A poll that took longer than this (about 3 µs) slept: the peer was not ahead of us.</summary>
+    static readonly long SleptTicks = Math.Max(1, System.Diagnostics.Stopwatch.Frequency / 330_000);
+
     static int SingleIov(Task t, uint buf, uint len, bool toGuest, out HostIoVec[] v, out long total) =>
         SingleIov(t, buf, len, toGuest, out v, out total, out _);
 
@@ -130,7 +135,7 @@ public static unsafe partial class SocketCalls
     /// <summary>sock_sendmsg for one message. A blocking stream send sends everything (sk_stream_wait_memory between
     /// parts) and returns the count so far when a signal or the timeout stops it; EPIPE on a stream raises SIGPIPE
     /// unless MSG_NOSIGNAL.</summary>
-    static long SendCore(Task t, SocketFile s, HostIoVec[] iov, long total, byte[]? name, byte[]? control, int flags, Cred? cred)
+    static long SendCore(Task t, SocketFile s, ReadOnlySpan<HostIoVec> iov, long total, byte[]? name, byte[]? control, int flags, Cred? cred)
     {
         bool nonblock = NonBlocking(s, flags), stream = s.Type == SOCK_STREAM;
         long timeo = Volatile.Read(ref s.SndTimeoNs);
@@ -138,7 +143,9 @@ public static unsafe partial class SocketCalls
         int hf = (flags & ~(MSG_CMSG_COMPAT | MSG_CMSG_CLOEXEC)) | MSG_DONTWAIT | MSG_NOSIGNAL;
         if (s.Family == SockAddr.AF_UNIX) NoteSender(t, s, name, cred);
         long done = 0;
-        var iovCopy = (HostIoVec[])iov.Clone();
+        // A copy the partial-send loop may advance (on the stack for the common few vectors: no allocation per call).
+        Span<HostIoVec> iovCopy = iov.Length <= SmallIov ? stackalloc HostIoVec[SmallIov] : new HostIoVec[iov.Length];
+        iov.CopyTo(iovCopy);
         fixed (HostIoVec* pv = iovCopy)
         fixed (byte* pn = name)
         fixed (byte* pc = control)
@@ -147,12 +154,14 @@ public static unsafe partial class SocketCalls
             m.Name = name is { Length: > 0 } ? pn : null;
             m.NameLen = (uint)(name?.Length ?? 0);
             m.Iov = pv;
-            m.IovLen = (nuint)iovCopy.Length;
+            m.IovLen = (nuint)iov.Length;
             m.Control = control is { Length: > 0 } ? pc : null;
             m.ControlLen = (nuint)(control?.Length ?? 0);
             while (true)
             {
-                long r = HostNet.SendMsg(s.HostFd, &m, hf);
+                long r = m.Name == null && m.Control == null && m.IovLen == 1
+                    ? HostNet.Send(s.HostFd, m.Iov->Base, m.Iov->Len, hf)
+                    : HostNet.SendMsg(s.HostFd, &m, hf);
                 if (r >= 0)
                 {
                     done += r;
@@ -358,7 +367,7 @@ public static unsafe partial class SocketCalls
 
     /// <summary>sock_recvmsg: non-blocking host attempts with interruptible waits between them (sk_wait_data);
     /// MSG_WAITALL on a stream keeps reading until the buffer is full, EOF, a signal or the timeout.</summary>
-    static long RecvCore(Task t, SocketFile s, HostMsgHdr* m, int flags, long total)
+    static long RecvCore(Task t, SocketFile s, HostMsgHdr* m, int flags, long total, bool wantFlags = true)
     {
         bool nonblock = NonBlocking(s, flags) || (flags & MSG_ERRQUEUE) != 0;
         bool waitall = (flags & (MSG_WAITALL | MSG_PEEK)) == MSG_WAITALL && s.Type == SOCK_STREAM && !nonblock;
@@ -368,16 +377,27 @@ public static unsafe partial class SocketCalls
         long done = 0;
         var iov0 = m->Iov;
         var n0 = m->IovLen;
-        HostIoVec[] iovCopy = new HostIoVec[(int)n0];
-        for (int i = 0; i < iovCopy.Length; i++) iovCopy[i] = iov0[i];
+        Span<HostIoVec> iovCopy = n0 <= SmallIov ? stackalloc HostIoVec[SmallIov] : new HostIoVec[(int)n0];
+        new ReadOnlySpan<HostIoVec>(iov0, (int)n0).CopyTo(iovCopy);
+        if (!nonblock && s.RecvWaits)
+        {
+            // The last blocking receive here had to sleep (a request/response peer): sleep in poll first instead of
+            // paying for a receive that would only say EAGAIN. A poll that did not really sleep ends the habit.
+            long t0 = System.Diagnostics.Stopwatch.GetTimestamp();
+            int w = WaitFor(t, s, HostWait.POLLIN, deadline, timeo != 0);
+            if (w != 0) return w;
+            if (System.Diagnostics.Stopwatch.GetTimestamp() - t0 < SleptTicks) s.RecvWaits = false;
+        }
         fixed (HostIoVec* pv = iovCopy)
         {
             m->Iov = pv;
             try
             {
+                // Without a name, ancillary data or msg_flags to report, recv(2) does the same work.
+                bool plain = !wantFlags && m->Name == null && m->Control == null;
                 while (true)
                 {
-                    long r = HostNet.RecvMsg(s.HostFd, m, hf);
+                    long r = plain && m->IovLen == 1 ? HostNet.Recv(s.HostFd, m->Iov->Base, m->Iov->Len, hf) : HostNet.RecvMsg(s.HostFd, m, hf);
                     if (r > 0 && waitall && done + r < total)
                     {
                         done += r;
@@ -388,6 +408,7 @@ public static unsafe partial class SocketCalls
                     }
                     if (r >= 0) return done + r;
                     if (r != -Errno.EAGAIN || nonblock) return done > 0 ? done : r;
+                    s.RecvWaits = true;
                     int w = WaitFor(t, s, HostWait.POLLIN, deadline, timeo != 0);
                     if (w != 0) return done > 0 ? done : w;
                 }
@@ -669,9 +690,20 @@ public static unsafe partial class SocketCalls
 
     // ------------------------------------------------------------ read/write on a socket
 
-    /// <summary>read/write on a socket descriptor: sock_read_iter / sock_write_iter (recvmsg/sendmsg, no flags).</summary>
+    /// <summary>read/write on a socket descriptor: sock_read_iter / sock_write_iter (recvmsg/sendmsg, no flags).
+    /// A buffer the guest can reach goes straight to the host call with one iovec on the stack.</summary>
     public static int ReadWrite(Task t, SocketFile s, uint buf, uint count, bool write)
     {
+        if (count > MaxRw) count = MaxRw;
+        if (count != 0 && (write ? t.Mem.CanRead(buf, count) : t.Mem.CanWrite(buf, count)))
+        {
+            var v = new HostIoVec { Base = t.Mem.Ptr(buf), Len = count };
+            if (write) return (int)SendCore(t, s, new ReadOnlySpan<HostIoVec>(&v, 1), count, null, null, 0, null);
+            t.Mem.NoteWrite(buf, count);
+            HostMsgHdr m = default;
+            m.Iov = &v; m.IovLen = 1;
+            return (int)RecvCore(t, s, &m, 0, count, wantFlags: false);
+        }
         int r = SingleIov(t, buf, count, !write, out var iov, out long total, out var bounce);
         return r < 0 ? r : Transfer(t, s, iov, total, bounce, write);
     }

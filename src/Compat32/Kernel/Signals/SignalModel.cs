@@ -39,13 +39,21 @@ public static class Sig
 /// <summary>Per-thread signal state (the parts of task_struct / thread_struct signals use).</summary>
 public sealed class TaskSignalState
 {
-    /// <summary>Guards Task.Pending and Queue: timers and other threads send from their own host threads.</summary>
+    /// <summary>Held by Task.Block and WaitFor around their checks (the sleep protocol). Signal state itself is
+    /// guarded by the group's SigLock.</summary>
     public readonly object Lock = new();
     /// <summary>What the task sleeps on in Task.Block and WaitFor; senders and wakers signal it (lock-free).</summary>
     public readonly HostEvent Sleep = new();
-    /// <summary>struct sigpending: queued siginfo (one per pending legacy signal, a queue for real-time ones).</summary>
-    public readonly List<KSigInfo> Queue = new();
-    /// <summary>saved_sigmask with TIF_RESTORE_SIGMASK (sigsuspend, ppoll ...).</summary>
+    /// <summary>task->pending: thread-directed signals (tkill, faults, SIGPIPE). Group.SigLock.</summary>
+    public readonly SigPending Private = new();
+    /// <summary>task->real_blocked: the mask rt_sigtimedwait replaced while it sleeps (0 otherwise). Group.SigLock.</summary>
+    public ulong RealBlocked;
+    /// <summary>TIF_SIGPENDING's say over the shared set: complete_signal chose this thread (signal_wake_up) or
+    /// recalc_sigpending found a shared signal it does not block. Only such a thread's sleeps are interrupted by a
+    /// shared signal (another thread sleeps on while the chosen one takes it). Written under Group.SigLock, read
+    /// lock-free (HasDeliverable).</summary>
+    public bool SharedWoken;
+    /// <summary>saved_sigmask with TIF_RESTORE_SIGMASK (sigsuspend, ppoll ...). Own thread.</summary>
     public ulong SavedMask;
     public bool RestoreSigmask;
     /// <summary>thread.trap_nr, thread.error_code, thread.cr2: copied into every sigcontext.</summary>
@@ -63,6 +71,9 @@ public sealed class TaskSignalState
 /// Signal generation and the exit-to-user-mode work (kernel/signal.c get_signal, arch/x86/kernel/signal.c
 /// arch_do_signal_or_restart / handle_signal): queueing with siginfo, dequeue order, default actions, syscall
 /// restart; frames are built by SignalFrames (arch/x86/ia32/ia32_signal.c).
+/// Pending signals live in two sets as in Linux: each thread's private one (thread-directed: tkill, faults,
+/// SIGPIPE) and its group's shared one (process-directed: kill, sigqueue to a pid, SIGCHLD, itimers, timers
+/// with SIGEV_SIGNAL, mq_notify); complete_signal picks the thread that takes a shared one.
 /// </summary>
 public sealed class SignalModel
 {
@@ -72,61 +83,140 @@ public sealed class SignalModel
     public const int SI_KERNEL = 0x80, ILL_ILLOPN = 2, FPE_INTDIV = 1, SEGV_MAPERR = 1, SEGV_ACCERR = 2, BUS_ADRERR = 2,
         BUS_ADRALN = 1, TRAP_BRKPT = 1, TRAP_TRACE = 2;
     const ulong Unblockable = (1UL << (Sig.SIGKILL - 1)) | (1UL << (Sig.SIGSTOP - 1));
-    const ulong SynchronousMask = (1UL << (Sig.SIGSEGV - 1)) | (1UL << (Sig.SIGBUS - 1)) | (1UL << (Sig.SIGILL - 1))
-                                | (1UL << (Sig.SIGTRAP - 1)) | (1UL << (Sig.SIGFPE - 1)) | (1UL << (Sig.SIGSYS - 1));
+    const ulong StopMask = (1UL << (Sig.SIGSTOP - 1)) | (1UL << (Sig.SIGTSTP - 1)) | (1UL << (Sig.SIGTTIN - 1)) | (1UL << (Sig.SIGTTOU - 1));
 
     /// <summary>Plain kill-style send (SI_KERNEL info, as send_sig(sig, t, 1) gives, e.g. SIGPIPE).</summary>
     public void Send(Task t, int sig) => Send(t, new KSigInfo { Signo = sig, Code = KSigInfo.SI_KERNEL, Layout = SigInfoLayout.Kill });
 
-    /// <summary>sig_ignored: a signal that would be ignored and is not blocked is dropped at generation.</summary>
+    /// <summary>sig_ignored: a signal that would be ignored and is not blocked (nor waited for by rt_sigtimedwait,
+    /// real_blocked) is dropped at generation. Caller holds SigLock.</summary>
     static bool Ignored(Task t, int sig)
     {
-        if ((t.Blocked & Sig.Bit(sig)) != 0) return false;
+        if (((t.Blocked | t.SigState.RealBlocked) & Sig.Bit(sig)) != 0) return false;
         var h = t.Sig.Actions[sig].Handler;
         return h == Sig.SIG_IGN || (h == Sig.SIG_DFL && Sig.DefaultAction(sig) == Sig.Default.Ignore);
     }
 
-    /// <summary>__send_signal_locked: queue info (legacy signals at most once), set pending, wake the task.
-    /// Thread-safe.</summary>
+    /// <summary>send_signal_locked with PIDTYPE_PID (tkill, faults, SIGPIPE): the thread's private set. Thread-safe.</summary>
     public bool Send(Task t, KSigInfo info)
     {
         int sig = info.Signo;
         if (sig <= 0 || sig > 64 || t.Exited) return false;
-        if (sig == Sig.SIGCONT || Sig.DefaultAction(sig) == Sig.Default.Stop) Prepare(t.Group, sig);
-        var st = t.SigState;
-        lock (st.Lock)
+        Prepare(t.Group, sig);
+        var g = t.Group;
+        lock (g.SigLock)
         {
             if (Ignored(t, sig)) return false;
-            if (sig < Sig.SIGRTMIN && (t.Pending & Sig.Bit(sig)) != 0) return false; // legacy_queue
-            st.Queue.Add(info);
-            t.Pending |= Sig.Bit(sig);
+            var pending = t.SigState.Private;
+            if (pending.LegacyQueued(sig)) return false;
+            pending.Add(info);
         }
-        st.Sleep.Signal();
-        if (t.Sig.SignalfdWqh.Active) t.Sig.SignalfdWqh.Wake(); // signalfd_notify
-        Kick(t);
+        // complete_signal(PIDTYPE_PID): only this thread may take it; a needless wake only rechecks.
+        SignalfdNotify(t);
+        SignalWakeUp(t);
         return true;
+    }
+
+    /// <summary>send_signal_locked with PIDTYPE_TGID (kill, sigqueue to a pid, SIGCHLD, itimers, POSIX timers with
+    /// SIGEV_SIGNAL, mq_notify): prepare_signal, queue on the group's shared set, then complete_signal picks a
+    /// thread to wake. p is the task the sender named (the group leader for a pid). Thread-safe.</summary>
+    public bool SendToGroup(Task p, KSigInfo info)
+    {
+        int sig = info.Signo;
+        if (sig <= 0 || sig > 64) return false;
+        var g = p.Group;
+        if (g.Exiting) return false;
+        Prepare(g, sig);
+        Task? target = null;
+        List<Task>? killAll = null;
+        lock (g.Threads)
+        lock (g.SigLock)
+        {
+            if (Ignored(p, sig)) return false;
+            var shared = g.Shared;
+            if (shared.LegacyQueued(sig)) return false;
+            ulong before = shared.Signal;
+            shared.Add(info);
+            target = CompleteSignal(sig, p, g, before);
+            if (target != null) target.SigState.SharedWoken = true; // signal_wake_up sets TIF_SIGPENDING
+            if (target != null && sig == Sig.SIGKILL)
+            {
+                // complete_signal's fatal case: SIGKILL goes into every thread's private set, and all are woken,
+                // so that uninterruptible sleeps (a stopped group) see it too. Other fatal signals are taken by the
+                // chosen thread, whose get_signal starts the group exit with the signal's own number.
+                killAll = new List<Task>(g.Threads);
+                foreach (var th in killAll) th.SigState.Private.Signal |= Sig.Bit(Sig.SIGKILL);
+            }
+        }
+        SignalfdNotify(p);
+        if (killAll != null) foreach (var th in killAll) SignalWakeUp(th);
+        else if (target != null) SignalWakeUp(target);
+        return true;
+    }
+
+    /// <summary>complete_signal: the main thread (p) gets the first crack; otherwise the round-robin search from
+    /// signal->curr_target for a thread that wants_signal. Null when nobody needs waking: an eligible thread sees
+    /// the signal in the shared set before it returns to user mode. Caller holds Threads and SigLock.</summary>
+    static Task? CompleteSignal(int sig, Task p, ThreadGroup g, ulong sharedBefore)
+    {
+        if (WantsSignal(sig, p, g, sharedBefore)) return p;
+        var threads = g.Threads;
+        int n = threads.Count;
+        if (n <= 1) return null; // thread_group_empty: it will dequeue unblocked signals before it runs again
+        int start = g.CurrTarget is { } c ? threads.IndexOf(c) : -1;
+        if (start < 0) start = 0; // __exit_signal moved curr_target on; we find it gone
+        for (int i = 0; i < n; i++)
+        {
+            var t = threads[(start + i) % n];
+            if (!WantsSignal(sig, t, g, sharedBefore)) continue;
+            g.CurrTarget = t;
+            return t;
+        }
+        return null;
+    }
+
+    /// <summary>wants_signal: not blocked, not exiting; SIGKILL always; not in a stopped group; and no signal
+    /// already pending for it (task_sigpending, as HasDeliverable sees it before this signal; task_curr is not
+    /// known here, so a running thread with a pending signal is passed over too). Caller holds SigLock.</summary>
+    static bool WantsSignal(int sig, Task t, ThreadGroup g, ulong sharedBefore)
+    {
+        if ((t.Blocked & Sig.Bit(sig)) != 0) return false;
+        if (t.Exited) return false;
+        if (sig == Sig.SIGKILL) return true;
+        if (Volatile.Read(ref g.Stopped)) return false;
+        ulong deliverable = ~t.Blocked | Unblockable;
+        bool sigpending = (t.SigState.Private.Signal & deliverable) != 0
+                       || (t.SigState.SharedWoken && (sharedBefore & deliverable) != 0);
+        return !sigpending;
+    }
+
+    /// <summary>recalc_sigpending for t's share of the shared set. Caller holds SigLock.</summary>
+    static void RecalcLocked(Task t) =>
+        t.SigState.SharedWoken = (t.Group.Shared.Signal & (~t.Blocked | Unblockable)) != 0;
+
+    /// <summary>recalc_sigpending under the lock.</summary>
+    void Recalc(Task t) { lock (t.Group.SigLock) RecalcLocked(t); }
+
+    /// <summary>signalfd_notify: wake the signalfd readers and pollers of the target's sighand.</summary>
+    static void SignalfdNotify(Task t)
+    {
+        if (t.Sig.SignalfdWqh.Active) t.Sig.SignalfdWqh.Wake();
+    }
+
+    /// <summary>signal_wake_up: wake the task from its interruptible sleep and make its CPU leave the run loop.</summary>
+    static void SignalWakeUp(Task t)
+    {
+        t.SigState.Sleep.Signal();
+        Kick(t);
     }
 
     /// <summary>signal_wake_up: make the CPU leave its run loop at the next block so exit work runs.</summary>
     public static void Kick(Task t) => t.Cpu.RequestAsyncStop();
 
-    /// <summary>A process-directed signal (kill): complete_signal picks a thread that does not block it.</summary>
-    public bool SendToGroup(Task any, KSigInfo info)
-    {
-        var threads = any.Group.Threads;
-        Task? target = null;
-        lock (threads)
-        {
-            foreach (var th in threads) if (!th.Exited && (th.Blocked & Sig.Bit(info.Signo)) == 0) { target = th; break; }
-            if (target == null) foreach (var th in threads) if (!th.Exited) { target = th; break; }
-        }
-        return target != null && Send(target, info);
-    }
-
     /// <summary>force_sig_info_to_task: a synchronous signal is unblocked, and a blocked or ignored one gets SIG_DFL.</summary>
     public void ForceFault(Task t, KSigInfo info)
     {
-        lock (t.SigState.Lock)
+        lock (t.Group.SigLock)
         {
             ref var act = ref t.Sig.Actions[info.Signo];
             bool blocked = (t.Blocked & Sig.Bit(info.Signo)) != 0;
@@ -135,11 +225,7 @@ public sealed class SignalModel
                 act.Handler = Sig.SIG_DFL;
                 t.Blocked &= ~Sig.Bit(info.Signo);
             }
-            if ((t.Pending & Sig.Bit(info.Signo)) == 0 || info.Signo >= Sig.SIGRTMIN)
-            {
-                t.SigState.Queue.Add(info);
-                t.Pending |= Sig.Bit(info.Signo);
-            }
+            if (!t.SigState.Private.LegacyQueued(info.Signo)) t.SigState.Private.Add(info);
         }
     }
 
@@ -150,76 +236,144 @@ public sealed class SignalModel
         ForceFault(t, new KSigInfo { Signo = Sig.SIGSEGV, Code = SI_KERNEL, Layout = SigInfoLayout.Kill });
     }
 
-    public bool HasDeliverable(Task t) => (t.Pending & (~t.Blocked | Unblockable)) != 0;
+    /// <summary>signal_pending(): a private signal this thread does not block, or a shared one when this thread
+    /// was chosen for it (SharedWoken). Lock-free, as signal_pending() reads TIF_SIGPENDING: a sender changes the
+    /// sets before it wakes the thread.</summary>
+    public bool HasDeliverable(Task t)
+    {
+        ulong deliverable = ~Volatile.Read(ref t.Blocked) | Unblockable;
+        if ((Volatile.Read(ref t.SigState.Private.Signal) & deliverable) != 0) return true;
+        return Volatile.Read(ref t.SigState.SharedWoken) && (Volatile.Read(ref t.Group.Shared.Signal) & deliverable) != 0;
+    }
 
-    /// <summary>dequeue_signal with an explicit mask of acceptable signals: synchronous ones first, then the lowest.</summary>
+    /// <summary>Pending signals of mask in the thread's private or its group's shared set (signalfd_poll's
+    /// next_signal on both). Lock-free, as HasDeliverable.</summary>
+    public static ulong PendingIn(Task t, ulong mask) =>
+        (Volatile.Read(ref t.SigState.Private.Signal) | Volatile.Read(ref t.Group.Shared.Signal)) & mask;
+
+    /// <summary>do_sigpending: the blocked signals pending in the private or the shared set.</summary>
+    public static ulong SigPendingSet(Task t)
+    {
+        lock (t.Group.SigLock) return (t.SigState.Private.Signal | t.Group.Shared.Signal) & t.Blocked;
+    }
+
+    /// <summary>dequeue_signal with an explicit mask of acceptable signals: the private set first ("we only
+    /// dequeue private signals from ourselves"), then the shared one; in each, synchronous ones first.</summary>
     public int Dequeue(Task t, ulong allowed, out KSigInfo info)
     {
-        info = default;
-        var st = t.SigState;
-        lock (st.Lock)
+        lock (t.Group.SigLock)
         {
-            ulong ready = t.Pending & allowed;
-            if (ready == 0) return 0;
-            ulong pick = (ready & SynchronousMask) != 0 ? ready & SynchronousMask : ready;
-            int sig = System.Numerics.BitOperations.TrailingZeroCount(pick) + 1;
-            int idx = st.Queue.FindIndex(q => q.Signo == sig);
-            bool more = false;
-            if (idx >= 0)
-            {
-                info = st.Queue[idx];
-                st.Queue.RemoveAt(idx);
-                more = st.Queue.Exists(q => q.Signo == sig);
-            }
-            else info = new KSigInfo { Signo = sig, Code = SI_KERNEL, Layout = SigInfoLayout.Kill };
-            if (!more) t.Pending &= ~Sig.Bit(sig);
+            int sig = t.SigState.Private.Dequeue(allowed, out info);
+            if (sig == 0) sig = t.Group.Shared.Dequeue(allowed, out info);
+            RecalcLocked(t);
             return sig;
         }
     }
 
-    /// <summary>send_sigqueue on a still-queued POSIX timer signal: bump its si_overrun instead of queueing again.</summary>
+    /// <summary>send_sigqueue on a still-queued POSIX timer signal: bump its si_overrun instead of queueing again.
+    /// A SIGEV_SIGNAL timer's signal sits in the shared set; one of a thread's (SIGEV_THREAD_ID) in its private one.</summary>
     public bool BumpTimerOverrun(Task owner, int timerId, int sig, int by)
     {
-        foreach (var th in owner.Group.Threads)
+        var g = owner.Group;
+        lock (g.Threads)
+        lock (g.SigLock)
         {
-            var st = th.SigState;
-            lock (st.Lock)
-            {
-                for (int i = 0; i < st.Queue.Count; i++)
-                {
-                    var q = st.Queue[i];
-                    if (q.Signo == sig && q.Layout == SigInfoLayout.Timer && q.Pid == timerId && q.Code == KSigInfo.SI_TIMER)
-                    {
-                        q.Uid += (uint)by;
-                        st.Queue[i] = q;
-                        return true;
-                    }
-                }
-            }
+            if (g.Shared.BumpTimerOverrun(timerId, sig, by)) return true;
+            foreach (var th in g.Threads) if (th.SigState.Private.BumpTimerOverrun(timerId, sig, by)) return true;
         }
         return false;
     }
 
-    /// <summary>Remove every pending instance of the signals in mask (sigaction to SIG_IGN, flush).</summary>
-    public void Flush(Task t, ulong mask)
+    /// <summary>do_sigaction on a signal that is now ignored, and prepare_signal's job-control flushes: every
+    /// pending instance of mask leaves the shared set and every thread's private set.</summary>
+    public void FlushGroup(ThreadGroup g, ulong mask)
     {
-        lock (t.SigState.Lock)
+        lock (g.Threads)
+        lock (g.SigLock)
         {
-            t.Pending &= ~mask;
-            t.SigState.Queue.RemoveAll(q => (Sig.Bit(q.Signo) & mask) != 0);
+            g.Shared.FlushMask(mask);
+            foreach (var th in g.Threads) th.SigState.Private.FlushMask(mask);
         }
     }
 
-    /// <summary>set_current_blocked (SIGKILL/SIGSTOP can never be blocked).</summary>
+    /// <summary>set_current_blocked / __set_task_blocked (SIGKILL/SIGSTOP can never be blocked): shared signals
+    /// this thread now blocks are retargeted to threads that do not (retarget_shared_pending).</summary>
     public void SetBlocked(Task t, ulong mask)
     {
-        lock (t.SigState.Lock) t.Blocked = mask & ~Unblockable;
+        mask &= ~Unblockable;
+        var g = t.Group;
+        ulong newlyBlocked;
+        lock (g.SigLock)
+        {
+            newlyBlocked = mask & ~t.Blocked & g.Shared.Signal;
+            t.Blocked = mask;
+            RecalcLocked(t); // __set_task_blocked → recalc_sigpending
+        }
+        if (newlyBlocked != 0) RetargetSharedPending(t, newlyBlocked);
         if (HasDeliverable(t)) Kick(t);
     }
 
-    /// <summary>Block until a signal in mask is pending or the deadline (Stopwatch ticks, long.MaxValue = none)
-    /// passes. True if a signal is there.</summary>
-    public bool WaitFor(Task t, ulong mask, long deadlineTicks)
+    /// <summary>retarget_shared_pending: the shared signals of which that tsk will not take (it blocks them now, or
+    /// it exits) wake other threads that do not block them, each taking away what it can handle.</summary>
+    void RetargetSharedPending(Task tsk, ulong which)
+    {
+        var g = tsk.Group;
+        List<Task>? wake = null;
+        lock (g.Threads)
+        lock (g.SigLock)
+        {
+            ulong retarget = g.Shared.Signal & which;
+            if (retarget == 0) return;
+            var threads = g.Threads;
+            int me = threads.IndexOf(tsk), n = threads.Count;
+            for (int i = 1; i <= n && retarget != 0; i++) // while_each_thread: the threads after tsk, in order
+            {
+                var t = threads[((me < 0 ? 0 : me) + i) % n];
+                if (t == tsk || t.Exited) continue;
+                if ((retarget & ~t.Blocked) == 0) continue;
+                retarget &= t.Blocked; // remove the signals this thread can handle
+                t.SigState.SharedWoken = true; // signal_wake_up
+                (wake ??= new()).Add(t);
+            }
+        }
+        if (wake != null) foreach (var t in wake) SignalWakeUp(t);
+    }
+
+    /// <summary>exit_signals (do_exit): a thread leaving a live group hands the shared signals it could have
+    /// taken to the others. Its private set dies with it (__exit_signal's flush_sigqueue).</summary>
+    public void ExitSignals(Task t)
+    {
+        var g = t.Group;
+        if (g.Exiting) return;
+        lock (g.Threads) if (g.Threads.Count <= 1) return;
+        ulong unblocked;
+        lock (g.SigLock) unblocked = ~t.Blocked;
+        RetargetSharedPending(t, unblocked);
+    }
+
+    /// <summary>do_sigtimedwait's sleep: while the caller waits, the signals it waits for are unblocked
+    /// (real_blocked keeps the old mask) so complete_signal may pick this thread for a shared one; the old mask is
+    /// restored after (__set_task_blocked). True if a signal is there.</summary>
+    public bool SigTimedWaitSleep(Task t, ulong these, long deadlineTicks)
+    {
+        var g = t.Group;
+        ulong real;
+        lock (g.SigLock)
+        {
+            real = t.Blocked;
+            t.SigState.RealBlocked = real;
+            t.Blocked = real & ~these;
+        }
+        bool woke = WaitFor(t, these, deadlineTicks);
+        lock (g.SigLock) t.SigState.RealBlocked = 0;
+        SetBlocked(t, real);
+        return woke;
+    }
+
+    /// <summary>Block until a signal is pending that this thread can take (signal_pending) or that is in take (a
+    /// signal it will dequeue itself, private or shared), or until the deadline (Stopwatch ticks, long.MaxValue =
+    /// none) passes. True if a signal is there.</summary>
+    public bool WaitFor(Task t, ulong take, long deadlineTicks)
     {
         var st = t.SigState;
         while (true)
@@ -228,7 +382,7 @@ public sealed class SignalModel
             long waitNs = long.MaxValue;
             lock (st.Lock)
             {
-                if ((t.Pending & mask) != 0) return true;
+                if (PendingIn(t, take) != 0 || HasDeliverable(t)) return true;
                 if (t.Exited || t.Group.Exiting) return false;
                 if (deadlineTicks != long.MaxValue)
                 {
@@ -245,7 +399,11 @@ public sealed class SignalModel
     public void ExitToUserMode(Task t, ref PtRegs regs, ref ExitNote note)
     {
         if (t.IpChangedBy != IretReason.None) { note.IpChangedBy = t.IpChangedBy; t.IpChangedBy = IretReason.None; }
-        if (t.Group.Stopped) WaitWhileStopped(t);
+        if (t.Group.Stopped)
+        {
+            WaitWhileStopped(t);
+            Recalc(t); // get_signal goes on dequeueing after the stop, whatever TIF_SIGPENDING said
+        }
         while (HasDeliverable(t) && !t.Exited)
         {
             int sig = Dequeue(t, ~t.Blocked | Unblockable, out var info);
@@ -297,7 +455,7 @@ public sealed class SignalModel
             switch (Sig.DefaultAction(sig))
             {
                 case Sig.Default.Ignore: case Sig.Default.Cont: continue;
-                case Sig.Default.Stop: DoSignalStop(t, sig); continue;
+                case Sig.Default.Stop: DoSignalStop(t, sig); Recalc(t); continue;
                 default: Terminate(t, sig, info); return;
             }
         }
@@ -405,7 +563,7 @@ public sealed class SignalModel
 
     /// <summary>What execve does to signal state (fs/exec.c: flush_signal_handlers, sas_ss_reset, exit_itimers):
     /// handlers back to SIG_DFL (ignored ones stay ignored, flags cleared), no alternate stack, POSIX timers
-    /// deleted; the mask, pending signals and itimers are kept.</summary>
+    /// deleted; the mask, pending signals (private and shared) and itimers are kept.</summary>
     public void OnExec(Task t)
     {
         var acts = t.Sig.Actions;
@@ -415,6 +573,8 @@ public sealed class SignalModel
         t.SigState.RestartFn = null;
         var pt = Syscalls.ProcessTimers.Existing(t.Group);
         if (pt != null) lock (pt.Lock) { foreach (var tm in pt.Posix.Values) tm.Armed = false; pt.Posix.Clear(); }
+        // flush_itimer_signals: queued SI_TIMER signals of the deleted timers go from both sets.
+        lock (t.Group.SigLock) { t.SigState.Private.FlushTimers(); t.Group.Shared.FlushTimers(); }
     }
 
     /// <summary>do_group_exit for a fatal signal: the wait status carries the signal (and the core flag).</summary>
@@ -426,19 +586,19 @@ public sealed class SignalModel
 
     // ---- job control: group stop and continue
 
-    /// <summary>prepare_signal's job-control half, at generation time: SIGCONT resumes a stopped group and discards
-    /// pending stop signals; a stop signal discards a pending SIGCONT; SIGKILL wakes a stopped group.</summary>
+    /// <summary>prepare_signal's job-control half, at generation time: SIGCONT removes every stop signal from the
+    /// shared and each thread's private set and resumes a stopped group; a stop signal removes SIGCONT from them.
+    /// (SIGKILL reaches every thread through complete_signal.)</summary>
     void Prepare(ThreadGroup g, int sig)
     {
-        const ulong stopMask = (1UL << (Sig.SIGSTOP - 1)) | (1UL << (Sig.SIGTSTP - 1)) | (1UL << (Sig.SIGTTIN - 1)) | (1UL << (Sig.SIGTTOU - 1));
         if (sig == Sig.SIGCONT)
         {
             List<Task> threads;
             var wake = new List<Task>();
             lock (k.TaskSet.Lock)
             {
+                FlushGroup(g, StopMask);
                 lock (g.Threads) threads = new List<Task>(g.Threads);
-                foreach (var th in threads) Flush(th, stopMask);
                 if (g.Stopped)
                 {
                     g.Stopped = false;
@@ -450,12 +610,7 @@ public sealed class SignalModel
             foreach (var th in threads) th.Wake();
             foreach (var w in wake) w.Wake();
         }
-        else if ((Sig.Bit(sig) & stopMask) != 0)
-        {
-            List<Task> threads;
-            lock (g.Threads) threads = new List<Task>(g.Threads);
-            foreach (var th in threads) Flush(th, Sig.Bit(Sig.SIGCONT));
-        }
+        else if ((Sig.Bit(sig) & StopMask) != 0) FlushGroup(g, Sig.Bit(Sig.SIGCONT));
     }
 
     /// <summary>do_notify_parent_cldstop: SIGCHLD with CLD_STOPPED/CLD_CONTINUED unless the parent set SA_NOCLDSTOP;

@@ -1162,10 +1162,9 @@ public static unsafe partial class FsCalls
         Span<byte> m = stackalloc byte[8];
         if (U.Get(t, sigp, m) != 0) return -Errno.EFAULT;
         var st = t.SigState;
-        const ulong unblockable = (1UL << (Signals.Sig.SIGKILL - 1)) | (1UL << (Signals.Sig.SIGSTOP - 1));
         st.SavedMask = t.Blocked;
         st.RestoreSigmask = true;
-        lock (st.Lock) t.Blocked = U.R64(m, 0) & ~unblockable;
+        t.Kernel.Signals.SetBlocked(t, U.R64(m, 0));
         return 0;
     }
 

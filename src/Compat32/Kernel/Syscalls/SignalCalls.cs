@@ -21,8 +21,8 @@ public static class SignalCalls
         s.Add(Nr.sigprocmask, "dpp", (t, a, b, c, _, _, _) => SigProcMask(t, (int)a, b, c, 4));
         s.Add(Nr.sgetmask, "", (t, _, _, _, _, _, _) => (int)(uint)t.Blocked);
         s.Add(Nr.ssetmask, "x", (t, a, _, _, _, _, _) => { int old = (int)(uint)t.Blocked; t.Kernel.Signals.SetBlocked(t, (t.Blocked & ~0xFFFFFFFFUL) | a); return old; });
-        s.Add(Nr.rt_sigpending, "pu", (t, a, b, _, _, _, _) => b > 8 ? -Errno.EINVAL : Put(t, a, t.Pending & t.Blocked, (int)b));
-        s.Add(Nr.sigpending, "p", (t, a, _, _, _, _, _) => Put(t, a, t.Pending & t.Blocked, 4));
+        s.Add(Nr.rt_sigpending, "pu", (t, a, b, _, _, _, _) => b > 8 ? -Errno.EINVAL : Put(t, a, SignalModel.SigPendingSet(t), (int)b));
+        s.Add(Nr.sigpending, "p", (t, a, _, _, _, _, _) => Put(t, a, SignalModel.SigPendingSet(t), 4));
         s.Add(Nr.kill, "dd", (t, a, b, _, _, _, _) => Kill(t, (int)a, (int)b));
         s.Add(Nr.tkill, "dd", (t, a, b, _, _, _, _) => TKill(t, 0, (int)a, (int)b));
         s.Add(Nr.tgkill, "ddd", (t, a, b, c, _, _, _) => TKill(t, (int)a, (int)b, (int)c));
@@ -49,13 +49,14 @@ public static class SignalCalls
 
     static bool ValidSig(int s) => s >= 1 && s <= 64;
 
-    /// <summary>do_sigaction's side effect: a newly ignored signal is flushed from the pending sets.</summary>
+    /// <summary>do_sigaction's side effect: a newly ignored signal is flushed from the shared set and every
+    /// thread's private one.</summary>
     static void SetAction(Task t, int sig, SigAction n)
     {
         n.Mask &= ~Unblockable;
         t.Sig.Actions[sig] = n;
         if (n.Handler == Sig.SIG_IGN || (n.Handler == Sig.SIG_DFL && Sig.DefaultAction(sig) == Sig.Default.Ignore))
-            t.Kernel.Signals.Flush(t, Sig.Bit(sig));
+            t.Kernel.Signals.FlushGroup(t.Group, Sig.Bit(sig));
     }
 
     static int RtSigaction(Task t, int sig, uint act, uint oact, uint size)
@@ -247,7 +248,7 @@ public static class SignalCalls
     static int Pause(Task t)
     {
         var sm = t.Kernel.Signals;
-        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        sm.WaitFor(t, 0, long.MaxValue);
         return -Errno.ERESTARTNOHAND;
     }
 
@@ -259,8 +260,8 @@ public static class SignalCalls
         st.SavedMask = t.Blocked;
         st.RestoreSigmask = true;
         var sm = t.Kernel.Signals;
-        lock (st.Lock) t.Blocked = mask & ~Unblockable;
-        sm.WaitFor(t, ~t.Blocked | Unblockable, long.MaxValue);
+        sm.SetBlocked(t, mask);
+        sm.WaitFor(t, 0, long.MaxValue);
         return -Errno.ERESTARTNOHAND;
     }
 
@@ -294,7 +295,7 @@ public static class SignalCalls
         {
             long deadline = timeoutNs < 0 ? long.MaxValue
                 : System.Diagnostics.Stopwatch.GetTimestamp() + (long)(timeoutNs / 1e9 * System.Diagnostics.Stopwatch.Frequency);
-            bool woke = sm.WaitFor(t, these | (~t.Blocked | Unblockable), deadline);
+            bool woke = sm.SigTimedWaitSleep(t, these, deadline);
             sig = sm.Dequeue(t, these, out info);
             if (sig == 0) return woke ? -Errno.EINTR : -Errno.EAGAIN;
         }
@@ -333,25 +334,24 @@ public static class SignalCalls
     }
 }
 
-/// <summary>A signalfd (fs/signalfd.c): read dequeues pending signals of its mask as signalfd_siginfo records;
-/// poll reports EPOLLIN while one of them is pending for the polling task, and sleeps on its sighand's
-/// signalfd_wqh, which every signal sent to a thread of that sighand wakes (signalfd_notify).</summary>
+/// <summary>A signalfd (fs/signalfd.c): read dequeues pending signals of its mask (the reader's private set, then
+/// its process's shared one) as signalfd_siginfo records; poll reports EPOLLIN while one of them is pending for the
+/// polling task, and sleeps on its sighand's signalfd_wqh, which every signal sent to a thread of that sighand or to
+/// its process wakes (signalfd_notify).</summary>
 public sealed class SignalFdFile : KernelFile
 {
-    /// <summary>The signals it reads; replaced by signalfd4 on it (a 64-bit store is atomic on our hosts).</summary>
+    /// <summary>ctx->sigmask: the signals it reads; replaced by signalfd4 on it (a 64-bit store is atomic on our hosts).</summary>
     public ulong Mask;
 
     public override bool ModelPoll => true;
     public override WaitQueue? PollQueue(Task t) => t.Sig.SignalfdWqh;
 
-    /// <summary>signalfd_poll: next_signal(current's pending, mask) (this model keeps no shared pending set).</summary>
-    public override uint Poll(Task t)
-    {
-        lock (t.SigState.Lock) return (t.Pending & Mask) != 0 ? 1u : 0u; // EPOLLIN
-    }
+    /// <summary>signalfd_poll: next_signal(&amp;current->pending, mask) || next_signal(&amp;signal->shared_pending, mask).</summary>
+    public override uint Poll(Task t) => SignalModel.PendingIn(t, Volatile.Read(ref Mask)) != 0 ? 1u : 0u; // EPOLLIN
 
-    /// <summary>signalfd_read / signalfd_dequeue: block (unless O_NONBLOCK) until one of Mask is pending; a signal
-    /// outside the mask that can be delivered interrupts the wait with -ERESTARTSYS.</summary>
+    /// <summary>signalfd_read / signalfd_dequeue: dequeue_signal of the mask; with none pending, -EAGAIN for
+    /// O_NONBLOCK, else sleep on signalfd_wqh until one is (dequeued first), or until a signal the reader can
+    /// take interrupts the wait (-ERESTARTSYS).</summary>
     public override int Read(Task t, uint buf, uint count)
     {
         int n = (int)(count / 128);
@@ -361,14 +361,19 @@ public sealed class SignalFdFile : KernelFile
         int got = 0;
         while (got < n)
         {
-            int sig = sm.Dequeue(t, Mask, out var info);
+            ulong mask = Volatile.Read(ref Mask);
+            int sig = sm.Dequeue(t, mask, out var info);
             if (sig == 0)
             {
                 if (got > 0) break;
                 if ((Flags & LibC.O_NONBLOCK) != 0) return -Errno.EAGAIN;
-                ulong unblocked = ~t.Blocked | (Sig.Bit(Sig.SIGKILL) | Sig.Bit(Sig.SIGSTOP));
-                sm.WaitFor(t, Mask | unblocked, long.MaxValue);
-                if ((t.Pending & Mask) == 0) return -Errno.ERESTARTSYS;
+                var wqh = t.Sig.SignalfdWqh;
+                var entry = new WaitEntry(_ => t.Wake());
+                wqh.Add(entry);
+                WakeReason why;
+                try { why = t.Block(() => SignalModel.PendingIn(t, Volatile.Read(ref Mask)) != 0); }
+                finally { wqh.Remove(entry); }
+                if (why != WakeReason.Ready) return -Errno.ERESTARTSYS;
                 continue;
             }
             info.WriteSignalfd(rec);

@@ -27,6 +27,8 @@ public sealed class ProcessTimers : IDisposable
         public bool Posix;
         public int Id, Clock, Notify, Overrun, LastOverrun;
         public uint Value;
+        /// <summary>SIGEV_THREAD_ID: the thread its signal goes to (its private set); null: the process (shared set).</summary>
+        public Task? ThreadTarget;
     }
 
     readonly object lk = new();
@@ -111,7 +113,8 @@ public sealed class ProcessTimers : IDisposable
         var info = new KSigInfo { Signo = tm.Signo, Code = KSigInfo.SI_TIMER, Layout = SigInfoLayout.Timer, Pid = tm.Id,
             Uid = (uint)missed, Value = tm.Value };
         tm.LastOverrun = missed;
-        sm.SendToGroup(owner, info);
+        // posix_timer_event: PIDTYPE_PID for SIGEV_THREAD_ID, PIDTYPE_TGID otherwise.
+        if (tm.ThreadTarget is { } th) sm.Send(th, info); else sm.SendToGroup(owner, info);
     }
 
     public void Dispose()
@@ -239,6 +242,7 @@ public static class TimerCalls
             if (kind is not (SIGEV_SIGNAL or SIGEV_NONE) || (kind == SIGEV_SIGNAL && (tm.Signo <= 0 || tm.Signo > 64)))
                 return -Errno.EINVAL;
             if (tm.Notify == SIGEV_THREAD) return -Errno.EINVAL;
+            if ((tm.Notify & SIGEV_THREAD_ID) != 0) tm.ThreadTarget = t;
             tm.Notify = kind;
         }
         var pt = ProcessTimers.Of(t);

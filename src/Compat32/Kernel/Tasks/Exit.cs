@@ -115,6 +115,7 @@ public static class Exit
     {
         var k = t.Kernel;
         t.Exited = true;
+        k.Signals.ExitSignals(t); // exit_signals: PF_EXITING (Exited) first, then retarget_shared_pending
         var usage = ThreadUsage(t);
         // mm_release: the robust list, then clear_child_tid while others may still look at the address space.
         try
@@ -185,7 +186,7 @@ public static class Exit
                 // PR_SET_PDEATHSIG of the child's threads.
                 lock (c.Threads)
                     foreach (var ct in c.Threads)
-                        if (ct.PdeathSignal != 0) k.Signals.Send(ct, new KSigInfo { Signo = ct.PdeathSignal, Code = KSigInfo.SI_USER, Layout = SigInfoLayout.Kill, Pid = g.Tgid });
+                        if (ct.PdeathSignal != 0) k.Signals.SendToGroup(ct, new KSigInfo { Signo = ct.PdeathSignal, Code = KSigInfo.SI_USER, Layout = SigInfoLayout.Kill, Pid = g.Tgid });
                 if (c.State == GroupState.Zombie)
                 {
                     if (reaper == null || !NotifyParentLocked(c, wake)) ReapLocked(k, c);

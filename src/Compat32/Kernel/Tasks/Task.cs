@@ -76,10 +76,11 @@ public sealed class Task : ISyscallKernel
     public byte[] Auxv = Array.Empty<byte>();
     /// <summary>CPU affinity mask (sched_setaffinity); every online CPU at start.</summary>
     public ulong Affinity = ulong.MaxValue;
-    /// <summary>Signal mask: written by the task itself under SigState.Lock, read by senders under that lock.</summary>
+    /// <summary>Signal mask: written by the task itself under Group.SigLock (siglock), read by senders under it;
+    /// the task's own wake-up checks read it lock-free.</summary>
     public ulong Blocked;
-    /// <summary>Private pending signals. Guarded by SigState.Lock.</summary>
-    public ulong Pending;
+    /// <summary>Private pending signals (task->pending.signal); SigState.Private, guarded by Group.SigLock.</summary>
+    public ulong Pending => Volatile.Read(ref SigState.Private.Signal);
     /// <summary>set_tid_address / CLONE_CHILD_CLEARTID and set_robust_list (own thread).</summary>
     public uint ClearChildTid, RobustList, RobustListLen;
     /// <summary>prctl(PR_SET_PDEATHSIG): the signal this task gets when its parent dies (0: none).</summary>

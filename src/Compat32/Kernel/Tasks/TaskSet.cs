@@ -3,7 +3,7 @@ namespace Compat32.Kernel;
 /// <summary>
 /// Every task and process of the machine and the pid namespace (kernel/pid.c, gVisor's TaskSet). Lock is this
 /// kernel's tasklist_lock: it guards the tables below and the process tree (ThreadGroup.Parent, Children, Pgid,
-/// Sid, State, stop/continue reports). Lock order: TaskSet.Lock → ThreadGroup.Threads → Task.SigState.Lock.
+/// Sid, State, stop/continue reports). Lock order: TaskSet.Lock → ThreadGroup.Threads → Task.SigState.Lock → ThreadGroup.SigLock.
 /// </summary>
 public sealed class TaskSet
 {

@@ -75,8 +75,14 @@ public sealed class ThreadGroup
     /// <summary>Bumped (TaskSet) whenever a child changes state; wait sleeps until it moves.</summary>
     public long ChildEvents;
 
-    /// <summary>Shared pending signals (kept for /proc; delivery queues on a chosen thread as complete_signal).</summary>
-    public ulong SharedPending;
+    /// <summary>sighand->siglock for the signal state of this group's threads: Shared, CurrTarget and each
+    /// thread's Blocked, SigState.Private and SigState.RealBlocked. A leaf: nothing else is taken under it
+    /// (order: TaskSet.Lock → Threads → Task.SigState.Lock → SigLock).</summary>
+    public readonly object SigLock = new();
+    /// <summary>signal->shared_pending: process-directed signals (kill, sigqueue to a pid, SIGCHLD, timers). SigLock.</summary>
+    public readonly Signals.SigPending Shared = new();
+    /// <summary>signal->curr_target: where complete_signal's round-robin search starts. SigLock.</summary>
+    public Task? CurrTarget;
 
     /// <summary>Credentials and limits (struct cred / signal->rlim): copied at fork. Own.</summary>
     public Creds Creds;

@@ -403,7 +403,7 @@ public static class ProcFs
         ulong pending = 0, blocked = 0, ign = 0, cat = 0;
         if (task != null)
         {
-            lock (task.SigState.Lock) { pending = task.Pending; blocked = task.Blocked; }
+            lock (task.Group.SigLock) { pending = task.Pending; blocked = task.Blocked; }
             lock (task.Sig.Lock)
                 for (int s = 1; s <= 64; s++)
                 {
@@ -475,10 +475,10 @@ public static class ProcFs
             sb.Append("HugetlbPages:\t").Append(K(0)).Append("CoreDumping:\t0\nTHP_enabled:\t1\n");
         }
         ulong pending = 0, blocked = 0, shared, ign = 0, cat = 0;
-        lock (k.TaskSet.Lock) shared = g.SharedPending;
+        lock (g.SigLock) shared = g.Shared.Signal;
         if (task != null)
         {
-            lock (task.SigState.Lock) { pending = task.Pending; blocked = task.Blocked; }
+            lock (task.Group.SigLock) { pending = task.Pending; blocked = task.Blocked; }
             lock (task.Sig.Lock)
                 for (int s = 1; s <= 64; s++)
                 {
