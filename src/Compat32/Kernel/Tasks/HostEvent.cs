@@ -18,6 +18,11 @@ public sealed unsafe partial class HostEvent
 
     public HostEvent() { word = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(words)); }
 
+    /// <summary>This event's next spin (Stopwatch ticks) and sleeps since it last spun; only its one waiter (the
+    /// task's own thread) uses them.</summary>
+    long spinTicks = SpinTicks;
+    int sleepsUnspun;
+
     /// <summary>The current count (read before checking the condition).</summary>
     public int Read() => Volatile.Read(ref words[0]);
 
@@ -37,26 +42,32 @@ public sealed unsafe partial class HostEvent
         long* ts = stackalloc long[2];
         ts[0] = timeoutNs / 1_000_000_000; ts[1] = timeoutNs % 1_000_000_000;
         // Spin a few microseconds first: a wake-up that comes that soon (a mutex or condition variable handed
-        // between threads on two CPUs) then costs neither of us a host futex call or a context switch.
-        if (SpinTicks > 0)
+        // between threads on two CPUs) then costs neither of us a host futex call or a context switch. Adaptive,
+        // as a mutex's optimistic spinning is: a spin that ended in a wake-up doubles the next one (up to the
+        // limit), one that did not halves it, down to none; after 32 sleeps without spinning it tries again. So
+        // a waker that needs this very CPU (both threads on one host CPU) soon stops paying for our spinning.
+        long spin = spinTicks;
+        if (spin > 0)
         {
-            long until = System.Diagnostics.Stopwatch.GetTimestamp() + SpinTicks;
+            long until = System.Diagnostics.Stopwatch.GetTimestamp() + spin;
             do
             {
                 for (int k = 0; k < 16; k++)
                 {
-                    if (Volatile.Read(ref words[0]) != seen) return;
+                    if (Volatile.Read(ref words[0]) != seen) { spinTicks = Math.Min(SpinTicks, spin * 2); return; }
                     Thread.SpinWait(4);
                 }
             } while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
+            spinTicks = spin / 2 >= SpinTicks / 16 ? spin / 2 : 0;
         }
+        else if (SpinTicks > 0 && ++sleepsUnspun >= 32) { sleepsUnspun = 0; spinTicks = SpinTicks / 16; }
         Interlocked.Increment(ref words[1]); // a full fence: the waker's count bump or our sleeper mark is seen first
         if (Volatile.Read(ref words[0]) == seen) Futex(word, FUTEX_WAIT_PRIVATE, seen, ts);
         Interlocked.Decrement(ref words[1]);
     }
 
-    /// <summary>How long Wait spins before it sleeps: 10 µs with more than one host CPU (COMPAT32_SPIN_US), none
-    /// with one (the waker could not run meanwhile).</summary>
+    /// <summary>The longest Wait spins before it sleeps: 10 µs with more than one host CPU (COMPAT32_SPIN_US),
+    /// none with one (the waker could not run meanwhile).</summary>
     static readonly long SpinTicks = Environment.ProcessorCount < 2 ? 0
         : (int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_SPIN_US"), out int us) ? Math.Max(0, us) : 10)
           * System.Diagnostics.Stopwatch.Frequency / 1_000_000;
