@@ -305,7 +305,9 @@ public sealed unsafe partial class Processor
         bool mem = ins.Op0Kind == OpKind.Memory;
         uint v;
         if (mem) { addr = EffectiveAddress(ins); v = ReadMem(addr, sz); } else v = GetReg(ins.Op0Register);
-        if (Faulted) return;
+        // the write cycle is checked before anything changes: a read-only page faults even for a count of 0, and a
+        // faulting write leaves the flags as they were (host CPU; SDM 6.5 "faults ... restore the state")
+        if (Faulted || mem && !ProbeWrite(addr, sz)) return;
         uint cnt = (ins.Op1Kind == OpKind.Register ? S.R[1] : (uint)ins.GetImmediate(1)) & 0x1F;
         int bits = sz * 8;
         uint m = MaskOf(sz), sign = SignOf(sz);
@@ -405,7 +407,7 @@ public sealed unsafe partial class Processor
         bool mem = ins.Op0Kind == OpKind.Memory;
         uint addr = 0, dst;
         if (mem) { addr = EffectiveAddress(ins); dst = ReadMem(addr, sz); } else dst = GetReg(ins.Op0Register);
-        if (Faulted) return;
+        if (Faulted || mem && !ProbeWrite(addr, sz)) return; // as ExecShift
         uint src = GetReg(ins.Op1Register);
         uint cnt = (ins.Op2Kind == OpKind.Register ? S.R[1] : (uint)ins.GetImmediate(2)) & 0x1F;
         if (cnt == 0) return;
