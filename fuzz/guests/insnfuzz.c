@@ -141,6 +141,8 @@ static int run(void)
     sigemptyset(&sa.sa_mask);
     int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM };
     for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, 0);
+    static uint8_t pattern[DATA_LEN];
+    for (uint32_t i = 0; i < DATA_LEN; i++) pattern[i] = (uint8_t)(i * 13 + 5);
     int pos = 0, n = 0;
     while (pos + 44 <= len) {
         uint32_t *h = (uint32_t *)(buf + pos);
@@ -150,7 +152,7 @@ static int run(void)
         memcpy(regs_in, h + 1, 36);
         memset((void *)CODE, 0xcc, 0x2000);
         memcpy((void *)CODE, buf + pos + 44, clen);
-        for (uint32_t i = 0; i < DATA_LEN; i++) ((uint8_t *)DATA)[i] = (uint8_t)(i * 13 + 5);
+        memcpy((void *)DATA, pattern, DATA_LEN);
         pos += 44 + clen;
         memset(altstack + sizeof altstack - 16384, 0, 16384); /* where the signal frame goes */
         scrub_below();
