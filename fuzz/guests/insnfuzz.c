@@ -35,7 +35,7 @@ static uint32_t hash(const uint8_t *p, uint32_t n) { uint32_t h = 2166136261u; w
 
 static void handler(int sig, siginfo_t *si, void *ucv)
 {
-    if (sig == SIGALRM) { snprintf(line, sizeof line, "timeout"); siglongjmp(back, 1); } /* the same everywhere: no registers */
+    if (sig == SIGALRM || sig == SIGPROF) { snprintf(line, sizeof line, "timeout"); siglongjmp(back, 1); } /* the same everywhere: no registers */
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
     uint32_t eip = g[REG_EIP];
@@ -139,7 +139,7 @@ static int run(void)
     sigaltstack(&ss, 0);
     struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
     sigemptyset(&sa.sa_mask);
-    int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM };
+    int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM, SIGPROF };
     for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, 0);
     static uint8_t pattern[DATA_LEN];
     for (uint32_t i = 0; i < DATA_LEN; i++) pattern[i] = (uint8_t)(i * 13 + 5);
@@ -156,10 +156,15 @@ static int run(void)
         pos += 44 + clen;
         memset(altstack + sizeof altstack - 16384, 0, 16384); /* where the signal frame goes */
         scrub_below();
-        struct itimerval on = { .it_value = { .tv_sec = 1 } }, off = { 0 };
-        setitimer(ITIMER_REAL, &on, 0);
+        struct itimerval on = { .it_value = { .tv_sec = 5 } }, wall = { .it_value = { .tv_sec = 30 } }, off = { 0 };
+        /* a case ends after 5 s of CPU time (a long REP), or 30 s of wall time (a task the host kernel sleeps, such
+           as a throttled bus lock); CPU time, and a long one, so that a loaded machine does not end a case early on
+           one side only (a long run on a machine at load 47 did; compat32 counts ITIMER_PROF in wall time) */
+        setitimer(ITIMER_PROF, &on, 0);
+        setitimer(ITIMER_REAL, &wall, 0);
         if (sigsetjmp(back, 1) == 0) enter();
         setitimer(ITIMER_REAL, &off, 0);
+        setitimer(ITIMER_PROF, &off, 0);
         printf("%d %s\n", n++, line);
     }
     printf("cases %d\n", n);

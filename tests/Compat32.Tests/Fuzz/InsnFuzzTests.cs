@@ -103,7 +103,7 @@ public class InsnFuzzTests(ITestOutputHelper log)
                     if (locked)
                     {
                         // a locked access across a cache line is a bus lock the host kernel throttles (the case then
-                        // ends in the 1 s timer there and is not compared): a naturally aligned absolute address
+                        // is slowed down there, each case by up to the guest's 30 s wall timer): a naturally aligned absolute address
                         int size = Math.Max(1, i.MemorySize.GetSize());
                         i.MemoryBase = Register.None; i.MemoryIndex = Register.None; i.MemoryIndexScale = 1;
                         i.MemoryDisplacement32 = (Data + (uint)r.Next((int)DataLen)) & ~(uint)(size - 1);
@@ -264,12 +264,13 @@ public class InsnFuzzTests(ITestOutputHelper log)
         var texts = WriteCases(file, seed, cases, randomBytes);
         // setarch -R: the host kernel without address-space randomisation, as compat32 lays out a process; a random
         // absolute address (random-bytes mode) then hits the stack or the vDSO in both or in neither
-        var reference = nativeRef.Value ? Proc.Run("setarch", ["-R", Guest, file], d.Path, Proc.BaseEnv(), null, 60_000)
-                                        : Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, Guest, file], d.Path, Proc.BaseEnv(), null, 60_000);
+        var reference = nativeRef.Value ? Proc.Run("setarch", ["-R", Guest, file], d.Path, Proc.BaseEnv(), null, 300_000)
+                                        : Proc.Run(TestEnv.Qemu, ["-cpu", TestEnv.QemuCpu, Guest, file], d.Path, Proc.BaseEnv(), null, 300_000);
         var args = new List<string>();
         if (jit1) args.AddRange(["--jit", "1"]);
         args.AddRange([Guest, file]);
-        var c = FuzzRun.Run(args, d.Path, 60_000, code => code == 0);
+        // generous: a loaded machine (nice 19 beside others) can make a 2000-case file take minutes
+        var c = FuzzRun.Run(args, d.Path, 300_000, code => code == 0);
         if (c.Outcome != Outcome.Completed) return $"compat32: {c}\n{FuzzRun.Tail(c.Stderr, 800)}";
         var rl = reference.Out.Split('\n');
         var cl = c.Stdout.Split('\n');
@@ -281,7 +282,7 @@ public class InsnFuzzTests(ITestOutputHelper log)
             if (a == b) continue;
             // a locked access across a cache line (LOCK, XCHG with memory) is a bus lock, which the host kernel
             // may throttle by sleeping the task (handle_bus_lock, split_lock_detect=ratelimit; dmesg says so): the
-            // case then ends in the guest's 1 s timeout there and says nothing about compat32
+            // case may then end in the guest's 30 s wall timer there, which says nothing about compat32
             if (nativeRef.Value && a.EndsWith(" timeout", StringComparison.Ordinal) && !b.EndsWith(" timeout", StringComparison.Ordinal)) { unusable++; continue; }
             string text = i < texts.Count ? texts[i] : "";
             diffs.Add($"case {i}: {text}\n  {(nativeRef.Value ? "cpu " : "qemu")}: {a}\n  c32 : {b}");

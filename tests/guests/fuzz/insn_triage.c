@@ -1,8 +1,8 @@
 /* What the instruction fuzzer's long run found (issue #12), against the host CPU: privileged instructions at CPL 3
  * (LMSW raised #UD, not #GP), FCOMI with #IA unmasked (EFLAGS left alone), FPREM/FPREM1 without a quotient (C0 C3
  * cleared), a memory operand against a NaN (the SNaN chosen, #D reported), FSTP1 from an empty ST(0) (copied the
- * empty register), and shifts/rotates of a read-only operand (no fault for a count of 0; the flags written before
- * the faulting store). */
+ * empty register), shifts/rotates of a read-only operand (no fault for a count of 0; the flags written before
+ * the faulting store), and ARPL (wrote, or checked CS for a write, even when it leaves the RPL alone). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <setjmp.h>
@@ -89,6 +89,13 @@ int main(void)
     run("sar dword [ro], cl=3 (flags 0x8d5)", (uint8_t[]){ 0xd3, 0x3a }, 2, 3, 0x8d5);
     run("shld [ro], eax, cl=0", (uint8_t[]){ 0x0f, 0xa5, 0x02 }, 3, 0, 0x44);
     run("shrd [ro], eax, 5 (flags 0x1)", (uint8_t[]){ 0x0f, 0xac, 0x02, 5 }, 4, 0, 0x01);
+
+    /* ARPL reads first and writes only when it raises the RPL (the read-only page holds 0x5a5a: RPL 2) */
+    run("arpl [ro], cx=1 (no raise)", (uint8_t[]){ 0x63, 0x0a }, 2, 1, 0);
+    run("arpl [ro], cx=3 (raise)", (uint8_t[]){ 0x63, 0x0a }, 2, 3, 0);
+    run("arpl cs:[ro], cx=1 (no raise)", (uint8_t[]){ 0x2e, 0x63, 0x0a }, 3, 1, 0);
+    run("arpl cs:[ro], cx=3 (raise)", (uint8_t[]){ 0x2e, 0x63, 0x0a }, 3, 3, 0);
+    run("arpl cs:[0x10], cx", (uint8_t[]){ 0x2e, 0x63, 0x0d, 0x10, 0, 0, 0 }, 7, 3, 0);
 
     /* FPREM/FPREM1 without a quotient (empty register, NaN operand, #IA): C1 C2 cleared, C0 C3 as they were */
     qnan = __builtin_nan("");
