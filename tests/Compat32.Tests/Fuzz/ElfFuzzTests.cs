@@ -94,7 +94,7 @@ public class ElfFuzzTests(ITestOutputHelper log)
                     int[] fields = [4, 5, 6, 7, 16, 18, 20, 24, 28, 32, 36, 40, 42, 44, 46, 48, 50];
                     int o = fields[r.Next(fields.Length)];
                     if (o >= 40) Put16(f, o, (ushort)Interesting(r, f)); else if (o >= 16 && o < 20) Put16(f, o, (ushort)Interesting(r, f));
-                    else if (o < 16) f[o] = (byte)r.Next(256); else Put32(f, o, Interesting(r, f));
+                    else if (o < 16) { byte b = (byte)r.Next(256); if (o < f.Length) f[o] = b; } else Put32(f, o, Interesting(r, f));
                     what.Add($"ehdr@{o}");
                     break;
                 }
@@ -115,7 +115,7 @@ public class ElfFuzzTests(ITestOutputHelper log)
                     uint off = U32(f, o + 4), sz = U32(f, o + 16);
                     switch (r.Next(4))
                     {
-                        case 0: if (off + sz <= f.Length && sz > 0) f[off + sz - 1] = (byte)'x'; what.Add("interp-no-nul"); break;
+                        case 0: if ((ulong)off + sz <= (ulong)f.Length && sz > 0) f[off + sz - 1] = (byte)'x'; what.Add("interp-no-nul"); break;
                         case 1: Put32(f, o + 16, Interesting(r, f)); what.Add("interp-size"); break;
                         case 2: Put32(f, o + 4, Interesting(r, f)); what.Add("interp-offset"); break;
                         default:
@@ -130,7 +130,7 @@ public class ElfFuzzTests(ITestOutputHelper log)
                     var dp = Phdrs(f, 2);
                     if (dp.Count == 0) break;
                     uint off = U32(f, dp[0] + 4), sz = U32(f, dp[0] + 16);
-                    if (sz < 8 || off + sz > f.Length) break;
+                    if (sz < 8 || (ulong)off + sz > (ulong)f.Length) break; // (a 32-bit sum could wrap)
                     int e = (int)off + 8 * r.Next((int)(sz / 8));
                     Put32(f, e + 4 * r.Next(2), Interesting(r, f));
                     what.Add($"dynamic@{e}");
