@@ -2,7 +2,8 @@
  * (LMSW raised #UD, not #GP), FCOMI with #IA unmasked (EFLAGS left alone), FPREM/FPREM1 without a quotient (C0 C3
  * cleared), a memory operand against a NaN (the SNaN chosen, #D reported), FSTP1 from an empty ST(0) (copied the
  * empty register), shifts/rotates of a read-only operand (no fault for a count of 0; the flags written before
- * the faulting store), and ARPL (wrote, or checked CS for a write, even when it leaves the RPL alone). */
+ * the faulting store), ARPL (wrote, or checked CS for a write, even when it leaves the RPL alone), and BT* with a
+ * register bit offset and 16-bit addressing (the address did not wrap at 64 KiB). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <setjmp.h>
@@ -96,6 +97,12 @@ int main(void)
     run("arpl cs:[ro], cx=1 (no raise)", (uint8_t[]){ 0x2e, 0x63, 0x0a }, 3, 1, 0);
     run("arpl cs:[ro], cx=3 (raise)", (uint8_t[]){ 0x2e, 0x63, 0x0a }, 3, 3, 0);
     run("arpl cs:[0x10], cx", (uint8_t[]){ 0x2e, 0x63, 0x0d, 0x10, 0, 0, 0 }, 7, 3, 0);
+
+    /* BTC with a register bit offset and 16-bit addressing: the offset's bytes wrap at 64 KiB with the address */
+    run("btc [0x1234] (addr16), ecx=0x60000000", (uint8_t[]){ 0x67, 0x0f, 0xbb, 0x0e, 0x34, 0x12 }, 6, 0x60000000, 0);
+    run("btc [0x1234] (addr16), cx=0xf000", (uint8_t[]){ 0x66, 0x67, 0x0f, 0xbb, 0x0e, 0x34, 0x12 }, 7, 0xf000, 0);
+    run("lock bts [0x1234] (addr16), ecx=-8", (uint8_t[]){ 0xf0, 0x67, 0x0f, 0xab, 0x0e, 0x34, 0x12 }, 7, (uint32_t)-8, 0);
+    run("bt [0x10], ecx=0x80", (uint8_t[]){ 0x0f, 0xa3, 0x0d, 0x10, 0, 0, 0 }, 7, 0x80, 0);
 
     /* FPREM/FPREM1 without a quotient (empty register, NaN operand, #IA): C1 C2 cleared, C0 C3 as they were */
     qnan = __builtin_nan("");

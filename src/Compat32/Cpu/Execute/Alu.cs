@@ -451,7 +451,7 @@ public sealed unsafe partial class Processor
             {
                 // Register bit offsets address memory beyond the operand (signed, SDM BT).
                 int off = sz == 4 ? (int)offset : (short)offset;
-                addr += (uint)((off >> (sz == 4 ? 5 : 4)) * sz);
+                addr = BitOperandAddress(ins, addr, (off >> (sz == 4 ? 5 : 4)) * sz);
                 bit = off & (bits - 1);
             }
             else bit = (int)(offset & (uint)(bits - 1));
@@ -472,6 +472,17 @@ public sealed unsafe partial class Processor
             if (mem) { WriteMem(addr, sz, r); if (Faulted) return; } else SetReg(ins.Op0Register, r);
         }
         S.Flags.SetBit(Flags.CF, cf);
+    }
+
+    /// <summary>BT/BTS/BTR/BTC with a register bit offset: the operand's address moved by the offset's whole units
+    /// (SDM BT); with 16-bit addressing the sum wraps at 64 KiB as the rest of the effective address does (host
+    /// CPU; found by the instruction fuzzer).</summary>
+    uint BitOperandAddress(in Instruction ins, uint addr, int byteDelta)
+    {
+        if (ins.MemoryDisplSize != 2 && RegSize[(int)ins.MemoryBase] != 2 && RegSize[(int)ins.MemoryIndex] != 2)
+            return addr + (uint)byteDelta;
+        uint off = Addr16(ins);
+        return addr - off + ((off + (uint)byteDelta) & 0xFFFF);
     }
 
     void ExecBitScan(in Instruction ins)
