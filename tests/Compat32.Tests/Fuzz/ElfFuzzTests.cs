@@ -52,8 +52,8 @@ public class ElfFuzzTests(ITestOutputHelper log)
     };
 
     static uint U32(byte[] f, int o) => o + 4 <= f.Length ? BinaryPrimitives.ReadUInt32LittleEndian(f.AsSpan(o)) : 0;
-    static void Put32(byte[] f, int o, uint v) { if (o >= 0 && o + 4 <= f.Length) BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(o), v); }
-    static void Put16(byte[] f, int o, ushort v) { if (o >= 0 && o + 2 <= f.Length) BinaryPrimitives.WriteUInt16LittleEndian(f.AsSpan(o), v); }
+    static void Put32(byte[] f, int o, uint v) { if (o >= 0 && (long)o + 4 <= f.Length) BinaryPrimitives.WriteUInt32LittleEndian(f.AsSpan(o), v); }
+    static void Put16(byte[] f, int o, ushort v) { if (o >= 0 && (long)o + 2 <= f.Length) BinaryPrimitives.WriteUInt16LittleEndian(f.AsSpan(o), v); }
 
     static uint Interesting(Random r, byte[] f) => r.Next(16) switch
     {
