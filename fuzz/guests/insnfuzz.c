@@ -18,6 +18,8 @@
 #include <sys/mman.h>
 #include <sys/time.h>
 #include <ucontext.h>
+#include <sys/auxv.h>
+#include <stdlib.h>
 
 #define CODE 0x20000000u
 #define DATA 0x30000000u
@@ -33,7 +35,7 @@ static uint32_t hash(const uint8_t *p, uint32_t n) { uint32_t h = 2166136261u; w
 
 static void handler(int sig, siginfo_t *si, void *ucv)
 {
-    if (sig == SIGALRM) { snprintf(line, sizeof line, "timeout"); siglongjmp(back, 1); } /* the same everywhere: no registers */
+    if (sig == SIGALRM || sig == SIGPROF) { snprintf(line, sizeof line, "timeout"); siglongjmp(back, 1); } /* the same everywhere: no registers */
     ucontext_t *uc = ucv;
     greg_t *g = uc->uc_mcontext.gregs;
     uint32_t eip = g[REG_EIP];
@@ -54,6 +56,31 @@ static void handler(int sig, siginfo_t *si, void *ucv)
     siglongjmp(back, 1);
 }
 
+/* Memory a random address may read besides the data pages, whose bytes differ between the host kernel and compat32
+ * without saying anything about the CPU: the process stack (the auxv, which a newer host kernel makes longer, so
+ * every frame below moves; AT_RANDOM; what startup and stdio left there, such as fstat of a pipe), and the signal
+ * frames on the alternate stack (the kernel's xsave layout). So the cases run on a stack of their own in bss, the
+ * process stack is zeroed from 64 KiB below main's frame to its top once, and the used part of both stacks before
+ * every case. */
+static uint8_t run_stack[1 << 18] __attribute__((aligned(16)));
+static uintptr_t old_lo, old_hi;
+static const char *case_file;
+static int run(void);
+
+static void __attribute__((noreturn, noinline)) on_run_stack(void)
+{
+    memset((void *)old_lo, 0, old_hi - old_lo);
+    fflush(stdout);
+    exit(run());
+}
+
+static void __attribute__((noinline)) scrub_below(void)
+{
+    char a[16384];
+    memset(a, 0, sizeof a);
+    __asm__ volatile("" : : "r"(a) : "memory");
+}
+
 /* load every register and jump to the code; the signal handler brings us back */
 static void enter(void)
 {
@@ -65,10 +92,42 @@ static void enter(void)
         "jmp *code_addr\n" : : : "memory");
 }
 
+/* [vvar] and [vdso] differ between kernels (a newer host has more vvar pages, some of which SIGBUS; the vDSO code is
+ * another build), so a random address there says nothing about the CPU: they are unmapped, and libc's system calls
+ * (through %gs:0x10, the TCB's sysinfo, normally __kernel_vsyscall) go through int $0x80 instead. */
+void int80(void);
+__asm__(".text\nint80:\nint $0x80\nret\n");
+static void drop_vdso(void)
+{
+    __asm__ volatile("movl %0,%%gs:0x10" : : "r"(int80) : "memory");
+    FILE *f = fopen("/proc/self/maps", "r");
+    char l[256];
+    unsigned long lo[8], hi[8];
+    int n = 0;
+    while (f && n < 8 && fgets(l, sizeof l, f))
+        if ((strstr(l, "[vvar") || strstr(l, "[vdso]")) && sscanf(l, "%lx-%lx", &lo[n], &hi[n]) == 2) n++;
+    if (f) fclose(f);
+    for (int i = 0; i < n; i++) munmap((void *)lo[i], hi[i] - lo[i]);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) return 2;
-    int fd = open(argv[1], O_RDONLY);
+    static char file[4096];
+    strncpy(file, argv[1], sizeof file - 1);
+    case_file = file;
+    const char *fn = (const char *)getauxval(AT_EXECFN);
+    if (!fn) return 2;
+    old_hi = ((uintptr_t)fn + strlen(fn) + 1 + 4095) & ~(uintptr_t)4095; /* fs/exec.c: the name ends the stack */
+    old_lo = ((uintptr_t)&fn & ~(uintptr_t)4095) - 65536;
+    drop_vdso();
+    __asm__ volatile("mov %0,%%esp\ncall *%1" : : "r"(run_stack + sizeof run_stack - 16), "r"(on_run_stack) : "memory");
+    __builtin_unreachable();
+}
+
+static int run(void)
+{
+    int fd = open(case_file, O_RDONLY);
     if (fd < 0) return 2;
     static uint8_t buf[1 << 20];
     int len = read(fd, buf, sizeof buf);
@@ -80,8 +139,10 @@ int main(int argc, char **argv)
     sigaltstack(&ss, 0);
     struct sigaction sa = { .sa_sigaction = handler, .sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER };
     sigemptyset(&sa.sa_mask);
-    int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM };
+    int sigs[] = { SIGSEGV, SIGILL, SIGFPE, SIGBUS, SIGTRAP, SIGALRM, SIGPROF };
     for (unsigned i = 0; i < sizeof sigs / sizeof *sigs; i++) sigaction(sigs[i], &sa, 0);
+    static uint8_t pattern[DATA_LEN];
+    for (uint32_t i = 0; i < DATA_LEN; i++) pattern[i] = (uint8_t)(i * 13 + 5);
     int pos = 0, n = 0;
     while (pos + 44 <= len) {
         uint32_t *h = (uint32_t *)(buf + pos);
@@ -91,12 +152,19 @@ int main(int argc, char **argv)
         memcpy(regs_in, h + 1, 36);
         memset((void *)CODE, 0xcc, 0x2000);
         memcpy((void *)CODE, buf + pos + 44, clen);
-        for (uint32_t i = 0; i < DATA_LEN; i++) ((uint8_t *)DATA)[i] = (uint8_t)(i * 13 + 5);
+        memcpy((void *)DATA, pattern, DATA_LEN);
         pos += 44 + clen;
-        struct itimerval on = { .it_value = { .tv_sec = 1 } }, off = { 0 };
-        setitimer(ITIMER_REAL, &on, 0);
+        memset(altstack + sizeof altstack - 16384, 0, 16384); /* where the signal frame goes */
+        scrub_below();
+        struct itimerval on = { .it_value = { .tv_sec = 5 } }, wall = { .it_value = { .tv_sec = 30 } }, off = { 0 };
+        /* a case ends after 5 s of CPU time (a long REP), or 30 s of wall time (a task the host kernel sleeps, such
+           as a throttled bus lock); CPU time, and a long one, so that a loaded machine does not end a case early on
+           one side only (a long run on a machine at load 47 did; compat32 counts ITIMER_PROF in wall time) */
+        setitimer(ITIMER_PROF, &on, 0);
+        setitimer(ITIMER_REAL, &wall, 0);
         if (sigsetjmp(back, 1) == 0) enter();
         setitimer(ITIMER_REAL, &off, 0);
+        setitimer(ITIMER_PROF, &off, 0);
         printf("%d %s\n", n++, line);
     }
     printf("cases %d\n", n);

@@ -173,18 +173,20 @@ public static class Loader
         var vdso = t.Kernel.Vdso;
         if (vdso != null) t.Mm.VdsoBase = t.Kernel.MapVdso(t);
 
-        return BuildStack(t, elf, main, interpBase, entry, stackTop, execfn ?? exePath, argv, envp);
+        return BuildStack(t, elf, main, interpBase, entry, stackTop, model.Kernel64 ? 8u : 4u, execfn ?? exePath, argv, envp);
     }
 
     static ExecResult BuildStack(Kernel.Task t, Elf32 elf, Image main, uint interpBase, uint entry, uint stackTop,
-        string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
+        uint kernelPtrSize, string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp)
     {
         var mem = t.Mem;
         var k = t.Kernel;
-        uint p = stackTop - 4; // bprm->p = vm_end - sizeof(void *)
+        // bprm->p = vm_end - sizeof(void *): the kernel's pointer, 8 bytes on x86-64 (fs/exec.c __bprm_mm_init),
+        // so every string and the initial ESP sit where the host kernel puts them
+        uint p = stackTop - kernelPtrSize;
         uint PushBytes(byte[] b) { p -= (uint)b.Length; mem.Poke(p, b); return p; }
         byte[] Z(string s) { var b = Encoding.UTF8.GetBytes(s); Array.Resize(ref b, b.Length + 1); return b; }
-        mem.Poke(stackTop - 4, new byte[4]);
+        mem.Poke(p, new byte[kernelPtrSize]);
         uint execfn = PushBytes(Z(exePath));
         // copy_strings: envp then argv, each copied last-to-first so they end up in order.
         var envAddr = new uint[envp.Count];

@@ -78,7 +78,7 @@ public static class FuzzRun
         string f = SeedFile(kind);
         Directory.CreateDirectory(Path.GetDirectoryName(f)!);
         lock (typeof(FuzzRun))
-            File.AppendAllText(f, $"# {DateTime.UtcNow:yyyy-MM-dd} {why.Replace('\n', ' ')[..Math.Min(200, why.Length)]}\n{line}\n");
+            File.AppendAllText(f, $"# {DateTime.UtcNow:yyyy-MM-dd} {why.Replace('\n', ' ')[..Math.Min(700, why.Length)]}\n{line}\n");
     }
 
     /// <summary>Long-run knobs (tools/fuzz.sh): COMPAT32_FUZZ_SECONDS (0: the CI's short fixed set) and

@@ -19,7 +19,6 @@ public class FuzzRegressionTests
     public void PipeReadIntoPartlyBadBuffer() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pipe_bad_buf.c")), [], new Differential.Options { TimeoutMs = 30_000 });
 
-    /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
     /// <summary>Syscall fuzzer: truncate() of a FIFO opened it for writing and waited for a reader forever.</summary>
     [NativeI386Fact]
     public void TruncateNonRegular() =>
@@ -45,7 +44,31 @@ public class FuzzRegressionTests
     public void PushaPopaFault() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "pusha_fault.c")), []);
 
+    /// <summary>Instruction fuzzer: the control word a load keeps, and the FPU a signal handler starts with.</summary>
     [NativeI386Fact]
     public void X87ControlWordAndSignalFpu() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_cw_sig.c")), []);
+
+    /// <summary>Instruction fuzzer (long run of 2026-11-29): LMSW and the other privileged instructions at CPL 3,
+    /// FCOMI with #IA unmasked, FPREM without a quotient, FSTP1 from an empty ST(0), shifts of a read-only operand.
+    /// Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void InsnTriage(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "insn_triage.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
+    /// <summary>Instruction fuzzer: the initial stack's strings start 8 bytes (the x86-64 kernel's pointer) below
+    /// its end, so every frame sits where the host kernel puts it.</summary>
+    [NativeI386Fact]
+    public void StackTopGap() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "stack_top.c")), []);
+
+    static Dictionary<string, string> JitOne()
+    {
+        var e = Proc.BaseEnv();
+        e["COMPAT32_JIT_THRESHOLD"] = "1";
+        return e;
+    }
 }

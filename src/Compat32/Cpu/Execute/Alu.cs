@@ -305,7 +305,9 @@ public sealed unsafe partial class Processor
         bool mem = ins.Op0Kind == OpKind.Memory;
         uint v;
         if (mem) { addr = EffectiveAddress(ins); v = ReadMem(addr, sz); } else v = GetReg(ins.Op0Register);
-        if (Faulted) return;
+        // the write cycle is checked before anything changes: a read-only page faults even for a count of 0, and a
+        // faulting write leaves the flags as they were (host CPU; SDM 6.5 "faults ... restore the state")
+        if (Faulted || mem && !ProbeWrite(addr, sz)) return;
         uint cnt = (ins.Op1Kind == OpKind.Register ? S.R[1] : (uint)ins.GetImmediate(1)) & 0x1F;
         int bits = sz * 8;
         uint m = MaskOf(sz), sign = SignOf(sz);
@@ -405,7 +407,7 @@ public sealed unsafe partial class Processor
         bool mem = ins.Op0Kind == OpKind.Memory;
         uint addr = 0, dst;
         if (mem) { addr = EffectiveAddress(ins); dst = ReadMem(addr, sz); } else dst = GetReg(ins.Op0Register);
-        if (Faulted) return;
+        if (Faulted || mem && !ProbeWrite(addr, sz)) return; // as ExecShift
         uint src = GetReg(ins.Op1Register);
         uint cnt = (ins.Op2Kind == OpKind.Register ? S.R[1] : (uint)ins.GetImmediate(2)) & 0x1F;
         if (cnt == 0) return;
@@ -449,7 +451,7 @@ public sealed unsafe partial class Processor
             {
                 // Register bit offsets address memory beyond the operand (signed, SDM BT).
                 int off = sz == 4 ? (int)offset : (short)offset;
-                addr += (uint)((off >> (sz == 4 ? 5 : 4)) * sz);
+                addr = BitOperandAddress(ins, addr, (off >> (sz == 4 ? 5 : 4)) * sz);
                 bit = off & (bits - 1);
             }
             else bit = (int)(offset & (uint)(bits - 1));
@@ -470,6 +472,17 @@ public sealed unsafe partial class Processor
             if (mem) { WriteMem(addr, sz, r); if (Faulted) return; } else SetReg(ins.Op0Register, r);
         }
         S.Flags.SetBit(Flags.CF, cf);
+    }
+
+    /// <summary>BT/BTS/BTR/BTC with a register bit offset: the operand's address moved by the offset's whole units
+    /// (SDM BT); with 16-bit addressing the sum wraps at 64 KiB as the rest of the effective address does (host
+    /// CPU; found by the instruction fuzzer).</summary>
+    uint BitOperandAddress(in Instruction ins, uint addr, int byteDelta)
+    {
+        if (ins.MemoryDisplSize != 2 && RegSize[(int)ins.MemoryBase] != 2 && RegSize[(int)ins.MemoryIndex] != 2)
+            return addr + (uint)byteDelta;
+        uint off = Addr16(ins);
+        return addr - off + ((off + (uint)byteDelta) & 0xFFFF);
     }
 
     void ExecBitScan(in Instruction ins)

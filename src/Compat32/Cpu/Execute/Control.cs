@@ -79,30 +79,23 @@ public sealed unsafe partial class Processor
     }
 
     /// <summary>PUSHA/PUSHAD: the eight slots, each with the stack segment's checks; a fault leaves ESP as it was
-    /// and the 16-byte halves before it stored (what the host CPU does: tests/guests/cpu/sysinsn.c,
+    /// and the slots before it stored (what the host CPU does: tests/guests/cpu/sysinsn.c,
     /// tests/guests/fuzz).</summary>
     void ExecPusha(int size)
     {
         uint m = SpMask;
         uint sp = S.R[CpuState.ESP];
-        // As the host CPU does it: the 32 bytes go out as two 16-byte stores, the upper (EAX..EBX) first, each
-        // written only when all of it can be; a fault names the first slot in push order that cannot be written
-        // (the instruction fuzzer found compat32 naming the lowest one, and writing nothing). Each slot gets the
-        // stack segment's checks.
-        Span<uint> at = stackalloc uint[4];
-        for (int half = 0; half < 8; half += 4)
+        // As the host CPU does it: slot by slot in push order (EAX first), each written when all of it can be; a
+        // fault names the first slot that cannot be written, the slots before it stay written, ESP is unchanged
+        // (measured on the host: a misaligned ESP near an unmapped page writes every whole slot above it). Each
+        // slot gets the stack segment's checks.
+        for (int i = 0; i < 8; i++)
         {
-            for (int i = half; i < half + 4; i++)
-            {
-                at[i - half] = StackAddr((sp - (uint)((i + 1) * size)) & m, size, true);
-                if (Faulted || !ProbeWrite(at[i - half], size)) return;
-            }
-            for (int i = half; i < half + 4; i++)
-            {
-                uint v = S.R[i];
-                if (size == 4) WriteU32(at[i - half], v); else WriteU16(at[i - half], (ushort)v);
-                if (Faulted) return;
-            }
+            uint at = StackAddr((sp - (uint)((i + 1) * size)) & m, size, true);
+            if (Faulted || !ProbeWrite(at, size)) return;
+            uint v = S.R[i];
+            if (size == 4) WriteU32(at, v); else WriteU16(at, (ushort)v);
+            if (Faulted) return;
         }
         SetSp(sp - (uint)(8 * size));
     }

@@ -208,6 +208,7 @@ public sealed unsafe partial class Processor
             case Mnemonic.Invd: case Mnemonic.Wbinvd: case Mnemonic.Rdmsr: case Mnemonic.Wrmsr:
             case Mnemonic.In: case Mnemonic.Out: case Mnemonic.Insb: case Mnemonic.Insw: case Mnemonic.Insd:
             case Mnemonic.Outsb: case Mnemonic.Outsw: case Mnemonic.Outsd: case Mnemonic.Clts: case Mnemonic.Invlpg:
+            case Mnemonic.Lmsw:
                 // Privileged (or IOPL-sensitive with IOPL 0): #GP(0) at CPL 3.
                 RaiseGP();
                 break;

@@ -82,7 +82,7 @@ public sealed unsafe partial class Processor
                     // A register bit offset addresses memory beyond the operand (signed, SDM BT).
                     uint offset = GetReg(ins.Op1Register);
                     int off = sz == 4 ? (int)offset : (short)offset;
-                    addr += (uint)((off >> (sz == 4 ? 5 : 4)) * sz);
+                    addr = BitOperandAddress(ins, addr, (off >> (sz == 4 ? 5 : 4)) * sz);
                     bit = off & (bits - 1);
                 }
                 else bit = (int)((uint)ins.GetImmediate(1) & (uint)(bits - 1));

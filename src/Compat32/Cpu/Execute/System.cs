@@ -120,10 +120,16 @@ public sealed unsafe partial class Processor
         uint s = GetReg(ins.Op1Register), d;
         uint a = 0;
         bool mem = ins.Op0Kind == OpKind.Memory;
+        // ARPL reads its destination and writes it only when it raises the RPL (SDM ARPL: "ZF := 1; DEST[RPL] :=
+        // SRC[RPL]" in the raise branch alone): a fault of the read comes first, and a destination it leaves alone
+        // may be read-only or addressed through CS (host CPU)
+        bool viaCs = mem && !segmented && ins.MemorySegment == Register.CS;
         if (mem)
         {
-            a = EffectiveAddress(ins);
-            if (!ProbeWrite(a, 2)) return;
+            var r = ins;
+            if (viaCs) r.SegmentPrefix = Register.None; // flat: CS and DS have base 0; CS's write check below
+            a = EffectiveAddress(r);
+            if (Faulted) return;
             d = ReadU16(a);
         }
         else d = GetReg(ins.Op0Register);
@@ -132,6 +138,7 @@ public sealed unsafe partial class Processor
         if (raise)
         {
             d = (d & ~3u) | (s & 3);
+            if (viaCs) { RaiseGP(0); return; } // CS is never writable (#GP(0))
             if (mem) WriteU16(a, (ushort)d); else SetReg(ins.Op0Register, d);
             if (Faulted) return;
         }

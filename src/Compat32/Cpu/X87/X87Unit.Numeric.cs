@@ -136,11 +136,12 @@ public static partial class X87Unit
                 if (f.IsEmpty(0) || f.IsEmpty(i)) { Underflow(ref c); r = X87Compare.Unordered; }
                 else r = SoftFloat80.Compare(ref c, f.St(0), f.St(i), m is Mnemonic.Fucomi or Mnemonic.Fucomip);
                 c.C1 = false;
-                if (!Commit(f, c)) break;
-                // ZF PF CF from the comparison; OF SF AF cleared (SDM FCOMI).
+                bool committed = Commit(f, c);
+                // ZF PF CF from the comparison; OF SF AF cleared (SDM FCOMI: the CASE sets "unordered" before the #IA
+                // check), also when #IA is unmasked: the host CPU writes 111 then too, and only the pop is skipped
                 uint bits = r switch { X87Compare.Less => Flags.CF, X87Compare.Equal => Flags.ZF, X87Compare.Greater => 0u, _ => Flags.ZF | Flags.PF | Flags.CF };
                 cpu.S.EFlags = (cpu.S.EFlags & ~Flags.Arith) | bits;
-                if (m is Mnemonic.Fcomip or Mnemonic.Fucomip) f.Pop();
+                if (committed && m is Mnemonic.Fcomip or Mnemonic.Fucomip) f.Pop();
                 break;
             }
             case Mnemonic.Fxam:
@@ -221,9 +222,19 @@ public static partial class X87Unit
                 }
                 if (m is Mnemonic.Fprem or Mnemonic.Fprem1)
                 {
-                    // Q0 → C1, Q1 → C3, Q2 → C0, C2 = incomplete (SDM FPREM)
-                    c.C1 = (q & 1) != 0;
-                    if (!Commit(f, c)) break;
+                    // Q0 → C1, Q1 → C3, Q2 → C0, C2 = incomplete (SDM FPREM). No quotient when the result is a NaN (an
+                    // empty register, a NaN operand, #IA): C1 and C2 are cleared and C0 C3 left as they were, masked or
+                    // not (host CPU; the SDM does not say)
+                    bool noQuotient = r.IsNaN;
+                    c.C1 = !noQuotient && (q & 1) != 0;
+                    bool committed = Commit(f, c);
+                    if (noQuotient)
+                    {
+                        f.Status = (ushort)(f.Status & ~C2);
+                        if (committed) f.SetSt(0, r);
+                        break;
+                    }
+                    if (!committed) break;
                     f.Status = (ushort)((f.Status & ~(C0 | C2 | C3)) | ((q & 2) != 0 ? C3 : 0) | ((q & 4) != 0 ? C0 : 0) | (incomplete ? C2 : 0));
                     f.SetSt(0, r);
                     break;
@@ -300,6 +311,15 @@ public static partial class X87Unit
             a = f.St(0);
             empty = f.IsEmpty(0);
             if (empty) c.Flags = before; // the stack fault comes first: no #D from the operand (host CPU)
+            else
+            {
+                // The operand came in as an 80-bit value: an SNaN quieted (noting #IA), a denormal normalised
+                // (noting #D). NaN selection must still see the SNaN (SDM Table 4-7: SNaN and QNaN give the QNaN),
+                // and a NaN in ST(0) is handled before #D (SDM 4.9.2 precedence), as the host CPU does.
+                var conv = c.Flags & ~before;
+                if ((conv & X87Flags.Invalid) != 0 && b.IsNaN) b = new Float80(b.SignExp, b.Signif & ~Float80.QuietBit);
+                if ((conv & X87Flags.Denormal) != 0 && a.IsNaN) c.Flags &= ~X87Flags.Denormal | before;
+            }
         }
         else
         {
@@ -339,9 +359,9 @@ public static partial class X87Unit
             c.C1 = false;
             if (m == Mnemonic.Fstpnce)
             {
-                // D9 D8+i, FSTP1 / "FSTP no check exceptions": the register and its tag are copied as they are, an
-                // empty ST(0) included, without a stack fault (what the host CPU does)
-                f.CopySt(0, i);
+                // D9 D8+i, FSTP1 / "FSTP no check exceptions": ST(0) is copied with its tag; an empty ST(0) is not
+                // copied at all (ST(i) keeps its value and tag) and raises no stack fault; then the pop (host CPU)
+                if (!empty) f.CopySt(0, i);
                 Commit(f, c);
                 f.Pop();
                 return true;
