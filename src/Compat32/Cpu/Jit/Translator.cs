@@ -958,21 +958,22 @@ internal sealed class Translator
         }
     }
 
-    /// <summary>The page holding guest address r9d allows the access (the interpreter's fast-path test).</summary>
-    void PageOk(bool write)
+    /// <summary>Leave for fail unless the page holding guest address r9d allows the access (the interpreter's
+    /// fast-path test: readable; or readable and writable with no decoded code on the page, its WC test).</summary>
+    void PageOk(bool write, Label fail)
     {
         a.shr(r9d, 12);
         if (!write)
         {
             a.test(__byte_ptr[r15 + r9], (byte)Memory.Prot.Read);
-            a.jz(hoistFail);
+            a.jz(fail);
         }
         else
         {
             a.movzx(r9d, __byte_ptr[r15 + r9]);
             a.and(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write | Memory.AddressSpace.CodeBit));
             a.cmp(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write));
-            a.jne(hoistFail);
+            a.jne(fail);
         }
     }
 
@@ -986,11 +987,11 @@ internal sealed class Translator
         {
             EntryAddress(g.Base, g.Index, g.Scale, g.Lo, g.Seg);
             a.mov(r9d, r8d);
-            PageOk(g.Write);
+            PageOk(g.Write, hoistFail);
             if (g.Hi - g.Lo > 1)
             {
                 a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
-                PageOk(g.Write);
+                PageOk(g.Write, hoistFail);
             }
         }
         foreach (var c in accs)
@@ -1075,20 +1076,7 @@ internal sealed class Translator
         if (c < accCount[i] && accs[accFirst[i] + c].Hoisted) return; // checked at block entry
         var l = SlowLabelAt(i);
         a.mov(r9d, r8d);
-        a.shr(r9d, 12);
-        if (!write)
-        {
-            a.test(__byte_ptr[r15 + r9], (byte)Memory.Prot.Read);
-            a.jz(l);
-        }
-        else
-        {
-            // Readable and writable, and no decoded code on the page (the interpreter's WC test).
-            a.movzx(r9d, __byte_ptr[r15 + r9]);
-            a.and(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write | Memory.AddressSpace.CodeBit));
-            a.cmp(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write));
-            a.jne(l);
-        }
+        PageOk(write, l);
         if (size > 1)
         {
             a.mov(r9d, r8d);
