@@ -97,8 +97,10 @@ public class TaskGuestTests
         Assert.Equal("started\n", r.Out);
         Assert.Equal(0, r.ExitCode);
         Assert.False(File.Exists(file), "compat32 waited for the background process");
-        for (int i = 0; i < 100 && !File.Exists(file); i++) Thread.Sleep(100);
+        // The shell creates the file (the redirection) before echo writes to it: wait for the text, not the name.
+        string Text() => File.Exists(file) ? File.ReadAllText(file) : "";
+        for (int i = 0; i < 100 && Text() != "late\n"; i++) Thread.Sleep(100);
         Assert.True(File.Exists(file), "the background process did not finish after compat32 returned");
-        Assert.Equal("late\n", File.ReadAllText(file));
+        Assert.Equal("late\n", Text());
     }
 }
