@@ -437,7 +437,7 @@ internal sealed class Translator
     readonly Dictionary<uint, Label> exits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0. With hoist, the memory checks whose
-    /// address is known at block entry run there (HoistChecks).</summary>
+    /// address is known at block entry run there (PlanChecks).</summary>
     public nint Translate(Block blk, CpuFeature guestFeatures, out bool failed, bool hoist = true)
     {
         failed = false;
@@ -625,22 +625,9 @@ internal sealed class Translator
 
     /// <summary>Flags this instruction needs in host RFLAGS before it runs: those it reads, and those it leaves
     /// alone when it writes some (so they survive). Shifts and rotates by CL or by a count that masks to 0 may
-    /// change no flag at all, so they need all six.</summary>
-    static bool NeedsFlagsIn(in Instruction ins)
-    {
-        var read = ins.RflagsRead & ArithBits;
-        var mod = ins.RflagsModified & ArithBits;
-        if (read != 0) return true;
-        if (mod != 0 && mod != ArithBits) return true;
-        if (ins.Mnemonic is Mnemonic.Shl or Mnemonic.Sal or Mnemonic.Shr or Mnemonic.Sar or Mnemonic.Rol or Mnemonic.Ror
-            or Mnemonic.Rcl or Mnemonic.Rcr or Mnemonic.Shld or Mnemonic.Shrd)
-        {
-            int cop = ins.OpCount - 1;
-            if (ins.GetOpKind(cop) == OpKind.Register) return true;
-            if ((ins.GetImmediate(cop) & 31) == 0) return true;
-        }
-        return false;
-    }
+    /// change no flag at all, so they need all six (NeedIn with every flag live, for an instruction that touches any).</summary>
+    static bool NeedsFlagsIn(in Instruction ins) =>
+        ((ins.RflagsRead | ins.RflagsModified) & ArithBits) != 0 && NeedIn(ins, ArithBits) != 0;
 
     static bool WritesFlags(in Instruction ins) => (ins.RflagsModified & ArithBits) != 0;
 
