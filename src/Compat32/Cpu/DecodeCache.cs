@@ -23,6 +23,9 @@ public sealed class Block
     /// every check at its instruction (written under CodeSpace.Lock).</summary>
     public int HoistFails;
     public bool NoHoist;
+    /// <summary>The machine-wide decoded run this block's instructions are (null if its bytes were not pooled);
+    /// its translation templates let another process skip translating the same code (JitCode.Translate).</summary>
+    internal DecodePool.Run? Run;
 }
 
 /// <summary>
@@ -36,7 +39,7 @@ public sealed unsafe class DecodeCache
     const int MaxInsns = 64;
     readonly CodeSpace space;
     /// <summary>Read without the lock (a processor's L1 miss), changed under it.</summary>
-    readonly System.Collections.Concurrent.ConcurrentDictionary<uint, Block> blocks = new();
+    readonly BlockTable blocks = new();
     readonly Dictionary<uint, List<Block>> byPage = new();
     readonly GuestCodeReader reader;
     readonly Decoder decoder;
@@ -56,10 +59,12 @@ public sealed unsafe class DecodeCache
     {
         faultAddr = 0;
         // Invalid but still listed: its invalidation is under way (the lock waits for it).
-        if (blocks.TryGetValue(eip, out var b) && b.Valid) return b;
+        var b = blocks.Get(eip);
+        if (b != null && b.Valid) return b;
         lock (space.Lock)
         {
-            if (blocks.TryGetValue(eip, out b)) return b;
+            b = blocks.Get(eip);
+            if (b != null) return b;
             while (true)
             {
                 b = DecodeBlock(eip, out faultAddr);
@@ -68,7 +73,7 @@ public sealed unsafe class DecodeCache
                 // it may have landed during the decode (a later one sees the mark and drops the block).
                 if (reader.Unchanged(b.Start, b.End)) break;
             }
-            blocks[eip] = b;
+            blocks.Add(b);
             uint lastPage = (b.End - 1) >> 12;
             for (uint p = eip >> 12; ; p++)
             {
@@ -87,7 +92,7 @@ public sealed unsafe class DecodeCache
         if (DecodePool.At(eip) is { } runs)
             foreach (var run in runs)
                 if (reader.Matches(run.Start, run.End, run.Bytes))
-                    return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count };
+                    return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count, Run = run };
         list.Clear();
         uint ip = eip;
         reader.Begin(eip);
@@ -111,9 +116,10 @@ public sealed unsafe class DecodeCache
         var insns = list.ToArray();
         var uops = new Uop[insns.Length];
         for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
+        DecodePool.Run? pooled = null;
         if (reader.Seen(eip, ip) is { } bytes)
-            DecodePool.Add(new DecodePool.Run { Start = eip, End = ip, Count = insns.Length, Bytes = bytes, Insns = insns, Uops = uops });
-        return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count };
+            DecodePool.Add(pooled = new DecodePool.Run { Start = eip, End = ip, Count = insns.Length, Bytes = bytes, Insns = insns, Uops = uops });
+        return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count, Run = pooled };
     }
 
     /// <summary>Drop the blocks of a page (under CodeSpace.Lock); false if it had none.</summary>
@@ -126,7 +132,7 @@ public sealed unsafe class DecodeCache
             b.Valid = false;
             jit?.Unlink(b);
             // A block spanning two pages is listed under both; only the current entry goes.
-            blocks.TryRemove(new KeyValuePair<uint, Block>(b.Start, b));
+            blocks.Remove(b);
         }
         Invalidations++;
         return true;
@@ -135,7 +141,7 @@ public sealed unsafe class DecodeCache
     /// <summary>The translator dropped its code: no block has host code any more (under CodeSpace.Lock).</summary>
     internal void ForgetNative()
     {
-        foreach (var b in blocks.Values) { b.Native = 0; b.NoJit = false; b.Hits = 0; }
+        blocks.ForEach(static b => { b.Native = 0; b.NoJit = false; b.Hits = 0; });
     }
 
     /// <summary>
@@ -208,5 +214,86 @@ public sealed unsafe class DecodeCache
             uint n = to - from;
             return n <= (uint)seen.Length && new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(new ReadOnlySpan<byte>(seen, 0, (int)n));
         }
+    }
+}
+
+/// <summary>
+/// Blocks by start address for one DecodeCache: open addressing with linear probing, read without a lock and
+/// changed only under CodeSpace.Lock. A reader compares Start, so it never takes a wrong block; it may miss one
+/// that a removal is moving (it then looks again under the lock). Kept at most half full, so every probe ends at
+/// an empty slot. Cheaper than a ConcurrentDictionary, whose node per entry and table growth were a tenth of a
+/// short process's CPU.
+/// </summary>
+internal sealed class BlockTable
+{
+    Block?[] slots = new Block?[512]; // replaced whole when it grows (CodeSpace.Lock); readers take a snapshot
+    int count;                        // CodeSpace.Lock
+
+    static int Index(uint start, int length) =>
+        (int)(((ulong)start * 0x9E3779B97F4A7C15UL) >> (64 - System.Numerics.BitOperations.Log2((uint)length)));
+
+    public Block? Get(uint start)
+    {
+        var s = Volatile.Read(ref slots);
+        int mask = s.Length - 1;
+        for (int i = Index(start, s.Length); ; i = (i + 1) & mask)
+        {
+            var b = Volatile.Read(ref s[i]);
+            if (b == null || b.Start == start) return b;
+        }
+    }
+
+    /// <summary>Under the lock, for a start not in the table.</summary>
+    public void Add(Block b)
+    {
+        if ((count + 1) * 2 > slots.Length) Grow();
+        Put(slots, b);
+        count++;
+    }
+
+    static void Put(Block?[] s, Block b)
+    {
+        int mask = s.Length - 1, i = Index(b.Start, s.Length);
+        while (s[i] != null) i = (i + 1) & mask;
+        Volatile.Write(ref s[i], b);
+    }
+
+    void Grow()
+    {
+        var n = new Block?[slots.Length * 2];
+        foreach (var b in slots) if (b != null) Put(n, b);
+        Volatile.Write(ref slots, n);
+    }
+
+    /// <summary>Under the lock: take b out if it is the entry for its start (backward-shift deletion).</summary>
+    public void Remove(Block b)
+    {
+        var s = slots;
+        int mask = s.Length - 1, i = Index(b.Start, s.Length);
+        while (true)
+        {
+            var c = s[i];
+            if (c == null) return;
+            if (c == b) break;
+            i = (i + 1) & mask;
+        }
+        count--;
+        for (int j = i; ;)
+        {
+            j = (j + 1) & mask;
+            var c = s[j];
+            if (c == null) break;
+            int home = Index(c.Start, s.Length);
+            // c may fill the hole at i unless its home lies cyclically in (i, j].
+            if (i <= j ? home > i && home <= j : home > i || home <= j) continue;
+            Volatile.Write(ref s[i], c);
+            i = j;
+        }
+        Volatile.Write(ref s[i], null);
+    }
+
+    public void ForEach(Action<Block> f)
+    {
+        foreach (var b in slots) if (b != null) f(b);
     }
 }

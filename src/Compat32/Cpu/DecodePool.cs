@@ -18,6 +18,9 @@ internal static unsafe class DecodePool
         public required byte[] Bytes;
         public required Instruction[] Insns;
         public required Uop[] Uops;
+        /// <summary>Host code translated from these bytes, one per translation variant (JitCode.Template);
+        /// replaced whole (copy on write), never changed in place.</summary>
+        public JitCode.Template[]? Templates;
     }
 
     /// <summary>Programs sharing a start address (every static binary's _start) keep up to this many runs each.</summary>

@@ -51,7 +51,7 @@ public static class PathStats
         if (m64 != 0 || u64 != 0)
             sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
-            sb.Append($"  jit:      blocks {c.Blocks,10}   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
+            sb.Append($"  jit:      blocks {c.Blocks,10} ({Interlocked.Read(ref Compat32.Cpu.JitCode.Reused)} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
         else
             sb.Append("  jit:      off (interpreter only)\n");
         return sb.ToString();
@@ -76,7 +76,7 @@ public static class PathStats
         sb.Append("},");
         var c = Cpu(k);
         sb.Append("\"cpu\":{\"instructions\":").Append(c.Instructions).Append(",\"translated\":").Append(c.Translated)
-          .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks)
+          .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(Interlocked.Read(ref Compat32.Cpu.JitCode.Reused))
           .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits)
           .Append(",\"flushes\":").Append(c.Flushes).Append("}}\n");
         return sb.ToString();

@@ -874,6 +874,15 @@ public sealed unsafe class AddressSpace : IDisposable
         lock (MmLock)
         {
             lock (VvarLock) VvarPage = 0;
+            // mmput's last user: no thread runs here and the code cache is retired with the space, so nothing
+            // needs dropping page by page. One fresh mapping over the whole reservation lets every page and file
+            // mapping go, one madvise the permission bytes (0: not present).
+            if (HostMem.MapAnon(Base, Size))
+            {
+                HostMem.Zero(PermPtr, PermSize);
+                vmas.Clear();
+                return;
+            }
             // Mapping by mapping: walking all 2^20 permission bytes cost more than the whole exec.
             foreach (var (start, end) in vmas.Select(v => (v.Start, v.EndL)).ToArray())
                 for (ulong a = start; a < end; a += 0x80000000UL)

@@ -260,6 +260,87 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void TranslationsCopiedFromAnotherAddressSpaceRunAtTheirNewPlace()
+    {
+        // Bytes no other test has (the decode pool and its templates are machine-wide).
+        int salt = Random.Shared.Next(1, int.MaxValue);
+        var code = Asm(a =>
+        {
+            var prefix = a.CreateLabel(); var main = a.CreateLabel(); var loop = a.CreateLabel(); var f = a.CreateLabel();
+            var g = a.CreateLabel(); var done = a.CreateLabel();
+            // Entered at Code in the second space only: its own hot loop is translated first, so the copied
+            // blocks land at other offsets of that space's code region than where they were made.
+            a.Label(ref prefix);
+            a.mov(ecx, 300);
+            var p = a.CreateLabel();
+            a.Label(ref p);
+            a.add(__dword_ptr[Data + 0x20], ecx);
+            a.dec(ecx);
+            a.jnz(p);
+            a.Label(ref main);
+            a.mov(ecx, 3000);
+            a.Label(ref loop);
+            a.push(ecx);
+            a.push(salt);
+            a.call(f);                                   // dispatch through the table, a RET through it back
+            a.add(esp, 8);
+            a.mov(eax, ecx);
+            a.and(eax, 1);
+            a.call(__dword_ptr[eax * 4 + (int)(Data + 0x200)]);
+            a.fild(__dword_ptr[Data + 0x10]);            // x87 on the host FPU: the copy must say so
+            a.fiadd(__dword_ptr[Data + 0x14]);
+            a.fistp(__dword_ptr[Data + 0x10]);
+            a.cmp(ecx, 7);
+            a.je(done);                                  // a second exit of the loop block
+            a.dec(ecx);
+            a.jnz(loop);
+            a.Label(ref done);
+            a.mov(esi, Data + 0x1ffe);
+            a.mov(eax, __dword_ptr[esi]);                // page-crossing: the slow path's exit to the interpreter
+            a.mov(edi, __dword_ptr[Data + 0x3000]);      // and a page fault
+            a.Label(ref f);
+            a.mov(eax, __dword_ptr[esp + 4]);
+            a.xor(eax, __dword_ptr[esp + 8]);
+            a.add(__dword_ptr[Data], eax);
+            a.ret();
+            a.Label(ref g);
+            a.add(__dword_ptr[Data + 4], ecx);
+            a.ret();
+            return main;
+        }, out uint mainAddr);
+        void Setup(M m, uint start)
+        {
+            m.Cpu.S.Eip = start;
+            m.Mem.Poke(Data + 0x14, BitConverter.GetBytes(3));
+        }
+        // g is the last RET: its address is the code's end minus 1 (RET) minus 6 (ADD [mem], ECX).
+        uint gAddr = Code + (uint)code.Length - 7;
+        void Table(M m) { m.Mem.Poke(Data + 0x200, BitConverter.GetBytes(gAddr)); m.Mem.Poke(Data + 0x204, BitConverter.GetBytes(gAddr)); }
+
+        // The first space translates the loop from main and leaves templates behind.
+        using (var first = new M(code, 1)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
+
+        using var i = new M(code, 0);
+        using var j = new M(code, 1);
+        foreach (var m in new[] { i, j }) { Setup(m, Code); Table(m); }
+        var ei = i.Cpu.Run(50_000_000);
+        var ej = j.Cpu.Run(50_000_000);
+        Assert.True(j.Cpu.Jit!.Copied > 0, "no block was copied from the first space's translation");
+        // Only the prefix's two blocks are new to this space. A copy that dropped what its code needs (the host
+        // FPU for its x87 instructions) would hand them to the interpreter, which then starts new blocks there.
+        Assert.True(j.Cpu.Jit.Translated - j.Cpu.Jit.Copied <= 2, $"{j.Cpu.Jit.Translated} translated, {j.Cpu.Jit.Copied} of them copies");
+        Assert.Equal(ei, ej);
+        Assert.Equal(CpuExit.Exception, ej);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(i.Cpu.Cr2, j.Cpu.Cr2);
+        Assert.Equal(i.Cpu.S.Eip.ToString("x8"), j.Cpu.S.Eip.ToString("x8"));
+        for (int r = 0; r < 8; r++) Assert.True(i.R(r) == j.R(r), $"register {r}: interpreter {i.R(r):x8}, copied {j.R(r):x8}");
+        for (uint a = Data; a < Data + 0x2000; a += 4) Assert.True(i.Word(a) == j.Word(a), $"memory at {a:x8}");
+        Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
+        Assert.Equal(3 * 2994, (int)i.Word(Data + 0x10)); // the x87 sum ran once per pass, ECX 3000 down to 7
+    }
+
+    [Fact]
     public void PageLosingExecFaultsOnTheNextFetch()
     {
         var code = Asm(a =>

@@ -95,6 +95,8 @@ public sealed unsafe class Jit
     public long Translated, Entries, Instructions, InterpretExits, Flushes, TranslateFailures;
     /// <summary>Entries whose hoisted checks failed, and blocks translated again without hoisting for that.</summary>
     public long HoistExits, Unhoisted;
+    /// <summary>Blocks whose code was copied from another address space's translation (JitCode.Template).</summary>
+    public long Copied;
 
     Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {

@@ -22,8 +22,17 @@ internal sealed unsafe partial class JitCode
     const ulong TableBytes = TableSize * 8;
     const ulong CodeSize = 64UL << 20;
     const ulong RegionSize = TableBytes + CodeSize;
-    /// <summary>An empty slot: NoTag with offset 0 (no block starts at 0xFFFFFFFF).</summary>
-    internal const ulong EmptySlot = Jit.NoTag;
+    /// <summary>An empty slot is 0, as the fresh mapping already holds, so a new region touches no table page:
+    /// tag 0 can only match guest EIP 0, whose slot (index 0) holds NoTag instead (no block starts at
+    /// 0xFFFFFFFF). Every slot's tag differs from what a lookup of its index could ask for until it is set.</summary>
+    static ulong EmptySlot(ulong index) => index == 0 ? Jit.NoTag : 0;
+
+    /// <summary>Empty every slot (the region's pages are zero when fresh; a flush writes them).</summary>
+    void ClearTable(bool fresh)
+    {
+        if (!fresh) new Span<ulong>(Table, TableSize).Clear();
+        Table[0] = EmptySlot(0);
+    }
 
     /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
     static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
@@ -55,7 +64,7 @@ internal sealed unsafe partial class JitCode
         LowCode = (ulong)region + RegionSize <= 1UL << 32;
         Table = (ulong*)region;
         code = region + TableBytes;
-        new Span<ulong>(Table, TableSize).Fill(EmptySlot);
+        ClearTable(fresh: true);
         translator = new Translator(this);
         var stubs = translator.BuildStubs((ulong)code);
         stubs.CopyTo(new Span<byte>(code, stubs.Length));
@@ -134,7 +143,14 @@ internal sealed unsafe partial class JitCode
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
-            nint host = translator.Translate(blk, by.GuestFeatures, out bool failed, hoist: !blk.NoHoist);
+            bool hoist = !blk.NoHoist, failed = false;
+            nint host = FromTemplate(blk, by.GuestFeatures, hoist);
+            if (host != 0) by.Copied++;
+            else
+            {
+                host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
+                if (host != 0) MakeTemplate(blk, host, translator.LastLength, by.GuestFeatures, hoist, translator.UsesX87, translator.UsesSimd);
+            }
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
             translated++;
@@ -152,7 +168,12 @@ internal sealed unsafe partial class JitCode
             if (blk.NoHoist || blk.Native == 0 || !blk.Valid) return;
             blk.NoHoist = true;
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); return; } // retranslated on next use
-            nint host = translator.Translate(blk, by.GuestFeatures, out _, hoist: false);
+            nint host = FromTemplate(blk, by.GuestFeatures, hoist: false);
+            if (host == 0)
+            {
+                host = translator.Translate(blk, by.GuestFeatures, out _, hoist: false);
+                if (host != 0) MakeTemplate(blk, host, translator.LastLength, by.GuestFeatures, false, translator.UsesX87, translator.UsesSimd);
+            }
             Unlink(blk);
             if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
             blk.Native = host;
@@ -178,7 +199,7 @@ internal sealed unsafe partial class JitCode
         nint native = blk.Native;
         if (native == 0) return;
         ulong* slot = Table + (blk.Start & Jit.TableMask);
-        if (*slot == SlotValue(blk.Start, native)) Volatile.Write(ref *slot, EmptySlot);
+        if (*slot == SlotValue(blk.Start, native)) Volatile.Write(ref *slot, EmptySlot(blk.Start & Jit.TableMask));
     }
 
     internal void Flush()
@@ -202,7 +223,7 @@ internal sealed unsafe partial class JitCode
             while (Volatile.Read(ref j.HostSeq) == seq) spin.SpinOnce(); // yields and sleeps: a GC can proceed
         }
         // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
-        new Span<ulong>(Table, TableSize).Fill(EmptySlot);
+        ClearTable(fresh: false);
         used = stubsEnd;
     }
 }

@@ -27,6 +27,11 @@ internal sealed class Translator
 
     public Translator(JitCode jit) { this.jit = jit; }
 
+    /// <summary>What the last Translate produced: its code's length and whether it runs x87 or SSE code on the
+    /// host (what a template of it must carry).</summary>
+    public int LastLength;
+    public bool UsesX87, UsesSimd;
+
     enum K : byte { None, Generic, X87, Simd, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
@@ -255,7 +260,7 @@ internal sealed class Translator
             a.mov(__byte_ptr[r13 + Jit.OffSimdLoaded], 1);
             a.Label(ref loaded);
             simdGated = true;
-            jit.HasSimd = true;
+            UsesSimd = jit.HasSimd = true;
         }
         if (MemOp(ins) < 0) { EmitPlain(ins); return; }
         SaveIfDirty();
@@ -462,6 +467,7 @@ internal sealed class Translator
         }
 
         a = new Assembler(64);
+        UsesX87 = UsesSimd = false;
         fpuGated = false;
         simdGated = false;
         currentBlock = blk;
@@ -513,6 +519,7 @@ internal sealed class Translator
         var dst = jit.CodeAt(rip, bytes.Count);
         for (int i = 0; i < bytes.Count; i++) dst[i] = bytes[i];
         jit.Commit(bytes.Count);
+        LastLength = bytes.Count;
         if (Jit.Debug)
         {
             Console.Error.WriteLine($"jit: block {jit.TranslatedCount} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
@@ -688,7 +695,7 @@ internal sealed class Translator
             a.mov(__byte_ptr[r13 + Jit.OffX87Loaded], 1);
             a.Label(ref loaded);
             fpuGated = true;
-            jit.HasX87 = true;
+            UsesX87 = jit.HasX87 = true;
         }
         if (mem >= 0)
         {

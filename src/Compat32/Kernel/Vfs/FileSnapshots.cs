@@ -25,11 +25,10 @@ public static unsafe class FileSnapshots
 
     /// <summary>The snapshot of the regular file open as hostFd, or null (not regular, too large, unreadable,
     /// or the host cannot make one: the caller reads the file into anonymous memory then).</summary>
-    /// <summary>COMPAT32_SNAPSHOTS: "all" maps programs (exec) and privately mapped files from snapshots, "exec"
-    /// only programs; unset or "0" copies the bytes into anonymous memory. Off by default: with snapshots on,
-    /// stress-ng --pthread 4 reported a corrupted mutex in about 1 run of 15 (never with them off, nor natively);
-    /// the cause is not found yet.</summary>
-    internal static readonly string Mode = Environment.GetEnvironmentVariable("COMPAT32_SNAPSHOTS") ?? "0";
+    /// <summary>COMPAT32_SNAPSHOTS: "all" (the default) maps programs (exec) and privately mapped files from
+    /// snapshots, "exec" only programs; "0" copies the bytes into anonymous memory (the old path, kept to compare).
+    /// </summary>
+    internal static readonly string Mode = Environment.GetEnvironmentVariable("COMPAT32_SNAPSHOTS") ?? "all";
 
     public static HostFile? Of(int hostFd)
     {

@@ -1,0 +1,114 @@
+using Iced.Intel;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// Translations shared across address spaces. Every region has the same layout (table, then stubs of fixed
+/// bytes), and translated code refers to nothing outside itself but the region's table (RIP-relative loads) and
+/// its exit stub (rel32 jumps); guest memory, permissions and state are reached through registers. So a block's
+/// host code, made once, is valid in any region at any offset once those rel32 fields are moved by the
+/// difference of offsets: a shell's children that exec the same program (DecodePool gives them the same runs)
+/// copy the code of its start-up loops instead of translating them again, as QEMU's user mode cannot across
+/// processes.
+/// </summary>
+internal sealed unsafe partial class JitCode
+{
+    /// <summary>A block's host code as one region made it (immutable once published on its run).</summary>
+    internal sealed class Template
+    {
+        public required CpuFeature Features;
+        public required bool Hoist, LowCode;
+        public required byte[] Code;
+        /// <summary>Offsets in Code of the rel32 fields that point outside the block (into the table or stubs).</summary>
+        public required int[] Relocs;
+        /// <summary>The code's offset from its region's start when it was made.</summary>
+        public required long Origin;
+        public required bool X87, Simd;
+    }
+
+    /// <summary>COMPAT32_JIT_SHARE=0 translates every block in every address space (to compare).</summary>
+    static readonly bool Share = Environment.GetEnvironmentVariable("COMPAT32_JIT_SHARE") != "0";
+
+    /// <summary>Blocks whose code came from a template instead of the translator.</summary>
+    internal static long Reused;
+
+    /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist)
+    {
+        if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
+        foreach (var t in ts)
+        {
+            if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode) continue;
+            if ((ulong)t.Code.Length > CodeLeft) return 0;
+            ulong rip = CodeCursor;
+            var dst = CodeAt(rip, t.Code.Length);
+            t.Code.CopyTo(dst);
+            long shift = (long)(rip - (ulong)region) - t.Origin;
+            fixed (byte* d = dst)
+                foreach (int r in t.Relocs) *(int*)(d + r) = checked((int)(*(int*)(d + r) - shift));
+            Commit(t.Code.Length);
+            if (t.X87) HasX87 = true;
+            if (t.Simd) HasSimd = true;
+            Interlocked.Increment(ref Reused);
+            return (nint)rip;
+        }
+        return 0;
+    }
+
+    /// <summary>Publish the code just translated for blk at host as a template on its run, if every reference it
+    /// makes outside itself is one Relocate can move (a rel32 into the table or the stubs); else keep it private.</summary>
+    void MakeTemplate(Block blk, nint host, int length, CpuFeature features, bool hoist, bool x87, bool simd)
+    {
+        if (!Share || blk.Run is not { } run) return;
+        var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
+        ulong start = (ulong)host, end = start + (ulong)length;
+        ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
+        var relocs = new List<int>();
+        var dec = Decoder.Create(64, new ByteArrayCodeReader(bytes), start);
+        while (dec.IP < end)
+        {
+            ulong ip = dec.IP;
+            dec.Decode(out var ins);
+            if (ins.IsInvalid) return;
+            int at = (int)(ip - start);
+            ulong target;
+            int field;
+            if (ins.IsIPRelativeMemoryOperand)
+            {
+                target = ins.IPRelativeMemoryAddress;
+                field = at + dec.GetConstantOffsets(ins).DisplacementOffset;
+            }
+            else if (ins.Op0Kind == OpKind.NearBranch64 && ins.OpCount == 1)
+            {
+                target = ins.NearBranch64;
+                field = at + ins.Length - 4;
+                if (target >= start && target < end) continue;
+                if (ins.Length < 5) return; // a rel8 out of the block cannot be moved
+            }
+            else
+            {
+                for (int i = 0; i < ins.OpCount; i++)
+                    if (ins.GetOpKind(i) == OpKind.Immediate64 && ins.Immediate64 >= (ulong)region && ins.Immediate64 < (ulong)region + RegionSize)
+                        return; // an absolute address in the region: not movable
+                continue;
+            }
+            if (target >= start && target < end) continue;
+            if (target < (ulong)region || target >= regionEnd) return;
+            // The field must be what it names: target = next instruction + rel32.
+            if ((ulong)((long)ins.NextIP + *(int*)((byte*)host + field)) != target) return;
+            relocs.Add(field);
+        }
+        var t = new Template
+        {
+            Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
+            Origin = (long)(start - (ulong)region), X87 = x87, Simd = simd,
+        };
+        while (true)
+        {
+            var old = Volatile.Read(ref run.Templates);
+            if (old != null && old.Length >= 4) return; // a few variants (models, hoisting) per run at most
+            Template[] n = old == null ? [t] : [.. old, t];
+            if (Interlocked.CompareExchange(ref run.Templates, n, old) == old) return;
+        }
+    }
+}
