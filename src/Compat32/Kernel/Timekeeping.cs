@@ -34,10 +34,28 @@ public sealed partial class Timekeeper
         for (int clk = 0; clk < Clocks; clk++) baseNs[clk] = Host(clk);
         // The timer interrupt (tick_sched_timer → update_wall_time) advances the bases every tick even when no
         // one reads a clock, so time() and the _COARSE clocks the vDSO reads from vvar stay within a tick.
-        tickTimer = new Timer(_ => Tick(), null, (int)(TickNs / 1_000_000), (int)(TickNs / 1_000_000));
+        // A thread of its own sleeping to absolute tick times: one host call per tick (a System.Threading.Timer
+        // woke the runtime's timer thread and a thread-pool worker, which then spun, on every tick).
+        new Thread(TickLoop) { IsBackground = true, Name = "compat32 tick" }.Start();
     }
 
-    readonly Timer tickTimer;
+    [LibraryImport("libc", EntryPoint = "clock_nanosleep")]
+    private static partial int clock_nanosleep(int clk, int flags, in HostTs req, nint rem);
+
+    void TickLoop()
+    {
+        const int CLOCK_MONOTONIC = 1, TIMER_ABSTIME = 1;
+        long next = Host(MONOTONIC) + (long)TickNs;
+        while (true)
+        {
+            var ts = new HostTs { Sec = next / 1_000_000_000, Nsec = next % 1_000_000_000 };
+            if (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, ts, 0) != 0) continue; // EINTR: sleep on
+            Tick();
+            long now = Host(MONOTONIC);
+            next += (long)TickNs;
+            if (next <= now) next = now + (long)TickNs; // fell behind (a loaded host): no burst of catch-up ticks
+        }
+    }
 
     static long Host(int clk)
     {

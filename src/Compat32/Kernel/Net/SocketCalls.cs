@@ -99,6 +99,38 @@ public static unsafe partial class SocketCalls
 
     static bool NonBlocking(SocketFile s, int msgFlags) => (s.Flags & LibC.O_NONBLOCK) != 0 || (msgFlags & MSG_DONTWAIT) != 0;
 
+    /// <summary>Whether a blocking send or receive on s may sleep in the host call itself (InterruptibleCall):
+    /// the first time, the host description is made blocking (compat32's non-blocking calls pass MSG_DONTWAIT).</summary>
+    static bool BlockingHost(SocketFile s)
+    {
+        int mode = s.HostMode;
+        if (mode != 0) return mode > 0;
+        if (!InterruptibleCall.Available) return false;
+        lock (s.Lock)
+        {
+            if (s.HostMode != 0) return s.HostMode > 0;
+            int fl = LibC.Fcntl(s.HostFd, 3 /* F_GETFL */, 0);
+            if (fl < 0) s.HostMode = -1;
+            else if ((fl & LibC.O_NONBLOCK) == 0) s.HostMode = 2;
+            else s.HostMode = LibC.Fcntl(s.HostFd, 4 /* F_SETFL */, fl & ~LibC.O_NONBLOCK) == 0 ? 1 : -1;
+            return s.HostMode > 0;
+        }
+    }
+
+    /// <summary>Give s its O_NONBLOCK host description back before a call that has no per-call MSG_DONTWAIT
+    /// (connect, listen, accept) or before it leaves for another process (forever: never blocking again).</summary>
+    internal static void NonBlockingHost(SocketFile s, bool forever)
+    {
+        if (s.HostMode == 0 && !forever) return;
+        lock (s.Lock)
+        {
+            if (s.HostMode == 1 && LibC.Fcntl(s.HostFd, 3 /* F_GETFL */, 0) is int fl and >= 0)
+                LibC.Fcntl(s.HostFd, 4 /* F_SETFL */, fl | LibC.O_NONBLOCK);
+            if (forever) s.HostMode = -1;
+            else if (s.HostMode == 1) s.HostMode = 0;
+        }
+    }
+
     // ------------------------------------------------------------ create
 
     /// <summary>The flag bits, the family range (-EAFNOSUPPORT) and the type range (-EINVAL) as __sys_socket and
@@ -212,6 +244,7 @@ public static unsafe partial class SocketCalls
     {
         int r = Lookup(t, fd, out var s);
         if (r < 0) return r;
+        NonBlockingHost(s, false);
         r = HostNet.Listen(s.HostFd, backlog);
         if (r == 0) lock (s.Lock) s.ListenCred = Cred.PeerOf(t);
         return r;
@@ -242,6 +275,7 @@ public static unsafe partial class SocketCalls
     static int ConnectHost(Task t, SocketFile s, byte[] host, UnixNames.Bound? target)
     {
         bool unix = s.Family == SockAddr.AF_UNIX, nonblock = (s.Flags & LibC.O_NONBLOCK) != 0;
+        NonBlockingHost(s, false);
         long timeo = Volatile.Read(ref s.SndTimeoNs);
         long deadline = timeo == 0 ? HostWait.Never : ProcessTimers.Now() + timeo;
         while (true)
@@ -289,6 +323,7 @@ public static unsafe partial class SocketCalls
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int r = Lookup(t, fd, out var s);
         if (r < 0) return r;
+        NonBlockingHost(s, false);
         long timeo = Volatile.Read(ref s.RcvTimeoNs);
         long deadline = timeo == 0 ? HostWait.Never : ProcessTimers.Now() + timeo;
         byte* b = stackalloc byte[SockAddr.MaxLen];

@@ -40,6 +40,12 @@ public sealed class SocketFile : OpenFile
     /// <summary>The last blocking receive found nothing and slept: the next one polls before it receives. A hint
     /// any receiving thread sets and clears (a stale value costs one host call, never a wrong result).</summary>
     public volatile bool RecvWaits;
+    /// <summary>The host description's mode for compat32's blocking calls (SocketCalls.BlockingHost): 0 O_NONBLOCK
+    /// as created (a wait polls between non-blocking attempts); 1 made blocking by us, so a wait is one blocking
+    /// host call (InterruptibleCall; the guest's O_NONBLOCK and MSG_DONTWAIT become MSG_DONTWAIT per call); 2 found
+    /// blocking (a host program shares it), used the same way but never changed back; -1 never made blocking (the
+    /// socket passed through SCM_RIGHTS, to or from another process). Written under Lock, read lock-free.</summary>
+    public volatile int HostMode;
     /// <summary>The guest socket at the other end of a connected AF_UNIX pair, when it is a guest socket.</summary>
     public WeakReference<SocketFile>? Peer; // Lock
 

@@ -157,26 +157,58 @@ public static unsafe partial class SocketCalls
             m.IovLen = (nuint)iov.Length;
             m.Control = control is { Length: > 0 } ? pc : null;
             m.ControlLen = (nuint)(control?.Length ?? 0);
+            // Without a timeout, a send that must wait sleeps in the host call itself (sk_stream_wait_memory).
+            bool block = !nonblock && timeo == 0 && BlockingHost(s);
             while (true)
             {
-                long r = m.Name == null && m.Control == null && m.IovLen == 1
-                    ? HostNet.Send(s.HostFd, m.Iov->Base, m.Iov->Len, hf)
-                    : HostNet.SendMsg(s.HostFd, &m, hf);
+                long r = SendOnce(t, s, &m, block ? hf & ~MSG_DONTWAIT : hf, block);
+                int sig = 0;
+                if (r == -Errno.EINTR && block)
+                {
+                    sig = HostWait.Interrupted(t, -Errno.ERESTARTSYS);
+                    if (sig == 0) continue; // a wake-up for nothing we wait for
+                    // A signal stops only a send that has to wait: room already there is still used.
+                    r = SendOnce(t, s, &m, hf, false);
+                    if (r == -Errno.EAGAIN) return done > 0 ? done : sig;
+                }
                 if (r >= 0)
                 {
                     done += r;
                     if (!stream || done >= total || nonblock) return done;
+                    // A blocking host send stops short only for a signal, a kill or a wake-up for nothing.
+                    if (block && (sig != 0 || HostWait.Interrupted(t, -Errno.ERESTARTSYS) != 0)) return done;
                     Advance(&m, r);
                     m.Control = null; m.ControlLen = 0; // ancillary data goes with the first part only
                     continue;
                 }
                 if (r == -Errno.EPIPE && stream && done == 0 && (flags & MSG_NOSIGNAL) == 0)
                     t.Kernel.Signals.Send(t, Signals.Sig.SIGPIPE);
-                if (r != -Errno.EAGAIN || nonblock) return done > 0 ? done : r;
+                if (r != -Errno.EAGAIN || nonblock || sig != 0) return done > 0 ? done : r;
+                block = false; // made non-blocking again under us (listen, connect, SCM_RIGHTS): poll from here
                 int w = WaitFor(t, s, HostWait.POLLOUT, deadline, timeo != 0);
                 if (w != 0) return done > 0 ? done : w;
             }
         }
+    }
+
+    /// <summary>One host send of m: send(2) for a plain buffer, else sendmsg(2); blocking ones through
+    /// InterruptibleCall (-EINTR: woken).</summary>
+    static long SendOnce(Task t, SocketFile s, HostMsgHdr* m, int hf, bool block)
+    {
+        bool plain = m->Name == null && m->Control == null && m->IovLen == 1;
+        if (!block) return plain ? HostNet.Send(s.HostFd, m->Iov->Base, m->Iov->Len, hf) : HostNet.SendMsg(s.HostFd, m, hf);
+        return plain ? InterruptibleCall.Call(t, InterruptibleCall.NR_sendto, s.HostFd, (long)m->Iov->Base, (long)m->Iov->Len, hf)
+                     : InterruptibleCall.Call(t, InterruptibleCall.NR_sendmsg, s.HostFd, (long)m, hf, 0);
+    }
+
+    /// <summary>One host receive into m: recv(2) when plain, else recvmsg(2); blocking ones through
+    /// InterruptibleCall (-EINTR: woken).</summary>
+    static long RecvOnce(Task t, SocketFile s, HostMsgHdr* m, int hf, bool plain, bool block)
+    {
+        plain = plain && m->IovLen == 1;
+        if (!block) return plain ? HostNet.Recv(s.HostFd, m->Iov->Base, m->Iov->Len, hf) : HostNet.RecvMsg(s.HostFd, m, hf);
+        return plain ? InterruptibleCall.Call(t, InterruptibleCall.NR_recvfrom, s.HostFd, (long)m->Iov->Base, (long)m->Iov->Len, hf)
+                     : InterruptibleCall.Call(t, InterruptibleCall.NR_recvmsg, s.HostFd, (long)m, hf, 0);
     }
 
     /// <summary>Who the receiver's SCM_CREDENTIALS will name: the guest socket this message goes to remembers its
@@ -319,7 +351,12 @@ public static unsafe partial class SocketCalls
                     {
                         var f = t.Files.Get((int)U.R32(host, k + 16 + i * 4));
                         if (f == null || f.HostFd < 0) return -Errno.EBADF;
-                        if (f is SocketFile sf && sf.Ino != 0) inFlightFlags[sf.Ino] = sf.Flags;
+                        if (f is SocketFile sf)
+                        {
+                            // The receiver may be a host process: the description goes as compat32 made it.
+                            NonBlockingHost(sf, forever: true);
+                            if (sf.Ino != 0) inFlightFlags[sf.Ino] = sf.Flags;
+                        }
                         U.W32(host, k + 16 + i * 4, f.HostFd);
                     }
                 }
@@ -379,7 +416,9 @@ public static unsafe partial class SocketCalls
         var n0 = m->IovLen;
         Span<HostIoVec> iovCopy = n0 <= SmallIov ? stackalloc HostIoVec[SmallIov] : new HostIoVec[(int)n0];
         new ReadOnlySpan<HostIoVec>(iov0, (int)n0).CopyTo(iovCopy);
-        if (!nonblock && s.RecvWaits)
+        // Without a timeout, a receive that must wait sleeps in the host call itself (sk_wait_data).
+        bool block = !nonblock && timeo == 0 && BlockingHost(s);
+        if (!nonblock && !block && s.RecvWaits)
         {
             // The last blocking receive here had to sleep (a request/response peer): sleep in poll first instead of
             // paying for a receive that would only say EAGAIN. A poll that did not really sleep ends the habit.
@@ -397,7 +436,17 @@ public static unsafe partial class SocketCalls
                 bool plain = !wantFlags && m->Name == null && m->Control == null;
                 while (true)
                 {
-                    long r = plain && m->IovLen == 1 ? HostNet.Recv(s.HostFd, m->Iov->Base, m->Iov->Len, hf) : HostNet.RecvMsg(s.HostFd, m, hf);
+                    long r = RecvOnce(t, s, m, block ? hf & ~MSG_DONTWAIT : hf, plain, block);
+                    if (r == -Errno.EINTR && block)
+                    {
+                        int sig = HostWait.Interrupted(t, -Errno.ERESTARTSYS);
+                        if (sig == 0) continue; // a wake-up for nothing we wait for
+                        // sk_wait_data looks for a signal only when it has to sleep: data already queued is returned.
+                        r = RecvOnce(t, s, m, hf, plain, false);
+                        if (r == -Errno.EAGAIN) return done > 0 ? done : sig;
+                        return r >= 0 ? done + r : done > 0 ? done : r;
+                    }
+                    if (r == -Errno.EAGAIN && block && !nonblock) { block = false; continue; } // made non-blocking under us
                     if (r > 0 && waitall && done + r < total)
                     {
                         done += r;
@@ -619,7 +668,7 @@ public static unsafe partial class SocketCalls
             int gflags = inFlightFlags.TryRemove(ino, out int fl) ? fl : hflags;
             int fam = HostNet.GetInt(hfd, SOL_SOCKET, SO_DOMAIN), type = HostNet.GetInt(hfd, SOL_SOCKET, SO_TYPE);
             int proto = HostNet.GetInt(hfd, SOL_SOCKET, SO_PROTOCOL);
-            return new SocketFile(hfd, fam, type, proto, gflags);
+            return new SocketFile(hfd, fam, type, proto, gflags) { HostMode = -1 }; // host flags stay as they are
         }
         var link = new byte[4096];
         long n;

@@ -12,8 +12,10 @@ namespace Compat32.Kernel;
 /// </summary>
 public sealed unsafe partial class HostEvent
 {
-    /// <summary>[0]: the count; [1]: sleepers. Pinned, so the host kernel can wait on it.</summary>
-    readonly int[] words = GC.AllocateArray<int>(2, pinned: true);
+    /// <summary>[0]: the count; [1]: sleepers; [2]: the owner's interruptible host call (Net.InterruptibleCall: 0
+    /// none, 1 in it, 2 a waker interrupted it); [3]: the owner's host tid while [2] is set. Pinned, so the host
+    /// kernel (and that call's stub) can read it.</summary>
+    readonly int[] words = GC.AllocateArray<int>(4, pinned: true);
     readonly int* word;
 
     public HostEvent() { word = (int*)Unsafe.AsPointer(ref MemoryMarshal.GetArrayDataReference(words)); }
@@ -29,9 +31,14 @@ public sealed unsafe partial class HostEvent
     /// <summary>Wake every sleeper (after making its condition true). Thread-safe.</summary>
     public void Signal()
     {
-        Interlocked.Increment(ref words[0]);
+        Interlocked.Increment(ref words[0]); // a full fence before the call word is read (see InterruptibleCall)
         if (Volatile.Read(ref words[1]) != 0) Futex(word, FUTEX_WAKE_PRIVATE, int.MaxValue, null);
+        if (Volatile.Read(ref words[2]) == 1 && Interlocked.CompareExchange(ref words[2], 2, 1) == 1)
+            Net.InterruptibleCall.Interrupt(Volatile.Read(ref words[3]));
     }
+
+    /// <summary>The owner's call word ([2]) and host tid ([3]) for Net.InterruptibleCall.</summary>
+    internal int* CallWord => word + 2;
 
     /// <summary>Sleep while the count is still seen, at most timeoutNs (capped at one second; the caller loops and
     /// re-checks). Returns early on any wake, host signal or spurious wake-up.</summary>

@@ -67,7 +67,9 @@ public class OpenFile
 public enum FileKind { Unknown, Regular, Directory, Pipe, Terminal, Socket, Other }
 
 /// <summary>The descriptor table (struct files_struct): guest fd → open file description, plus close-on-exec.
-/// Shared by CLONE_FILES; Lock (file_lock) guards the arrays, so threads may open and close at once.</summary>
+/// Shared by CLONE_FILES; Lock (file_lock) guards every change, so threads may open and close at once. Get reads
+/// without it, as fdget reads the RCU-published fdtable: the slot array is replaced (never resized in place) when
+/// it grows, and slots and the array are published with release stores.</summary>
 public sealed class FdTable
 {
     /// <summary>sysctl fs.nr_open: no descriptor number reaches this.</summary>
@@ -75,7 +77,7 @@ public sealed class FdTable
     /// <summary>RLIMIT_NOFILE's soft limit of the owning process (new descriptors stay below it).</summary>
     public volatile int Limit = 1024;
     readonly object Lock = new();
-    OpenFile?[] files = new OpenFile?[64];  // Lock
+    OpenFile?[] files = new OpenFile?[64];  // written under Lock; read lock-free by Get
     bool[] cloexec = new bool[64];          // Lock
     /// <summary>Tasks sharing this table (CLONE_FILES); the last Release closes every descriptor. Interlocked.</summary>
     int users = 1;
@@ -84,7 +86,12 @@ public sealed class FdTable
     /// locks_remove_posix). Registered once at start-up by the lock code; called outside Lock.</summary>
     public static event Action<FdTable, OpenFile>? Closing;
 
-    public OpenFile? Get(int fd) { lock (Lock) return fd >= 0 && fd < files.Length ? files[fd] : null; }
+    /// <summary>The file at fd (null when none), without taking Lock: every syscall looks its descriptor up.</summary>
+    public OpenFile? Get(int fd)
+    {
+        var a = Volatile.Read(ref files);
+        return (uint)fd < (uint)a.Length ? Volatile.Read(ref a[fd]) : null;
+    }
     public bool CloseOnExec(int fd) { lock (Lock) return fd >= 0 && fd < cloexec.Length && cloexec[fd]; }
     public void SetCloseOnExec(int fd, bool on) { lock (Lock) if (fd >= 0 && fd < cloexec.Length) cloexec[fd] = on; }
 
@@ -98,7 +105,7 @@ public sealed class FdTable
                 if (fd >= files.Length) Grow(fd + 1);
                 if (files[fd] == null)
                 {
-                    files[fd] = f;
+                    Volatile.Write(ref files[fd], f);
                     cloexec[fd] = closeOnExec;
                     return fd;
                 }
@@ -116,7 +123,7 @@ public sealed class FdTable
         {
             if (fd >= files.Length) Grow(fd + 1);
             old = files[fd];
-            files[fd] = f;
+            Volatile.Write(ref files[fd], f);
             cloexec[fd] = closeOnExec;
         }
         if (old != null) { Closing?.Invoke(this, old); old.Release(); }
@@ -130,7 +137,7 @@ public sealed class FdTable
         {
             f = fd >= 0 && fd < files.Length ? files[fd] : null;
             if (f == null) return -Errno.EBADF;
-            files[fd] = null;
+            Volatile.Write(ref files[fd], null);
             cloexec[fd] = false;
         }
         Closing?.Invoke(this, f);
@@ -142,7 +149,9 @@ public sealed class FdTable
     {
         int size = files.Length;
         while (size < n) size *= 2;
-        Array.Resize(ref files, size);
+        var n2 = new OpenFile?[size];
+        Array.Copy(files, n2, files.Length);
+        Volatile.Write(ref files, n2); // a reader sees the old array or the whole new one
         Array.Resize(ref cloexec, size);
     }
 
