@@ -45,6 +45,9 @@ internal sealed unsafe partial class JitCode
     /// <summary>Some translated block runs SSE instructions on the host's XMM registers (set once, never cleared).</summary>
     internal volatile bool HasSimd;
 
+    /// <summary>Some translated block runs MMX instructions on host XMM8-15 (set once, never cleared).</summary>
+    internal volatile bool HasMmx;
+
     /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
     internal readonly bool LowCode;
 
@@ -136,6 +139,7 @@ internal sealed unsafe partial class JitCode
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
             nint host = translator.Translate(blk, by.GuestFeatures, out bool failed, hoist: !blk.NoHoist);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
+            by.MmxTranslated += translator.MmxCount;
             blk.Native = host;
             translated++;
             return 1;
