@@ -1,7 +1,7 @@
 /* bench/mmxkernel.c: MMX loops as <mmintrin.h> code built with gcc -m32 -O2 -mmmx compiles them: an 8-bit
  * alpha blend (unpack, multiply, shift, pack with unsigned saturation), an int16 dot product (PMADDWD), a
  * saturating byte add and a 16-bit absolute-difference sum (compare, subtract, shifts). EMMS after each kernel,
- * then x87 code folds the results. Fixed work (argument: rounds, default 1000); prints checksums. */
+ * then x87 code folds the results. Fixed work (argument: rounds, default 4000); prints checksums. */
 #include <mmintrin.h>
 #include <stdio.h>
 #include <stdint.h>
@@ -55,7 +55,7 @@ __attribute__((noinline)) static uint32_t sad16(const int16_t *x, const int16_t 
 
 int main(int argc, char **argv)
 {
-    int rounds = argc > 1 ? atoi(argv[1]) : 1000;
+    int rounds = argc > 1 ? atoi(argv[1]) : 4000;
     uint32_t x = 12345;
     for (int i = 0; i < N; i++) {
         x = x * 1103515245 + 12345; a8[i] = x >> 16;

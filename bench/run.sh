@@ -156,7 +156,7 @@ run "cpu-bound, i686 features for compat32 (no SSE in CPUID)" COMPAT32_CPU_FEATU
 run "SIMD kernel (bench/simdkernel.c, -msse4.2 -ftree-vectorize)" - "$simdk"
 run "SIMD kernel, SSE interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT_SIMD=0 "$simdk"
 run "MMX kernel (bench/mmxkernel.c, -mmmx)" - "$mmxk"
-run "MMX kernel, MMX interpreted (COMPAT32_JIT_MMX=0)" COMPAT32_JIT_MMX=0 "$mmxk"
+run "MMX kernel, 400 rounds, MMX interpreted (COMPAT32_JIT_MMX=0)" COMPAT32_JIT_MMX=0 "$mmxk" 400
 if [ -x "$srsimd/usr/bin/openssl" ]; then
   ossl=(-L "$srsimd" "$srsimd/usr/bin/openssl")
   k=000102030405060708090a0b0c0d0e0f

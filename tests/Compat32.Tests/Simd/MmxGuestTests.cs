@@ -8,7 +8,7 @@ namespace Compat32.Tests.Simd;
 /// FXSAVE images after MMX writes, EMMS, x87 pushes onto the stack MMX left) and the signal frame of a SIGSEGV
 /// raised inside a translated MMX loop, against the host kernel (the CPU's own MMX; qemu-i386 keeps no 0xFFFF
 /// exponents), at the default threshold and with every block translated at its first run; and the benchmark's
-/// MMX kernel (bench/mmxkernel.c, -mmmx) against qemu-i386.
+/// MMX kernel (bench/mmxkernel.c, -mmmx) against qemu-i386. Four threads keep their own MMX and x87 state.
 /// </summary>
 public class MmxGuestTests
 {
@@ -25,7 +25,7 @@ public class MmxGuestTests
     [InlineData(null)]
     [InlineData("1")]
     public void AliasedX87StateAndSignalFrameMatchTheKernel(string? threshold) =>
-        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "simd", "mmx_state.c")), [],
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "simd", "mmx_state.c"), "-pthread"), [],
             new Differential.Options { Env = Env(threshold) });
 
     [Fact]

@@ -1,9 +1,11 @@
 /* MMX and the x87 state it aliases, as FNSAVE, FNSTENV, FXSAVE and the signal frame show it (SDM vol. 1 9.5:
  * MMi is physical register i's significand; an MMX write sets its sign/exponent to all ones; every MMX
  * instruction but EMMS sets TOP to 0 and tags all valid; EMMS tags all empty). Each MMX loop runs hot (thousands
- * of times) so the block translator runs it. Then a SIGSEGV from an MMX load inside a hot loop: the handler
- * prints the frame's i387 and FXSAVE images. Compared with the host kernel (the CPU itself). The pointer fields
+ * of times) so the block translator runs it; four threads keep their own MMX and x87 state. Then a SIGSEGV from
+ * an MMX load inside a hot loop: the handler prints the frame's i387 and FXSAVE images. Compared with the host kernel (the CPU itself). The pointer fields
  * (FIP, FDP, FOP) are left out: they name the last x87 instruction, not MMX state. */
+#include <pthread.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -80,6 +82,26 @@ static uint64_t mmx_loop(int n)
     return out;
 }
 
+/* Threads: each keeps its own MMX registers across calls (mm4/mm5 carry over) and its own x87 state. */
+static uint64_t thread_out[4];
+static double thread_x87[4];
+
+static void *worker(void *arg)
+{
+    int t = (int)(long)arg;
+    uint64_t r = (uint64_t)t * 0x9E3779B97F4A7C15ULL;
+    double d = t;
+    for (int k = 0; k < 3000; k++) {
+        r = r * 31 + mmx_loop(3 + ((k + t) & 3));
+        __asm__ volatile("emms");
+        d = d * 0.5 + (double)(r & 0xff) + t;
+        if ((k & 255) == 0) sched_yield();
+    }
+    thread_out[t] = r;
+    thread_x87[t] = d;
+    return 0;
+}
+
 static sigjmp_buf jb;
 
 static void on_segv(int sig, siginfo_t *si, void *ctx)
@@ -145,6 +167,11 @@ int main(void)
         s = s * 0.75 + (double)(r & 0xffff);
     }
     printf("x87 after EMMS: %.6f %016llx\n", s, (unsigned long long)r);
+
+    pthread_t th[4];
+    for (int t = 0; t < 4; t++) pthread_create(&th[t], 0, worker, (void *)(long)t);
+    for (int t = 0; t < 4; t++) pthread_join(th[t], 0);
+    for (int t = 0; t < 4; t++) printf("thread %d: %016llx %.6f\n", t, (unsigned long long)thread_out[t], thread_x87[t]);
 
     /* a fault inside a hot MMX loop: reads run off the end of a mapping */
     long pg = sysconf(_SC_PAGESIZE);
