@@ -159,6 +159,7 @@ internal sealed unsafe partial class JitCode
             nint host = translator.Translate(blk, by.GuestFeatures, out _, hoist: false);
             Unlink(blk);
             if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
+            by.MmxTranslated += translator.MmxCount;
             blk.Native = host;
             translated++;
         }
