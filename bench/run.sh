@@ -35,6 +35,7 @@ forkheap="$(build forkheap)"
 threads="$(build threads1000)"
 net="$(build netbench)"
 simdk="$(build simdkernel -msse4.2 -mfpmath=sse -ftree-vectorize)"
+mmxk="$(build mmxkernel -march=i686 -mmmx)"
 # openssl from the SIMD sysroot test.sh builds (sysroot-i386-simd); its rows are skipped when it is missing.
 srsimd="${COMPAT32_SYSROOT_SIMD:-$cache/sysroot-i386-simd}"
 big="$out/data-16m.bin"
@@ -154,6 +155,8 @@ run "cpu-bound, SSE instructions interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT
 run "cpu-bound, i686 features for compat32 (no SSE in CPUID)" COMPAT32_CPU_FEATURES=i686 "$cpu"
 run "SIMD kernel (bench/simdkernel.c, -msse4.2 -ftree-vectorize)" - "$simdk"
 run "SIMD kernel, SSE interpreted (COMPAT32_JIT_SIMD=0)" COMPAT32_JIT_SIMD=0 "$simdk"
+run "MMX kernel (bench/mmxkernel.c, -mmmx)" - "$mmxk"
+run "MMX kernel, 400 rounds, MMX interpreted (COMPAT32_JIT_MMX=0)" COMPAT32_JIT_MMX=0 "$mmxk" 400
 if [ -x "$srsimd/usr/bin/openssl" ]; then
   ossl=(-L "$srsimd" "$srsimd/usr/bin/openssl")
   k=000102030405060708090a0b0c0d0e0f

@@ -41,6 +41,13 @@ public sealed unsafe class Jit
     internal const int OffMxcsr = 240;      // uint: guest MXCSR
     internal const int OffHostMxcsr = 244;  // uint: the host's MXCSR while the guest's is loaded
     internal const int OffXmm = 256;        // 8 x 16 bytes: guest XMM0-7
+    // MMX: MMi runs in host XMM(8+i) while host code runs (loaded from the FNSAVE image at the first MMX
+    // instruction, its significands stored back at exit); the image then stands for the guest FPU, which takes it
+    // back (FpuBack) like the host FPU's. The x87 and MMX states are never both loaded: each gate stores the other.
+    internal const int OffMmxLoaded = 117;  // byte: MM0-7 are in host XMM8-15
+    internal const int OffMmxOk = 118;      // byte: the image was filled at this entry (MMX code may use it)
+    internal const int OffImgDirty = 119;   // byte: the image holds changes the guest FPU must take back
+    internal const int OffMmSpill = 248;    // ulong: a host XMM8-15 lent as scratch for one instruction
     const int StateSize = 384;
     internal const int TableSize = JitCode.TableSize;
     internal const int TableMask = TableSize - 1;
@@ -97,6 +104,8 @@ public sealed unsafe class Jit
     public long HoistExits, Unhoisted;
     /// <summary>Blocks whose code was copied from another address space's translation (JitCode.Template).</summary>
     public long Copied;
+    /// <summary>MMX instructions translated to host code (a block translated again counts again).</summary>
+    public long MmxTranslated;
 
     Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {
@@ -190,20 +199,24 @@ public sealed unsafe class Jit
         *(uint*)(st + OffSegGS) = s.SegBase[CpuState.GS];
         st[OffSegNull] = (byte)(((s.SegAttr[CpuState.FS] & Processor.AttrP) == 0 ? 1 : 0) | ((s.SegAttr[CpuState.GS] & Processor.AttrP) == 0 ? 2 : 0));
         var fpu = s.Fpu;
-        bool x87 = code.HasX87;
-        if (x87)
+        // Every gate byte is written at each entry, whatever the flags say: another thread may translate an x87,
+        // MMX or SSE block of this space while this one runs, and its gate must then find "not loaded, not ok".
+        bool x87 = code.HasX87, mmx = code.HasMmx;
+        st[OffX87Loaded] = 0; st[OffX87Ok] = 0; st[OffMmxLoaded] = 0; st[OffMmxOk] = 0; st[OffImgDirty] = 0;
+        st[OffSimdLoaded] = 0; st[OffSimdOk] = 0;
+        if (x87 || mmx)
         {
-            st[OffX87Loaded] = 0;
             *(uint*)(st + OffX87Fop) = 0;
             *(uint*)(st + OffX87Fds) = 0;
-            bool ok = (fpu.Control & 0x3F) == 0x3F;
+            bool ok = x87 && (fpu.Control & 0x3F) == 0x3F;
             st[OffX87Ok] = ok ? (byte)1 : (byte)0;
-            if (ok) fpu.SaveFull(new Span<byte>(st + OffX87Img, 108));
+            // MMX needs the image whatever the control word says (it raises no x87 exception, only #MF on ES).
+            if (ok || mmx) fpu.SaveFull(new Span<byte>(st + OffX87Img, 108));
+            st[OffMmxOk] = mmx ? (byte)1 : (byte)0;
         }
         bool simd = code.HasSimd;
         if (simd)
         {
-            st[OffSimdLoaded] = 0;
             uint mx = s.Simd.Mxcsr;
             bool ok = (mx & 0x1F80) == 0x1F80 && ((mx & 0x40) == 0 || HostDaz);
             st[OffSimdOk] = ok ? (byte)1 : (byte)0;
@@ -234,7 +247,7 @@ public sealed unsafe class Jit
         Instructions += done;
         sinceSafe += done;
         budget -= done;
-        if (x87 && st[OffX87Loaded] != 0) FpuBack(s, fpu);
+        if ((x87 || mmx) && (st[OffX87Loaded] != 0 || st[OffImgDirty] != 0)) FpuBack(s, fpu);
         if (simd && st[OffSimdLoaded] != 0)
         {
             s.Simd.Mxcsr = *(uint*)(st + OffMxcsr);

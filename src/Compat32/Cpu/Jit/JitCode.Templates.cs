@@ -23,7 +23,9 @@ internal sealed unsafe partial class JitCode
         public required int[] Relocs;
         /// <summary>The code's offset from its region's start when it was made.</summary>
         public required long Origin;
-        public required bool X87, Simd;
+        public required bool X87, Simd, Mmx;
+        /// <summary>MMX instructions in it (Jit.MmxTranslated counts copies too).</summary>
+        public required int MmxCount;
     }
 
     /// <summary>COMPAT32_JIT_SHARE=0 translates every block in every address space (to compare).</summary>
@@ -32,9 +34,24 @@ internal sealed unsafe partial class JitCode
     /// <summary>Blocks whose code came from a template instead of the translator.</summary>
     internal static long Reused;
 
-    /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist)
+    /// <summary>Host code for blk (under the lock): a copy of another space's translation when one fits, else the
+    /// translator's, published as a template. 0 when neither.</summary>
+    nint Produce(Block blk, Jit by, bool hoist, out bool failed)
     {
+        failed = false;
+        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx);
+        if (host != 0) { by.Copied++; by.MmxTranslated += mmx; return host; }
+        host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
+        if (host == 0) return 0;
+        by.MmxTranslated += translator.MmxCount;
+        MakeTemplate(blk, host, by.GuestFeatures, hoist);
+        return host;
+    }
+
+    /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount)
+    {
+        mmxCount = 0;
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
         {
@@ -49,6 +66,8 @@ internal sealed unsafe partial class JitCode
             Commit(t.Code.Length);
             if (t.X87) HasX87 = true;
             if (t.Simd) HasSimd = true;
+            if (t.Mmx) HasMmx = true;
+            mmxCount = t.MmxCount;
             Interlocked.Increment(ref Reused);
             return (nint)rip;
         }
@@ -57,8 +76,9 @@ internal sealed unsafe partial class JitCode
 
     /// <summary>Publish the code just translated for blk at host as a template on its run, if every reference it
     /// makes outside itself is one Relocate can move (a rel32 into the table or the stubs); else keep it private.</summary>
-    void MakeTemplate(Block blk, nint host, int length, CpuFeature features, bool hoist, bool x87, bool simd)
+    void MakeTemplate(Block blk, nint host, CpuFeature features, bool hoist)
     {
+        int length = translator.LastLength;
         if (!Share || blk.Run is not { } run) return;
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
@@ -101,7 +121,8 @@ internal sealed unsafe partial class JitCode
         var t = new Template
         {
             Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
-            Origin = (long)(start - (ulong)region), X87 = x87, Simd = simd,
+            Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
+            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
         };
         while (true)
         {

@@ -54,6 +54,9 @@ internal sealed unsafe partial class JitCode
     /// <summary>Some translated block runs SSE instructions on the host's XMM registers (set once, never cleared).</summary>
     internal volatile bool HasSimd;
 
+    /// <summary>Some translated block runs MMX instructions on host XMM8-15 (set once, never cleared).</summary>
+    internal volatile bool HasMmx;
+
     /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
     internal readonly bool LowCode;
 
@@ -143,14 +146,7 @@ internal sealed unsafe partial class JitCode
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
-            bool hoist = !blk.NoHoist, failed = false;
-            nint host = FromTemplate(blk, by.GuestFeatures, hoist);
-            if (host != 0) by.Copied++;
-            else
-            {
-                host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
-                if (host != 0) MakeTemplate(blk, host, translator.LastLength, by.GuestFeatures, hoist, translator.UsesX87, translator.UsesSimd);
-            }
+            nint host = Produce(blk, by, !blk.NoHoist, out bool failed);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
             translated++;
@@ -168,12 +164,7 @@ internal sealed unsafe partial class JitCode
             if (blk.NoHoist || blk.Native == 0 || !blk.Valid) return;
             blk.NoHoist = true;
             if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); return; } // retranslated on next use
-            nint host = FromTemplate(blk, by.GuestFeatures, hoist: false);
-            if (host == 0)
-            {
-                host = translator.Translate(blk, by.GuestFeatures, out _, hoist: false);
-                if (host != 0) MakeTemplate(blk, host, translator.LastLength, by.GuestFeatures, false, translator.UsesX87, translator.UsesSimd);
-            }
+            nint host = Produce(blk, by, hoist: false, out _);
             Unlink(blk);
             if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
             blk.Native = host;

@@ -16,7 +16,7 @@ namespace Compat32.Cpu;
 /// Guest arithmetic flags are the host's own RFLAGS from the instruction that produced them; they are stored
 /// (PUSHFQ) before anything clobbers them and at every block end, so at any exit the state block holds them.
 /// </summary>
-internal sealed class Translator
+internal sealed partial class Translator
 {
     readonly JitCode jit;
     public int EnterOffset, ExitOffset;
@@ -27,12 +27,12 @@ internal sealed class Translator
 
     public Translator(JitCode jit) { this.jit = jit; }
 
-    /// <summary>What the last Translate produced: its code's length and whether it runs x87 or SSE code on the
-    /// host (what a template of it must carry).</summary>
+    /// <summary>What the last Translate produced: its code's length and whether it runs x87, SSE or MMX code on
+    /// the host (what a template of it must carry).</summary>
     public int LastLength;
-    public bool UsesX87, UsesSimd;
+    public bool UsesX87, UsesSimd, UsesMmx;
 
-    enum K : byte { None, Generic, X87, Simd, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
+    enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
     /// loaded from the state block (HostClean) or produced by a translated instruction (HostDirty).</summary>
@@ -63,6 +63,11 @@ internal sealed class Translator
         a.je(noFpu);
         a.fnsave(__[r13 + Jit.OffX87Img]); // also leaves the host FPU initialised, as the ABI wants it
         a.Label(ref noFpu);
+        var noMmx = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
+        a.je(noMmx);
+        StoreMm(a);
+        a.Label(ref noMmx);
         var noSimd = a.CreateLabel();
         a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
         a.je(noSimd);
@@ -165,7 +170,8 @@ internal sealed class Translator
 
     static AssemblerRegisterXMM Xmm(int k) => k switch
     {
-        0 => xmm0, 1 => xmm1, 2 => xmm2, 3 => xmm3, 4 => xmm4, 5 => xmm5, 6 => xmm6, _ => xmm7,
+        0 => xmm0, 1 => xmm1, 2 => xmm2, 3 => xmm3, 4 => xmm4, 5 => xmm5, 6 => xmm6, 7 => xmm7,
+        8 => xmm8, 9 => xmm9, 10 => xmm10, 11 => xmm11, 12 => xmm12, 13 => xmm13, 14 => xmm14, _ => xmm15,
     };
 
     /// <summary>Features whose instructions may run as themselves on the host (MMX aliases the x87 registers and
@@ -246,22 +252,7 @@ internal sealed class Translator
     /// and is not leaves too (the interpreter raises the #GP).</summary>
     void EmitSimd(in Instruction ins, int i)
     {
-        if (!simdGated)
-        {
-            SaveIfDirty();
-            var loaded = a.CreateLabel();
-            a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
-            a.jne(loaded);
-            a.cmp(__byte_ptr[r13 + Jit.OffSimdOk], 0);
-            a.je(SlowLabelAt(i));
-            a.stmxcsr(__dword_ptr[r13 + Jit.OffHostMxcsr]);
-            a.ldmxcsr(__dword_ptr[r13 + Jit.OffMxcsr]);
-            for (int k = 0; k < 8; k++) a.movaps(Xmm(k), __xmmword_ptr[r13 + (Jit.OffXmm + 16 * k)]);
-            a.mov(__byte_ptr[r13 + Jit.OffSimdLoaded], 1);
-            a.Label(ref loaded);
-            simdGated = true;
-            UsesSimd = jit.HasSimd = true;
-        }
+        SimdGate(i);
         if (MemOp(ins) < 0) { EmitPlain(ins); return; }
         SaveIfDirty();
         Address(ins, i);
@@ -278,13 +269,34 @@ internal sealed class Translator
         AfterExecute(ins);
     }
 
+    /// <summary>The first SSE (or XMM-using MMX) instruction of a block loads the guest's XMM and MXCSR unless this
+    /// entry did already, or leaves for the interpreter when the guest unmasks a SIMD exception.</summary>
+    void SimdGate(int i)
+    {
+        if (simdGated) return;
+        SaveIfDirty();
+        var loaded = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
+        a.jne(loaded);
+        a.cmp(__byte_ptr[r13 + Jit.OffSimdOk], 0);
+        a.je(SlowLabelAt(i));
+        a.stmxcsr(__dword_ptr[r13 + Jit.OffHostMxcsr]);
+        a.ldmxcsr(__dword_ptr[r13 + Jit.OffMxcsr]);
+        for (int k = 0; k < 8; k++) a.movaps(Xmm(k), __xmmword_ptr[r13 + (Jit.OffXmm + 16 * k)]);
+        a.mov(__byte_ptr[r13 + Jit.OffSimdLoaded], 1);
+        a.Label(ref loaded);
+        simdGated = true;
+        UsesSimd = jit.HasSimd = true;
+    }
+
     CpuFeature guest;
 
     K Classify(in Instruction ins)
     {
         if (ins.IsInvalid) return K.None;
         if (ins.SegmentPrefix == Register.CS) return K.None; // a write through CS faults: the interpreter's
-        if (Processor.SimdNeed[(int)ins.Code] is var need && need != 0) return ClassifySimd(ins, need, guest);
+        if (Processor.SimdNeed[(int)ins.Code] is var need && need != 0)
+            return MmxForm(ins) ? ClassifyMmx(ins, need, guest) : ClassifySimd(ins, need, guest);
         if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
             return ClassifyX87(ins);
         if (!OperandsOk(ins)) return K.None;
@@ -467,9 +479,11 @@ internal sealed class Translator
         }
 
         a = new Assembler(64);
-        UsesX87 = UsesSimd = false;
+        UsesX87 = UsesSimd = UsesMmx = false;
         fpuGated = false;
         simdGated = false;
+        mmxGated = false;
+        MmxCount = 0;
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
@@ -549,6 +563,7 @@ internal sealed class Translator
             case K.Div: EmitDiv(ins, i); return;
             case K.X87: EmitX87(ins, i); return;
             case K.Simd: EmitSimd(ins, i); return;
+            case K.Mmx: EmitMmx(ins, i); return;
             case K.PushR:
             {
                 if (!AllHoisted(i)) SaveIfDirty();
@@ -691,10 +706,18 @@ internal sealed class Translator
             a.jne(loaded);
             a.cmp(__byte_ptr[r13 + Jit.OffX87Ok], 0);
             a.je(SlowLabelAt(i));
+            // MMX state in XMM8-15: its significands go to the image first (the exponents and tags are there).
+            var noMmx = a.CreateLabel();
+            a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
+            a.je(noMmx);
+            StoreMm(a);
+            a.mov(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
+            a.Label(ref noMmx);
             a.frstor(__[r13 + Jit.OffX87Img]);
             a.mov(__byte_ptr[r13 + Jit.OffX87Loaded], 1);
             a.Label(ref loaded);
             fpuGated = true;
+            mmxGated = false;
             UsesX87 = jit.HasX87 = true;
         }
         if (mem >= 0)
@@ -881,6 +904,15 @@ internal sealed class Translator
                     break;
                 case K.Simd:
                     if (MemOp(ins) >= 0) Mem(ins, ins.MemorySize.GetSize(), ins.Op0Kind == OpKind.Memory, false);
+                    break;
+                case K.Mmx:
+                    if (ins.Mnemonic == Mnemonic.Maskmovq)
+                    {
+                        // DS:EDI, an implicit operand: checked at the instruction (8 bytes, as the host's store)
+                        Add(Register.EDI, Register.None, 1, 0, 8, true, false, ins.MemorySegment);
+                        CollectionsMarshal.AsSpan(accs)[^1].Hoisted = false;
+                    }
+                    else if (MemOp(ins) >= 0) Mem(ins, ins.MemorySize.GetSize(), ins.Op0Kind == OpKind.Memory, false);
                     break;
                 case K.Div:
                     if (ins.Op0Kind == OpKind.Memory) { Mem(ins, ins.MemorySize.GetSize(), false, false); CollectionsMarshal.AsSpan(accs)[^1].Hoisted = false; }
