@@ -65,6 +65,12 @@ public class FuzzRegressionTests
     public void StackTopGap() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "stack_top.c")), []);
 
+    /// <summary>Syscall fuzzer, differential mode: which error mlock/munlock/mlock2, sched_getparam, prlimit64,
+    /// setrlimit, socketpair, getpriority and linkat report when several apply (the kernel's order of checks).</summary>
+    [NativeI386Fact]
+    public void ErrnoOrder() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "errno_order.c")), []);
+
     static Dictionary<string, string> JitOne()
     {
         var e = Proc.BaseEnv();

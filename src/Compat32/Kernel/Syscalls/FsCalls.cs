@@ -60,7 +60,7 @@ public static unsafe partial class FsCalls
         s.Add(Nr.renameat, "fsfs", (t, a, b, c, d, _, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, 0)));
         s.Add(Nr.renameat2, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, e)));
         s.Add(Nr.link, "ss", (t, a, b, _, _, _, _) => Path2(t, AT_FDCWD, a, AT_FDCWD, b, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, 0)));
-        s.Add(Nr.linkat, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, (int)e)));
+        s.Add(Nr.linkat, "fsfsx", (t, a, b, c, d, e, _) => LinkAt(t, (int)a, b, (int)c, d, (int)e));
         s.Add(Nr.symlink, "ss", (t, a, b, _, _, _, _) => Symlink(t, a, AT_FDCWD, b));
         s.Add(Nr.symlinkat, "sfs", (t, a, b, c, _, _, _) => Symlink(t, a, (int)b, c));
         s.Add(Nr.readlink, "spu", (t, a, b, c, _, _, _) => ReadlinkAt(t, AT_FDCWD, a, b, c));
@@ -129,6 +129,40 @@ public static unsafe partial class FsCalls
         r = PathResolver.Resolve(t, d2, b, out var hb);
         if (r < 0) return r;
         return op(ha.DirFd, ha.Path, hb.DirFd, hb.Path);
+    }
+
+    /// <summary>linkat (fs/namei.c do_linkat): the flags first (-EINVAL beyond AT_SYMLINK_FOLLOW | AT_EMPTY_PATH;
+    /// AT_EMPTY_PATH without CAP_DAC_READ_SEARCH -ENOENT), then the old name is copied and looked up (-EFAULT, its
+    /// dirfd, its existence) before the new name's copy and dirfd count.</summary>
+    static int LinkAt(Task t, int d1, uint p1, int d2, uint p2, int flags)
+    {
+        const int AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+        if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
+        if ((flags & AT_EMPTY_PATH) != 0 && (t.Group.Creds.CapEff & (1UL << 2)) == 0) return -Errno.ENOENT;
+        int r = PathResolver.ReadPath(t, p1, out var a);
+        if (r < 0) return r;
+        PathResolver.HostPath ha;
+        if (a.Length == 0 && (flags & AT_EMPTY_PATH) != 0 && d1 != AT_FDCWD)
+        {
+            var f = t.Files.Get(d1);
+            if (f == null) return -Errno.EBADF;
+            if (f.HostFd < 0) return -Errno.ENOENT;
+            ha = new PathResolver.HostPath(f.HostFd, a);
+        }
+        else
+        {
+            r = PathResolver.Resolve(t, d1, a, out ha);
+            if (r < 0) return r;
+            Span<byte> sx = stackalloc byte[256];
+            fixed (byte* sp = sx)
+                r = LibC.Statx(ha.DirFd, ha.Path, (flags & AT_SYMLINK_FOLLOW) != 0 ? 0 : LibC.AT_SYMLINK_NOFOLLOW, 0, sp);
+            if (r < 0) return r;
+        }
+        r = PathResolver.ReadPath(t, p2, out var b);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, d2, b, out var hb);
+        if (r < 0) return r;
+        return LibC.LinkAt(ha.DirFd, ha.Path, hb.DirFd, hb.Path, flags);
     }
 
     /// <summary>do_sys_truncate + vfs_truncate: a negative length is -EINVAL, a directory -EISDIR and anything else
