@@ -1,7 +1,8 @@
 /* Which error a call reports when several apply (the syscall fuzzer's differential mode against the host kernel
  * found these first differences): mlock/munlock/mlock2 (mm/mlock.c), sched_getparam (kernel/sched/core.c),
  * prlimit64 and compat setrlimit (kernel/sys.c), socketpair (net/socket.c), getpriority (kernel/sys.c) and linkat
- * (fs/namei.c). Raw calls, so glibc checks nothing first. Pid 0x3ffffff0 and uid 0x3ffffff0 exist nowhere
+ * (fs/namei.c); then fstatat64/statx, renameat2/renameat, fchownat, truncate, dup3/dup2, writev, flistxattr,
+ * accept4, sched_getscheduler, clock_nanosleep, timer_settime and timerfd_settime. Raw calls, so glibc checks nothing first. Pid 0x3ffffff0 and uid 0x3ffffff0 exist nowhere
  * (above PID_MAX_LIMIT); 0xc0000000 is never a valid user pointer. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -15,6 +16,9 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/timerfd.h>
+#include <signal.h>
+#include <linux/stat.h>
 
 #define BAD 0xc0000000u
 #define NOPID 0x3ffffff0
@@ -119,6 +123,69 @@ int main(void)
     show("linkat(CWD, f, CWD, \"\", 0)", syscall(SYS_linkat, AT_FDCWD, "f", AT_FDCWD, "", 0));
     show("linkat(CWD, f, CWD, f, 0)", syscall(SYS_linkat, AT_FDCWD, "f", AT_FDCWD, "f", 0));
     show("linkat(CWD, f, CWD, g, FOLLOW)", syscall(SYS_linkat, AT_FDCWD, "f", AT_FDCWD, "g", AT_SYMLINK_FOLLOW));
+
+    /* the flags before the name's copy; two names in order (first name's copy and dirfd, then the second's) */
+    show("fstatat64(CWD, BAD, buf, 0x80000000)", syscall(SYS_fstatat64, AT_FDCWD, BAD, m, 0x80000000u));
+    show("fstatat64(CWD, f, buf, AT_STATX_DONT_SYNC)", syscall(SYS_fstatat64, AT_FDCWD, "f", m, 0x4000));
+    show("statx(CWD, BAD, 0, 0x80000000, buf)", syscall(SYS_statx, AT_FDCWD, BAD, 0, 0x80000000u, m));
+    show("statx(CWD, BAD, 0x6000, 1, buf)", syscall(SYS_statx, AT_FDCWD, BAD, 0x6000, 1, m));
+    show("statx(CWD, BAD, 0x10000, 1, buf)", syscall(SYS_statx, AT_FDCWD, BAD, 0x10000, 1, m));
+    show("renameat2(CWD, BAD, CWD, BAD, 8)", syscall(SYS_renameat2, AT_FDCWD, BAD, AT_FDCWD, BAD, 8));
+    show("renameat2(CWD, BAD, CWD, BAD, EXCHANGE|NOREPLACE)", syscall(SYS_renameat2, AT_FDCWD, BAD, AT_FDCWD, BAD, 3));
+    show("renameat(77, f, CWD, BAD)", syscall(SYS_renameat, 77, "f", AT_FDCWD, BAD));
+    show("fchownat(CWD, BAD, 0, 0, 0x10)", syscall(SYS_fchownat, AT_FDCWD, BAD, 0, 0, 0x10));
+    show("truncate(BAD, -5)", syscall(SYS_truncate, BAD, -5));
+    show("truncate64(BAD, -5)", syscall(SYS_truncate64, BAD, -5, -1));
+    show("dup3(77, 5, 0x10)", syscall(SYS_dup3, 77, 5, 0x10));
+    show("dup3(77, 77, 0)", syscall(SYS_dup3, 77, 77, 0));
+    show("dup3(77, 0x7fffffff, 0)", syscall(SYS_dup3, 77, 0x7fffffff, 0));
+    show("dup2(77, 77)", syscall(SYS_dup2, 77, 77));
+    show("dup2(1, 1)", syscall(SYS_dup2, 1, 1));
+    show("writev(77, BAD, 5000)", syscall(SYS_writev, 77, BAD, 5000));
+    show("readv(77, BAD, -1)", syscall(SYS_readv, 77, BAD, -1));
+    show("flistxattr(-4096, BAD, 0)", syscall(SYS_flistxattr, -4096, BAD, 0));
+    show("accept4(77, 0, 0, 0x100000)", syscall(SYS_accept4, 77, 0, 0, 0x100000));
+    show("accept4(1, 0, 0, 0x100000)", syscall(SYS_accept4, 1, 0, 0, 0x100000));
+    show("accept4(1, 0, 0, 0)", syscall(SYS_accept4, 1, 0, 0, 0));
+    show("sched_getscheduler(-3)", syscall(SYS_sched_getscheduler, -3));
+    show("sched_getscheduler(NOPID)", syscall(SYS_sched_getscheduler, NOPID));
+    show("sched_getscheduler(0)", syscall(SYS_sched_getscheduler, 0));
+
+    /* clock_nanosleep: the clock, whether it can sleep, the copy, the timespec (never clock 2: it would sleep on
+       our own CPU time, which does not pass while we sleep) */
+    struct timespec invalid = {0, 2000000000};
+    long clocks[] = {3, 4, 5, 6, 10, 12, -2, -6, (long)0x8f61895f, -3, -5};
+    for (unsigned i = 0; i < sizeof clocks / sizeof *clocks; i++) {
+        char w[80];
+        snprintf(w, sizeof w, "clock_nanosleep(%ld, 0, BAD)", clocks[i]);
+        show(w, syscall(SYS_clock_nanosleep, clocks[i], 0, 0x10, 0));
+        snprintf(w, sizeof w, "clock_nanosleep(%ld, 0, {0, 2e9})", clocks[i]);
+        show(w, syscall(SYS_clock_nanosleep, clocks[i], 0, &invalid, 0));
+    }
+    show("clock_nanosleep(2, 0, BAD)", syscall(SYS_clock_nanosleep, 2, 0, 0x10, 0));
+    show("clock_nanosleep(2, 0, {0, 2e9})", syscall(SYS_clock_nanosleep, 2, 0, &invalid, 0));
+
+    /* timer_settime: NULL, the copy, the values, then the timer; the old setting after the change */
+    struct itimerspec its = {{0, 0}, {100, 0}}, bad_its = {{0, 0}, {0, 2000000000}}, cur;
+    int timer;
+    struct sigevent ev = {0};
+    ev.sigev_notify = SIGEV_NONE;
+    syscall(SYS_timer_create, CLOCK_MONOTONIC, &ev, &timer);
+    show("timer_settime(0x3f, 0x7fff, BAD, 0)", syscall(SYS_timer_settime, 0x3f, 0x7fff, 5, 0));
+    show("timer_settime(0x3f, 0, NULL, 0)", syscall(SYS_timer_settime, 0x3f, 0, 0, 0));
+    show("timer_settime(0x3f, 0, {0, 2e9}, 0)", syscall(SYS_timer_settime, 0x3f, 0, &bad_its, 0));
+    show("timer_settime(0x3f, 0, {100 s}, 0)", syscall(SYS_timer_settime, 0x3f, 0, &its, 0));
+    show("timer_settime(timer, 0, {100 s}, BAD)", syscall(SYS_timer_settime, timer, 0, &its, BAD));
+    syscall(SYS_timer_gettime, timer, &cur);
+    printf("timer armed all the same: %d\n", cur.it_value.tv_sec > 50);
+
+    /* timerfd_settime: the copy, the flags and values, then the descriptor */
+    show("timerfd_settime(77, 0x10, &its, 0)", syscall(SYS_timerfd_settime, 77, 0x10, &its, 0));
+    show("timerfd_settime(77, 0, {0, 2e9}, 0)", syscall(SYS_timerfd_settime, 77, 0, &bad_its, 0));
+    show("timerfd_settime(77, 0x10, BAD, 0)", syscall(SYS_timerfd_settime, 77, 0x10, BAD, 0));
+    show("timerfd_settime(77, 0, &its, 0)", syscall(SYS_timerfd_settime, 77, 0, &its, 0));
+    show("timerfd_settime(1, 0, &its, 0)", syscall(SYS_timerfd_settime, 1, 0, &its, 0));
+
     unlink("f"); unlink("g");
     chdir("/");
     rmdir(dir);

@@ -301,6 +301,8 @@ public static unsafe partial class SocketCalls
 
     static int Accept(Task t, int fd, uint addr, uint lenp, int flags)
     {
+        // __sys_accept4: fdget (-EBADF), then the flags (-EINVAL), then sock_from_file (-ENOTSOCK)
+        if (t.Files.Get(fd) == null) return -Errno.EBADF;
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int r = Lookup(t, fd, out var s);
         if (r < 0) return r;

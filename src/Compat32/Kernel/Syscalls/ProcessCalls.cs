@@ -54,7 +54,8 @@ public static class ProcessCalls
         s.Add(Nr.sched_yield, "", (t, _, _, _, _, _, _) => { Thread.Yield(); return 0; });
         s.Add(Nr.sched_getaffinity, "dup", (t, a, b, c, _, _, _) => GetAffinity(t, (int)a, b, c));
         s.Add(Nr.sched_setaffinity, "dup", (t, a, b, c, _, _, _) => SetAffinity(t, (int)a, b, c));
-        s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => 0);
+        // sched_getscheduler: a negative pid -EINVAL, an unknown one -ESRCH; every task is SCHED_OTHER
+        s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => (int)a < 0 ? -Errno.EINVAL : a != 0 && t.Kernel.TaskSet.FindTask((int)a) == null ? -Errno.ESRCH : 0);
         s.Add(Nr.sched_getparam, "dp", (t, a, b, _, _, _, _) => SchedGetParam(t, (int)a, b));
         s.Add(Nr.sched_get_priority_max, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 99 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
         s.Add(Nr.sched_get_priority_min, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 1 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
