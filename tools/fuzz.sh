@@ -5,7 +5,8 @@
 # meanwhile changes nothing under it. Failing inputs go to tests/Compat32.Tests/Fuzz/seeds/{syscall,elf,insn}.txt
 # of the snapshot, copied back at the end (the CI replays every line there); totals, and progress lines while it
 # runs, go to $COMPAT32_CACHE/fuzz/report.txt.
-#   tools/fuzz.sh [HOURS] [FIRST_SEED]        (run it under nice -n 19 on a shared machine)
+#   tools/fuzz.sh [HOURS] [FIRST_SEED] [FUZZERS]   (run it under nice -n 19 on a shared machine)
+# FUZZERS: a comma list of syscall, diff, elf, insn (default all four), e.g. "elf,insn" once a count is reached.
 set -uo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$here"
@@ -13,6 +14,14 @@ hours="${1:-1}"
 export COMPAT32_CACHE="${COMPAT32_CACHE:-$HOME/.cache/compat32}"
 export COMPAT32_FUZZ_SECONDS="$(awk -v h="$hours" 'BEGIN { printf "%d", h * 3600 }')"
 export COMPAT32_FUZZ_SEED="${2:-$(date +%s)000}"
+declare -A test_of=([syscall]=SyscallFuzzTests.LongRun [diff]=SyscallFuzzTests.DifferentialRun
+                    [elf]=ElfFuzzTests.LongRun [insn]=InsnFuzzTests.LongRun)
+tests=()
+for f in ${3//,/ }; do
+  [ -n "${test_of[$f]:-}" ] || { echo "fuzz.sh: unknown fuzzer '$f' (syscall, diff, elf, insn)" >&2; exit 2; }
+  tests+=("${test_of[$f]}")
+done
+[ ${#tests[@]} -gt 0 ] || tests=("${test_of[syscall]}" "${test_of[diff]}" "${test_of[elf]}" "${test_of[insn]}")
 dotnet build Compat32.slnx -c Release -nologo -v q -clp:ErrorsOnly || exit 1
 ./compat32 --version >/dev/null || exit 1
 snap="$COMPAT32_CACHE/fuzz/run-$COMPAT32_FUZZ_SEED"
@@ -25,7 +34,7 @@ export COMPAT32="$snap/cli/Compat32.Cli"
 [ -x "$COMPAT32" ] || export COMPAT32="$here/compat32"
 cd "$snap"
 pids=()
-for t in SyscallFuzzTests.LongRun SyscallFuzzTests.DifferentialRun ElfFuzzTests.LongRun InsnFuzzTests.LongRun; do
+for t in "${tests[@]}"; do
   echo "fuzz.sh: $t for $COMPAT32_FUZZ_SECONDS s from seed $COMPAT32_FUZZ_SEED" >&2
   ( dotnet test tests/Compat32.Tests/bin/Release/net10.0/Compat32.Tests.dll \
       --filter "FullyQualifiedName~Compat32.Tests.Fuzz.$t" --logger "console;verbosity=detailed" 2>&1 |

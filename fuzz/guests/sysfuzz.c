@@ -39,7 +39,7 @@
 #define UNMAPPED ((uint8_t *)0x5b000000u)
 
 struct call { uint32_t nr, a[6], method, out[6]; };
-uint32_t vsys_addr;
+uint32_t vsys_addr, main_tid;
 volatile uint32_t fork_like;
 struct call *volatile cur_call;
 int32_t do_call(struct call *c);
@@ -50,8 +50,12 @@ __asm__(
     "mov 4(%eax),%ebx\nmov 8(%eax),%ecx\nmov 12(%eax),%edx\nmov 16(%eax),%esi\nmov 20(%eax),%edi\nmov 24(%eax),%ebp\n"
     "cmpl $0,28(%eax)\nmov 0(%eax),%eax\njne 1f\nint $0x80\njmp 2f\n"
     "1: call *vsys_addr\n"
-    /* the child of fork/vfork/clone leaves at once, touching no memory (it may share ours and our stack) */
-    "2: cmpl $0,fork_like\nje 3f\ntest %eax,%eax\njne 3f\nmov $1,%eax\nxor %ebx,%ebx\nint $0x80\nhlt\n"
+    /* the child of fork/vfork/clone leaves at once, touching no memory (it may share ours and our stack). It knows
+       itself by its tid, not by fork_like: a CLONE_VM child may first run after we went on to the next call and
+       cleared fork_like; it then returned through this frame on its arena stack to address 0 (seed 7600000457,
+       on the host kernel too) */
+    "2: test %eax,%eax\njne 3f\nmov $224,%eax\nint $0x80\ncmp main_tid,%eax\nje 4f\n"
+    "mov $1,%eax\nxor %ebx,%ebx\nint $0x80\nhlt\n4: xor %eax,%eax\n"
     "3: push %eax\nmov cur_call,%eax\n"
     "mov %ebx,32(%eax)\nmov %ecx,36(%eax)\nmov %edx,40(%eax)\nmov %esi,44(%eax)\nmov %edi,48(%eax)\nmov %ebp,52(%eax)\n"
     "pop %eax\npop %edi\npop %esi\npop %ebx\npop %ebp\nret\n");
@@ -142,6 +146,8 @@ static uint32_t arg(void)
     }
 }
 
+static int hits_us(uint32_t a, uint32_t len);
+
 static void fill_arena(void)
 {
     /* path strings in the first 16 slots of 256 bytes; random words elsewhere (a few per call) */
@@ -154,6 +160,7 @@ static void fill_arena(void)
     for (int i = 0; i < 64; i++) {
         uint32_t w = below(3) ? interesting() : rnd();
         for (int b = 0; b < 32; b += 8) if (((w >> b) & 0xff) == '/') w ^= 1u << b;
+        if (hits_us(w, 1)) w = (uint32_t)UNMAPPED; /* a pointer in a struct or iovec the kernel writes through */
         ((uint32_t *)ARENA)[1024 + below(ARENA_RW / 4 - 1024)] = w;
     }
     for (int i = 0; i < 8; i++) { uint8_t v = rnd(); ARENA[4096 + below(ARENA_RW - 4096)] = v == '/' ? 0 : v; }
@@ -317,6 +324,15 @@ static int path_escapes(uint32_t p)
     return escapes(probe_buf, n, 0);
 }
 
+/* A table of pointers the kernel reads from p and writes through (old select's sel_arg_struct, iovecs, msghdrs,
+   ipc's kludge and semun): never our text, whose words include our data's addresses (seeds 7600000339 and
+   7600000462: old select read its struct from our text and cleared bits of our stack, then returned to them, on the
+   host kernel too); another word of the arena instead, where fill_arena keeps our addresses out */
+static uint32_t vec_ptr(uint32_t p)
+{
+    return p >= (uint32_t)__executable_start && p < (uint32_t)etext ? (uint32_t)ARENA + 0x2000 + (p & 0xffc) : p;
+}
+
 static void sanitize(struct call *c)
 {
     uint32_t *a = c->a;
@@ -421,6 +437,7 @@ static void sanitize(struct call *c)
         if (call == 21) a[4] = 0;  /* SHMAT: anywhere the kernel chooses */
         else if (call == 2 || call == 13 || call == 23) a[1] = 0;  /* *GET: IPC_PRIVATE */
         else a[1] = below(3) ? ipc_ids[below(4)] : a[1] | 0x40000000u;
+        if (call != 21) a[4] = vec_ptr(a[4]);  /* MSGRCV's kludge, SEMCTL's semun hold pointers */
         break;
     }
     case __NR_setitimer: case __NR_alarm: break; /* re-armed after the call */
@@ -454,6 +471,10 @@ static void sanitize(struct call *c)
         else a[1] = 0; /* sendmsg/sendmmsg: no message (EFAULT), names inside would be random */
         break;
     }
+    case __NR_select: a[0] = vec_ptr(a[0]); break;
+    case __NR_readv: case __NR_preadv: case __NR_preadv2: case __NR_recvmsg: case __NR_recvmmsg:
+    case __NR_recvmmsg_time64: case __NR_vmsplice: a[1] = vec_ptr(a[1]); break;
+    case __NR_io_submit: a[2] = vec_ptr(a[2]); break;
     case __NR_close_range: if (a[1] >= PROBE_R) a[1] = below(50); if (a[0] > a[1]) a[0] = a[1]; break;
     case __NR_dup2: case __NR_dup3: if (a[1] >= PROBE_R && a[1] <= SCRATCH) a[1] = 7; break;
     case __NR_fcntl: case __NR_fcntl64: if ((a[1] == 0 || a[1] == 1030) && a[2] >= PROBE_R - 2 && a[2] <= SCRATCH) a[2] = 0; break;
@@ -607,7 +628,7 @@ int main(int argc, char **argv)
     if (nul > 2) raw(__NR_close, nul, 0, 0, 0, 0);
     raw(__NR_setsid, 0, 0, 0, 0, 0);
     raw(__NR_setpgid, 0, 0, 0, 0, 0);
-    my_pid = raw(__NR_getpid, 0, 0, 0, 0, 0);
+    my_pid = main_tid = raw(__NR_getpid, 0, 0, 0, 0, 0);
     /* files stay small (EFBIG past 16 MiB) */
     uint32_t fl[2] = { 16u << 20, 16u << 20 };
     raw(__NR_setrlimit, 1 /* RLIMIT_FSIZE */, (uint32_t)fl, 0, 0, 0);

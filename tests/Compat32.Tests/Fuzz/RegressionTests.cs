@@ -65,6 +65,21 @@ public class FuzzRegressionTests
     public void StackTopGap() =>
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "stack_top.c")), []);
 
+    /// <summary>Syscall fuzzer, differential mode: which error mlock/munlock/mlock2, sched_getparam, prlimit64,
+    /// setrlimit, socketpair, getpriority and linkat report when several apply (the kernel's order of checks).</summary>
+    [NativeI386Fact]
+    public void ErrnoOrder() =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "errno_order.c")), []);
+
+    /// <summary>Instruction fuzzer (long run 8600000000): FCOMI/FUCOMI keep C1 (the host CPU, not the SDM's "set to
+    /// 0"), and FCOMP of a NaN ST(0) with a denormal m32 reports IE without DE. Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void X87FcomiC1(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_fcomi_c1.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
     static Dictionary<string, string> JitOne()
     {
         var e = Proc.BaseEnv();

@@ -107,6 +107,9 @@ public static partial class X87Unit
                     b = ReadMemOperand(cpu, ins, ea, ref c);
                     if (cpu.Faulted) return;
                     if (empty) c.Flags = before; // the stack fault comes first: no #D from the operand (host CPU)
+                    // a NaN in ST(0) comes before the operand's #D, as in ArithOp (insn fuzzer seed 8600001515: FCOMP
+                    // of the QNaN indefinite with a denormal m32; the host CPU reports IE without DE)
+                    else if ((c.Flags & ~before & X87Flags.Denormal) != 0 && f.St(0).IsNaN) c.Flags &= ~X87Flags.Denormal | before;
                 }
                 else
                 {
@@ -133,9 +136,11 @@ public static partial class X87Unit
             {
                 int i = StIndex(ins, 1);
                 X87Compare r;
+                // C1 stays as it was unless the stack underflows (Underflow clears it): the host CPU keeps the C1 of a
+                // rounded-up FADD across FCOMI and FUCOMI (insn fuzzer seed 8600001519), where the SDM says "set to 0"
+                c.C1 = (f.Status & C1) != 0;
                 if (f.IsEmpty(0) || f.IsEmpty(i)) { Underflow(ref c); r = X87Compare.Unordered; }
                 else r = SoftFloat80.Compare(ref c, f.St(0), f.St(i), m is Mnemonic.Fucomi or Mnemonic.Fucomip);
-                c.C1 = false;
                 bool committed = Commit(f, c);
                 // ZF PF CF from the comparison; OF SF AF cleared (SDM FCOMI: the CASE sets "unordered" before the #IA
                 // check), also when #IA is unmasked: the host CPU writes 111 then too, and only the pop is skipped

@@ -38,8 +38,9 @@ public static class MmCalls
         s.Add(Nr.mremap, "puuxp", (t, a, b, c, d, e, _) => Mremap(t, a, b, c, d, e), 'x');
         s.Add(Nr.madvise, "pud", (t, a, b, c, _, _, _) => Madvise(t, a, b, (int)c));
         s.Add(Nr.msync, "pux", (t, a, b, c, _, _, _) => Msync(t, a, b, (int)c));
-        s.Add(Nr.mlock, "pu", (t, a, b, _, _, _, _) => 0);
-        s.Add(Nr.munlock, "pu", (t, a, b, _, _, _, _) => 0);
+        s.Add(Nr.mlock, "pu", (t, a, b, _, _, _, _) => Mlock(t, a, b, lockIt: true));
+        s.Add(Nr.mlock2, "pux", (t, a, b, c, _, _, _) => (c & ~1u) != 0 ? -Errno.EINVAL : Mlock(t, a, b, lockIt: true));
+        s.Add(Nr.munlock, "pu", (t, a, b, _, _, _, _) => Mlock(t, a, b, lockIt: false));
         s.Add(Nr.mlockall, "x", (t, a, _, _, _, _, _) => 0);
         s.Add(Nr.munlockall, "", (t, _, _, _, _, _, _) => 0);
         s.Add(Nr.mincore, "pup", (t, a, b, c, _, _, _) => Mincore(t, a, b, c));
@@ -395,6 +396,26 @@ public static class MmCalls
             at = c;
         }
         return false;
+    }
+
+    /// <summary>do_mlock and munlock (mm/mlock.c): the pages holding [start, start + len) (PAGE_ALIGN in the 64-bit
+    /// kernel's unsigned long, so a length of 0 at an unaligned start still covers its page); mlock needs a nonzero
+    /// RLIMIT_MEMLOCK or CAP_IPC_LOCK (-EPERM) and a range within the limit (-ENOMEM); any hole in the range is -ENOMEM
+    /// (apply_vma_lock_flags). Nothing is pinned (guest memory is never paged out behind its back); locked_vm is not
+    /// counted, so earlier locks do not use up the limit.</summary>
+    static int Mlock(Task t, uint start, uint len, bool lockIt)
+    {
+        ulong alen = ((ulong)len + (start & 0xFFF) + 0xFFF) & ~0xFFFUL, s = start & ~0xFFFu;
+        if (lockIt)
+        {
+            bool capIpcLock = (t.Group.Creds.CapEff & (1UL << 14)) != 0;
+            ulong limit = t.Group.Limits.Get(8 /* RLIMIT_MEMLOCK */).Item1;
+            if (limit == 0 && !capIpcLock) return -Errno.EPERM;
+            if ((alen >> 12) > (limit >> 12) && !capIpcLock) return -Errno.ENOMEM;
+        }
+        if (alen == 0) return 0;
+        var m = t.Mem;
+        lock (m.MmLock) return Holes(m, s, s + alen) ? -Errno.ENOMEM : 0;
     }
 
     /// <summary>sys_msync (mm/msync.c): MS_SYNC writes shared file pages back through the host.</summary>

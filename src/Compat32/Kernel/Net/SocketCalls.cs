@@ -163,9 +163,16 @@ public static unsafe partial class SocketCalls
         return fd;
     }
 
-    /// <summary>__sys_socketpair: AF_UNIX is the only family with pairs; both ends report the creator (init_peercred).</summary>
+    /// <summary>__sys_socketpair: AF_UNIX is the only family with pairs; both ends report the creator (init_peercred).
+    /// Linux checks the flag bits, reserves two descriptors (-EMFILE) and stores their numbers in sv (-EFAULT) before it
+    /// looks at the family and type: a bad family with a bad sv is -EFAULT, and a good sv holds the two numbers even
+    /// when the call fails later.</summary>
     static int SocketPair(Task t, int family, int type, int protocol, uint sv)
     {
+        if (((type & ~SOCK_TYPE_MASK) & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
+        int f1 = FreeFd(t, 0), f2 = f1 < 0 ? f1 : FreeFd(t, f1 + 1);
+        if (f2 < 0) return f2;
+        if (!t.Mem.WriteU32(sv, (uint)f1) || !t.Mem.WriteU32(sv + 4, (uint)f2)) return -Errno.EFAULT;
         int r0 = CheckFamilyType(family, type, out int flags, out int kind);
         if (r0 < 0) return r0;
         int* h = stackalloc int[2];
@@ -186,6 +193,14 @@ public static unsafe partial class SocketCalls
         t.Mem.WriteU32(sv, (uint)fa);
         t.Mem.WriteU32(sv + 4, (uint)fb);
         return 0;
+    }
+
+    /// <summary>The descriptor get_unused_fd_flags would reserve (the lowest free one from min below the limit), or
+    /// -EMFILE; the pair is installed later, and then its real numbers are stored.</summary>
+    static int FreeFd(Task t, int min)
+    {
+        for (int fd = min; fd < t.Files.Limit; fd++) if (t.Files.Get(fd) == null) return fd;
+        return -Errno.EMFILE;
     }
 
     // ------------------------------------------------------------ names
@@ -320,6 +335,8 @@ public static unsafe partial class SocketCalls
 
     static int Accept(Task t, int fd, uint addr, uint lenp, int flags)
     {
+        // __sys_accept4: fdget (-EBADF), then the flags (-EINVAL), then sock_from_file (-ENOTSOCK)
+        if (t.Files.Get(fd) == null) return -Errno.EBADF;
         if ((flags & ~(SOCK_CLOEXEC | SOCK_NONBLOCK)) != 0) return -Errno.EINVAL;
         int r = Lookup(t, fd, out var s);
         if (r < 0) return r;

@@ -58,9 +58,9 @@ public static unsafe partial class FsCalls
         s.Add(Nr.unlinkat, "fsx", (t, a, b, c, _, _, _) => (c & ~(uint)AT_REMOVEDIR) != 0 ? -Errno.EINVAL : PathOp(t, (int)a, b, (d, p) => LibC.UnlinkAt(d, p, (int)c)));
         s.Add(Nr.rename, "ss", (t, a, b, _, _, _, _) => Path2(t, AT_FDCWD, a, AT_FDCWD, b, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, 0)));
         s.Add(Nr.renameat, "fsfs", (t, a, b, c, d, _, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, 0)));
-        s.Add(Nr.renameat2, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, e)));
+        s.Add(Nr.renameat2, "fsfsx", (t, a, b, c, d, e, _) => RenameFlags(t, e) is int bad and < 0 ? bad : Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.RenameAt2(d1, p1, d2, p2, e)));
         s.Add(Nr.link, "ss", (t, a, b, _, _, _, _) => Path2(t, AT_FDCWD, a, AT_FDCWD, b, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, 0)));
-        s.Add(Nr.linkat, "fsfsx", (t, a, b, c, d, e, _) => Path2(t, (int)a, b, (int)c, d, (d1, p1, d2, p2) => LibC.LinkAt(d1, p1, d2, p2, (int)e)));
+        s.Add(Nr.linkat, "fsfsx", (t, a, b, c, d, e, _) => LinkAt(t, (int)a, b, (int)c, d, (int)e));
         s.Add(Nr.symlink, "ss", (t, a, b, _, _, _, _) => Symlink(t, a, AT_FDCWD, b));
         s.Add(Nr.symlinkat, "sfs", (t, a, b, c, _, _, _) => Symlink(t, a, (int)b, c));
         s.Add(Nr.readlink, "spu", (t, a, b, c, _, _, _) => ReadlinkAt(t, AT_FDCWD, a, b, c));
@@ -71,12 +71,16 @@ public static unsafe partial class FsCalls
         s.Add(Nr.chown32, "sdd", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.FchownAt(d, p, (int)b, (int)c, 0)));
         s.Add(Nr.lchown32, "sdd", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => LibC.FchownAt(d, p, (int)b, (int)c, AT_SYMLINK_NOFOLLOW)));
         s.Add(Nr.fchown32, "ddd", (t, a, b, c, _, _, _) => WithFd(t, (int)a, fd => LibC.Fchown(fd, (int)b, (int)c)));
-        s.Add(Nr.fchownat, "fsddx", (t, a, b, c, d, e, _) => PathOp(t, (int)a, b, (dd, p) => LibC.FchownAt(dd, p, (int)c, (int)d, (int)e)));
+        // do_fchownat: the flags before the name (-EINVAL ahead of -EFAULT)
+        s.Add(Nr.fchownat, "fsddx", (t, a, b, c, d, e, _) => (e & ~(uint)(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0 ? -Errno.EINVAL
+            : PathOp(t, (int)a, b, (dd, p) => LibC.FchownAt(dd, p, (int)c, (int)d, (int)e)));
         s.Add(Nr.utimensat, "fspx", (t, a, b, c, d, _, _) => Utimensat(t, (int)a, b, c, (int)d, wide: false));
         s.Add(Nr.utimensat_time64, "fspx", (t, a, b, c, d, _, _) => Utimensat(t, (int)a, b, c, (int)d, wide: true));
-        s.Add(Nr.truncate64, "suu", (t, a, b, c, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (long)((ulong)c << 32 | b))));
+        s.Add(Nr.truncate64, "suu", (t, a, b, c, _, _, _) => (long)((ulong)c << 32 | b) < 0 ? -Errno.EINVAL
+            : PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (long)((ulong)c << 32 | b))));
         s.Add(Nr.ftruncate64, "duu", (t, a, b, c, _, _, _) => WithFd(t, (int)a, fd => LibC.Ftruncate(fd, (long)((ulong)c << 32 | b))));
-        s.Add(Nr.truncate, "sd", (t, a, b, _, _, _, _) => PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (int)b)));
+        // do_sys_truncate: a negative length is -EINVAL before the name is looked at
+        s.Add(Nr.truncate, "sd", (t, a, b, _, _, _, _) => (int)b < 0 ? -Errno.EINVAL : PathOp(t, AT_FDCWD, a, (d, p) => TruncatePath(d, p, (int)b)));
         s.Add(Nr.ftruncate, "dd", (t, a, b, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Ftruncate(fd, (int)b)));
         s.Add(Nr.fsync, "d", (t, a, _, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Fsync(fd)));
         s.Add(Nr.fdatasync, "d", (t, a, _, _, _, _, _) => WithFd(t, (int)a, fd => LibC.Fdatasync(fd)));
@@ -118,17 +122,64 @@ public static unsafe partial class FsCalls
         return op(hp.DirFd, hp.Path);
     }
 
+    /// <summary>Two names, in the kernel's order (do_renameat2, do_linkat): the first name's copy and dirfd count
+    /// before the second name's (getname's error surfaces at that name's lookup).</summary>
     static int Path2(Task t, int d1, uint p1, int d2, uint p2, Func<int, byte[], int, byte[], int> op)
     {
         int r = PathResolver.ReadPath(t, p1, out var a);
         if (r < 0) return r;
-        r = PathResolver.ReadPath(t, p2, out var b);
-        if (r < 0) return r;
         r = PathResolver.Resolve(t, d1, a, out var ha);
+        if (r < 0) return r;
+        r = PathResolver.ReadPath(t, p2, out var b);
         if (r < 0) return r;
         r = PathResolver.Resolve(t, d2, b, out var hb);
         if (r < 0) return r;
         return op(ha.DirFd, ha.Path, hb.DirFd, hb.Path);
+    }
+
+    /// <summary>do_renameat2's flag checks, before either name: unknown bits or EXCHANGE with NOREPLACE/WHITEOUT
+    /// -EINVAL, WHITEOUT without CAP_MKNOD -EPERM.</summary>
+    static int RenameFlags(Task t, uint flags)
+    {
+        const uint NOREPLACE = 1, EXCHANGE = 2, WHITEOUT = 4;
+        if ((flags & ~(NOREPLACE | EXCHANGE | WHITEOUT)) != 0) return -Errno.EINVAL;
+        if ((flags & (NOREPLACE | WHITEOUT)) != 0 && (flags & EXCHANGE) != 0) return -Errno.EINVAL;
+        if ((flags & WHITEOUT) != 0 && (t.Group.Creds.CapEff & (1UL << 27)) == 0) return -Errno.EPERM;
+        return 0;
+    }
+
+    /// <summary>linkat (fs/namei.c do_linkat): the flags first (-EINVAL beyond AT_SYMLINK_FOLLOW | AT_EMPTY_PATH;
+    /// AT_EMPTY_PATH without CAP_DAC_READ_SEARCH -ENOENT), then the old name is copied and looked up (-EFAULT, its
+    /// dirfd, its existence) before the new name's copy and dirfd count.</summary>
+    static int LinkAt(Task t, int d1, uint p1, int d2, uint p2, int flags)
+    {
+        const int AT_SYMLINK_FOLLOW = 0x400, AT_EMPTY_PATH = 0x1000;
+        if ((flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH)) != 0) return -Errno.EINVAL;
+        if ((flags & AT_EMPTY_PATH) != 0 && (t.Group.Creds.CapEff & (1UL << 2)) == 0) return -Errno.ENOENT;
+        int r = PathResolver.ReadPath(t, p1, out var a);
+        if (r < 0) return r;
+        PathResolver.HostPath ha;
+        if (a.Length == 0 && (flags & AT_EMPTY_PATH) != 0 && d1 != AT_FDCWD)
+        {
+            var f = t.Files.Get(d1);
+            if (f == null) return -Errno.EBADF;
+            if (f.HostFd < 0) return -Errno.ENOENT;
+            ha = new PathResolver.HostPath(f.HostFd, a);
+        }
+        else
+        {
+            r = PathResolver.Resolve(t, d1, a, out ha);
+            if (r < 0) return r;
+            Span<byte> sx = stackalloc byte[256];
+            fixed (byte* sp = sx)
+                r = LibC.Statx(ha.DirFd, ha.Path, (flags & AT_SYMLINK_FOLLOW) != 0 ? 0 : LibC.AT_SYMLINK_NOFOLLOW, 0, sp);
+            if (r < 0) return r;
+        }
+        r = PathResolver.ReadPath(t, p2, out var b);
+        if (r < 0) return r;
+        r = PathResolver.Resolve(t, d2, b, out var hb);
+        if (r < 0) return r;
+        return LibC.LinkAt(ha.DirFd, ha.Path, hb.DirFd, hb.Path, flags);
     }
 
     /// <summary>do_sys_truncate + vfs_truncate: a negative length is -EINVAL, a directory -EISDIR and anything else
@@ -294,9 +345,9 @@ public static unsafe partial class FsCalls
     /// <summary>readv/writev: struct compat_iovec {u32 base, u32 len}; stops at the first short transfer.</summary>
     static int Vec(Task t, int fd, uint iov, int cnt, bool write, long off)
     {
-        if (cnt < 0 || cnt > 1024) return -Errno.EINVAL;
-        var f = t.Files.Get(fd);
+        var f = t.Files.Get(fd); // do_readv/do_writev: fdget_pos before import_iovec's count check
         if (f == null) return -Errno.EBADF;
+        if (cnt < 0 || cnt > 1024) return -Errno.EINVAL;
         if (f is Net.SocketFile so && off < 0) return Net.SocketCalls.ReadWriteV(t, so, iov, cnt, write);
         var b = new byte[cnt * 8];
         if (U.Get(t, iov, b) != 0) return -Errno.EFAULT;
@@ -459,11 +510,13 @@ public static unsafe partial class FsCalls
         return U.Put(t, ptr, s);
     }
 
+    /// <summary>vfs_fstatat: vfs_statx checks the flags (AT_STATX_SYNC_TYPE among the allowed ones) before the
+    /// name's copy counts.</summary>
     static int StatAt(Task t, int dirfd, uint pathPtr, uint buf, int flags, Layout layout)
     {
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000)) != 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
-        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800)) != 0) return -Errno.EINVAL;
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0) return dirfd == AT_FDCWD ? StatHost(t, t.Fs.CwdFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout) : Fstat(t, dirfd, buf, layout);
         ProcRelative(t, ref dirfd, ref path);
         var pe = ProcFs.Resolve(t, Encoding.UTF8.GetString(path), follow: (flags & AT_SYMLINK_NOFOLLOW) == 0);
@@ -572,11 +625,14 @@ public static unsafe partial class FsCalls
         return StatHost(t, f.HostFd, Array.Empty<byte>(), AT_EMPTY_PATH, buf, layout);
     }
 
+    /// <summary>do_statx: STATX__RESERVED in the mask, both AT_STATX_SYNC bits, then vfs_statx's flag check, all
+    /// before the name's copy counts.</summary>
     static int Statx(Task t, int dirfd, uint pathPtr, int flags, uint mask, uint buf)
     {
+        if ((mask & 0x80000000u) != 0 || (flags & 0x6000) == 0x6000) return -Errno.EINVAL;
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000)) != 0) return -Errno.EINVAL;
         int r = PathResolver.ReadPath(t, pathPtr, out var path);
         if (r < 0) return r;
-        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | 0x800 | 0x6000)) != 0) return -Errno.EINVAL;
         int hdir; byte[] hpath;
         if (path.Length == 0 && (flags & AT_EMPTY_PATH) != 0)
         {
@@ -817,13 +873,15 @@ public static unsafe partial class FsCalls
         return n;
     }
 
+    /// <summary>ksys_dup3 (fs/file.c): dup3's flags and oldfd == newfd -EINVAL, a newfd at or past RLIMIT_NOFILE
+    /// -EBADF, and only then oldfd (-EBADF); ksys_dup2 returns newfd when oldfd == newfd is open.</summary>
     static int Dup3(Task t, int oldfd, int newfd, int flags, bool dup2)
     {
+        if (dup2 && oldfd == newfd) return t.Files.Get(oldfd) == null ? -Errno.EBADF : newfd;
+        if (!dup2 && ((flags & ~LibC.O_CLOEXEC) != 0 || oldfd == newfd)) return -Errno.EINVAL;
+        if ((uint)newfd >= (uint)t.Files.Limit) return -Errno.EBADF;
         var f = t.Files.Get(oldfd);
         if (f == null) return -Errno.EBADF;
-        if (dup2 && oldfd == newfd) return newfd;
-        if (!dup2 && (oldfd == newfd || (flags & ~LibC.O_CLOEXEC) != 0)) return -Errno.EINVAL;
-        if (newfd < 0 || newfd >= FdTable.Max) return -Errno.EBADF;
         return t.Files.InstallAt(newfd, f.Ref(), (flags & LibC.O_CLOEXEC) != 0);
     }
 

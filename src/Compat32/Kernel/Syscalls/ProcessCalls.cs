@@ -54,11 +54,12 @@ public static class ProcessCalls
         s.Add(Nr.sched_yield, "", (t, _, _, _, _, _, _) => { Thread.Yield(); return 0; });
         s.Add(Nr.sched_getaffinity, "dup", (t, a, b, c, _, _, _) => GetAffinity(t, (int)a, b, c));
         s.Add(Nr.sched_setaffinity, "dup", (t, a, b, c, _, _, _) => SetAffinity(t, (int)a, b, c));
-        s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => 0);
-        s.Add(Nr.sched_getparam, "dp", (t, a, b, _, _, _, _) => U.Put(t, b, new byte[4]));
+        // sched_getscheduler: a negative pid -EINVAL, an unknown one -ESRCH; every task is SCHED_OTHER
+        s.Add(Nr.sched_getscheduler, "d", (t, a, _, _, _, _, _) => (int)a < 0 ? -Errno.EINVAL : a != 0 && t.Kernel.TaskSet.FindTask((int)a) == null ? -Errno.ESRCH : 0);
+        s.Add(Nr.sched_getparam, "dp", (t, a, b, _, _, _, _) => SchedGetParam(t, (int)a, b));
         s.Add(Nr.sched_get_priority_max, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 99 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
         s.Add(Nr.sched_get_priority_min, "d", (t, a, _, _, _, _, _) => a is 1 or 2 ? 1 : a is 0 or 3 or 5 ? 0 : -Errno.EINVAL);
-        s.Add(Nr.getpriority, "dd", (t, a, b, _, _, _, _) => 20);
+        s.Add(Nr.getpriority, "dd", (t, a, b, _, _, _, _) => GetPriority(t, (int)a, (int)b));
         s.Add(Nr.setpriority, "ddd", (t, a, b, c, _, _, _) => 0);
         s.Add(Nr.getcpu, "ppp", (t, a, b, _, _, _, _) => GetCpu(t, a, b));
         s.Add(Nr.arch_prctl, "xx", (t, a, b, _, _, _, _) => -Errno.EINVAL);
@@ -370,41 +371,89 @@ public static class ProcessCalls
         return U.Put(t, ptr, b);
     }
 
+    /// <summary>compat setrlimit (kernel/sys.c): the copy comes first (-EFAULT before a bad resource's -EINVAL).</summary>
     static int SetRlimit32(Task t, int res, uint ptr)
     {
-        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
         Span<byte> b = stackalloc byte[8];
         if (U.Get(t, ptr, b) != 0) return -Errno.EFAULT;
         ulong cur = U.R32(b, 0), max = U.R32(b, 4);
         if (cur == 0xFFFFFFFF) cur = ulong.MaxValue;
         if (max == 0xFFFFFFFF) max = ulong.MaxValue;
-        return SetLimit(t, res, cur, max);
+        return DoPrlimit(t, t.Group, res, (cur, max), out _);
     }
 
-    /// <summary>do_prlimit; RLIMIT_NOFILE above nr_open is -EPERM, and the descriptor table follows the soft limit.</summary>
-    static int SetLimit(Task t, int res, ulong cur, ulong max)
+    /// <summary>do_prlimit (kernel/sys.c): a bad resource -EINVAL, cur above max -EINVAL, RLIMIT_NOFILE above
+    /// nr_open -EPERM, a raised hard limit without CAP_SYS_RESOURCE -EPERM; old gets the limit before the change, taken
+    /// under the same lock. The caller's descriptor table follows its soft RLIMIT_NOFILE.</summary>
+    static int DoPrlimit(Task t, ThreadGroup g, int res, (ulong cur, ulong max)? nw, out (ulong cur, ulong max) old)
     {
-        if (res == Rlimits.RLIMIT_NOFILE && max != ulong.MaxValue && max > Vfs.FdTable.Max) return -Errno.EPERM;
-        int r = t.Group.Limits.Set(res, cur, max);
-        if (r == 0 && res == Rlimits.RLIMIT_NOFILE) t.Files.Limit = (int)Math.Min(cur, (ulong)Vfs.FdTable.Max);
+        old = default;
+        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
+        if (nw is var (c, m))
+        {
+            if (c > m) return -Errno.EINVAL;
+            if (res == Rlimits.RLIMIT_NOFILE && m > Vfs.FdTable.Max) return -Errno.EPERM;
+        }
+        bool capResource = (t.Group.Creds.CapEff & (1UL << 24)) != 0;
+        int r = g.Limits.Exchange(res, nw, capResource, out old);
+        if (r == 0 && nw is var (c2, _) && res == Rlimits.RLIMIT_NOFILE && g == t.Group)
+            t.Files.Limit = (int)Math.Min(c2, (ulong)Vfs.FdTable.Max);
         return r;
     }
 
+    /// <summary>prlimit64 (kernel/sys.c): copy the new limit in (-EFAULT), find the task (-ESRCH), check_prlimit_permission
+    /// (-EPERM), do_prlimit, and only then copy the old limit out: a bad old pointer still sets the new one.</summary>
     static int Prlimit64(Task t, int pid, int res, uint newp, uint oldp)
     {
-        if (pid != 0 && pid != t.Tgid) return -Errno.ESRCH;
-        if ((uint)res >= Rlimits.Count) return -Errno.EINVAL;
-        Span<byte> nb = stackalloc byte[16];
-        if (newp != 0 && U.Get(t, newp, nb) != 0) return -Errno.EFAULT;
-        if (oldp != 0)
+        (ulong, ulong)? nw = null;
+        if (newp != 0)
         {
-            var (cur, max) = t.Group.Limits.Get(res);
+            Span<byte> nb = stackalloc byte[16];
+            if (U.Get(t, newp, nb) != 0) return -Errno.EFAULT;
+            nw = (U.R64(nb, 0), U.R64(nb, 8));
+        }
+        var target = pid == 0 ? t : t.Kernel.TaskSet.FindTask(pid);
+        if (target == null) return -Errno.ESRCH;
+        if (target.Group != t.Group)
+        {
+            Creds c = t.Group.Creds, tc = target.Group.Creds;
+            bool idMatch = c.Uid == tc.Euid && c.Uid == tc.Suid && c.Uid == tc.Uid && c.Gid == tc.Egid && c.Gid == tc.Sgid && c.Gid == tc.Gid;
+            if (!idMatch && (c.CapEff & (1UL << 24)) == 0) return -Errno.EPERM;
+        }
+        int r = DoPrlimit(t, target.Group, res, nw, out var old);
+        if (r == 0 && oldp != 0)
+        {
             Span<byte> b = stackalloc byte[16];
-            U.W64(b, 0, cur); U.W64(b, 8, max);
+            U.W64(b, 0, old.cur); U.W64(b, 8, old.max);
             if (U.Put(t, oldp, b) != 0) return -Errno.EFAULT;
         }
-        if (newp != 0) return SetLimit(t, res, U.R64(nb, 0), U.R64(nb, 8));
-        return 0;
+        return r;
+    }
+
+    /// <summary>sched_getparam (kernel/sched/core.c): a NULL param or a negative pid -EINVAL, an unknown pid -ESRCH,
+    /// then the copy out (-EFAULT); every task here is SCHED_OTHER, priority 0.</summary>
+    static int SchedGetParam(Task t, int pid, uint param)
+    {
+        if (param == 0 || pid < 0) return -Errno.EINVAL;
+        if (pid != 0 && t.Kernel.TaskSet.FindTask(pid) == null) return -Errno.ESRCH;
+        return U.Put(t, param, new byte[4]);
+    }
+
+    /// <summary>getpriority (kernel/sys.c): which outside PRIO_PROCESS..PRIO_USER -EINVAL; -ESRCH when no task
+    /// matches (an unknown pid, an empty process group, a uid no task has); else 20 - nice, and every guest task
+    /// has nice 0 (setpriority is not modelled).</summary>
+    static int GetPriority(Task t, int which, int who)
+    {
+        const int PRIO_PROCESS = 0, PRIO_PGRP = 1, PRIO_USER = 2;
+        if (which > PRIO_USER || which < PRIO_PROCESS) return -Errno.EINVAL;
+        var ts = t.Kernel.TaskSet;
+        bool found = which switch
+        {
+            PRIO_PROCESS => who == 0 || ts.FindTask(who) != null,
+            PRIO_PGRP => who == 0 || ts.Groups().Any(g => g.Pgid == who),
+            _ => who == 0 || (uint)who == t.Group.Creds.Uid || ts.Groups().Any(g => g.Creds.Uid == (uint)who),
+        };
+        return found ? 20 : -Errno.ESRCH;
     }
 
     static ulong OnlineMask => Environment.ProcessorCount >= 64 ? ulong.MaxValue : (1UL << Environment.ProcessorCount) - 1;
@@ -493,12 +542,15 @@ public sealed class Rlimits
     }
     /// <summary>fork copies the limits (copy_signal).</summary>
     public Rlimits Clone() { var c = new Rlimits(); lock (lk) Array.Copy(lim, c.lim, lim.Length); return c; }
-    public int Set(int r, ulong cur, ulong max)
+    /// <summary>The locked part of do_prlimit: old gets the limit as it was; a new one raising the hard limit needs
+    /// CAP_SYS_RESOURCE (capResource).</summary>
+    public int Exchange(int r, (ulong cur, ulong max)? nw, bool capResource, out (ulong cur, ulong max) old)
     {
-        if (cur > max) return -Errno.EINVAL;
         lock (lk)
         {
-            if (max > lim[r].max) return -Errno.EPERM;
+            old = lim[r];
+            if (nw is not var (cur, max)) return 0;
+            if (max > lim[r].max && !capResource) return -Errno.EPERM;
             lim[r] = (cur, max);
         }
         return 0;

@@ -300,18 +300,16 @@ public static class TimerCalls
 
     static int TimerSettime(Task t, int id, int flags, uint pnew, uint pold, bool wide)
     {
-        var tm = Find(t, id, out var pt);
-        if (tm == null) return -Errno.EINVAL;
+        // timer_settime (kernel/time/posix-timers.c): no new setting -EINVAL, its copy -EFAULT, its values -EINVAL, then
+        // the timer id (-EINVAL); the old setting is copied out after the change (a bad pointer still arms the timer)
         if (pnew == 0) return -Errno.EINVAL;
         int sz = wide ? 16 : 8;
         if (!GetTs(t, pnew, wide, out long iv) || !GetTs(t, pnew + (uint)sz, wide, out long val)) return -Errno.EFAULT;
         if (iv < 0 || val < 0) return -Errno.EINVAL;
-        if (pold != 0)
-        {
-            long oiv, oval;
-            lock (pt.Lock) { oiv = tm.Interval; oval = PosixRemaining(tm); }
-            if (PutItimerspec(t, pold, oiv, oval, wide) != 0) return -Errno.EFAULT;
-        }
+        var tm = Find(t, id, out var pt);
+        if (tm == null) return -Errno.EINVAL;
+        long oiv = 0, oval = 0;
+        if (pold != 0) lock (pt.Lock) { oiv = tm.Interval; oval = PosixRemaining(tm); }
         long expires = 0;
         if (val != 0)
         {
@@ -326,7 +324,7 @@ public static class TimerCalls
             if (expires <= 0) expires = 1;
         }
         pt.Arm(tm, expires, val == 0 ? 0 : iv);
-        return 0;
+        return pold != 0 && PutItimerspec(t, pold, oiv, oval, wide) != 0 ? -Errno.EFAULT : 0;
     }
 
     static int TimerGettime(Task t, int id, uint p, bool wide)
@@ -359,10 +357,20 @@ public static class TimerCalls
     /// restart_syscall (-ERESTART_RESTARTBLOCK); absolute ones restart as they are (-ERESTARTNOHAND).</summary>
     static int Nanosleep(Task t, int clk, int flags, uint req, uint rem, bool wide)
     {
-        if (clk is not (TimeCalls.CLOCK_REALTIME or TimeCalls.CLOCK_MONOTONIC or TimeCalls.CLOCK_BOOTTIME or TimeCalls.CLOCK_TAI))
-            return clk is TimeCalls.CLOCK_THREAD_CPUTIME_ID ? -Errno.EINVAL : clk is TimeCalls.CLOCK_PROCESS_CPUTIME_ID ? -Errno.EOPNOTSUPP : -Errno.EINVAL;
+        // clock_nanosleep (kernel/time/posix-timers.c): clockid_to_kclock (no clock -EINVAL; a negative id is a CPU
+        // clock, or a dynamic one when its low bits are CLOCKFD), a clock without nsleep -EOPNOTSUPP (thread CPU,
+        // MONOTONIC_RAW, the COARSE ones, dynamic), then the copy (-EFAULT) and the timespec (-EINVAL) before the clock's
+        // own nsleep. Sleeping on a CPU clock (process_cpu_nsleep, posix_cpu_nsleep) or an alarm clock is not modelled:
+        // -EINVAL for another task's CPU clock (validate_clock_permissions finds no such pid here), -EOPNOTSUPP else.
+        bool wall = clk is TimeCalls.CLOCK_REALTIME or TimeCalls.CLOCK_MONOTONIC or TimeCalls.CLOCK_BOOTTIME or TimeCalls.CLOCK_TAI;
+        if (!wall)
+        {
+            if (clk < 0 ? (clk & 7) == 3 : clk is 3 or 4 or 5 or 6) return -Errno.EOPNOTSUPP;
+            if (clk is 10 or > 11) return -Errno.EINVAL;
+        }
         if (!GetTs(t, req, wide, out long ns)) return -Errno.EFAULT;
         if (ns < 0) return -Errno.EINVAL;
+        if (!wall) return clk < 0 ? -Errno.EINVAL : -Errno.EOPNOTSUPP;
         bool abs = (flags & TIMER_ABSTIME) != 0;
         long deadline;
         if (abs)

@@ -75,6 +75,9 @@ public sealed class TimerFdFile : KernelFile
         long* o = stackalloc long[4];
         int r = ReadSpec(t, nv, wide, n);
         if (r != 0) return r;
+        // do_timerfd_settime: the flags (TFD_SETTIME_FLAGS) and itimerspec64_valid before the descriptor
+        if ((flags & ~3) != 0) return -Errno.EINVAL;
+        for (int i = 0; i < 4; i += 2) if (n[i] < 0 || n[i + 1] < 0 || n[i + 1] >= 1_000_000_000) return -Errno.EINVAL;
         if ((r = Get(t, fd, out var tf)) != 0) return r;
         r = LibC.TimerFdSetTime(tf!.HostFd, flags, n, o);
         if (r < 0 || old == 0) return r;

@@ -11,25 +11,29 @@ public static unsafe class XattrCalls
 
     public static void Register(SyscallTable s)
     {
-        s.Add(Nr.getxattr, "sspu", (t, a, b, c, d, _, _) => Get(t, a, -1, true, b, c, d));
-        s.Add(Nr.lgetxattr, "sspu", (t, a, b, c, d, _, _) => Get(t, a, -1, false, b, c, d));
+        s.Add(Nr.getxattr, "sspu", (t, a, b, c, d, _, _) => Get(t, a, ByPath, true, b, c, d));
+        s.Add(Nr.lgetxattr, "sspu", (t, a, b, c, d, _, _) => Get(t, a, ByPath, false, b, c, d));
         s.Add(Nr.fgetxattr, "dspu", (t, a, b, c, d, _, _) => Get(t, 0, (int)a, false, b, c, d));
-        s.Add(Nr.listxattr, "spu", (t, a, b, c, _, _, _) => List(t, a, -1, true, b, c));
-        s.Add(Nr.llistxattr, "spu", (t, a, b, c, _, _, _) => List(t, a, -1, false, b, c));
+        s.Add(Nr.listxattr, "spu", (t, a, b, c, _, _, _) => List(t, a, ByPath, true, b, c));
+        s.Add(Nr.llistxattr, "spu", (t, a, b, c, _, _, _) => List(t, a, ByPath, false, b, c));
         s.Add(Nr.flistxattr, "dpu", (t, a, b, c, _, _, _) => List(t, 0, (int)a, false, b, c));
-        s.Add(Nr.setxattr, "sspux", (t, a, b, c, d, e, _) => Set(t, a, -1, true, b, c, d, (int)e));
-        s.Add(Nr.lsetxattr, "sspux", (t, a, b, c, d, e, _) => Set(t, a, -1, false, b, c, d, (int)e));
+        s.Add(Nr.setxattr, "sspux", (t, a, b, c, d, e, _) => Set(t, a, ByPath, true, b, c, d, (int)e));
+        s.Add(Nr.lsetxattr, "sspux", (t, a, b, c, d, e, _) => Set(t, a, ByPath, false, b, c, d, (int)e));
         s.Add(Nr.fsetxattr, "dspux", (t, a, b, c, d, e, _) => Set(t, 0, (int)a, false, b, c, d, (int)e));
-        s.Add(Nr.removexattr, "ss", (t, a, b, _, _, _, _) => Remove(t, a, -1, true, b));
-        s.Add(Nr.lremovexattr, "ss", (t, a, b, _, _, _, _) => Remove(t, a, -1, false, b));
+        s.Add(Nr.removexattr, "ss", (t, a, b, _, _, _, _) => Remove(t, a, ByPath, true, b));
+        s.Add(Nr.lremovexattr, "ss", (t, a, b, _, _, _, _) => Remove(t, a, ByPath, false, b));
         s.Add(Nr.fremovexattr, "ds", (t, a, b, _, _, _, _) => Remove(t, 0, (int)a, false, b));
     }
 
     /// <summary>The host path of a guest path (cwd-relative through /proc/self/fd), or the host fd of a guest fd.</summary>
+    /// <summary>The fd argument of the path forms (getxattr, listxattr ...): an f* call's negative fd is -EBADF, not a
+    /// path.</summary>
+    const int ByPath = int.MinValue;
+
     static int Target(Task t, uint pathPtr, int fd, out byte[]? path, out int hostFd)
     {
         path = null; hostFd = -1;
-        if (fd >= 0)
+        if (fd != ByPath)
         {
             var f = t.Files.Get(fd);
             if (f == null) return -Errno.EBADF;
