@@ -203,6 +203,9 @@ int main(int argc, char **argv)
     printf("thread-self: %s\n", strcmp(l1, l2) ? "wrong" : "PID/task/PID");
     write(stop[1], "s", 1);
     pthread_join(th, 0);
+    /* join returns at the thread's clear_child_tid wake-up (mm_release), which do_exit does before exit_notify
+       unlists it: natively too it may still be listed for a moment (here longer when the host preempts it). */
+    for (int i = 0; i < 2000 && count_entries("/proc/self/task") != 1; i++) usleep(1000);
 
     /* A working directory under /proc: relative names resolve in it, getcwd names it. */
     char cwd[256];
