@@ -9,15 +9,15 @@ namespace Compat32.Debug;
 public static class PathStats
 {
     /// <summary>Totals over the machine's processors.</summary>
-    public readonly record struct CpuTotals(long Instructions, long Translated, long Blocks, long Entries, long InterpretExits, long Flushes, bool Jit);
+    public readonly record struct CpuTotals(long Instructions, long Translated, long Blocks, long Copied, long Entries, long InterpretExits, long Flushes, bool Jit);
 
     public static CpuTotals Cpu(KernelModel k)
     {
-        long ins, nat, blocks, entries, exits, flushes;
+        long ins, nat, blocks, copied, entries, exits, flushes;
         bool jit;
         lock (k.StatsLock)
         {
-            ins = k.DeadRetired; nat = k.DeadJitInstructions; blocks = k.DeadJitTranslated; entries = k.DeadJitEntries;
+            ins = k.DeadRetired; nat = k.DeadJitInstructions; blocks = k.DeadJitTranslated; copied = k.DeadJitCopied; entries = k.DeadJitEntries;
             exits = k.DeadJitExits; flushes = k.DeadJitFlushes; jit = k.JitUsed;
         }
         foreach (var t in k.TaskSet.Tasks())
@@ -25,9 +25,9 @@ public static class PathStats
                 ins += t.Cpu.Retired;
                 if (t.Cpu.Jit is not { } j) continue;
                 jit = true;
-                nat += j.Instructions; blocks += j.Translated; entries += j.Entries; exits += j.InterpretExits; flushes += j.Flushes;
+                nat += j.Instructions; blocks += j.Translated; copied += j.Copied; entries += j.Entries; exits += j.InterpretExits; flushes += j.Flushes;
             }
-        return new CpuTotals(ins, nat, blocks, entries, exits, flushes, jit);
+        return new CpuTotals(ins, nat, blocks, copied, entries, exits, flushes, jit);
     }
 
     public static string Table(KernelModel k)
@@ -51,7 +51,7 @@ public static class PathStats
         if (m64 != 0 || u64 != 0)
             sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
-            sb.Append($"  jit:      blocks {c.Blocks,10} ({Interlocked.Read(ref Compat32.Cpu.JitCode.Reused)} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
+            sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
         else
             sb.Append("  jit:      off (interpreter only)\n");
         return sb.ToString();
@@ -76,7 +76,7 @@ public static class PathStats
         sb.Append("},");
         var c = Cpu(k);
         sb.Append("\"cpu\":{\"instructions\":").Append(c.Instructions).Append(",\"translated\":").Append(c.Translated)
-          .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(Interlocked.Read(ref Compat32.Cpu.JitCode.Reused))
+          .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(c.Copied)
           .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits)
           .Append(",\"flushes\":").Append(c.Flushes).Append("}}\n");
         return sb.ToString();

@@ -51,7 +51,7 @@ public sealed class KernelModel
     /// <summary>64-bit mode (a far transfer or IRET to the 64-bit code segment): instructions run there, and the
     /// #UDs raised for instructions outside the subset emulated (Processor.Allowed64). Interlocked.</summary>
     public long Mode64Retired, Mode64Unsupported;
-    public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitEntries, DeadJitExits, DeadJitFlushes;
+    public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitCopied, DeadJitEntries, DeadJitExits, DeadJitFlushes;
     public bool JitUsed;
 
     public KernelModel(CpuModel model, KernelOptions options)
@@ -89,7 +89,7 @@ public sealed class KernelModel
             if (t.Cpu.Jit is { } j)
             {
                 JitUsed = true;
-                DeadJitInstructions += j.Instructions; DeadJitTranslated += j.Translated; DeadJitEntries += j.Entries;
+                DeadJitInstructions += j.Instructions; DeadJitTranslated += j.Translated; DeadJitCopied += j.Copied; DeadJitEntries += j.Entries;
                 DeadJitExits += j.InterpretExits; DeadJitFlushes += j.Flushes;
             }
         }

@@ -31,9 +31,6 @@ internal sealed unsafe partial class JitCode
     /// <summary>COMPAT32_JIT_SHARE=0 translates every block in every address space (to compare).</summary>
     static readonly bool Share = Environment.GetEnvironmentVariable("COMPAT32_JIT_SHARE") != "0";
 
-    /// <summary>Blocks whose code came from a template instead of the translator.</summary>
-    internal static long Reused;
-
     /// <summary>Host code for blk (under the lock): a copy of another space's translation when one fits, else the
     /// translator's, published as a template. 0 when neither.</summary>
     nint Produce(Block blk, Jit by, bool hoist, out bool failed)
@@ -68,7 +65,6 @@ internal sealed unsafe partial class JitCode
             if (t.Simd) HasSimd = true;
             if (t.Mmx) HasMmx = true;
             mmxCount = t.MmxCount;
-            Interlocked.Increment(ref Reused);
             return (nint)rip;
         }
         return 0;
