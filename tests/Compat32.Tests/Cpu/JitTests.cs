@@ -21,15 +21,15 @@ public sealed unsafe class JitTests
     {
         public readonly AddressSpace Mem = new();
         public readonly Processor Cpu;
-        public M(byte[] code, int jit, Prot codeProt = Prot.Read | Prot.Exec)
+        public M(byte[] code, int jit, Prot codeProt = Prot.Read | Prot.Exec, uint at = Code)
         {
-            Mem.Map(Code, 0x2000, Prot.Read | Prot.Write | Prot.Exec);
-            for (int i = 0; i < code.Length; i++) Mem.Ptr(Code)[i] = code[i];
-            Mem.Protect(Code, 0x2000, codeProt);
+            Mem.Map(at, 0x2000, Prot.Read | Prot.Write | Prot.Exec);
+            for (int i = 0; i < code.Length; i++) Mem.Ptr(at)[i] = code[i];
+            Mem.Protect(at, 0x2000, codeProt);
             Mem.Map(Data, 0x2000, Prot.Read | Prot.Write);
             Mem.Map(Stack, 0x1000, Prot.Read | Prot.Write);
             Cpu = new Processor(CpuModel.IntelModel, Mem, jitThreshold: jit);
-            Cpu.S.Eip = Code;
+            Cpu.S.Eip = at;
             Cpu.S.R[CpuState.ESP] = Stack + 0x800;
         }
         public uint R(int r) => Cpu.S.R[r];
@@ -40,12 +40,12 @@ public sealed unsafe class JitTests
     static byte[] Asm(Action<Assembler> build) => Asm(a => { build(a); return null; }, out _);
 
     /// <summary>Assemble at Code; labelAddr = the address of the label build returns (if any).</summary>
-    static byte[] Asm(Func<Assembler, Label?> build, out uint labelAddr)
+    static byte[] Asm(Func<Assembler, Label?> build, out uint labelAddr, uint at = Code)
     {
         var a = new Assembler(32);
         var l = build(a);
         var ms = new MemoryStream();
-        var r = a.Assemble(new StreamCodeWriter(ms), Code, BlockEncoderOptions.ReturnNewInstructionOffsets);
+        var r = a.Assemble(new StreamCodeWriter(ms), at, BlockEncoderOptions.ReturnNewInstructionOffsets);
         labelAddr = l is { } lab ? (uint)r.GetLabelRIP(lab) : 0;
         return ms.ToArray();
     }
@@ -264,6 +264,9 @@ public sealed unsafe class JitTests
     {
         // Bytes no other test has (the decode pool and its templates are machine-wide).
         int salt = Random.Shared.Next(1, int.MaxValue);
+        // An address no other test uses: the pool keeps a few runs per start address, and the other in-process
+        // CPU tests (running in parallel) put theirs at Code.
+        const uint At = 0x735000;
         var code = Asm(a =>
         {
             var prefix = a.CreateLabel(); var main = a.CreateLabel(); var loop = a.CreateLabel(); var f = a.CreateLabel();
@@ -307,22 +310,22 @@ public sealed unsafe class JitTests
             a.add(__dword_ptr[Data + 4], ecx);
             a.ret();
             return main;
-        }, out uint mainAddr);
+        }, out uint mainAddr, At);
         void Setup(M m, uint start)
         {
             m.Cpu.S.Eip = start;
             m.Mem.Poke(Data + 0x14, BitConverter.GetBytes(3));
         }
         // g is the last RET: its address is the code's end minus 1 (RET) minus 6 (ADD [mem], ECX).
-        uint gAddr = Code + (uint)code.Length - 7;
+        uint gAddr = At + (uint)code.Length - 7;
         void Table(M m) { m.Mem.Poke(Data + 0x200, BitConverter.GetBytes(gAddr)); m.Mem.Poke(Data + 0x204, BitConverter.GetBytes(gAddr)); }
 
         // The first space translates the loop from main and leaves templates behind.
-        using (var first = new M(code, 1)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
+        using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
 
-        using var i = new M(code, 0);
-        using var j = new M(code, 1);
-        foreach (var m in new[] { i, j }) { Setup(m, Code); Table(m); }
+        using var i = new M(code, 0, at: At);
+        using var j = new M(code, 1, at: At);
+        foreach (var m in new[] { i, j }) { Setup(m, At); Table(m); }
         var ei = i.Cpu.Run(50_000_000);
         var ej = j.Cpu.Run(50_000_000);
         Assert.True(j.Cpu.Jit!.Copied > 0, "no block was copied from the first space's translation");
