@@ -1,7 +1,9 @@
 /* PUSHA/POPA that fault (found by the instruction fuzzer): the SIGSEGV address is the first slot in push/pop
  * order that cannot be accessed, and PUSHA writes every whole slot before it (compat32 named the lowest slot and
  * wrote nothing; later it wrote 16-byte halves, which this test once could not tell apart: it counted a slot that
- * received 0 as unwritten). */
+ * received 0 as unwritten). A byte counts as written when it differs from the fill in either of two runs whose
+ * fills are complements, and the registers PUSHA stores are constants, so no value can pass for the fill by chance
+ * (a register byte that equalled the fill once made the count differ between two correct kernels). */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <setjmp.h>
@@ -30,7 +32,10 @@ static int try_op(int popa, uint32_t esp)
     if (popa)
         __asm__ volatile("pusha\nmov %%esp,saved_esp\nmov target_esp,%%esp\npopa\nmov saved_esp,%%esp\npopa" : : : "memory");
     else
-        __asm__ volatile("pusha\nmov %%esp,saved_esp\nmov target_esp,%%esp\npusha\nmov saved_esp,%%esp\npopa" : : : "memory");
+        __asm__ volatile("pusha\nmov %%esp,saved_esp\nmov target_esp,%%esp\n"
+                         "mov $0x11223344,%%eax\nmov $0x55667788,%%ecx\nmov $0x99aabbcc,%%edx\nmov $0xddeeff01,%%ebx\n"
+                         "mov $0x23456789,%%ebp\nmov $0xabcdef12,%%esi\nmov $0x3456789a,%%edi\n"
+                         "pusha\nmov saved_esp,%%esp\npopa" : : : "memory");
     return 0;
 }
 
@@ -51,11 +56,24 @@ int main(void)
         { 1, page + 4096 - 0x10 }, { 1, page + 4096 - 0x20 }, { 1, page + 4096 }, { 1, page - 0x10 }, { 1, 0xffffffff }, { 1, 0 },
     };
     for (unsigned t = 0; t < sizeof tests / sizeof *tests; t++) {
-        addr = 0;
-        for (int i = 0; i < 4096; i++) p[4096 + i] = (uint8_t)(i * 7);
-        int sig = try_op(tests[t][0], tests[t][1]);
+        static uint8_t written[4096];
+        int sig = 0;
+        uint32_t first_addr = 0, first_esp = 0;
+        for (int run = 0; run < 2; run++) {
+            uint8_t flip = run ? 0xff : 0;
+            addr = 0;
+            for (int i = 0; i < 4096; i++) p[4096 + i] = (uint8_t)(i * 7) ^ flip;
+            int s = try_op(tests[t][0], tests[t][1]);
+            for (int i = 0; i < 4096; i++) {
+                uint8_t differs = p[4096 + i] != ((uint8_t)(i * 7) ^ flip);
+                written[i] = run ? written[i] | differs : differs;
+            }
+            if (run == 0) { sig = s; first_addr = addr; first_esp = esp_at_fault; }
+            else if (s != sig || addr != first_addr || esp_at_fault != first_esp) printf("run 2 differs: sig %d\n", s);
+        }
+        addr = first_addr; esp_at_fault = first_esp;
         int changed = 0;
-        for (int i = 0; i < 4096; i++) if (p[4096 + i] != (uint8_t)(i * 7)) changed++;
+        for (int i = 0; i < 4096; i++) changed += written[i];
         uint32_t e = tests[t][1];
         int rel = e - page < 0x2000 || page - e < 0x2000;
         printf("%s esp=%s%+d: sig %d addr %s%+d esp %s%+d, %d bytes changed\n", tests[t][0] ? "popa" : "pusha",
