@@ -51,8 +51,10 @@ public sealed unsafe partial class HostEvent
         // Spin a few microseconds first: a wake-up that comes that soon (a mutex or condition variable handed
         // between threads on two CPUs) then costs neither of us a host futex call or a context switch. Adaptive,
         // as a mutex's optimistic spinning is: a spin that ended in a wake-up doubles the next one (up to the
-        // limit), one that did not halves it, down to none; after 32 sleeps without spinning it tries again. So
-        // a waker that needs this very CPU (both threads on one host CPU) soon stops paying for our spinning.
+        // limit), one that did not halves it, down to none; after 32 sleeps without spinning it tries a full spin
+        // again (a short probe could not catch a hand-off of a few microseconds, and a run of early misses left
+        // ping-pong threads sleeping for good: the bench's slow mode). So a waker that needs this very CPU (both
+        // threads on one host CPU) soon stops paying for our spinning, at one spin in 32 sleeps.
         long spin = spinTicks;
         if (spin > 0)
         {
@@ -67,7 +69,7 @@ public sealed unsafe partial class HostEvent
             } while (System.Diagnostics.Stopwatch.GetTimestamp() < until);
             spinTicks = spin / 2 >= SpinTicks / 16 ? spin / 2 : 0;
         }
-        else if (SpinTicks > 0 && ++sleepsUnspun >= 32) { sleepsUnspun = 0; spinTicks = SpinTicks / 16; }
+        else if (SpinTicks > 0 && ++sleepsUnspun >= 32) { sleepsUnspun = 0; spinTicks = SpinTicks; }
         Interlocked.Increment(ref words[1]); // a full fence: the waker's count bump or our sleeper mark is seen first
         if (Volatile.Read(ref words[0]) == seen) Futex(word, FUTEX_WAIT_PRIVATE, seen, ts);
         Interlocked.Decrement(ref words[1]);
