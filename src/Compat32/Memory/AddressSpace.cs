@@ -932,16 +932,16 @@ public sealed unsafe class AddressSpace : IDisposable
     static void CopyPopulated(byte* src, byte* dst, ulong len, bool anonOnly = false)
     {
         const int Chunk = 8192; // pages per query
-        var vec = new byte[Chunk];
+        Span<byte> vec = stackalloc byte[Chunk];
         for (ulong off = 0; off < len; off += (ulong)Chunk << PageShift)
         {
             ulong n = Math.Min((ulong)Chunk, (len - off) >> PageShift);
-            if (!HostMem.Populated(src + off, n, vec, anonOnly)) vec.AsSpan(0, (int)n).Fill(1);
+            if (!HostMem.Populated(src + off, n, vec, anonOnly)) vec[..(int)n].Fill(1);
             for (ulong i = 0; i < n;)
             {
-                if (vec[i] == 0) { i++; continue; }
+                if (vec[(int)i] == 0) { i++; continue; }
                 ulong j = i;
-                while (j < n && vec[j] != 0) j++;
+                while (j < n && vec[(int)j] != 0) j++;
                 ulong b = off + (i << PageShift), l = (j - i) << PageShift;
                 // One host call populates the run (a third of the time of faulting page by page); old hosts
                 // refuse the advice and fault as usual.

@@ -188,10 +188,14 @@ internal static unsafe partial class HostMem
         if (h != null)
         try
         {
-            var e = new ulong[Math.Min(pages, 8192)];
-            for (ulong i = 0; i < pages; i += (ulong)e.Length)
+            // Rented: a fork queries every mapping, and a fresh 64 KiB array each time was most of a fork loop's
+            // allocation (and so of its GCs).
+            var e = System.Buffers.ArrayPool<ulong>.Shared.Rent(8192);
+            try
             {
-                int n = (int)Math.Min((ulong)e.Length, pages - i);
+            for (ulong i = 0; i < pages; i += 8192)
+            {
+                int n = (int)Math.Min(8192, pages - i);
                 var bytes = MemoryMarshal.AsBytes(e.AsSpan(0, n));
                 long off = (long)(((ulong)p >> 12) + i) * 8;
                 if (RandomAccess.Read(h, bytes, off) != bytes.Length) goto fallback;
@@ -199,6 +203,8 @@ internal static unsafe partial class HostMem
                 for (int k = 0; k < n; k++) vec[(int)i + k] = (byte)((e[k] >> 62) != 0 && !(anonOnly && (e[k] & (1UL << 61)) != 0) ? 1 : 0);
             }
             return true;
+            }
+            finally { System.Buffers.ArrayPool<ulong>.Shared.Return(e); }
         }
         catch (IOException) { }
         catch (UnauthorizedAccessException) { }
