@@ -103,7 +103,7 @@ public static class Cli
         {
             int eq = s.IndexOf('=');
             string name = eq < 0 ? s : s[..eq];
-            int at = env.FindIndex(e => e.StartsWith(name + "="));
+            int at = env.FindIndex(e => e.StartsWith(name + "=", StringComparison.Ordinal));
             string v = eq < 0 ? s + "=" : s;
             if (at >= 0) env[at] = v; else env.Add(v);
         }

@@ -117,7 +117,7 @@ public static unsafe partial class Front
             string msg = System.Text.Encoding.ASCII.GetString(line.ToArray());
             line.Clear();
             if (msg == "stop") { kill(getpid(), SIGSTOP); continue; }
-            if (msg.StartsWith("exit ") && int.TryParse(msg[5..], out int code)) { close(rd); return code; }
+            if (msg.StartsWith("exit ", StringComparison.Ordinal) && int.TryParse(msg[5..], out int code)) { close(rd); return code; }
         }
         close(rd);
         // No status: the engine failed before the first guest ran (bad ELF, bad options): its exit code is ours.

@@ -70,8 +70,8 @@ public sealed class CpuModel
             if (raw == "i686") { f = CpuFeatures.I686; continue; }
             bool add = raw[0] != '-';
             string name = raw[0] is '+' or '-' ? raw[1..] : raw;
-            if (name.EndsWith("=on")) name = name[..^3];
-            else if (name.EndsWith("=off")) { name = name[..^4]; add = false; }
+            if (name.EndsWith("=on", StringComparison.Ordinal)) name = name[..^3];
+            else if (name.EndsWith("=off", StringComparison.Ordinal)) { name = name[..^4]; add = false; }
             var feat = CpuFeatures.ByName(name);
             if (feat == null) { error = $"unknown CPU feature '{name}' (--cpu help lists them)"; return null; }
             f = add ? CpuFeatures.Set(f, feat.Value) : CpuFeatures.Clear(f, feat.Value);

@@ -37,7 +37,7 @@ public static class VdsoSetup
         {
             var so = File.ReadAllBytes(file);
             var dbgPath = file + ".dbg";
-            if (!File.Exists(dbgPath) && file.EndsWith(".so")) dbgPath = file[..^3] + ".so.dbg";
+            if (!File.Exists(dbgPath) && file.EndsWith(".so", StringComparison.Ordinal)) dbgPath = file[..^3] + ".so.dbg";
             byte[]? dbg = File.Exists(dbgPath) ? File.ReadAllBytes(dbgPath) : null;
             img = VdsoImage.FromElf(so, dbg);
         }
@@ -116,7 +116,7 @@ public static class VdsoSetup
     static int StubSize(VdsoImage img, string stub)
     {
         int at = img.AllSymbols[stub];
-        return img.AllSymbols.Where(kv => kv.Key.StartsWith("__") && kv.Value > at).Select(kv => kv.Value).DefaultIfEmpty(at).Min() - at;
+        return img.AllSymbols.Where(kv => kv.Key.StartsWith("__", StringComparison.Ordinal) && kv.Value > at).Select(kv => kv.Value).DefaultIfEmpty(at).Min() - at;
     }
 
     public static VdsoImage BuildCached(VdsoTarget target) => BuildCached(target, VdsoVariant.Default);

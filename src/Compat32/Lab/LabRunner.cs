@@ -82,7 +82,7 @@ public static class LabRunner
     {
         if (r.Vdso == null || r.VdsoBase == 0 || addr < r.VdsoBase || addr >= r.VdsoBase + r.Vdso.Size) return Hex(addr);
         int off = (int)(addr - r.VdsoBase);
-        var best = r.Vdso.AllSymbols.Where(kv => kv.Value <= off && !kv.Key.StartsWith("vvar") && !kv.Key.EndsWith("_page") && !kv.Key.StartsWith('.'))
+        var best = r.Vdso.AllSymbols.Where(kv => kv.Value <= off && !kv.Key.StartsWith("vvar", StringComparison.Ordinal) && !kv.Key.EndsWith("_page", StringComparison.Ordinal) && !kv.Key.StartsWith('.'))
             .OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key.Length).FirstOrDefault();
         if (best.Key == null) return Hex(addr);
         return off == best.Value ? best.Key : $"{best.Key}+{off - best.Value}";

@@ -57,9 +57,9 @@ internal sealed partial class Translator
         {
             if (!lane.Contains(c.Mnemonic())) continue;
             string n = c.ToString();
-            string? x = n.EndsWith("_mm_mmm64") ? n[..^"_mm_mmm64".Length] + "_xmm_xmmm128"
-                : n.EndsWith("_mm_mmm32") ? n[..^"_mm_mmm32".Length] + "_xmm_xmmm128"
-                : n.EndsWith("_mm_imm8") ? n[..^"_mm_imm8".Length] + "_xmm_imm8" : null;
+            string? x = n.EndsWith("_mm_mmm64", StringComparison.Ordinal) ? n[..^"_mm_mmm64".Length] + "_xmm_xmmm128"
+                : n.EndsWith("_mm_mmm32", StringComparison.Ordinal) ? n[..^"_mm_mmm32".Length] + "_xmm_xmmm128"
+                : n.EndsWith("_mm_imm8", StringComparison.Ordinal) ? n[..^"_mm_imm8".Length] + "_xmm_imm8" : null;
             if (x != null && Enum.TryParse<Code>(x, out var h)) d[c] = h;
         }
         return d;

@@ -588,7 +588,7 @@ public static unsafe partial class FsCalls
         {
             // a working directory under /proc (the guest's, or the host's below it) resolves by name
             lock (t.Fs.Lock) dir = t.Fs.Cwd;
-            if (dir != "/proc" && !dir.StartsWith("/proc/")) return;
+            if (dir != "/proc" && !dir.StartsWith("/proc/", StringComparison.Ordinal)) return;
         }
         else if (t.Files.Get(dirfd) is ProcDir d) dir = d.Path;
         else return;

@@ -43,7 +43,7 @@ public static class PathResolver
         root = root?.TrimEnd('/');
         if (string.IsNullOrEmpty(root)) return hostPath;
         if (hostPath == root) return "/";
-        return hostPath.StartsWith(root + "/") ? hostPath[root.Length..] : hostPath;
+        return hostPath.StartsWith(root + "/", StringComparison.Ordinal) ? hostPath[root.Length..] : hostPath;
     }
 
     static byte[] Concat(byte[] a, byte[] b)

@@ -61,11 +61,11 @@ public static class ProcFs
     {
         // /dev/fd is a link to /proc/self/fd, and /dev/stdin, stdout, stderr to its first three (udev/systemd's
         // static nodes); the host's would name compat32's own descriptors.
-        if (p == "/dev/fd" || p.StartsWith("/dev/fd/")) p = "/proc/self/fd" + p[7..];
+        if (p == "/dev/fd" || p.StartsWith("/dev/fd/", StringComparison.Ordinal)) p = "/proc/self/fd" + p[7..];
         else if (p == "/dev/stdin") p = "/proc/self/fd/0";
         else if (p == "/dev/stdout") p = "/proc/self/fd/1";
         else if (p == "/dev/stderr") p = "/proc/self/fd/2";
-        if (!p.StartsWith("/proc") || (p.Length > 5 && p[5] != '/')) return null;
+        if (!p.StartsWith("/proc", StringComparison.Ordinal) || (p.Length > 5 && p[5] != '/')) return null;
         var l = new List<string>();
         foreach (var s in p.Split('/', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -273,7 +273,7 @@ public static class ProcFs
     /// <summary>The text of /proc/PID/fd/N (d_path, or "pipe:[ino]" and the like from the host).</summary>
     static unsafe string FdLink(Task t, OpenFile f)
     {
-        if (f.HostFd >= 0 && (f.Path.Length == 0 || f.Path.StartsWith("pipe:") || f.Path.StartsWith("anon_inode:") || f.Path.StartsWith("socket:")))
+        if (f.HostFd >= 0 && (f.Path.Length == 0 || f.Path.StartsWith("pipe:", StringComparison.Ordinal) || f.Path.StartsWith("anon_inode:", StringComparison.Ordinal) || f.Path.StartsWith("socket:", StringComparison.Ordinal)))
         {
             var buf = new byte[256];
             long n;
@@ -295,8 +295,8 @@ public static class ProcFs
             {
                 foreach (var line in File.ReadAllLines("/proc/self/fdinfo/" + f.HostFd))
                 {
-                    if (line.StartsWith("mnt_id:")) mnt = line[7..].Trim();
-                    else if (line.StartsWith("ino:")) ino = line[4..].Trim();
+                    if (line.StartsWith("mnt_id:", StringComparison.Ordinal)) mnt = line[7..].Trim();
+                    else if (line.StartsWith("ino:", StringComparison.Ordinal)) ino = line[4..].Trim();
                 }
             }
             catch (Exception) { }
