@@ -21,6 +21,9 @@ internal static unsafe class DecodePool
         /// <summary>Host code translated from these bytes, one per translation variant (JitCode.Template);
         /// replaced whole (copy on write), never changed in place.</summary>
         public JitCode.Template[]? Templates;
+        /// <summary>Runs of blocks made from this run past their process's CopyAfter, summed over processes
+        /// (Jit.Due; Interlocked, a heuristic).</summary>
+        public int Hits;
     }
 
     /// <summary>Programs sharing a start address (every static binary's _start) keep up to this many runs each.</summary>
@@ -31,6 +34,9 @@ internal static unsafe class DecodePool
     static readonly object Lock = new();
     static readonly Dictionary<uint, Run[]> byStart = new(); // Lock
     static int count;                                          // Lock
+    /// <summary>How often the pool started again empty (written under Lock; tests read it to tell a reset from
+    /// a miss).</summary>
+    internal static volatile int Generation;
 
     /// <summary>Runs starting at eip, most recent first (a snapshot: the caller checks them outside the lock).</summary>
     internal static Run[]? At(uint eip)
@@ -42,7 +48,7 @@ internal static unsafe class DecodePool
     {
         lock (Lock)
         {
-            if (count >= MaxRuns) { byStart.Clear(); count = 0; }
+            if (count >= MaxRuns) { byStart.Clear(); count = 0; Generation++; }
             if (!byStart.TryGetValue(r.Start, out var a)) { byStart[r.Start] = [r]; count++; return; }
             var n = new Run[Math.Min(a.Length + 1, Ways)];
             n[0] = r;

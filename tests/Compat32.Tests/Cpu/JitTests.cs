@@ -320,15 +320,27 @@ public sealed unsafe class JitTests
         uint gAddr = At + (uint)code.Length - 7;
         void Table(M m) { m.Mem.Poke(Data + 0x200, BitConverter.GetBytes(gAddr)); m.Mem.Poke(Data + 0x204, BitConverter.GetBytes(gAddr)); }
 
-        // The first space translates the loop from main and leaves templates behind.
-        using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
-
-        using var i = new M(code, 0, at: At);
-        using var j = new M(code, 1, at: At);
-        foreach (var m in new[] { i, j }) { Setup(m, At); Table(m); }
-        var ei = i.Cpu.Run(50_000_000);
-        var ej = j.Cpu.Run(50_000_000);
-        Assert.True(j.Cpu.Jit!.Copied > 0, "no block was copied from the first space's translation");
+        // The pool starts again empty when it is full (in-process tests with random code fill it): then the
+        // second space has nothing to copy, so try again (a reset twice in a row is still a failure).
+        M i = null!, j = null!;
+        CpuExit ei, ej;
+        int attempt, gen0 = DecodePool.Generation;
+        for (attempt = 0; ; attempt++)
+        {
+            int gen = DecodePool.Generation;
+            // The first space translates the loop from main and leaves templates behind.
+            using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
+            i?.Dispose(); j?.Dispose();
+            i = new M(code, 0, at: At);
+            j = new M(code, 1, at: At);
+            foreach (var m in new[] { i, j }) { Setup(m, At); Table(m); }
+            ei = i.Cpu.Run(50_000_000);
+            ej = j.Cpu.Run(50_000_000);
+            if (DecodePool.Generation == gen || attempt == 2) break;
+        }
+        using var disposeI = i;
+        using var disposeJ = j;
+        Assert.True(j.Cpu.Jit!.Copied > 0, $"no block was copied from the first space's translation ({attempt + 1} attempts, {DecodePool.Generation - gen0} pool resets)");
         // Only the prefix's two blocks are new to this space. A copy that dropped what its code needs (the host
         // FPU for its x87 instructions) would hand them to the interpreter, which then starts new blocks there.
         Assert.True(j.Cpu.Jit.Translated - j.Cpu.Jit.Copied <= 2, $"{j.Cpu.Jit.Translated} translated, {j.Cpu.Jit.Copied} of them copies");
@@ -341,6 +353,87 @@ public sealed unsafe class JitTests
         for (uint a = Data; a < Data + 0x2000; a += 4) Assert.True(i.Word(a) == j.Word(a), $"memory at {a:x8}");
         Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
         Assert.Equal(3 * 2994, (int)i.Word(Data + 0x10)); // the x87 sum ran once per pass, ECX 3000 down to 7
+    }
+
+    /// <summary>A block another address space translated is copied in once it has run Jit.CopyAfter times here,
+    /// long before this space's own threshold: a shell's children run their start-up code a few dozen times each.</summary>
+    [Fact]
+    public void AnotherSpacesTranslationIsCopiedAfterAFewRuns()
+    {
+        if (Jit.CopyAfter == 0) return; // turned off by COMPAT32_JIT_COPY_AFTER=0: nothing to check
+        int salt = Random.Shared.Next(1, int.MaxValue);
+        const uint At = 0x745000; // an address of its own (see TranslationsCopiedFromAnotherAddressSpace...)
+        int runs = Jit.CopyAfter + 20;
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.add(eax, salt);
+            a.xor(ebx, eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+            return null;
+        }, out _, At);
+        M i = null!, j = null!;
+        for (int attempt = 0; ; attempt++) // again if the pool was reset meanwhile (see TranslationsCopied...)
+        {
+            int gen = DecodePool.Generation;
+            // The first space runs the loop past its threshold (128): translated, a template left on the run.
+            using (var first = new M(code, 128, at: At))
+            {
+                first.Cpu.S.R[CpuState.ECX] = 1000;
+                Assert.Equal(CpuExit.Exception, first.Cpu.Run(1_000_000));
+                Assert.Equal(1, first.Cpu.Jit!.Translated);
+            }
+            i?.Dispose(); j?.Dispose();
+            i = new M(code, 0, at: At);
+            j = new M(code, 128, at: At);
+            foreach (var m in new[] { i, j }) m.Cpu.S.R[CpuState.ECX] = (uint)runs;
+            Assert.Equal(CpuExit.Exception, i.Cpu.Run(1_000_000));
+            Assert.Equal(CpuExit.Exception, j.Cpu.Run(1_000_000));
+            if (DecodePool.Generation == gen || attempt == 2) break;
+        }
+        using var disposeI = i;
+        using var disposeJ = j;
+        Assert.Equal(1, j.Cpu.Jit!.Copied);
+        Assert.Equal(1, j.Cpu.Jit.Translated);
+        Assert.True(j.Cpu.Jit.Instructions > 0, "the copy never ran");
+        for (int r = 0; r < 8; r++) Assert.True(i.R(r) == j.R(r), $"register {r}: interpreter {i.R(r):x8}, copied {j.R(r):x8}");
+        Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
+    }
+
+    /// <summary>A dead address space's code region is emptied and reused by the next one (JitCode's spare list):
+    /// nothing of the old space's translations may be found through the recycled table.</summary>
+    [Fact]
+    public void RecycledCodeRegionHoldsNothingOfItsLastSpace()
+    {
+        const uint At = 0x755000;
+        // Two programs at the same address: the second must never run the first's host code.
+        byte[] Prog(int k) => Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.add(eax, k);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+            return null;
+        }, out _, At);
+        long before = Interlocked.Read(ref JitCode.Recycled);
+        for (int round = 0; round < 6; round++)
+        {
+            int k = Random.Shared.Next(1, int.MaxValue);
+            var m = new M(Prog(k), 1, at: At);
+            m.Cpu.S.R[CpuState.ECX] = 500;
+            Assert.Equal(CpuExit.Exception, m.Cpu.Run(1_000_000));
+            Assert.True(m.Cpu.Jit!.Translated > 0);
+            Assert.Equal(unchecked((uint)(k * 500)), m.R(CpuState.EAX));
+            CodeSpace.Retire(m.Mem); // what the kernel does when the last task of the process exits
+            m.Dispose();
+        }
+        // Other tests retire spaces too, so the count is a lower bound on ours.
+        Assert.True(Interlocked.Read(ref JitCode.Recycled) > before, "no region was taken from the spare list");
     }
 
     [Fact]

@@ -60,46 +60,80 @@ internal sealed unsafe partial class JitCode
     /// <summary>The region is below 4 GiB: a slot holds the code's address itself (one instruction less per dispatch).</summary>
     internal readonly bool LowCode;
 
-    JitCode(CodeSpace space, byte* region)
+    /// <summary>The stubs, assembled once (Translator.BuildStubs: position-independent).</summary>
+    static readonly (byte[] Code, int EnterOffset, int ExitOffset) Stubs = Translator.BuildStubs(0x10000);
+
+    JitCode(CodeSpace space, byte* region, bool recycled)
     {
         this.space = space;
         this.region = region;
         LowCode = (ulong)region + RegionSize <= 1UL << 32;
         Table = (ulong*)region;
         code = region + TableBytes;
-        ClearTable(fresh: true);
+        ClearTable(fresh: true); // a recycled region's table was emptied when it was retired
         translator = new Translator(this);
-        var stubs = translator.BuildStubs((ulong)code);
-        stubs.CopyTo(new Span<byte>(code, stubs.Length));
-        enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + translator.EnterOffset);
-        enterSafe = (delegate* unmanaged<byte*, int>)(code + translator.EnterOffset);
-        ExitAddr = (ulong)code + (ulong)translator.ExitOffset;
+        var stubs = Stubs.Code;
+        if (!recycled) stubs.CopyTo(new Span<byte>(code, stubs.Length));
+        enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + Stubs.EnterOffset);
+        enterSafe = (delegate* unmanaged<byte*, int>)(code + Stubs.EnterOffset);
+        ExitAddr = (ulong)code + (ulong)Stubs.ExitOffset;
         used = stubsEnd = (ulong)(stubs.Length + 63) & ~63UL;
     }
 
     internal static JitCode? Create(CodeSpace space)
     {
         if (!Jit.HostSupported) return null;
+        lock (spare)
+            if (spare.Count > 0)
+            {
+                var (sr, slow) = spare.Pop();
+                Interlocked.Increment(ref Recycled);
+                return new JitCode(space, (byte*)sr, recycled: true) { lowMapped = slow };
+            }
         bool low = true;
         byte* r = ReserveLow(RegionSize);
         if (r == null) { low = false; r = HostMem.ReserveCode(RegionSize); }
-        return r == null ? null : new JitCode(space, r) { lowMapped = low };
+        return r == null ? null : new JitCode(space, r, recycled: false) { lowMapped = low };
     }
 
     bool lowMapped;
 
     ~JitCode() => Free();
 
+    /// <summary>Regions of dead address spaces kept for the next ones (a shell's children come and go by the
+    /// hundred): their table and code pages are already faulted in and their stubs written, where a fresh
+    /// region took a host page fault for each table page and code page it touched.</summary>
+    static readonly Stack<(nint Region, bool Low)> spare = new(); // locked on itself
+    const int MaxSpare = 4;
+    /// <summary>A region whose code grew past this goes back to the host rather than keep its pages resident.</summary>
+    const ulong MaxRecycledCode = 4UL << 20;
+
+    /// <summary>Table slots Link set since the last flush (under the lock): what a retired region must clear.</summary>
+    readonly List<uint> linked = new();
+
     int freed;
     /// <summary>Give the region back (the address space is gone and no processor can run in it any more); the
-    /// region below 2 GiB holds only a few dozen of these, so it must not wait for a garbage collection.</summary>
+    /// region below 2 GiB holds only a few dozen of these, so it must not wait for a garbage collection. A small
+    /// region goes to the spare list with its table emptied (the slots Link set) instead.</summary>
     internal void Free()
     {
         if (Interlocked.Exchange(ref freed, 1) != 0) return;
+        GC.SuppressFinalize(this);
+        if (used <= MaxRecycledCode && Recycle)
+        {
+            lock (space.Lock) foreach (uint i in linked) Table[i] = EmptySlot(i);
+            lock (spare)
+                if (spare.Count < MaxSpare) { spare.Push(((nint)region, lowMapped)); return; }
+        }
         if (lowMapped) munmap((nint)region, (nuint)RegionSize);
         else HostMem.Release(region, RegionSize);
-        GC.SuppressFinalize(this);
     }
+
+    /// <summary>COMPAT32_JIT_RECYCLE=0 gives every dead region back to the host (to compare).</summary>
+    static readonly bool Recycle = Environment.GetEnvironmentVariable("COMPAT32_JIT_RECYCLE") != "0";
+
+    /// <summary>Regions taken from the spare list (machine-wide; tests).</summary>
+    internal static long Recycled;
 
     [LibraryImport("libc", EntryPoint = "mmap")]
     private static partial nint mmap(nint addr, nuint len, int prot, int flags, int fd, nint off);
@@ -180,7 +214,7 @@ internal sealed unsafe partial class JitCode
         ulong v = SlotValue(blk.Start, native);
         if (Volatile.Read(ref *slot) == v) return;
         lock (space.Lock)
-            if (blk.Valid && blk.Native == native) Volatile.Write(ref *slot, v);
+            if (blk.Valid && blk.Native == native) { Volatile.Write(ref *slot, v); linked.Add(blk.Start & Jit.TableMask); }
     }
 
     /// <summary>Take a block's host code out of the lookup table (its page was written or unmapped; under the lock).
@@ -215,6 +249,7 @@ internal sealed unsafe partial class JitCode
         }
         // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
         ClearTable(fresh: false);
+        linked.Clear();
         used = stubsEnd;
     }
 }

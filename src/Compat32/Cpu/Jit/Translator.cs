@@ -19,7 +19,6 @@ namespace Compat32.Cpu;
 internal sealed partial class Translator
 {
     readonly JitCode jit;
-    public int EnterOffset, ExitOffset;
 
     const RflagsBits ArithBits = RflagsBits.OF | RflagsBits.SF | RflagsBits.ZF | RflagsBits.AF | RflagsBits.CF | RflagsBits.PF;
     /// <summary>Smallest prefix of a block worth translating when the block does not translate whole.</summary>
@@ -40,7 +39,9 @@ internal sealed partial class Translator
 
     // ------------------------------------------------------------------ entry and exit stubs
 
-    public byte[] BuildStubs(ulong rip)
+    /// <summary>The entry and exit stubs, assembled at rip: position-independent (they reach everything through
+    /// r13 and jump only within themselves), so one assembly serves every region (JitCode.Stubs).</summary>
+    public static (byte[] Code, int EnterOffset, int ExitOffset) BuildStubs(ulong rip)
     {
         var a = new Assembler(64);
         var exit = a.CreateLabel("exit");
@@ -85,9 +86,7 @@ internal sealed partial class Translator
         a.ret();
         var w = new BytesWriter();
         var res = a.Assemble(w, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
-        EnterOffset = (int)(res.GetLabelRIP(enterL) - rip);
-        ExitOffset = (int)(res.GetLabelRIP(exit) - rip);
-        return w.Bytes.ToArray();
+        return (w.Bytes.ToArray(), (int)(res.GetLabelRIP(enterL) - rip), (int)(res.GetLabelRIP(exit) - rip));
     }
 
     // ------------------------------------------------------------------ classification

@@ -173,7 +173,7 @@ public static class TaskCalls
         {
             case 0:
                 u = SelfUsage(t);
-                try { u.MaxRssKb = Math.Max(u.MaxRssKb, Environment.WorkingSet / 1024); } catch { }
+                u.MaxRssKb = Math.Max(u.MaxRssKb, Exit.HostMaxRssKb());
                 break;
             case -1: u = ChildrenUsage(t); break;
             case 1: u = new Rusage { UtimeNs = t.CpuNs() }; break;

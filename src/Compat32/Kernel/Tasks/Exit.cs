@@ -68,7 +68,7 @@ public static class TaskRunner
 }
 
 /// <summary>Exit and wait (kernel/exit.c): do_exit, do_group_exit, exit_notify, release_task, do_wait.</summary>
-public static class Exit
+public static partial class Exit
 {
     /// <summary>exit(2): this thread only. The last thread's code becomes the process's status.</summary>
     public static int ExitThread(Task t, int code)
@@ -256,9 +256,21 @@ public static class Exit
     {
         var u = new Rusage();
         try { u.UtimeNs = t.CpuNs(); } catch { }
-        try { u.MaxRssKb = Environment.WorkingSet / 1024; } catch { }
+        u.MaxRssKb = HostMaxRssKb();
         return u;
     }
+
+    /// <summary>The host process's peak resident set (getrusage's ru_maxrss, KiB): what a guest's ru_maxrss
+    /// reports, all tasks living in this one process. One system call; Environment.WorkingSet parsed
+    /// /proc/self/status, a tenth of an exit's CPU in a fork+exec loop.</summary>
+    internal static unsafe long HostMaxRssKb()
+    {
+        long* ru = stackalloc long[18]; // struct rusage (x86-64 and the generic layout alike): ru_maxrss at 32
+        return getrusage(0 /* RUSAGE_SELF */, ru) == 0 ? ru[4] : 0;
+    }
+
+    [System.Runtime.InteropServices.LibraryImport("libc", EntryPoint = "getrusage")]
+    private static unsafe partial int getrusage(int who, long* usage);
 
     // ---- wait
 
