@@ -80,6 +80,15 @@ public class FuzzRegressionTests
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_fcomi_c1.c")), [],
             jit1 ? new Differential.Options { Env = JitOne() } : null);
 
+    /// <summary>Instruction fuzzer (long run 8600000000, seed 8600005173): FFREE and FFREEP clear C1 and keep C0 C2 C3
+    /// on the host CPU (the SDM leaves them undefined). Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void X87FfreeC1(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_ffree_c1.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
     static Dictionary<string, string> JitOne()
     {
         var e = Proc.BaseEnv();

@@ -164,8 +164,10 @@ public static partial class X87Unit
             // ---- stack management
             case Mnemonic.Fincstp: f.Top = f.Top + 1; f.Status &= unchecked((ushort)~C1); break;
             case Mnemonic.Fdecstp: f.Top = f.Top - 1; f.Status &= unchecked((ushort)~C1); break;
-            case Mnemonic.Ffree: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); break;
-            case Mnemonic.Ffreep: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Pop(); break;
+            // FFREE/FFREEP: the SDM leaves C0..C3 undefined; the host CPU clears C1 and keeps C0 C2 C3, as FINCSTP
+            // does (insn fuzzer seed 8600005173, tests/guests/fuzz/x87_ffree_c1.c)
+            case Mnemonic.Ffree: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Status &= unchecked((ushort)~C1); break;
+            case Mnemonic.Ffreep: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Pop(); f.Status &= unchecked((ushort)~C1); break;
 
             // ---- one-operand ST0 ops
             case Mnemonic.Fchs: case Mnemonic.Fabs:
