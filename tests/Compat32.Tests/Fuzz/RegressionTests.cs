@@ -89,6 +89,15 @@ public class FuzzRegressionTests
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_ffree_c1.c")), [],
             jit1 ? new Differential.Options { Env = JitOne() } : null);
 
+    /// <summary>Instruction fuzzer (long run 8700000000, seed 8700001479): FSTP m80 and FBSTP across into an unwritable
+    /// page write their low 8 bytes before the fault when only the top 2 cross. Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void X87TenByteStoreSplit(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "m80_split.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
     /// <summary>The fuzzers' runner: a guest that exits while its forked child spins on with the output pipes (the child
     /// lives in compat32's engine, no longer a descendant of the process we started) is reported blocked within the
     /// timeout, and nothing of the run is left (ELF seed Static 8600936400 blocked a long run for 20 s this way).</summary>
