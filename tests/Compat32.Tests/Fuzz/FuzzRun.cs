@@ -35,13 +35,67 @@ public static class FuzzRun
         return null;
     }
 
+    [System.Runtime.InteropServices.DllImport("libc", SetLastError = true)] static extern int kill(int pid, int sig);
+
+    /// <summary>
+    /// Runs `file args` in a session of its own (setsid, which execs in place: the child .NET starts is no group
+    /// leader, so the session id is its pid) and, on a timeout, kills the whole session, not just the processes
+    /// still descended from it: a compat32 run is a front and an engine (Cli/Front.cs), and once the first guest
+    /// process has exited the front returns while the engine goes on with the guest's other processes, reparented
+    /// away from the front and holding the guest's descriptors, our output pipes among them. Reading the pipes to
+    /// their end after the exit is bounded by the same deadline, then the session is killed too. Null on a timeout
+    /// (detail says which).
+    /// </summary>
+    public static ProcResult? RunSession(string file, IReadOnlyList<string> args, string cwd, IDictionary<string, string> env,
+                                         int timeoutMs, out string detail)
+    {
+        detail = "";
+        var psi = new System.Diagnostics.ProcessStartInfo("setsid")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false,
+            WorkingDirectory = cwd,
+        };
+        psi.ArgumentList.Add(file);
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        psi.Environment.Clear();
+        foreach (var kv in env) psi.Environment[kv.Key] = kv.Value;
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        int session = p.Id;
+        var o = new MemoryStream();
+        var er = new MemoryStream();
+        var copy = System.Threading.Tasks.Task.WhenAll(p.StandardOutput.BaseStream.CopyToAsync(o), p.StandardError.BaseStream.CopyToAsync(er));
+        try { p.StandardInput.Close(); } catch (IOException) { }
+        string what = $"{file} {string.Join(' ', args)}";
+        if (!p.WaitForExit(timeoutMs))
+        {
+            KillSession(p, session);
+            detail = $"{what} did not finish in {timeoutMs / 1000} s";
+            return null;
+        }
+        int left = Math.Max(1000, timeoutMs - (int)sw.ElapsedMilliseconds);
+        if (!copy.Wait(left))
+        {
+            KillSession(p, session);
+            detail = $"{what} exited ({p.ExitCode}), but a process it left held its output for {timeoutMs / 1000} s";
+            return null;
+        }
+        return new ProcResult(p.ExitCode, o.ToArray(), er.ToArray(), sw.Elapsed);
+    }
+
+    static void KillSession(System.Diagnostics.Process p, int session)
+    {
+        kill(-session, 9);
+        try { p.Kill(true); } catch (InvalidOperationException) { }
+        p.WaitForExit(5000);
+    }
+
     /// <summary>Run compat32 once and classify. guestAsked: the exit codes the guest may choose itself.</summary>
     public static FuzzResult Run(IReadOnlyList<string> args, string cwd, int timeoutMs, Func<int, bool> guestExit,
                                  Dictionary<string, string>? env = null)
     {
-        ProcResult r;
-        try { r = Proc.Run(TestEnv.Launcher, args, cwd, env ?? Proc.BaseEnv(), null, timeoutMs); }
-        catch (TimeoutException e) { return new FuzzResult(Outcome.Blocked, -1, "", "", e.Message); }
+        ProcResult? r = RunSession(TestEnv.Launcher, args, cwd, env ?? Proc.BaseEnv(), timeoutMs, out string why);
+        if (r == null) return new FuzzResult(Outcome.Blocked, -1, "", "", why);
         string err = r.Err, outp = r.Out;
         if (HostFailureText(err) is { } hf) return new FuzzResult(Outcome.HostFailure, r.ExitCode, outp, err, hf);
         var k = KilledLine.Match(err);

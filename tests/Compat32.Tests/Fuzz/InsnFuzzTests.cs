@@ -237,17 +237,21 @@ public class InsnFuzzTests(ITestOutputHelper log)
         }
     }
 
-    /// <summary>A file of `cases` cases from `seed`; returns its path and the text of each case.</summary>
-    public static List<string> WriteCases(string path, ulong seed, int cases, bool randomBytes)
+    /// <summary>A file of `cases` cases from `seed`; returns the text of each case written. With `only`, the file holds
+    /// that case alone (the generator still draws the ones before it, ~20 us each, so it is the same case): one
+    /// case replays in a few milliseconds instead of a whole file.</summary>
+    public static List<string> WriteCases(string path, ulong seed, int cases, bool randomBytes, int? only = null)
     {
         var g = new Generator(seed);
         var texts = new List<string>();
         using var f = File.Create(path);
-        for (int i = 0; i < cases; i++)
+        for (int i = 0; i < cases && (only == null || i <= only); i++)
         {
             var (code, mask, text) = randomBytes ? g.RandomBytes() : g.Valid();
-            f.Write(g.Case(code, mask));
-            texts.Add(text);
+            var bytes = g.Case(code, mask);
+            if (only != null && i != only) continue;
+            f.Write(bytes);
+            texts.Add(only == null ? text : $"(case {i}) {text}");
         }
         return texts;
     }
@@ -255,13 +259,14 @@ public class InsnFuzzTests(ITestOutputHelper log)
     static readonly Lazy<bool> nativeRef = new(() =>
         Environment.GetEnvironmentVariable("COMPAT32_FUZZ_REF") != "qemu" && NativeI386.WhyUnavailable == null);
 
-    /// <summary>Runs one file under the reference and under compat32 (--jit 1 when jit1); null if they agree.</summary>
-    public static string? RunSeed(ulong seed, int cases, bool randomBytes, bool jit1, out int ran)
+    /// <summary>Runs one file under the reference and under compat32 (--jit 1 when jit1); null if they agree. With
+    /// `only`, just that case of the file (see <see cref="WriteCases"/>).</summary>
+    public static string? RunSeed(ulong seed, int cases, bool randomBytes, bool jit1, out int ran, int? only = null)
     {
         ran = 0;
         using var d = new TempDir("insnfuzz");
         string file = d.File("cases.bin");
-        var texts = WriteCases(file, seed, cases, randomBytes);
+        var texts = WriteCases(file, seed, cases, randomBytes, only);
         // setarch -R: the host kernel without address-space randomisation, as compat32 lays out a process; a random
         // absolute address (random-bytes mode) then hits the stack or the vDSO in both or in neither
         var reference = nativeRef.Value ? Proc.Run("setarch", ["-R", Guest, file], d.Path, Proc.BaseEnv(), null, 300_000)
@@ -309,23 +314,49 @@ public class InsnFuzzTests(ITestOutputHelper log)
         Assert.True(failures.IsEmpty, string.Join("\n\n", failures));
     }
 
-    /// <summary>COMPAT32_FUZZ_DUMP="SEED CASES bytes|valid FILE": writes that case file (and FILE.txt, the text of each
-    /// case), to run fuzz/guests/insnfuzz.c on by hand; a tool, skipped without the variable.</summary>
+    /// <summary>COMPAT32_FUZZ_DUMP="SEED CASES bytes|valid FILE [CASE]": writes that case file (and FILE.txt, the text of
+    /// each case), or with CASE a file of that one case, to run fuzz/guests/insnfuzz.c on by hand; a tool, skipped
+    /// without the variable.</summary>
     [DumpFact]
     public void DumpCases()
     {
-        var spec = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP")!.Split(' ');
-        Assert.True(spec.Length == 4, "COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\"");
-        var texts = WriteCases(spec[3], ulong.Parse(spec[0]), int.Parse(spec[1]), spec[2] == "bytes");
+        var spec = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP")!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(spec.Length is 4 or 5, "COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE [CASE]\"");
+        int? only = spec.Length == 5 ? int.Parse(spec[4]) : null;
+        var texts = WriteCases(spec[3], ulong.Parse(spec[0]), int.Parse(spec[1]), spec[2] == "bytes", only);
         File.WriteAllLines(spec[3] + ".txt", texts.Select((t, i) => $"{i} {t}"));
     }
 
+    /// <summary>COMPAT32_FUZZ_REPLAY="SEED CASES bytes|valid JIT [CASE]" (a seeds/insn.txt line): replays that file, or
+    /// its one case, against the reference, both ways round the translator when JIT is "both". A tool, skipped
+    /// without the variable. It costs a second or two; what made a replay take minutes was the ./compat32 launcher
+    /// republishing the AOT build after a source edit (2.5 min on a quiet machine, more under load): set
+    /// COMPAT32=$COMPAT32_CACHE/fuzz/run-SEED/cli/Compat32.Cli to replay on a long run's own snapshot instead.</summary>
+    [DumpFact("COMPAT32_FUZZ_REPLAY")]
+    public void Replay()
+    {
+        var t = Environment.GetEnvironmentVariable("COMPAT32_FUZZ_REPLAY")!.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(t.Length is 4 or 5, "COMPAT32_FUZZ_REPLAY=\"SEED CASES bytes|valid 0|1|both [CASE]\"");
+        int? only = t.Length == 5 ? int.Parse(t[4]) : null;
+        var failures = new List<string>();
+        foreach (bool jit1 in t[3] == "both" ? [false, true] : new[] { t[3] == "1" })
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var p = RunSeed(ulong.Parse(t[0]), int.Parse(t[1]), t[2] == "bytes", jit1, out int ran, only);
+            log.WriteLine($"{(jit1 ? "--jit 1" : "interpreted")}: {ran} case(s) in {sw.ElapsedMilliseconds} ms: {p ?? "same as the reference"}");
+            if (p != null) failures.Add(p);
+        }
+        Assert.True(failures.Count == 0, string.Join("\n\n", failures));
+    }
+
+    /// <summary>Every seeds/insn.txt line, "SEED CASES bytes|valid JIT [CASE]": the whole file, or its one case.</summary>
     [Fact]
     public void KeptSeeds()
     {
         var failures = new List<string>();
         foreach (var t in FuzzRun.KeptSeeds("insn"))
-            if (RunSeed(ulong.Parse(t[0]), int.Parse(t[1]), t[2] == "bytes", t[3] == "1", out _) is { } p) failures.Add(p);
+            if (RunSeed(ulong.Parse(t[0]), int.Parse(t[1]), t[2] == "bytes", t[3] == "1", out _, t.Length > 4 ? int.Parse(t[4]) : null) is { } p)
+                failures.Add(p);
         Assert.True(failures.Count == 0, string.Join("\n\n", failures));
     }
 
@@ -357,8 +388,11 @@ public class InsnFuzzTests(ITestOutputHelper log)
     }
 }
 
-/// <summary>Runs only when COMPAT32_FUZZ_DUMP names what to write.</summary>
+/// <summary>A tool that runs only when its variable (COMPAT32_FUZZ_DUMP unless named) says what to do.</summary>
 public sealed class DumpFactAttribute : FactAttribute
 {
-    public DumpFactAttribute() { if (Environment.GetEnvironmentVariable("COMPAT32_FUZZ_DUMP") == null) Skip = "a tool: set COMPAT32_FUZZ_DUMP=\"SEED CASES bytes|valid FILE\""; }
+    public DumpFactAttribute(string variable = "COMPAT32_FUZZ_DUMP")
+    {
+        if (Environment.GetEnvironmentVariable(variable) == null) Skip = $"a tool: set {variable} (see its summary)";
+    }
 }

@@ -80,6 +80,43 @@ public class FuzzRegressionTests
         NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_fcomi_c1.c")), [],
             jit1 ? new Differential.Options { Env = JitOne() } : null);
 
+    /// <summary>Instruction fuzzer (long run 8600000000, seed 8600005173): FFREE and FFREEP clear C1 and keep C0 C2 C3
+    /// on the host CPU (the SDM leaves them undefined). Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void X87FfreeC1(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "x87_ffree_c1.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
+    /// <summary>Instruction fuzzer (long run 8700000000, seed 8700001479): FSTP m80 and FBSTP across into an unwritable
+    /// page write their low 8 bytes before the fault when only the top 2 cross. Interpreted and translated.</summary>
+    [NativeI386Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void X87TenByteStoreSplit(bool jit1) =>
+        NativeI386.AssertSame(GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "m80_split.c")), [],
+            jit1 ? new Differential.Options { Env = JitOne() } : null);
+
+    /// <summary>The fuzzers' runner: a guest that exits while its forked child spins on with the output pipes (the child
+    /// lives in compat32's engine, no longer a descendant of the process we started) is reported blocked within the
+    /// timeout, and nothing of the run is left (ELF seed Static 8600936400 blocked a long run for 20 s this way).</summary>
+    [Fact]
+    public void RunnerKillsWhatARunLeaves()
+    {
+        using var d = new TempDir("forkspin");
+        var r = FuzzRun.Run([GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "fuzz", "fork_spin.c"))], d.Path, 4_000, _ => true);
+        Assert.True(r.Outcome == Outcome.Blocked && r.Detail.Contains("held its output"), r.ToString());
+        Thread.Sleep(500);
+        var left = new List<string>();
+        foreach (var pd in Directory.GetDirectories("/proc"))
+        {
+            try { if (new DirectoryInfo(Path.Combine(pd, "cwd")).LinkTarget == d.Path) left.Add(pd); }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
+        }
+        Assert.True(left.Count == 0, "left running: " + string.Join(' ', left));
+    }
+
     static Dictionary<string, string> JitOne()
     {
         var e = Proc.BaseEnv();

@@ -164,8 +164,10 @@ public static partial class X87Unit
             // ---- stack management
             case Mnemonic.Fincstp: f.Top = f.Top + 1; f.Status &= unchecked((ushort)~C1); break;
             case Mnemonic.Fdecstp: f.Top = f.Top - 1; f.Status &= unchecked((ushort)~C1); break;
-            case Mnemonic.Ffree: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); break;
-            case Mnemonic.Ffreep: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Pop(); break;
+            // FFREE/FFREEP: the SDM leaves C0..C3 undefined; the host CPU clears C1 and keeps C0 C2 C3, as FINCSTP
+            // does (insn fuzzer seed 8600005173, tests/guests/fuzz/x87_ffree_c1.c)
+            case Mnemonic.Ffree: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Status &= unchecked((ushort)~C1); break;
+            case Mnemonic.Ffreep: f.Empty |= (byte)(1 << f.Phys(StIndex(ins, 0))); f.Pop(); f.Status &= unchecked((ushort)~C1); break;
 
             // ---- one-operand ST0 ops
             case Mnemonic.Fchs: case Mnemonic.Fabs:
@@ -401,11 +403,21 @@ public static partial class X87Unit
         int unmasked = (int)c.Flags & ~f.Control & 0x3F;
         if ((unmasked & (IE | DE | 8 | 0x10)) == 0)
         {
-            if (!cpu.ProbeWrite(ea, size)) return false;
+            // a 10-byte store is two, the low 8 bytes and then the top 2 (the host CPU: when only the top 2 cross into a
+            // page it cannot write, the low 8 are written before the fault; insn fuzzer seed 8700001479, m80_split.c)
+            if (!cpu.ProbeWrite(ea, size == 10 ? 8 : size)) return false;
             switch (ins.MemorySize)
             {
-                case MemorySize.Float80: cpu.WriteU64(ea, v.Signif); cpu.WriteU16(ea + 8, v.SignExp); break;
-                case MemorySize.Bcd: for (int k = 0; k < 10; k++) cpu.WriteU8(ea + (uint)k, bcd[k]); break;
+                case MemorySize.Float80:
+                    cpu.WriteU64(ea, v.Signif);
+                    if (!cpu.ProbeWrite(ea + 8, 2)) return false;
+                    cpu.WriteU16(ea + 8, v.SignExp);
+                    break;
+                case MemorySize.Bcd:
+                    for (int k = 0; k < 8; k++) cpu.WriteU8(ea + (uint)k, bcd[k]);
+                    if (!cpu.ProbeWrite(ea + 8, 2)) return false;
+                    cpu.WriteU8(ea + 8, bcd[8]); cpu.WriteU8(ea + 9, bcd[9]);
+                    break;
                 case MemorySize.Float64: case MemorySize.Int64: cpu.WriteU64(ea, bits); break;
                 case MemorySize.Float32: case MemorySize.Int32: cpu.WriteU32(ea, (uint)bits); break;
                 default: cpu.WriteU16(ea, (ushort)bits); break;
