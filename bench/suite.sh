@@ -69,10 +69,11 @@ load0="$(cut -d" " -f1-3 /proc/loadavg)"; t00=$(date +%s)
 
 # measure KIND cmd...: runs cmd N times (stdout to a file); prints "wall cpu maxrss-MiB sha" (medians; sha of the
 # first run's stdout, and the runs must agree). KIND=mips: stdout is 7-Zip's benchmark report, whose "Tot:" rating
-# (MIPS, median) stands in for the hash; nothing is compared, the run is time-based.
+# (MIPS, median) and its CPU-normalised R/U rating stand in for the hash ("wall cpu rss mips ru"); nothing is
+# compared: the amount of work follows the speed 7-Zip measures at its start.
 measure() {
   local kind="$1"; shift
-  local ws=() cs=() ms=() hs=() mips=() i t0 t1 tf="$out/time.$$" so="$out/stdout.$$"
+  local ws=() cs=() ms=() hs=() mips=() mipsu=() i t0 t1 tf="$out/time.$$" so="$out/stdout.$$"
   for ((i = 0; i < N; i++)); do
     t0=$(date +%s%N)
     timeout 900 /usr/bin/time -o "$tf" -f '%U %S %M' "$@" >"$so" 2>"$out/stderr.$$" || { tail -3 "$out/stderr.$$" >&2; return 1; }
@@ -80,13 +81,16 @@ measure() {
     ws+=("$(( (t1 - t0) / 1000 ))")
     cs+=("$(tail -1 "$tf" | awk '{ printf "%d", ($1 + $2) * 1e6 }')")
     ms+=("$(tail -1 "$tf" | awk '{ printf "%d", $3 * 1e6 / 1024 }')")
-    if [ "$kind" = mips ]; then mips+=("$(awk '/^Tot:/ { print $NF }' "$so")")
+    if [ "$kind" = mips ]; then mips+=("$(awk '/^Tot:/ { print $NF }' "$so")"); mipsu+=("$(awk '/^Tot:/ { print $(NF-1) }' "$so")")
     else hs+=("$(sha256sum <"$so" | cut -c1-16)"); fi
   done
   rm -f "$tf" "$so" "$out/stderr.$$"
   med() { sort -n | awk '{a[NR]=$1} END {m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf "%.3f", m / 1e6}'; }
   local h
-  if [ "$kind" = mips ]; then h="$(printf '%s\n' "${mips[@]}" | awk '{a[NR]=$1} END {n = asort(a); print a[int((n+1)/2)]}')"
+  if [ "$kind" = mips ]; then
+    h="$(printf '%s\n' "${mips[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
+    [ -n "$h" ] && [ "$h" -gt 0 ] 2>/dev/null || { log "no MIPS rating in the output of $*"; return 1; }
+    h="$h $(printf '%s\n' "${mipsu[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')"
   else h="$(printf '%s\n' "${hs[@]}" | sort -u)"; [ "$(echo "$h" | wc -l)" = 1 ] || { log "stdout changed between runs of $*"; return 1; }; fi
   echo "$(printf '%s\n' "${ws[@]}" | med) $(printf '%s\n' "${cs[@]}" | med) $(printf '%s\n' "${ms[@]}" | med | awk '{ printf "%.0f", $1 }') $h"
 }
@@ -122,14 +126,14 @@ row() {
   # MIPS ratio qemu/compat32 (time-like: lower is better) replaces the wall ratios
   local r
   if [ $mk = mips ]; then
-    r="$(awk -v q="${rq[3]}" -v c="${rc[3]}" -v n="${rn[3]}" -v qc="${rq[1]}" -v cc="${rc[1]}" 'BEGIN {
-      printf "%.2f - %s -", q / c, (n != "-" && n > 0 ? sprintf("%.2f", n / c) : "-") }')"
+    r="$(awk -v q="${rq[3]}" -v c="${rc[3]}" -v n="${rn[3]}" -v qu="${rq[4]}" -v cu="${rc[4]}" 'BEGIN {
+      printf "%.2f %.2f %s -", q / c, qu / cu, (n != "-" && n > 0 ? sprintf("%.2f", n / c) : "-") }')"
   else
     r="$(awk -v c="${rc[0]}" -v q="${rq[0]}" -v cc="${rc[1]}" -v qc="${rq[1]}" -v n="${rn[0]}" -v x="${rx[0]}" 'BEGIN {
       printf "%.2f %s %s %s", c / q, (qc > 0 ? sprintf("%.2f", cc / qc) : "-"), (n != "-" && n > 0 ? sprintf("%.2f", c / n) : "-"), (x != "-" && x > 0 ? sprintf("%.2f", c / x) : "-") }')"
   fi
   r=($r)
-  local lab="$label"; [ $mk = mips ] && lab="$label (MIPS: native ${rn[3]}, qemu ${rq[3]}, compat32 ${rc[3]})"
+  local lab="$label"; [ $mk = mips ] && lab="$label (rating MIPS, R/U MIPS: native ${rn[3]}, ${rn[4]:--}; qemu ${rq[3]}, ${rq[4]}; compat32 ${rc[3]}, ${rc[4]})"
   printf '%-52s x64 %6s  i386 %6s  qemu %7s (cpu %6s)  compat32 %7s (cpu %6s)  /qemu %5sx (cpu %5sx)  /native %5sx  /x64 %5sx\n' \
     "$label" "${rx[0]}" "${rn[0]}" "${rq[0]}" "${rq[1]}" "${rc[0]}" "${rc[1]}" "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}" >&2
   rows+=("| $lab | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} | ${rq[1]} | ${rc[1]} | ${rq[2]} / ${rc[2]} | **${r[0]}x** | ${r[1]}x | ${r[2]}x | ${r[3]}x |")
@@ -167,12 +171,11 @@ row "perl CPU script (suite/cpu.pl)" dyn - /usr/bin/perl "$here/suite/cpu.pl" "$
 row "lua5.4 CPU script (suite/cpu.lua)" dyn - /usr/bin/lua5.4 "$here/suite/cpu.lua" "$S"
 row "sqlite3 query workload (suite/query.sql)" dyn - /usr/bin/sqlite3 :memory: -cmd ".parameter set @n $(awk -v s="$S" 'BEGIN { printf "%d", 200000 * s }')" ".read $here/suite/query.sql"
 row "gawk word counts, $mib MiB text (suite/words.awk)" dyn - /usr/bin/gawk -f "$here/suite/words.awk" "$TXT"
-Nsave=$N; [ "$N" -gt 3 ] && N=3   # 7-Zip's benchmark runs for a fixed time, not fixed work: 3 runs suffice
-row "7zz b 1 -mmt1 -md18" mips - /usr/bin/7zz b 1 -mmt1 -md18
-N=$Nsave
-[ "$N" -lt 5 ] && N=5   # start-up rows are short and noisy: at least 5 runs, also with --quick
+Nsave=$N; [ "$N" -lt 5 ] && N=5   # start-up rows are short and noisy: at least 5 runs, also with --quick
 row "startup: busybox true" static - "$bb" true
 row "startup: python3.11 -S -c pass" dyn - /usr/bin/python3.11 -S -c pass
+N=1   # 7-Zip's benchmark sizes its work by the speed it measures (30-110 s a run here): one run each
+row "7zz b 1 -mmt1 -md18" mips - /usr/bin/7zz b 1 -mmt1 -md18
 N=$Nsave
 load1="$(cut -d" " -f1-3 /proc/loadavg)"
 
@@ -186,7 +189,7 @@ sec="$out/section.md"
 {
   echo "## Benchmark suite (\`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\`)"
   echo
-  echo "Generated by \`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(( $(date +%s) - t00 )) s: median of $N run(s) per column (7-Zip: $([ "$N" -gt 3 ] && echo 3 || echo "$N")); wall and CPU (user+sys) in seconds. x86-64 = the same C source built \`gcc -O2 -static\` for x86-64; i386 = the i386 binary run by the host kernel (IA32 emulation; Debian programs through the sysroot's own ld.so); qemu-i386 with \`${qcpu[*]}\` (compat32's default SIMD set, no AVX). Ratios are compat32 / the other (lower is better); for 7-Zip, qemu-i386's MIPS / compat32's (and native's). Load average before: $load0; after: $load1."
+  echo "Generated by \`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(( $(date +%s) - t00 )) s: median of $N run(s) per column (7-Zip: 1 run; start-up rows: at least 5); wall and CPU (user+sys) in seconds. x86-64 = the same C source built \`gcc -O2 -static\` for x86-64; i386 = the i386 binary run by the host kernel (IA32 emulation; Debian programs through the sysroot's own ld.so); qemu-i386 with \`${qcpu[*]}\` (compat32's default SIMD set, no AVX). Ratios are compat32 / the other (lower is better); for 7-Zip, qemu-i386's rating (MIPS) / compat32's, and in the CPU column the same for 7-Zip's CPU-normalised R/U rating. Load average before: $load0; after: $load1."
   echo
   echo "Machine: $(nproc) CPUs, $model; $(uname -sr); $(qemu-i386 --version | head -1); compat32 at $(git -C "$root" rev-parse --short HEAD)."
   echo
@@ -209,7 +212,8 @@ if [ "${BENCH_PROFILE:-0}" -gt 0 ] && command -v perf >/dev/null; then
   printf '%s\n' "${worst[@]}" | sort -t$'\t' -k1,1 -gr | head -"$BENCH_PROFILE" | while IFS=$'\t' read -r ratio label kind prog args; do
     f="$out/profile-$(echo "$label" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-40)"
     if [ "$kind" = static ]; then cmd=("$c32" "$prog"); else cmd=("$c32" --sysroot "$sr" "$sr$prog"); fi
-    eval "perf record -F 2000 -g -o \"\$f.data\" -- \"\${cmd[@]}\" $args" >/dev/null 2>"$f.err" || true
+    # at most 30 s of the run: a profile, not a measurement
+    eval "perf record -F 2000 -g -o \"\$f.data\" -- timeout -s INT 30 \"\${cmd[@]}\" $args" >/dev/null 2>"$f.err" || true
     perf report -i "$f.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15 >"$f.txt"
     log "profile of $label (${ratio}x): $f.txt"; head -6 "$f.txt" >&2
   done
