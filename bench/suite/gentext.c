@@ -1,5 +1,5 @@
 /* Deterministic text-like input for the compressor and gawk rows (built for the host; not a benchmark):
-   gentext BYTES > file. Words of 1-4 syllables from a 4096-word vocabulary chosen with a skewed (roughly
+   gentext BYTES > file (exactly BYTES bytes). Words of 1-4 syllables from a 4096-word vocabulary chosen with a skewed (roughly
    Zipf-like) distribution, numbers and punctuation, lines of up to 72 characters: compresses about as text does. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,7 +26,11 @@ int main(int argc, char **argv) {
         if (r % 23 == 0) strcat(w, ",");
         if (r % 29 == 0) strcat(w, ".");
         int wl = (int)strlen(w);
-        if (len + wl + 1 > 72) { line[len++] = '\n'; fwrite(line, 1, (size_t)len, stdout); out += len; len = 0; }
+        if (len + wl + 1 > 72) {   /* a full line; the last one is cut so that exactly BYTES come out */
+            line[len++] = '\n';
+            if (len > total - out) len = (int)(total - out);
+            fwrite(line, 1, (size_t)len, stdout); out += len; len = 0;
+        }
         if (len) line[len++] = ' ';
         memcpy(line + len, w, (size_t)wl); len += wl;
     }
