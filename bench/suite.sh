@@ -55,9 +55,12 @@ bb="$bbdir/bin/busybox"
 gen="$out/gentext-$( sha256sum <"$here/suite/gentext.c" | cut -c1-16)"
 [ -x "$gen" ] || { gcc -O2 -o "$gen.tmp$$" "$here/suite/gentext.c" && mv "$gen.tmp$$" "$gen"; }
 text="$out/text-${mib}m-$(basename "$gen" | cut -d- -f2).txt"
-if [ ! -f "$text" ]; then "$gen" $((mib << 20)) | head -c $((mib << 20)) >"$text.tmp$$" && mv "$text.tmp$$" "$text"; fi
+if [ ! -f "$text" ]; then
+  "$gen" $((mib << 20)) >"$text.tmp$$" && [ "$(stat -c %s "$text.tmp$$")" = $((mib << 20)) ] && mv "$text.tmp$$" "$text" ||
+    { log "could not generate $text"; exit 1; }
+fi
 for z in "xz -1 -T1:xz" "gzip -6:gz" "bzip2 -9:bz2"; do
-  [ -f "$text.${z##*:}" ] || { ${z%:*} -c "$text" >"$text.tmp$$" && mv "$text.tmp$$" "$text.${z##*:}"; }
+  [ -f "$text.${z##*:}" ] || { ${z%:*} -c "$text" >"$text.tmp$$" && mv "$text.tmp$$" "$text.${z##*:}"; } || { log "could not compress $text"; exit 1; }
 done
 
 c32="$root/compat32"
