@@ -212,12 +212,13 @@ log "wrote the suite section of $root/BENCHMARKS.md ($(( $(date +%s) - t00 )) s)
 
 # profiles of compat32 on the worst rows (perf record -g on the AOT binary, which keeps its symbols)
 if [ "${BENCH_PROFILE:-0}" -gt 0 ] && command -v perf >/dev/null; then
-  printf '%s\n' "${worst[@]}" | sort -t$'\t' -k1,1 -gr | head -"$BENCH_PROFILE" | while IFS=$'\t' read -r ratio label kind prog args; do
+  { printf '%s\n' "${worst[@]}" | sort -t$'\t' -k1,1 -gr || true; } | head -"$BENCH_PROFILE" | while IFS=$'\t' read -r ratio label kind prog args; do
     f="$out/profile-$(echo "$label" | tr -c 'a-zA-Z0-9\n' '_' | cut -c1-40)"
     if [ "$kind" = static ]; then cmd=("$c32" "$prog"); else cmd=("$c32" --sysroot "$sr" "$sr$prog"); fi
     # at most 30 s of the run: a profile, not a measurement
     eval "perf record -F 2000 -g -o \"\$f.data\" -- timeout -s INT 30 \"\${cmd[@]}\" $args" >/dev/null 2>"$f.err" || true
-    perf report -i "$f.data" --no-children --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15 >"$f.txt"
-    log "profile of $label (${ratio}x): $f.txt"; head -6 "$f.txt" >&2
+    { perf report -i "$f.data" --no-children -g none --sort dso --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -4 || true
+      perf report -i "$f.data" --no-children -g none --sort symbol --stdio 2>/dev/null | grep -E '^ +[0-9]' | head -15 || true; } >"$f.txt"
+    log "profile of $label (${ratio}x; translated code shows as [JIT]): $f.txt"; head -8 "$f.txt" >&2
   done
 fi
