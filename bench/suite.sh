@@ -9,6 +9,7 @@
 #   section), BENCH_PROFILE=K (afterwards, perf record -g of compat32 on the K rows with the highest
 #   compat32/qemu-i386 ratio; reports in $COMPAT32_CACHE/bench/suite/profile-*.txt), BENCH_QEMU_CPU (as run.sh).
 set -euo pipefail
+{ # the whole script is parsed before it runs, so editing it cannot derail a run in progress
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 . "$here/lib.sh"
@@ -222,3 +223,5 @@ if [ "${BENCH_PROFILE:-0}" -gt 0 ] && command -v perf >/dev/null; then
     log "profile of $label (${ratio}x; translated code shows as [JIT]): $f.txt"; head -8 "$f.txt" >&2
   done
 fi
+exit 0
+}
