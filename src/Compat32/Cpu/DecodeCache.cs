@@ -162,7 +162,7 @@ public sealed unsafe class DecodeCache
         public uint FaultAddr;
         readonly byte[] seen = new byte[MaxInsns * 15 + 16];
         public GuestCodeReader(AddressSpace mem) { this.mem = mem; mb = mem.Base; perm = mem.PermPtr; }
-        public void Begin(uint at) { start = at; marked = 0xFFFFFFFF; }
+        public void Begin(uint at) { start = at; marked = 0xFFFFFFFF; matched = null; }
         public void Reset(uint at) { ip = at; count = 0; Fault = false; }
         public override int ReadByte()
         {
@@ -203,16 +203,20 @@ public sealed unsafe class DecodeCache
             Interlocked.MemoryBarrier(); // marks before the reads
             if (!new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(bytes)) return false;
             start = from;
-            bytes.CopyTo(seen, 0);
+            matched = bytes;
             return true;
         }
+
+        /// <summary>The pooled bytes the last Matches accepted (null after a decode): Unchanged compares with them.</summary>
+        byte[]? matched;
 
         /// <summary>Guest memory still holds the bytes the block was decoded from.</summary>
         public bool Unchanged(uint from, uint to)
         {
             Interlocked.MemoryBarrier();
             uint n = to - from;
-            return n <= (uint)seen.Length && new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(new ReadOnlySpan<byte>(seen, 0, (int)n));
+            var was = matched is { } m ? m.AsSpan() : seen.AsSpan();
+            return n <= (uint)was.Length && new ReadOnlySpan<byte>(mb + from, (int)n).SequenceEqual(was[..(int)n]);
         }
     }
 }
@@ -226,7 +230,7 @@ public sealed unsafe class DecodeCache
 /// </summary>
 internal sealed class BlockTable
 {
-    Block?[] slots = new Block?[512]; // replaced whole when it grows (CodeSpace.Lock); readers take a snapshot
+    Block?[] slots = new Block?[1024]; // a program's start-up decodes ~1000 blocks (busybox true: 1112); replaced whole when it grows (CodeSpace.Lock); readers take a snapshot
     int count;                        // CodeSpace.Lock
 
     static int Index(uint start, int length) =>

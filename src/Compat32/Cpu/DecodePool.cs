@@ -32,17 +32,15 @@ internal static unsafe class DecodePool
     const int MaxRuns = 1 << 16;
 
     static readonly object Lock = new();
-    static readonly Dictionary<uint, Run[]> byStart = new(); // Lock
+    /// <summary>Read without the lock (every process's first run of each block looks here); changed under it.</summary>
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<uint, Run[]> byStart = new();
     static int count;                                          // Lock
     /// <summary>How often the pool started again empty (written under Lock; tests read it to tell a reset from
     /// a miss).</summary>
     internal static volatile int Generation;
 
     /// <summary>Runs starting at eip, most recent first (a snapshot: the caller checks them outside the lock).</summary>
-    internal static Run[]? At(uint eip)
-    {
-        lock (Lock) return byStart.TryGetValue(eip, out var a) ? a : null;
-    }
+    internal static Run[]? At(uint eip) => byStart.TryGetValue(eip, out var a) ? a : null;
 
     internal static void Add(Run r)
     {
