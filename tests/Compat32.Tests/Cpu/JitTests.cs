@@ -325,22 +325,26 @@ public sealed unsafe class JitTests
         M i = null!, j = null!;
         CpuExit ei, ej;
         int attempt, gen0 = DecodePool.Generation;
+        bool? lowFirst = null;
         for (attempt = 0; ; attempt++)
         {
             int gen = DecodePool.Generation;
+            // Regions below 2 GiB are few (about 30) and the other tests' dead spaces give theirs back only when
+            // collected; a template made in a low region does not fit a high one (and the other way round).
+            FreeDeadRegions();
             // The first space translates the loop from main and leaves templates behind.
-            using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); }
+            using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); lowFirst = first.Cpu.Jit.LowCode; }
             i?.Dispose(); j?.Dispose();
             i = new M(code, 0, at: At);
             j = new M(code, 1, at: At);
             foreach (var m in new[] { i, j }) { Setup(m, At); Table(m); }
             ei = i.Cpu.Run(50_000_000);
             ej = j.Cpu.Run(50_000_000);
-            if (DecodePool.Generation == gen || attempt == 2) break;
+            if ((DecodePool.Generation == gen && j.Cpu.Jit!.LowCode == lowFirst) || attempt == 2) break;
         }
         using var disposeI = i;
         using var disposeJ = j;
-        Assert.True(j.Cpu.Jit!.Copied > 0, $"no block was copied from the first space's translation ({attempt + 1} attempts, {DecodePool.Generation - gen0} pool resets)");
+        Assert.True(j.Cpu.Jit!.Copied > 0, $"no block was copied from the first space's translation ({attempt + 1} attempts, {DecodePool.Generation - gen0} pool resets, low region {lowFirst} then {j.Cpu.Jit.LowCode})");
         // Only the prefix's two blocks are new to this space. A copy that dropped what its code needs (the host
         // FPU for its x87 instructions) would hand them to the interpreter, which then starts new blocks there.
         Assert.True(j.Cpu.Jit.Translated - j.Cpu.Jit.Copied <= 2, $"{j.Cpu.Jit.Translated} translated, {j.Cpu.Jit.Copied} of them copies");
@@ -376,15 +380,18 @@ public sealed unsafe class JitTests
             return null;
         }, out _, At);
         M i = null!, j = null!;
+        bool? lowFirst = null;
         for (int attempt = 0; ; attempt++) // again if the pool was reset meanwhile (see TranslationsCopied...)
         {
             int gen = DecodePool.Generation;
+            FreeDeadRegions();
             // The first space runs the loop past its threshold (128): translated, a template left on the run.
             using (var first = new M(code, 128, at: At))
             {
                 first.Cpu.S.R[CpuState.ECX] = 1000;
                 Assert.Equal(CpuExit.Exception, first.Cpu.Run(1_000_000));
                 Assert.Equal(1, first.Cpu.Jit!.Translated);
+                lowFirst = first.Cpu.Jit.LowCode;
             }
             i?.Dispose(); j?.Dispose();
             i = new M(code, 0, at: At);
@@ -392,7 +399,7 @@ public sealed unsafe class JitTests
             foreach (var m in new[] { i, j }) m.Cpu.S.R[CpuState.ECX] = (uint)runs;
             Assert.Equal(CpuExit.Exception, i.Cpu.Run(1_000_000));
             Assert.Equal(CpuExit.Exception, j.Cpu.Run(1_000_000));
-            if (DecodePool.Generation == gen || attempt == 2) break;
+            if ((DecodePool.Generation == gen && j.Cpu.Jit!.LowCode == lowFirst) || attempt == 2) break;
         }
         using var disposeI = i;
         using var disposeJ = j;
@@ -435,6 +442,9 @@ public sealed unsafe class JitTests
         // Other tests retire spaces too, so the count is a lower bound on ours.
         Assert.True(Interlocked.Read(ref JitCode.Recycled) > before, "no region was taken from the spare list");
     }
+
+    /// <summary>Let the collector finalize the other tests' dead spaces, whose code regions go back then.</summary>
+    static void FreeDeadRegions() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); }
 
     [Fact]
     public void PageLosingExecFaultsOnTheNextFetch()

@@ -147,6 +147,10 @@ public sealed unsafe class Jit
 
     ~Jit() => NativeMemory.AlignedFree(State);
 
+    /// <summary>Whether this space's code region is below 4 GiB (null before it has one): templates made in a low
+    /// region fit only low regions, and the other way round (tests).</summary>
+    internal bool? LowCode => (code ?? space.CodeIfAny)?.LowCode;
+
     /// <summary>Another address space (execve): its shared code, looked up when first needed.</summary>
     internal bool SetSpace(CodeSpace space)
     {

@@ -103,7 +103,7 @@ internal sealed unsafe partial class JitCode
     /// <summary>Regions of dead address spaces kept for the next ones (a shell's children come and go by the
     /// hundred): their table and code pages are already faulted in and their stubs written, where a fresh
     /// region took a host page fault for each table page and code page it touched.</summary>
-    static readonly Stack<(nint Region, bool Low)> spare = new(); // locked on itself
+    static readonly Stack<(nint Region, bool Low)> spare = new(); // locked on itself; low regions only
     const int MaxSpare = 4;
     /// <summary>A region whose code grew past this goes back to the host rather than keep its pages resident.</summary>
     const ulong MaxRecycledCode = 4UL << 20;
@@ -119,7 +119,9 @@ internal sealed unsafe partial class JitCode
     {
         if (Interlocked.Exchange(ref freed, 1) != 0) return;
         GC.SuppressFinalize(this);
-        if (used <= MaxRecycledCode && Recycle)
+        // Only low regions: a spare high one would be handed out while low room is free again, and its code could
+        // not be copied to or from the low regions (templates are per kind).
+        if (used <= MaxRecycledCode && Recycle && lowMapped)
         {
             lock (space.Lock) foreach (uint i in linked) Table[i] = EmptySlot(i);
             lock (spare)

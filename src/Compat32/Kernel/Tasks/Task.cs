@@ -132,6 +132,18 @@ public sealed class Task : ISyscallKernel
     /// </summary>
     public WakeReason Block(Func<bool> ready, long deadlineTicks = long.MaxValue, bool interruptible = true)
     {
+        Sleeping++;
+        try { return BlockLoop(ready, deadlineTicks, interruptible); }
+        finally { Sleeping--; }
+    }
+
+    /// <summary>Nonzero while this task waits in the kernel (Block, HostWait): /proc shows it 'S' (sleeping) then,
+    /// whatever its host thread is doing at that instant (spinning before a host sleep, between poll slices).
+    /// Written by the task's own thread, read by any.</summary>
+    public volatile int Sleeping;
+
+    WakeReason BlockLoop(Func<bool> ready, long deadlineTicks, bool interruptible)
+    {
         var st = SigState;
         while (true)
         {

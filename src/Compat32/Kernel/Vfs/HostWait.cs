@@ -38,6 +38,13 @@ public static unsafe class HostWait
     /// </summary>
     public static int Poll(Task t, byte* pfds, uint n, long deadlineNs)
     {
+        t.Sleeping++;
+        try { return PollLoop(t, pfds, n, deadlineNs); }
+        finally { t.Sleeping--; }
+    }
+
+    static int PollLoop(Task t, byte* pfds, uint n, long deadlineNs)
+    {
         while (true)
         {
             int r = LibC.Poll(pfds, n, Slice(deadlineNs));
@@ -51,6 +58,13 @@ public static unsafe class HostWait
 
     /// <summary>Sleep until hostFd reports one of events (or an error / hangup): 0, or the Interrupted value.</summary>
     public static int WaitFd(Task t, int hostFd, short events, int errOnSignal)
+    {
+        t.Sleeping++;
+        try { return WaitFdLoop(t, hostFd, events, errOnSignal); }
+        finally { t.Sleeping--; }
+    }
+
+    static int WaitFdLoop(Task t, int hostFd, short events, int errOnSignal)
     {
         byte* pfd = stackalloc byte[8];
         while (true)

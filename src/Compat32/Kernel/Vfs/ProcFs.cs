@@ -349,6 +349,7 @@ public static class ProcFs
         if (g.Stopped) return 'T';
         if (task.Exited) return 'X';
         if (task.HostThread == Thread.CurrentThread) return 'R';
+        if (task.Sleeping != 0) return 'S'; // waiting in the kernel (TASK_INTERRUPTIBLE)
         // The host thread running the task is R while it runs guest code and S (or D) while a blocking call
         // sleeps on the host, which is what the guest thread's state is.
         return HostThreadState(task.HostTid);
