@@ -21,9 +21,6 @@ internal static unsafe class DecodePool
         /// <summary>Host code translated from these bytes, one per translation variant (JitCode.Template);
         /// replaced whole (copy on write), never changed in place.</summary>
         public JitCode.Template[]? Templates;
-        /// <summary>Runs of blocks made from this run past their process's CopyAfter, summed over processes
-        /// (Jit.Due; Interlocked, a heuristic).</summary>
-        public int Hits;
     }
 
     /// <summary>Programs sharing a start address (every static binary's _start) keep up to this many runs each.</summary>

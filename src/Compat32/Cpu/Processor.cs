@@ -138,7 +138,7 @@ public sealed unsafe partial class Processor
             else if (interpretOne) { n = 1; interpretOne = false; }
             else if (Jit != null)
             {
-                if (blk.Native == 0 && !blk.NoJit && Jit.Due(blk)) Jit.Translate(blk);
+                if (blk.Native == 0 && !blk.NoJit && ++blk.Hits >= Jit.Threshold) Jit.Translate(blk);
                 if (blk.Native != 0)
                 {
                     long before = budget;

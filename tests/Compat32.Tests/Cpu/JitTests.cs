@@ -359,57 +359,6 @@ public sealed unsafe class JitTests
         Assert.Equal(3 * 2994, (int)i.Word(Data + 0x10)); // the x87 sum ran once per pass, ECX 3000 down to 7
     }
 
-    /// <summary>A block another address space translated is copied in once it has run Jit.CopyAfter times here,
-    /// long before this space's own threshold: a shell's children run their start-up code a few dozen times each.</summary>
-    [Fact]
-    public void AnotherSpacesTranslationIsCopiedAfterAFewRuns()
-    {
-        if (Jit.CopyAfter == 0) return; // turned off by COMPAT32_JIT_COPY_AFTER=0: nothing to check
-        int salt = Random.Shared.Next(1, int.MaxValue);
-        const uint At = 0x745000; // an address of its own (see TranslationsCopiedFromAnotherAddressSpace...)
-        int runs = Jit.CopyAfter + 20;
-        var code = Asm(a =>
-        {
-            var loop = a.CreateLabel();
-            a.Label(ref loop);
-            a.add(eax, salt);
-            a.xor(ebx, eax);
-            a.dec(ecx);
-            a.jnz(loop);
-            a.int3();
-            return null;
-        }, out _, At);
-        M i = null!, j = null!;
-        bool? lowFirst = null;
-        for (int attempt = 0; ; attempt++) // again if the pool was reset meanwhile (see TranslationsCopied...)
-        {
-            int gen = DecodePool.Generation;
-            FreeDeadRegions();
-            // The first space runs the loop past its threshold (128): translated, a template left on the run.
-            using (var first = new M(code, 128, at: At))
-            {
-                first.Cpu.S.R[CpuState.ECX] = 1000;
-                Assert.Equal(CpuExit.Exception, first.Cpu.Run(1_000_000));
-                Assert.Equal(1, first.Cpu.Jit!.Translated);
-                lowFirst = first.Cpu.Jit.LowCode;
-            }
-            i?.Dispose(); j?.Dispose();
-            i = new M(code, 0, at: At);
-            j = new M(code, 128, at: At);
-            foreach (var m in new[] { i, j }) m.Cpu.S.R[CpuState.ECX] = (uint)runs;
-            Assert.Equal(CpuExit.Exception, i.Cpu.Run(1_000_000));
-            Assert.Equal(CpuExit.Exception, j.Cpu.Run(1_000_000));
-            if ((DecodePool.Generation == gen && j.Cpu.Jit!.LowCode == lowFirst) || attempt == 2) break;
-        }
-        using var disposeI = i;
-        using var disposeJ = j;
-        Assert.Equal(1, j.Cpu.Jit!.Copied);
-        Assert.Equal(1, j.Cpu.Jit.Translated);
-        Assert.True(j.Cpu.Jit.Instructions > 0, "the copy never ran");
-        for (int r = 0; r < 8; r++) Assert.True(i.R(r) == j.R(r), $"register {r}: interpreter {i.R(r):x8}, copied {j.R(r):x8}");
-        Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
-    }
-
     /// <summary>A dead address space's code region is emptied and reused by the next one (JitCode's spare list):
     /// nothing of the old space's translations may be found through the recycled table.</summary>
     [Fact]

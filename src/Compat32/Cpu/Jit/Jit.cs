@@ -79,25 +79,6 @@ public sealed unsafe class Jit
 
     public readonly int Threshold;
 
-    /// <summary>Runs of a block in this process before a translation another process made is copied in
-    /// (COMPAT32_JIT_COPY_AFTER); 0: only at Threshold, like a fresh translation.</summary>
-    internal static readonly int CopyAfter =
-        int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_COPY_AFTER"), out int c) && c >= 0 ? c : 16;
-
-    /// <summary>Whether an interpreted block (no host code yet) should be translated now, counting this run. A
-    /// block is translated once it has run Threshold times in this process; a block the processes of this machine
-    /// have together run Threshold times, or whose run another process translated already, once it has run
-    /// CopyAfter times here: a shell's children each run their start-up code a few dozen times at most, so without
-    /// this they would interpret it in every process, while a copy costs about what a few interpreted runs do.</summary>
-    internal bool Due(Block blk)
-    {
-        int h = ++blk.Hits;
-        if (h >= Threshold) return true;
-        if (CopyAfter == 0 || h < CopyAfter || blk.Run is not { } run) return false;
-        // Racing increments from other processes may lose a few: it is a heuristic count.
-        return Volatile.Read(ref run.Templates) != null || Interlocked.Increment(ref run.Hits) >= Threshold;
-    }
-
     /// <summary>The guest model's CPUID features: an SSE instruction it lacks stays the interpreter's (#UD).</summary>
     internal readonly CpuFeature GuestFeatures;
 
