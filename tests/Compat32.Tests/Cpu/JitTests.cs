@@ -262,12 +262,12 @@ public sealed unsafe class JitTests
     [Fact]
     public void TranslationsCopiedFromAnotherAddressSpaceRunAtTheirNewPlace()
     {
-        // Bytes no other test has (the decode pool and its templates are machine-wide).
-        int salt = Random.Shared.Next(1, int.MaxValue);
         // An address no other test uses: the pool keeps a few runs per start address, and the other in-process
-        // CPU tests (running in parallel) put theirs at Code.
-        const uint At = 0x735000;
-        var code = Asm(a =>
+        // CPU tests (running in parallel) put theirs at Code. A retry moves on by 16 KiB, where nothing of an
+        // earlier attempt's runs and templates can be found.
+        uint At = 0x735000;
+        // salt: bytes no other test (and no earlier attempt) has; the decode pool and its templates are machine-wide.
+        byte[] Build(int salt, out uint mainAddr) => Asm(a =>
         {
             var prefix = a.CreateLabel(); var main = a.CreateLabel(); var loop = a.CreateLabel(); var f = a.CreateLabel();
             var g = a.CreateLabel(); var done = a.CreateLabel();
@@ -310,7 +310,8 @@ public sealed unsafe class JitTests
             a.add(__dword_ptr[Data + 4], ecx);
             a.ret();
             return main;
-        }, out uint mainAddr, At);
+        }, out mainAddr, At);
+        var code = Build(Random.Shared.Next(1, int.MaxValue), out uint mainAddr);
         void Setup(M m, uint start)
         {
             m.Cpu.S.Eip = start;
@@ -328,6 +329,12 @@ public sealed unsafe class JitTests
         bool? lowFirst = null;
         for (attempt = 0; ; attempt++)
         {
+            if (attempt > 0)
+            {
+                At += 0x4000;
+                code = Build(Random.Shared.Next(1, int.MaxValue), out mainAddr);
+                gAddr = At + (uint)code.Length - 7;
+            }
             int gen = DecodePool.Generation;
             // Regions below 2 GiB are few (about 30) and the other tests' dead spaces give theirs back only when
             // collected; a template made in a low region does not fit a high one (and the other way round).
@@ -379,6 +386,8 @@ public sealed unsafe class JitTests
         long before = Interlocked.Read(ref JitCode.Recycled);
         for (int round = 0; round < 6; round++)
         {
+            // Only regions below 2 GiB are recycled, and they run out while other tests' dead spaces hold theirs.
+            FreeDeadRegions();
             int k = Random.Shared.Next(1, int.MaxValue);
             var m = new M(Prog(k), 1, at: At);
             m.Cpu.S.R[CpuState.ECX] = 500;

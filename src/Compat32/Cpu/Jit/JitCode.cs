@@ -86,9 +86,9 @@ internal sealed unsafe partial class JitCode
         lock (spare)
             if (spare.Count > 0)
             {
-                var (sr, slow) = spare.Pop();
+                byte* sr = (byte*)spare.Pop();
                 Interlocked.Increment(ref Recycled);
-                return new JitCode(space, (byte*)sr, recycled: true) { lowMapped = slow };
+                return new JitCode(space, sr, recycled: true) { lowMapped = true };
             }
         bool low = true;
         byte* r = ReserveLow(RegionSize);
@@ -103,7 +103,7 @@ internal sealed unsafe partial class JitCode
     /// <summary>Regions of dead address spaces kept for the next ones (a shell's children come and go by the
     /// hundred): their table and code pages are already faulted in and their stubs written, where a fresh
     /// region took a host page fault for each table page and code page it touched.</summary>
-    static readonly Stack<(nint Region, bool Low)> spare = new(); // locked on itself; low regions only
+    static readonly Stack<nint> spare = new(); // locked on itself; low regions only (see Free)
     const int MaxSpare = 4;
     /// <summary>A region whose code grew past this goes back to the host rather than keep its pages resident.</summary>
     const ulong MaxRecycledCode = 4UL << 20;
@@ -125,7 +125,7 @@ internal sealed unsafe partial class JitCode
         {
             lock (space.Lock) foreach (uint i in linked) Table[i] = EmptySlot(i);
             lock (spare)
-                if (spare.Count < MaxSpare) { spare.Push(((nint)region, lowMapped)); return; }
+                if (spare.Count < MaxSpare) { spare.Push((nint)region); return; }
         }
         if (lowMapped) munmap((nint)region, (nuint)RegionSize);
         else HostMem.Release(region, RegionSize);
