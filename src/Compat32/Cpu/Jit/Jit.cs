@@ -18,6 +18,8 @@ public sealed unsafe class Jit
     internal const int OffEip = 32;         // uint: guest EIP at exit
     internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
     internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1)
+    internal const int OffDf = 42;          // byte: guest DF (CLD/STD run in host code; the host's DF stays 0)
+    internal const int OffStrChunks = 44;   // int: page chunks REP string instructions may still run this entry
     internal const int OffBudget = 48;      // long: instructions left (r11 while running)
     internal const int OffTarget = 56;      // ulong: host address to enter at
     internal const int OffMemBase = 64;     // ulong: host address of guest address 0
@@ -64,6 +66,12 @@ public sealed unsafe class Jit
     /// entry takes the transition: a GC never waits for more than about that much host work (well under 1 ms).</summary>
     internal const long MaxPerEntry = 1 << 16;
     long sinceSafe;
+
+    /// <summary>Page-sized chunks of REP MOVS/STOS/LODS one entry may run (TranslatorString): a REP counts as one
+    /// instruction against the budget, as in the interpreter, so this bounds the host time of an entry instead
+    /// (256 chunks, at most 1 MiB, tens of microseconds); the instruction then leaves mid-way with its registers
+    /// at the completed elements (SDM vol. 2 REP: interruptible between iterations) and resumes.</summary>
+    internal const int StrChunksPerEntry = 256;
 
     /// <summary>The host can run translated code (x86-64 Linux).</summary>
     public static readonly bool HostSupported =
@@ -235,6 +243,8 @@ public sealed unsafe class Jit
         f.Materialize();
         st[OffFlags] = (byte)((f.Bits & 0xD5) | 2);
         st[OffFlags + 1] = (byte)((f.Bits >> 11) & 1);
+        st[OffDf] = (f.Bits & Flags.DF) != 0 ? (byte)1 : (byte)0;
+        *(int*)(st + OffStrChunks) = StrChunksPerEntry;
         // The GC waits for host code to return (SuppressGCTransition): a bounded run per entry.
         long run = budget < MaxPerEntry ? budget : MaxPerEntry;
         *(long*)(st + OffBudget) = run;
@@ -246,10 +256,13 @@ public sealed unsafe class Jit
         Volatile.Write(ref HostSeq, HostSeq + 1);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
-        f.Bits = (f.Bits & ~Flags.Arith) | (st[OffFlags] & 0xD5u) | (st[OffFlags + 1] & 1u) << 11;
+        f.Bits = (f.Bits & ~(Flags.Arith | Flags.DF)) | (st[OffFlags] & 0xD5u) | (st[OffFlags + 1] & 1u) << 11
+            | (st[OffDf] != 0 ? Flags.DF : 0);
         long done = run - *(long*)(st + OffBudget);
         Instructions += done;
         sinceSafe += done;
+        // A long REP string instruction used up this entry's chunks: the next entry takes the GC transition.
+        if (*(int*)(st + OffStrChunks) <= 0) sinceSafe = MaxPerEntry;
         budget -= done;
         if ((x87 || mmx) && (st[OffX87Loaded] != 0 || st[OffImgDirty] != 0)) FpuBack(s, fpu);
         if (simd && st[OffSimdLoaded] != 0)

@@ -31,7 +31,7 @@ internal sealed partial class Translator
     public int LastLength;
     public bool UsesX87, UsesSimd, UsesMmx;
 
-    enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret }
+    enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret, Str }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
     /// loaded from the state block (HostClean) or produced by a translated instruction (HostDirty).</summary>
@@ -298,6 +298,7 @@ internal sealed partial class Translator
             return MmxForm(ins) ? ClassifyMmx(ins, need, guest) : ClassifySimd(ins, need, guest);
         if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
             return ClassifyX87(ins);
+        if (StringOrDf(ins)) return ClassifyString(ins);
         if (!OperandsOk(ins)) return K.None;
         int mem = MemOp(ins);
         switch (ins.Mnemonic)
@@ -486,6 +487,7 @@ internal sealed partial class Translator
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
+        stops.Clear();
         exits.Clear();
         loc = FLoc.Saved;
         blockEntry = a.CreateLabel();
@@ -508,6 +510,7 @@ internal sealed partial class Translator
             a.mov(r10d, Jit.ExitInterpret);
             a.jmp(jit.ExitAddr);
         }
+        EmitStringStops();
         if (hoistUsed)
         {
             a.Label(ref hoistFail);
@@ -563,6 +566,7 @@ internal sealed partial class Translator
             case K.X87: EmitX87(ins, i); return;
             case K.Simd: EmitSimd(ins, i); return;
             case K.Mmx: EmitMmx(ins, i); return;
+            case K.Str: EmitString(ins, i); return;
             case K.PushR:
             {
                 if (!AllHoisted(i)) SaveIfDirty();
@@ -927,6 +931,7 @@ internal sealed partial class Translator
                     if (GprIndex(ins.Op0Register) is var d && d >= 0) modified |= 1 << d;
                     break;
                 case K.Leave: modified |= 1 << 4 | 1 << 5; break;
+                case K.Str: if (!DfOnly(ins)) modified |= 1 << 0 | 1 << 1 | 1 << 6 | 1 << 7; break; // EAX (LODS) ECX ESI EDI
                 default:
                     foreach (var u in infoFactory.GetInfo(ins).GetUsedRegisters())
                     {
@@ -1045,6 +1050,7 @@ internal sealed partial class Translator
                 K.Nop or K.Lea => false,
                 K.Generic => MemOp(insns[i]) >= 0 && !AllHoisted(i),
                 K.PushR or K.PushI or K.PushM or K.PopR or K.Leave => !AllHoisted(i),
+                K.Str => !DfOnly(insns[i]),
                 _ => true,
             };
             live = exitBefore ? ArithBits : k is K.Nop or K.Lea or K.PushR or K.PushI or K.PushM or K.PopR or K.Leave ? live : NeedIn(insns[i], live);
