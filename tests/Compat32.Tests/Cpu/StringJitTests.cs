@@ -1,5 +1,6 @@
 using Compat32.Cpu;
 using Compat32.Memory;
+using Compat32.Tests.Harness;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
@@ -336,4 +337,21 @@ public sealed unsafe class StringJitTests
         Assert.True(midRep > 0, $"{stops} stops, none inside the REP");
         Assert.True(m.Cpu.Jit!.Translated > 0);
     }
+
+    // ---- a guest program: glibc's string functions and hand-written REP code, faults on middle elements
+
+    static string Guest() => GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "cpu", "strjit.c"), "-w");
+
+    /// <summary>tests/guests/cpu/strjit.c under qemu-i386 and under compat32, interpreted and with every block
+    /// translated at its first run: the same hashes, and the same fault addresses and ESI/EDI/ECX in the SIGSEGV
+    /// frames of REP MOVS/STOS/LODS stopped on a read-only or PROT_NONE page.</summary>
+    [Theory]
+    [InlineData("off")]
+    [InlineData("1")]
+    public void GuestStringCodeMatchesQemu(string jit) =>
+        Differential.AssertSame(Guest(), [], new() { Compat32Options = ["--jit", jit] });
+
+    [NativeI386Fact]
+    public void GuestStringCodeMatchesTheHostKernel() =>
+        NativeI386.AssertSame(Guest(), [], new() { Compat32Options = ["--jit", "1"] });
 }
