@@ -84,7 +84,7 @@ public sealed unsafe class StringJitTests
         return j;
     }
 
-    enum Op { Movs, Stos, Lods }
+    enum Op { Movs, Stos, Lods, Cmps, Scas }
 
     static Instruction StrIns(Op op, int size, RepPrefixKind rep, int addrSize = 32, Register seg = Register.None) => (op, size) switch
     {
@@ -96,7 +96,13 @@ public sealed unsafe class StringJitTests
         (Op.Stos, _) => Instruction.CreateStosd(addrSize, rep),
         (Op.Lods, 1) => Instruction.CreateLodsb(addrSize, seg, rep),
         (Op.Lods, 2) => Instruction.CreateLodsw(addrSize, seg, rep),
-        _ => Instruction.CreateLodsd(addrSize, seg, rep),
+        (Op.Lods, _) => Instruction.CreateLodsd(addrSize, seg, rep),
+        (Op.Cmps, 1) => Instruction.CreateCmpsb(addrSize, seg, rep),
+        (Op.Cmps, 2) => Instruction.CreateCmpsw(addrSize, seg, rep),
+        (Op.Cmps, _) => Instruction.CreateCmpsd(addrSize, seg, rep),
+        (Op.Scas, 1) => Instruction.CreateScasb(addrSize, rep),
+        (Op.Scas, 2) => Instruction.CreateScasw(addrSize, rep),
+        _ => Instruction.CreateScasd(addrSize, rep),
     };
 
     /// <summary>add ebx, edx (flags live in host RFLAGS); the string instruction; adc ebp, ebx (reads CF);
@@ -131,12 +137,12 @@ public sealed unsafe class StringJitTests
         int translatedClean = 0;
         for (int n = 0; n < 240; n++)
         {
-            var op = (Op)rnd.Next(3);
+            var op = (Op)rnd.Next(5);
             int size = 1 << rnd.Next(3);
             var rep = rnd.Next(8) switch { 0 => RepPrefixKind.None, 1 => RepPrefixKind.Repne, _ => RepPrefixKind.Repe };
             int addr = rnd.Next(40) == 0 ? 16 : 32;
             var seg = rnd.Next(10) == 0 ? Register.SS : Register.None;
-            if (op == Op.Stos) seg = Register.None;
+            if (op is Op.Stos or Op.Scas) seg = Register.None;
             uint Count() => rnd.Next(3) == 0 ? (uint)rnd.Next(1, 3 * 4096) : counts[rnd.Next(counts.Length)];
             uint c1 = Count(), c2 = Count();
             if (rnd.Next(30) == 0) c1 = 0xFFFFFFFF - (uint)rnd.Next(4); // runs into the hole or the end: #PF
@@ -156,7 +162,11 @@ public sealed unsafe class StringJitTests
             if (df == 2) dfSet = true; // CLD in the block clears it: translated
             var str = StrIns(op, size, rep, addr, seg);
             string what = $"case {n}: {str} ecx {c1:x}/{c2:x} esi {src:x} edi {dst:x} df {df}/{dfSet}";
-            using var j = Both(Program(str, c2, df), Regs(src, dst, c1, (uint)rnd.Next(), (uint)rnd.Next(), (uint)rnd.Next(), dfSet, (uint)rnd.Next()),
+            uint eax = (uint)rnd.Next();
+            var regs = Regs(src, dst, c1, eax, (uint)rnd.Next(), (uint)rnd.Next(), dfSet, (uint)rnd.Next());
+            // Comparisons over random bytes stop at once: make runs of equal (or, for REPNE SCAS, unequal) elements.
+            var prep = op is Op.Cmps or Op.Scas && rnd.Next(3) != 0 ? Comparable(op, size, src, dst, eax, rnd) : null;
+            using var j = Both(Program(str, c2, df), m => { prep?.Invoke(m); regs(m); },
                 seed: n, what: what, translates: addr == 32);
             if (j.Cpu.Jit!.InterpretExits == 0 && j.Cpu.Vector == Vec.BP) translatedClean++;
         }
@@ -164,12 +174,37 @@ public sealed unsafe class StringJitTests
         Assert.True(translatedClean > 100, $"only {translatedClean} of 240 cases ran without leaving host code");
     }
 
+    /// <summary>Memory for a long CMPS/SCAS: the destination a copy of the source (CMPS) or filled with the
+    /// accumulator's element (SCAS, REPE) or another value (REPNE), for a random length, then one element that
+    /// differs at a random place. Only on the data pages below the hole (Poke writes the host memory directly).</summary>
+    static Action<M> Comparable(Op op, int size, uint src, uint dst, uint eax, Random rnd)
+    {
+        int len = rnd.Next(1, 3 * 4096);
+        int diff = rnd.Next(0, len + 64);
+        bool same = rnd.Next(2) == 0;
+        return m =>
+        {
+            uint lo = dst, hi = dst + (uint)len + 4;
+            if (lo < Data || hi > Data + HolePage * 0x1000) return;
+            var b = new byte[len + 4];
+            if (op == Op.Cmps)
+            {
+                if (src < Data || src + b.Length > Data + HolePage * 0x1000) return;
+                new ReadOnlySpan<byte>(m.Mem.Ptr(src), b.Length).CopyTo(b);
+            }
+            else
+                for (int k = 0; k < b.Length; k++) b[k] = same ? (byte)(eax >> (8 * (k % size))) : (byte)~(eax >> (8 * (k % size)));
+            if (diff < b.Length) b[diff] ^= 0x40;
+            m.Mem.Poke(dst, b);
+        };
+    }
+
     [Fact]
     public void EdgeCasesMatchTheInterpreter()
     {
         var cases = new List<(string what, Instruction str, uint esi, uint edi, uint ecx, uint c2)>();
         foreach (int size in new[] { 1, 2, 4 })
-            foreach (var op in new[] { Op.Movs, Op.Stos, Op.Lods })
+            foreach (var op in new[] { Op.Movs, Op.Stos, Op.Lods, Op.Cmps, Op.Scas })
             {
                 var s = StrIns(op, size, RepPrefixKind.Repe);
                 cases.Add(("count 0", s, Data, Data + 0x100, 0, 0));
@@ -192,6 +227,39 @@ public sealed unsafe class StringJitTests
                 using var j = Both(Program(str, c2), Regs(esi, edi, ecx, 0x8899AABB, 0xF0000000, 0x10000001, dfSet, Flags.ZF | Flags.OF),
                     what: $"{str} {what} DF={dfSet}");
             }
+    }
+
+    [Fact]
+    public void LongComparisonsRunIntoAFaultOrFinish()
+    {
+        // Equal runs several pages long: REPE CMPS over two copies and REPNE SCAS over bytes without the accumulator's,
+        // running into the hole (#PF after several host chunks: the flags of before the instruction, ECX/ESI/EDI at
+        // the faulting element), or stopping on a planted difference, or on ECX.
+        uint a0 = Data + 0x123, b0 = Data + 0x6001; // (CMPS: the two overlap from 0x6001 on, so the copy differs there)
+        foreach (int size in new[] { 1, 2, 4 })
+            foreach (var (ecx, plant) in new[] { (0x9000u, -1), (0x9000u, 0x2345), (0x1800u, -1) })
+                foreach (var rep in new[] { RepPrefixKind.Repe, RepPrefixKind.Repne })
+                {
+                    foreach (var op in new[] { Op.Cmps, Op.Scas })
+                    {
+                        uint esi = a0, edi = op == Op.Cmps ? b0 : Data + 0x8003;
+                        var s = StrIns(op, size, rep);
+                        using var j = Both(Program(s, 3), m =>
+                        {
+                            uint end = Data + HolePage * 0x1000;
+                            var bytes = new byte[end - edi];
+                            if (op == Op.Cmps && rep == RepPrefixKind.Repe) new ReadOnlySpan<byte>(m.Mem.Ptr(esi), bytes.Length).CopyTo(bytes);
+                            else if (op == Op.Cmps) for (int k = 0; k < bytes.Length; k++) bytes[k] = (byte)~*m.Mem.Ptr(esi + (uint)k);
+                            else Array.Fill(bytes, rep == RepPrefixKind.Repe ? (byte)0x3C : (byte)0x77);
+                            if (plant >= 0) bytes[plant] ^= 0xFF;
+                            m.Mem.Protect(Data + ReadOnlyPage * 0x1000, 0x1000, Prot.Read | Prot.Write);
+                            m.Mem.Poke(edi, bytes);
+                            m.Mem.Protect(Data + ReadOnlyPage * 0x1000, 0x1000, Prot.Read);
+                            Regs(esi, edi, ecx, 0x3C3C3C3C, 0x80000000, 0x80000000, false, 0)(m); // ADD sets CF/OF/ZF
+                        }, what: $"{s} ecx {ecx:x} plant {plant}");
+                        if (op == Op.Scas && plant < 0 && ecx > 0x8000) { Assert.Equal(Vec.PF, j.Cpu.Vector); Assert.Equal(Data + HolePage * 0x1000, j.Cpu.Cr2); }
+                    }
+                }
     }
 
     [Fact]

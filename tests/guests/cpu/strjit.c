@@ -98,6 +98,27 @@ static void asm_part(void)
         __asm__ volatile("rep lodsw" : "=a"(a), "+S"(s), "+c"(cnt) : "a"(0) : "memory");
         printf("fill/load: %08x %08x %08x %d\n", hash(dst, 30000), acc, a, (int)(s - src));
     }
+    /* REPE CMPS / REPNE SCAS as old string code has them: the flags (all six, through PUSHF) and registers */
+    for (int size = 1; size <= 4; size *= 2)
+        for (int k = 0; k < 12; k++)
+        {
+            unsigned n = (unsigned)sizes[k * 3], diff = n ? rnd() % (n + 8) : 0;
+            memcpy(dst, src, 70000 - 8);
+            if (diff < n * size) dst[diff] ^= (unsigned char)(1 + rnd() % 255);
+            unsigned char *s = src, *d = dst;
+            unsigned cnt = n, fl, fl2;
+            if (size == 1) __asm__ volatile("cmp %%ecx, %%ecx; repe cmpsb; pushf; pop %3" : "+S"(s), "+D"(d), "+c"(cnt), "=r"(fl) : : "memory", "cc");
+            else if (size == 2) __asm__ volatile("cmp %%ecx, %%ecx; repe cmpsw; pushf; pop %3" : "+S"(s), "+D"(d), "+c"(cnt), "=r"(fl) : : "memory", "cc");
+            else __asm__ volatile("cmp %%ecx, %%ecx; repe cmpsl; pushf; pop %3" : "+S"(s), "+D"(d), "+c"(cnt), "=r"(fl) : : "memory", "cc");
+            printf("repe cmps%d n %u: flags %03x esi+%d edi+%d ecx %u\n", size, n, fl & 0x8d5, (int)(s - src), (int)(d - dst), cnt);
+            memset(dst, 0x41, n * size + 8);
+            if (diff < n * size) dst[diff] = 0;
+            d = dst; cnt = n;
+            if (size == 1) __asm__ volatile("repne scasb; pushf; pop %2" : "+D"(d), "+c"(cnt), "=r"(fl2) : "a"(0) : "memory", "cc");
+            else if (size == 2) __asm__ volatile("repne scasw; pushf; pop %2" : "+D"(d), "+c"(cnt), "=r"(fl2) : "a"(0x4100) : "memory", "cc");
+            else __asm__ volatile("repne scasl; pushf; pop %2" : "+D"(d), "+c"(cnt), "=r"(fl2) : "a"(0x41414100) : "memory", "cc");
+            printf("repne scas%d n %u: flags %03x edi+%d ecx %u\n", size, n, fl2 & 0x8d5, (int)(d - dst), cnt);
+        }
 }
 
 static sigjmp_buf jb;

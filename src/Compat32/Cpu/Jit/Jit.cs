@@ -20,6 +20,7 @@ public sealed unsafe class Jit
     internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1)
     internal const int OffDf = 42;          // byte: guest DF (CLD/STD run in host code; the host's DF stays 0)
     internal const int OffStrChunks = 44;   // int: page chunks REP string instructions may still run this entry
+    internal const int OffStrFlags = 120;   // ushort: REPE/REPNE CMPS/SCAS's flags so far, as OffFlags (scratch)
     internal const int OffBudget = 48;      // long: instructions left (r11 while running)
     internal const int OffTarget = 56;      // ulong: host address to enter at
     internal const int OffMemBase = 64;     // ulong: host address of guest address 0
