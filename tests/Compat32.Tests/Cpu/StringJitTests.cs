@@ -263,6 +263,47 @@ public sealed unsafe class StringJitTests
     }
 
     [Fact]
+    public void HighByteRegistersWithMemoryOperands()
+    {
+        // glibc's i386 strlen compares bytes with CMP [EAX], DH: forms that only read AH/CH/DH/BH run in host code
+        // (the byte through R10B). The loop starts with ADC [ESI], DH, so the carry is restored at the block's entry
+        // before the register's byte is fetched.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data + 0x100);
+            a.mov(ebp, 500);
+            a.mov(eax, 0x12345678); a.mov(ebx, 0x9ABCDEF0); a.mov(ecx, 0x0F1E2D3C); a.mov(edx, 0x4B5A6978);
+            a.stc();
+            a.Label(ref loop);
+            a.adc(__byte_ptr[esi], dh);
+            a.add(__byte_ptr[esi + 1], ch);
+            a.cmp(bh, __byte_ptr[esi + 2]);
+            a.setb(__byte_ptr[esi + 3]);
+            a.test(__byte_ptr[esi + 4], ah);
+            a.sete(__byte_ptr[esi + 5]);
+            a.mov(__byte_ptr[esi + 6], bh);
+            a.sub(__byte_ptr[esi + 7], ah);
+            a.xor(__byte_ptr[esi + 8], ch);
+            a.or(__byte_ptr[esi + 9], dh);
+            a.and(__byte_ptr[esi + 10], bh);
+            a.cmp(__byte_ptr[esi + 11], ah);
+            a.sbb(__byte_ptr[esi + 12], dh);
+            a.@lock.add(__byte_ptr[esi + 13], ch);
+            a.test(__byte_ptr[esi + 14], bh);
+            a.rol(edx, 3); a.add(ecx, ebx); a.imul(eax, eax, 0x01000193); a.xor(ebx, eax);
+            a.add(esi, 7);
+            a.dec(ebp);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal(0, j.Cpu.Jit!.InterpretExits);
+        Assert.True(j.Cpu.Jit.Instructions > 500 * 20, $"{j.Cpu.Jit.Instructions} instructions in host code");
+    }
+
+    [Fact]
     public void CleanCopiesAndFillsStayInHostCode()
     {
         // memcpy/memset shapes (glibc's i386 memcpy: REP MOVSB head, REP MOVSD body with a misaligned source) never

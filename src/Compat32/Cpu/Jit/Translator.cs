@@ -412,6 +412,11 @@ internal sealed partial class Translator
         }
         for (int i = 0; i < h.OpCount; i++)
             if (h.GetOpKind(i) == OpKind.Register) h.SetOpRegister(i, Host(h.GetOpRegister(i)));
+        // AH/CH/DH/BH cannot be encoded with the REX prefix [r14+r8] needs: a read-only one is read from R10B,
+        // which EmitMem fills with RORX (no flag changes).
+        if (High8Source(ins) is var hi && hi != Register.None)
+            for (int i = 0; i < h.OpCount; i++)
+                if (h.GetOpKind(i) == OpKind.Register && h.GetOpRegister(i) == hi) h.SetOpRegister(i, Register.R10L);
         if (MemOp(ins) >= 0)
         {
             if (ins.Mnemonic == Mnemonic.Lea)
@@ -437,6 +442,26 @@ internal sealed partial class Translator
     }
 
     static MemoryOperand R14R8 => new(Register.R14, Register.R8, 1, 0, 0);
+
+    /// <summary>CPUID.(EAX=7,ECX=0):EBX.BMI2[bit 8] (RORX), asked directly as HostFeatures does.</summary>
+    static readonly bool HostBmi2 = System.Runtime.Intrinsics.X86.X86Base.IsSupported
+        && (System.Runtime.Intrinsics.X86.X86Base.CpuId(0, 0).Eax >= 7)
+        && (System.Runtime.Intrinsics.X86.X86Base.CpuId(7, 0).Ebx & 1 << 8) != 0;
+
+    /// <summary>The high-byte register a memory form only reads (glibc's i386 strlen: CMP [EAX], DH), or None.
+    /// Forms that write it (MOV DH, [m], XCHG, XADD, CMPXCHG) stay the interpreter's.</summary>
+    static Register High8Source(in Instruction ins)
+    {
+        if (!HostBmi2 || MemOp(ins) < 0 || ins.Mnemonic == Mnemonic.Lea) return Register.None;
+        if (ins.Op0Kind == OpKind.Memory && ins.OpCount == 2 && ins.Op1Kind == OpKind.Register && High8(ins.Op1Register)
+            && ins.Mnemonic is Mnemonic.Mov or Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Add or Mnemonic.Or or Mnemonic.Adc
+                or Mnemonic.Sbb or Mnemonic.And or Mnemonic.Sub or Mnemonic.Xor)
+            return ins.Op1Register;
+        if (ins.Op0Kind == OpKind.Register && High8(ins.Op0Register) && ins.OpCount == 2 && ins.Op1Kind == OpKind.Memory
+            && ins.Mnemonic is Mnemonic.Cmp or Mnemonic.Test)
+            return ins.Op0Register;
+        return Register.None;
+    }
 
     sealed class NullWriter : CodeWriter { public override void WriteByte(byte value) { } }
     readonly Encoder probe = Encoder.Create(64, new NullWriter());
@@ -687,7 +712,10 @@ internal sealed partial class Translator
         bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
         Check(size, write, i, locked ? 64 : 0x1000);
         var h = HostForm(ins);
-        BeforeExecute(ins);
+        BeforeExecute(ins); // (a flag restore uses R9/R10: the RORX comes after it)
+        var hi = High8Source(ins);
+        if (hi != Register.None)
+            a.AddInstruction(Instruction.Create(Code.VEX_Rorx_r32_rm32_imm8, Register.R10D, hi.GetFullRegister32(), 8));
         a.AddInstruction(h);
         AfterExecute(ins);
     }
