@@ -42,6 +42,7 @@ public sealed unsafe class StringJitTests
             Cpu.S.R[CpuState.ESP] = Stack + 0x800;
         }
         public uint R(int r) => Cpu.S.R[r];
+        public uint Word(uint a) { Mem.ReadU32(a, out uint v); return v; }
         public void Dispose() => Mem.Dispose();
     }
 
@@ -400,10 +401,11 @@ public sealed unsafe class StringJitTests
     [Fact]
     public void StopRequestsInterruptAHugeRep()
     {
-        // 24 passes of a 32 MiB REP STOSD while another thread keeps asking for stops (a signal becoming pending):
+        // Passes of a 32 MiB REP STOSD while another thread keeps asking for stops (a signal becoming pending):
         // each is seen within the REP, which leaves at the instruction with ECX/EDI at the completed elements
-        // (SDM: interruptible between iterations) and resumes from there.
-        const uint Big = 0x1000000, Len = 32u << 20, Passes = 24;
+        // (SDM: interruptible between iterations) and resumes from there. After a few stops inside the REP the
+        // test makes the current pass the last (EBP = 1), so a loaded machine only takes longer.
+        const uint Big = 0x1000000, Len = 32u << 20, Passes = 5000;
         var code = Asm(a =>
         {
             var loop = a.CreateLabel();
@@ -425,6 +427,7 @@ public sealed unsafe class StringJitTests
         var t = new Thread(() => { while (!Volatile.Read(ref done)) { m.Cpu.RequestAsyncStop(); Thread.Sleep(1); } });
         t.Start();
         int stops = 0, midRep = 0;
+        uint lastPass = 0;
         var sw = System.Diagnostics.Stopwatch.StartNew();
         CpuExit e;
         try
@@ -436,14 +439,16 @@ public sealed unsafe class StringJitTests
                 if (m.Cpu.S.Eip != rep) continue;
                 uint ecx = m.R(CpuState.ECX), edi = m.R(CpuState.EDI);
                 Assert.True(ecx + (edi - Big) / 4 == Len / 4, $"stopped at ECX {ecx:x}, EDI {edi:x8}");
-                if (ecx != 0 && ecx != Len / 4) midRep++;
+                if (ecx != 0 && ecx != Len / 4 && ++midRep == 3) { lastPass = m.R(CpuState.EAX); m.Cpu.S.R[CpuState.EBP] = 1; }
             }
         }
         finally { Volatile.Write(ref done, true); t.Join(); }
         Assert.Equal(CpuExit.Exception, e);
         Assert.Equal(Vec.BP, m.Cpu.Vector);
-        Assert.Equal(Passes * (Passes + 1) / 2, m.R(CpuState.EBX));
-        Assert.True(midRep > 0, $"{stops} stops, none inside the REP");
+        Assert.True(midRep >= 3, $"{stops} stops, {midRep} inside the REP");
+        Assert.Equal((Passes + lastPass) * (Passes - lastPass + 1) / 2, m.R(CpuState.EBX)); // lastPass..Passes
+        Assert.Equal(lastPass, m.Word(Big + Len - 4));
+        Assert.Equal(lastPass, m.Word(Big));
         Assert.True(m.Cpu.Jit!.Translated > 0);
     }
 
