@@ -233,7 +233,7 @@ public sealed unsafe partial class Processor
     }
 
     /// <summary>Per instruction code: 1 = not a hint NOP, 2 = one (filled on first use).</summary>
-    static readonly byte[] hintNop = new byte[Enum.GetValues<Code>().Length];
+    static readonly byte[] hintNop = new byte[IcedCounts.Code];
 
     /// <summary>The hint-NOP space 0F 0D and 0F 18-0F 1F (SDM vol. 2 "NOP", "PREFETCHh", "Reserved NOP"; APM vol. 3
     /// PREFETCH): with any prefix, register or memory operand, these do nothing and touch no memory on the parts

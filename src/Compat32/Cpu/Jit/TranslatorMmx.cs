@@ -53,8 +53,9 @@ internal sealed partial class Translator
             Mnemonic.Phaddsw, Mnemonic.Phsubw, Mnemonic.Phsubd, Mnemonic.Phsubsw,
         };
         var d = new Dictionary<Code, Code>();
-        foreach (var c in Enum.GetValues<Code>())
+        for (int ci = 0; ci < IcedCounts.Code; ci++)
         {
+            var c = (Code)ci;
             if (!lane.Contains(c.Mnemonic())) continue;
             string n = c.ToString();
             string? x = n.EndsWith("_mm_mmm64", StringComparison.Ordinal) ? n[..^"_mm_mmm64".Length] + "_xmm_xmmm128"
