@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Compat32.Cpu;
 using Compat32.Kernel;
@@ -201,7 +200,7 @@ public static class Loader
         p &= ~0xFu; // arch_align_stack
         uint platform = PushBytes(Encoding.ASCII.GetBytes("i686\0"));
         var rnd = new byte[16];
-        RandomNumberGenerator.Fill(rnd);
+        Kernel.HostRandom.Fill(rnd);
         uint random = PushBytes(rnd);
 
         var aux = new List<(uint, uint)>();
