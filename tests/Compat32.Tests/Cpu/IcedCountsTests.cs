@@ -22,6 +22,27 @@ public class IcedCountsTests
         Assert.Equal((int)Enum.GetValues<IretReason>().Max() + 1, new EntryStats().IretReasons.Length);
     }
 
+    /// <summary>Processor.IsHintNop's mnemonics are exactly the codes Iced places in 0F 0D and 0F 18-1F, apart from
+    /// those the interpreter's switch takes before it asks (NOP, PAUSE, ENDBR, PREFETCHh, PREFETCHW).</summary>
+    [Fact]
+    public void HintNopMnemonicsAreTheHintSpace()
+    {
+        var before = new[] { Mnemonic.Nop, Mnemonic.Pause, Mnemonic.Endbr32, Mnemonic.Endbr64, Mnemonic.Prefetchnta,
+            Mnemonic.Prefetcht0, Mnemonic.Prefetcht1, Mnemonic.Prefetcht2, Mnemonic.Prefetchw };
+        int hints = 0;
+        foreach (var c in Enum.GetValues<Code>())
+        {
+            if (before.Contains(c.Mnemonic())) continue;
+            var oc = c.ToOpCode();
+            bool space = oc.Encoding == EncodingKind.Legacy && oc.Table == OpCodeTableKind.T0F
+                && (oc.OpCode == 0x0D || oc.OpCode is >= 0x18 and <= 0x1F);
+            var ins = new Instruction { Code = c };
+            Assert.True(space == Processor.IsHintNop(ins), c.ToString());
+            if (space) hints++;
+        }
+        Assert.True(hints > 30, $"only {hints} hint-NOP codes");
+    }
+
     [Fact]
     public void X87TableIsTheMnemonicsNamedF()
     {
