@@ -432,6 +432,7 @@ internal sealed partial class Translator
         }
         h.HasRepePrefix = false;
         h.HasRepnePrefix = false;
+        h.IP = 0; // the assembler reads an instruction's IP as the id of the label on it: never the guest's EIP
         return h;
     }
 
@@ -449,6 +450,7 @@ internal sealed partial class Translator
 
     readonly Assembler a = new(64);
     readonly BytesWriter output = new();
+    readonly HostAssembler hostAsm = new();
     FLoc loc;
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
@@ -527,8 +529,13 @@ internal sealed partial class Translator
         ulong rip = jit.CodeCursor;
         var w = output;
         w.Bytes.Clear();
-        try { a.Assemble(w, rip); }
-        catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        if (HostAssembler.Off || !hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        {
+            if (!HostAssembler.Off) Interlocked.Increment(ref HostAssembler.Fallbacks);
+            w.Bytes.Clear();
+            try { a.Assemble(w, rip); }
+            catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        }
         var bytes = w.Bytes;
         if ((ulong)bytes.Count > jit.CodeLeft) return 0;
         var dst = jit.CodeAt(rip, bytes.Count);
