@@ -58,8 +58,9 @@ public class HostAssemblerTests
                 for (int i = 0; i < n; i++)
                 {
                     a.Label(ref labels[i]);
-                    switch (rnd.Next(8))
+                    switch (rnd.Next(9))
                     {
+                        case 7: a.lea(rcx, __[labels[rnd.Next(n)]]); break;          // RIP-relative to a label
                         case 0: a.jne(labels[rnd.Next(n)]); break;
                         case 1: a.jmp(labels[rnd.Next(n)]); break;
                         case 2: a.mov(r9, __qword_ptr[Rip + 0x10_0000]); break; // RIP-relative, absolute target past the block
