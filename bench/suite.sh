@@ -64,10 +64,10 @@ for z in "xz -1 -T1:xz" "gzip -6:gz" "bzip2 -9:bz2"; do
   [ -f "$text.${z##*:}" ] || { ${z%:*} -c "$text" >"$text.tmp$$" && mv "$text.tmp$$" "$text.${z##*:}"; } || { log "could not compress $text"; exit 1; }
 done
 
-c32="$root/compat32"
+"$root/compat32" --version >/dev/null   # build once, outside the timings
+c32="$root/out/cli/Compat32.Cli"        # the emulator without the launcher's source check (run.sh)
 export COMPAT32_FRONT=0 LC_ALL=C   # CPU time visible to /usr/bin/time (see run.sh); one locale for every run
 qcpu=(-cpu "${BENCH_QEMU_CPU:-Westmere,-lm,-syscall,+movbe}")   # compat32's default SIMD set, no AVX (run.sh)
-"$c32" --version >/dev/null
 native=0; [ "$("$bb" echo native 2>/dev/null)" = native ] && native=1
 load0="$(cut -d" " -f1-3 /proc/loadavg)"; t00=$(date +%s)
 

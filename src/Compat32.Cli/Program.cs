@@ -9,6 +9,12 @@ using Compat32.Kernel;
 // so `compat32 ls --help` passes --help to ls.
 var (ours, guest) = ArgSplit.Split(args);
 
+// A program run starts the engine before anything else (see Front): the engine parses the options again and
+// reports their errors, so the front pays for no more than the runtime's start and one spawn.
+if (guest.Count > 0 && guest[0] is not ("demo" or "vdso" or "lab")
+    && !ours.Any(o => o is "--help" or "-h" or "-?" or "--version" or "help") && Front.Wanted)
+    return Front.Run(args);
+
 var cpuOpt = new Option<string?>("--cpu")
 {
     Description = "Machine model: intel (SYSENTER, SYSRETL), amd (SYSCALL, SYSRETL), nosep (a 64-bit kernel using " +
@@ -75,6 +81,8 @@ vdsoCmd.SetAction(pr =>
 root.SetAction(pr =>
 {
     if (pr.GetValue(cpuOpt) == "help") { Cli.CpuHelp(Console.Out); return 0; }
+    // The program and its arguments were split off before parsing: a token here is an option we do not know.
+    if (pr.GetValue(programArg) is string stray) return Cli.Fail($"unknown option '{stray}' (try --help)", 2);
     var model = Cli.ModelOrDefault(pr.GetValue(cpuOpt), out var err);
     if (model == null) return Cli.Fail(err ?? "unknown --cpu model (use intel, amd, nosep or i386)", 2);
     if (guest.Count == 0) return Cli.Fail("no program given (try --help)", 2);

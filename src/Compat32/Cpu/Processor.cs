@@ -376,7 +376,7 @@ public sealed unsafe partial class Processor
 
     static Processor()
     {
-        for (int r = 0; r < 256 && r < Enum.GetValues<Register>().Length; r++)
+        for (int r = 0; r < 256 && r < IcedCounts.Register; r++)
         {
             var reg = (Register)r;
             RegNum[r] = -1;

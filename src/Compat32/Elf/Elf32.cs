@@ -18,7 +18,6 @@ public sealed class Elf32
         PT_GNU_EH_FRAME = 0x6474e550, PT_GNU_STACK = 0x6474e551, PT_GNU_RELRO = 0x6474e552, PT_GNU_PROPERTY = 0x6474e553;
     public const uint PF_X = 1, PF_W = 2, PF_R = 4;
 
-    public readonly byte[] Data;
     public ushort Type, Machine;
     public uint Entry, PhOff, ShOff;
     public ushort PhEntSize, PhNum, ShEntSize, ShNum, ShStrNdx;
@@ -26,9 +25,18 @@ public sealed class Elf32
     public string? Interp;
     public bool ExecStack;
 
-    Elf32(byte[] data) { Data = data; }
+    Elf32() { }
 
-    public static Elf32 Parse(byte[] d, string name = "file")
+    public static Elf32 Parse(byte[] d, string name = "file") => Parse(new ReadOnlySpan<byte>(d), name);
+
+    /// <summary>The program's header checks; the image stays alive while its bytes are read.</summary>
+    public static Elf32 Parse(Kernel.Vfs.ProgramImage img, string name = "file")
+    {
+        try { return Parse(img.Span, name); }
+        finally { GC.KeepAlive(img); }
+    }
+
+    public static Elf32 Parse(ReadOnlySpan<byte> d, string name = "file")
     {
         if (d.Length < 4 || d[0] != 0x7F || d[1] != (byte)'E' || d[2] != (byte)'L' || d[3] != (byte)'F')
             throw new ElfFormatException("not an ELF file");
@@ -37,7 +45,7 @@ public sealed class Elf32
         if (d[4] != 1) throw new ElfFormatException($"unsupported ELF class {d[4]}");
         if (d[5] != 1) throw new ElfFormatException("not a little-endian ELF file");
         if (d[6] != 1) throw new ElfFormatException($"unsupported ELF version {d[6]}");
-        var e = new Elf32(d)
+        var e = new Elf32
         {
             Type = U16(d, 16), Machine = U16(d, 18), Entry = U32(d, 24), PhOff = U32(d, 28), ShOff = U32(d, 32),
             PhEntSize = U16(d, 42), PhNum = U16(d, 44), ShEntSize = U16(d, 46), ShNum = U16(d, 48), ShStrNdx = U16(d, 50),
@@ -73,10 +81,10 @@ public sealed class Elf32
                 case PT_INTERP:
                     if (p.FileSize < 2 || p.FileSize > 4096 || (ulong)p.Offset + p.FileSize > (ulong)d.Length)
                         throw new ElfFormatException("bad PT_INTERP");
-                    if (d[p.Offset + p.FileSize - 1] != 0) throw new ElfFormatException("PT_INTERP not NUL-terminated");
+                    if (d[(int)(p.Offset + p.FileSize - 1)] != 0) throw new ElfFormatException("PT_INTERP not NUL-terminated");
                     // open_exec takes the name as a C string: it ends at the first NUL, wherever p_filesz ends
-                    int len = Array.IndexOf(d, (byte)0, (int)p.Offset, (int)p.FileSize) - (int)p.Offset;
-                    e.Interp = System.Text.Encoding.UTF8.GetString(d, (int)p.Offset, len);
+                    int len = d.Slice((int)p.Offset, (int)p.FileSize).IndexOf((byte)0);
+                    e.Interp = System.Text.Encoding.UTF8.GetString(d.Slice((int)p.Offset, len));
                     break;
                 case PT_GNU_STACK:
                     e.ExecStack = (p.Flags & PF_X) != 0;
@@ -93,6 +101,6 @@ public sealed class Elf32
         _ => "unknown",
     };
 
-    public static ushort U16(byte[] d, int o) => BinaryPrimitives.ReadUInt16LittleEndian(d.AsSpan(o));
-    public static uint U32(byte[] d, int o) => BinaryPrimitives.ReadUInt32LittleEndian(d.AsSpan(o));
+    public static ushort U16(ReadOnlySpan<byte> d, int o) => BinaryPrimitives.ReadUInt16LittleEndian(d[o..]);
+    public static uint U32(ReadOnlySpan<byte> d, int o) => BinaryPrimitives.ReadUInt32LittleEndian(d[o..]);
 }

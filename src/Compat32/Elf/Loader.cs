@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using Compat32.Cpu;
 using Compat32.Kernel;
@@ -34,7 +33,7 @@ public static class Loader
     public static uint MmapBase(CpuModel m) => StackTop(m) - 0x08000000u;
 
     /// <summary>Map one ELF image. bias: where an ET_DYN goes (null: choose top-down like an mmap without MAP_FIXED).</summary>
-    public static Image MapImage(AddressSpace mem, Elf32 elf, byte[] file, uint? fixedBias, string name)
+    public static Image MapImage(AddressSpace mem, Elf32 elf, Kernel.Vfs.ProgramImage file, uint? fixedBias, string name)
     {
         uint lo = uint.MaxValue, hi = 0;
         foreach (var p in elf.Phdrs)
@@ -73,11 +72,12 @@ public static class Loader
             {
                 uint fileStart = p.Offset - pageOff;
                 // The file's pages, copy-on-write from the program's snapshot; where the host cannot, a copy.
-                if (Kernel.Vfs.ProgramCache.ImageOf(file) is not { } snap || !mem.MapImage(pageStart, mapLen, prot, name, snap, fileStart))
+                if (file.Snapshot is not { } snap || !mem.MapImage(pageStart, mapLen, prot, name, snap, fileStart))
                 {
                     mem.Map(pageStart, mapLen, prot, name);
                     int avail = (int)Math.Min((long)mapLen, Math.Max(0, file.Length - (long)fileStart));
-                    if (avail > 0) mem.Poke(pageStart, file.AsSpan((int)fileStart, avail));
+                    if (avail > 0) mem.Poke(pageStart, file.Span.Slice((int)fileStart, avail));
+                    GC.KeepAlive(file);
                     var v = mem.FindVma(pageStart);
                     if (v != null) v.Offset = fileStart;
                 }
@@ -118,7 +118,7 @@ public static class Loader
     }
 
     /// <summary>Read a file for exec: sysroot lookup, then the host path.</summary>
-    public static byte[] ReadExecutable(string path, string? sysroot, out string resolved)
+    public static Kernel.Vfs.ProgramImage ReadExecutable(string path, string? sysroot, out string resolved)
     {
         resolved = Kernel.Vfs.PathResolver.UnderSysroot(sysroot, path);
         if (Directory.Exists(resolved)) throw new ElfFormatException("is a directory");
@@ -133,7 +133,7 @@ public static class Loader
     }
 
     /// <summary>Build a fresh address space and initial stack for argv/envp; registers are set on cpu.</summary>
-    public static ExecResult Exec(Kernel.Task t, byte[] file, string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
+    public static ExecResult Exec(Kernel.Task t, Kernel.Vfs.ProgramImage file, string exePath, IReadOnlyList<string> argv, IReadOnlyList<string> envp,
         string? execfn = null)
     {
         var model = t.Kernel.Model;
@@ -149,7 +149,7 @@ public static class Loader
         uint interpBase = 0, entry = main.Entry;
         if (elf.Interp != null)
         {
-            byte[] ib;
+            Kernel.Vfs.ProgramImage ib;
             string ipath;
             try { ib = ReadExecutable(elf.Interp, t.Kernel.Options.Sysroot, out ipath); }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException) // "" too
@@ -201,7 +201,7 @@ public static class Loader
         p &= ~0xFu; // arch_align_stack
         uint platform = PushBytes(Encoding.ASCII.GetBytes("i686\0"));
         var rnd = new byte[16];
-        RandomNumberGenerator.Fill(rnd);
+        Kernel.HostRandom.Fill(rnd);
         uint random = PushBytes(rnd);
 
         var aux = new List<(uint, uint)>();

@@ -5,7 +5,7 @@ public sealed class EntryStats
 {
     public readonly long[] Entries = new long[3];   // by EntryMethod
     public readonly long[] Exits = new long[3];     // by ExitMethod
-    public readonly long[] IretReasons = new long[Enum.GetValues<IretReason>().Length];
+    public readonly long[] IretReasons = new long[(int)IretReason.R11 + 1]; // R11 is the last member (IcedCountsTests)
 
     public static string ReasonName(IretReason r) => r switch
     {

@@ -36,7 +36,7 @@ public sealed partial class Timekeeper
         // one reads a clock, so time() and the _COARSE clocks the vDSO reads from vvar stay within a tick.
         // A thread of its own sleeping to absolute tick times: one host call per tick (a System.Threading.Timer
         // woke the runtime's timer thread and a thread-pool worker, which then spun, on every tick).
-        new Thread(TickLoop) { IsBackground = true, Name = "compat32 tick" }.Start();
+        HostThread.Start(TickLoop, "compat32 tick", 256 << 10);
     }
 
     [LibraryImport("libc", EntryPoint = "clock_nanosleep")]

@@ -130,7 +130,7 @@ public static class VdsoSetup
                 ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "compat32");
             var id = typeof(Vdso32Builder).Assembly.ManifestModule.ModuleVersionId.ToString("N");
             string v = variant == VdsoVariant.Default ? "" : "-" + variant;
-            path = Path.Combine(root, "vdso", $"vdso32-{target}{v}-{id}.so");
+            path = Path.Combine(root, "vdso", $"vdso32-{(target == VdsoTarget.Kernel64 ? "Kernel64" : "Kernel32")}{v}-{id}.so"); // no enum formatting (reflection) at start-up
             if (File.Exists(path)) return VdsoImage.FromElf(File.ReadAllBytes(path));
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or VdsoFormatException) { }

@@ -95,6 +95,24 @@ public sealed class HostFile
         return new HostFile(fd, false, null, 0, ((ulong)data.Length + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
     }
 
+    /// <summary>Snapshot of [0, size) of the regular file open as srcFd, copied by the host kernel; null with -errno
+    /// (-ESTALE when the file shrank while it was copied).</summary>
+    public static HostFile? SnapshotOf(int srcFd, ulong size, out int err)
+    {
+        int fd = Retry(() => HostMem.MemfdCopyOf("compat32-image", srcFd, size));
+        if (fd < 0) { err = fd; return null; }
+        err = 0;
+        return new HostFile(fd, false, null, 0, (size + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
+    }
+
+    /// <summary>A read-only view of this object's first len bytes in host memory (null on failure); the caller unmaps it.</summary>
+    internal unsafe byte* MapView(ulong len)
+    {
+        nint p = 0;
+        WithFd(fd => { p = (nint)HostMem.MapView(fd, len); return 0; });
+        return (byte*)p;
+    }
+
     /// <summary>Descriptors of unmapped objects close when the GC finds them; out of descriptors, make it look now.</summary>
     static int Retry(Func<int> open)
     {

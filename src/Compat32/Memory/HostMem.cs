@@ -105,6 +105,69 @@ internal static unsafe partial class HostMem
         return fd;
     }
 
+    [LibraryImport("libc", EntryPoint = "sendfile", SetLastError = true)]
+    private static partial nint sendfile(int outFd, int inFd, long* offset, nuint count);
+    [LibraryImport("libc", EntryPoint = "pread", SetLastError = true)]
+    private static partial nint pread(int fd, byte* buf, nuint n, long off);
+    [LibraryImport("libc", EntryPoint = "pwrite", SetLastError = true)]
+    private static partial nint pwrite(int fd, byte* buf, nuint n, long off);
+
+    /// <summary>A sealed memfd as MemfdOf makes, filled with [0, size) of the regular file srcFd by the host kernel
+    /// (sendfile: no copy through our memory, no page faults on a buffer); -errno, -ESTALE when the file ended
+    /// before size bytes (it shrank while we read: no snapshot of a moving file).</summary>
+    public static int MemfdCopyOf(string name, int srcFd, ulong size)
+    {
+        const uint MFD_ALLOW_SEALING = 2;
+        const int F_ADD_SEALS = 1033, F_SEAL_SEAL = 1, F_SEAL_SHRINK = 2, F_SEAL_GROW = 4;
+        int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) return -Marshal.GetLastPInvokeError();
+        int err = 0;
+        long off = 0;
+        bool splice = true;
+        byte* buf = null;
+        while (err == 0 && (ulong)off < size)
+        {
+            nuint want = (nuint)Math.Min(size - (ulong)off, 1UL << 30);
+            nint n;
+            if (splice)
+            {
+                n = sendfile(fd, srcFd, &off, want);
+                if (n > 0) continue; // sendfile moved off
+                int e = n < 0 ? Marshal.GetLastPInvokeError() : 0;
+                if (e == 4 /* EINTR */) continue;
+                if (e is 22 /* EINVAL */ or 38 /* ENOSYS */) { splice = false; continue; } // a file system without splice
+                err = n == 0 ? -116 /* -ESTALE */ : -e;
+                break;
+            }
+            if (buf == null) buf = (byte*)NativeMemory.Alloc(65536);
+            n = pread(srcFd, buf, Math.Min(want, 65536), off);
+            if (n < 0 && Marshal.GetLastPInvokeError() == 4) continue;
+            if (n <= 0) { err = n == 0 ? -116 : -Marshal.GetLastPInvokeError(); break; }
+            for (nint w = 0; w < n && err == 0;)
+            {
+                nint m = pwrite(fd, buf + w, (nuint)(n - w), off + w);
+                if (m > 0) w += m;
+                else if (m < 0 && Marshal.GetLastPInvokeError() == 4) continue;
+                else err = m == 0 ? -28 : -Marshal.GetLastPInvokeError();
+            }
+            off += n;
+        }
+        if (buf != null) NativeMemory.Free(buf);
+        if (err == 0 && ftruncate(fd, (long)((size + 4095) & ~4095UL)) != 0) err = -Marshal.GetLastPInvokeError();
+        if (err == 0 && fcntl(fd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW) != 0) err = -Marshal.GetLastPInvokeError();
+        if (err != 0) { new Microsoft.Win32.SafeHandles.SafeFileHandle(fd, true).Dispose(); return err; }
+        return fd;
+    }
+
+    /// <summary>A read-only view of [0, len) of fd anywhere in host memory, or null.</summary>
+    public static byte* MapView(int fd, ulong len)
+    {
+        nint r = mmap(0, (nuint)len, PROT_READ, MAP_SHARED, fd, 0);
+        return r == -1 ? null : (byte*)r;
+    }
+
+    public static void Unmap(byte* p, ulong len) => munmap((nint)p, (nuint)len);
+
     /// <summary>Map a host file's pages MAP_SHARED over [p, p+len); 0 or -errno.</summary>
     public static int MapShared(byte* p, ulong len, int fd, ulong off, bool writable)
     {

@@ -58,6 +58,7 @@ public sealed unsafe class JitTests
         Assert.Null(i.Cpu.Jit);
         Assert.NotNull(j.Cpu.Jit);
         setup?.Invoke(i); setup?.Invoke(j);
+        long fallbacks = HostAssembler.Fallbacks;
         var ei = i.Cpu.Run(budget);
         var ej = j.Cpu.Run(budget);
         Assert.Equal(ei, ej);
@@ -68,6 +69,7 @@ public sealed unsafe class JitTests
         for (uint a = Data; a < Data + 0x2000; a += 4) Assert.True(i.Word(a) == j.Word(a), $"memory at {a:x8}");
         Assert.Equal(i.Cpu.Retired, j.Cpu.Retired);
         Assert.True(j.Cpu.Jit!.Translated > 0, "nothing was translated");
+        Assert.True(HostAssembler.Fallbacks == fallbacks, $"a block went to Iced's BlockEncoder (HostAssembler refused it: {HostAssembler.LastRefusal})");
         return j;
     }
 

@@ -34,6 +34,22 @@ public class BadInputTests
         Assert.True(r.ExitCode == code, $"{what}: exit {r.ExitCode}, expected {code}; stderr: {err}");
     }
 
+    /// <summary>An option compat32 does not know is one line and exit 2, through the front and without it (the
+    /// front starts the engine before parsing, so the engine reports it), never ignored.</summary>
+    [Fact]
+    public void UnknownOptionIsAnError()
+    {
+        string prog = GuestBuild.BuildC("exitcode");
+        foreach (var front in new[] { "1", "0" })
+        {
+            var env = Proc.BaseEnv();
+            env["COMPAT32_FRONT"] = front;
+            var r = Proc.Run(TestEnv.Launcher, ["--no-such-option", prog], env: env, timeoutMs: 60_000);
+            AssertOneLineError(r, 2, "front=" + front);
+            Assert.Contains("--no-such-option", r.Err);
+        }
+    }
+
     static void Bad(string tag, byte[] image, int code = 126)
     {
         using var d = TestEnv.NewTempDir("elf");

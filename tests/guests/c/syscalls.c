@@ -31,6 +31,10 @@ int main(void)
     printf("sched_yield %d\n", sched_yield());
     unsigned char r[16] = { 0 };
     printf("getrandom %zd\n", getrandom(r, sizeof r, 0));
+    errno = 0; /* GRND_RANDOM|GRND_INSECURE together, and an unknown flag: EINVAL (drivers/char/random.c) */
+    printf("getrandom random|insecure %zd %s\n", getrandom(r, sizeof r, 2 | 4), strerror(errno));
+    errno = 0;
+    printf("getrandom flag 8 %zd %s\n", getrandom(r, sizeof r, 8), strerror(errno));
     printf("pagesize %ld\n", sysconf(_SC_PAGESIZE));
     errno = 0;
     printf("unknown syscall %ld %s\n", syscall(9999), strerror(errno));

@@ -232,25 +232,16 @@ public sealed unsafe partial class Processor
         }
     }
 
-    /// <summary>Per instruction code: 1 = not a hint NOP, 2 = one (filled on first use).</summary>
-    static readonly byte[] hintNop = new byte[Enum.GetValues<Code>().Length];
-
     /// <summary>The hint-NOP space 0F 0D and 0F 18-0F 1F (SDM vol. 2 "NOP", "PREFETCHh", "Reserved NOP"; APM vol. 3
     /// PREFETCH): with any prefix, register or memory operand, these do nothing and touch no memory on the parts
     /// modelled (their MPX, CET, CLDEMOTE meanings are NOPs while those are off or absent). Checked natively on an
-    /// Intel host: every form runs; AMD documents the same for 0F 18-1F and PREFETCH/PREFETCHW.</summary>
-    static bool IsHintNop(in Instruction ins)
-    {
-        byte h = hintNop[(int)ins.Code];
-        if (h == 0)
-        {
-            var oc = ins.Code.ToOpCode();
-            bool nop = oc.Encoding == EncodingKind.Legacy && oc.Table == OpCodeTableKind.T0F
-                && (oc.OpCode == 0x0D || oc.OpCode is >= 0x18 and <= 0x1F);
-            hintNop[(int)ins.Code] = h = nop ? (byte)2 : (byte)1;
-        }
-        return h == 2;
-    }
+    /// Intel host: every form runs; AMD documents the same for 0F 18-1F and PREFETCH/PREFETCHW. Iced names every
+    /// form there (but NOP, ENDBR and the prefetches the switch takes first) one of these mnemonics: IcedCountsTests
+    /// checks that against Iced's opcode tables, which take about 2 MB and milliseconds to build at run time.</summary>
+    internal static bool IsHintNop(in Instruction ins) => ins.Mnemonic is Mnemonic.Reservednop or Mnemonic.Prefetch
+        or Mnemonic.Prefetchwt1 or Mnemonic.Prefetchit0 or Mnemonic.Prefetchit1 or Mnemonic.Cldemote
+        or Mnemonic.Rdsspd or Mnemonic.Rdsspq or Mnemonic.Bndldx or Mnemonic.Bndstx or Mnemonic.Bndmov
+        or Mnemonic.Bndcl or Mnemonic.Bndcu or Mnemonic.Bndcn or Mnemonic.Bndmk;
 
     /// <summary>Groups that live in other files (x87, Simd). Returns false for an unimplemented op (#UD).</summary>
     bool ExecuteExtended(ref Instruction ins)

@@ -101,7 +101,7 @@ public sealed unsafe partial class Processor
     }
 
     /// <summary>Per instruction code: does its explicit memory operand get written (Iced's operand access)?</summary>
-    static readonly byte[] memWrite = new byte[Enum.GetValues<Code>().Length];
+    static readonly byte[] memWrite = new byte[IcedCounts.Code];
     static readonly InstructionInfoFactory infoFactory = new();
     static readonly object infoLock = new();
 

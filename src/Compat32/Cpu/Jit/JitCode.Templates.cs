@@ -37,9 +37,10 @@ internal sealed unsafe partial class JitCode
     {
         failed = false;
         nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx);
-        if (host != 0) { by.Copied++; by.MmxTranslated += mmx; return host; }
+        if (host != 0) { by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
+        PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
         return host;

@@ -438,6 +438,7 @@ internal sealed partial class Translator
         }
         h.HasRepePrefix = false;
         h.HasRepnePrefix = false;
+        h.IP = 0; // the assembler reads an instruction's IP as the id of the label on it: never the guest's EIP
         return h;
     }
 
@@ -473,7 +474,9 @@ internal sealed partial class Translator
 
     // ------------------------------------------------------------------ translation
 
-    Assembler a = new(64);
+    readonly Assembler a = new(64);
+    readonly BytesWriter output = new();
+    readonly HostAssembler hostAsm = new();
     FLoc loc;
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
@@ -503,7 +506,7 @@ internal sealed partial class Translator
             return 0;
         }
 
-        a = new Assembler(64);
+        a.Reset(); // one assembler and one output buffer per translator: a fresh pair per block was ~10% of a cold start's allocation
         UsesX87 = UsesSimd = UsesMmx = false;
         fpuGated = false;
         simdGated = false;
@@ -552,9 +555,15 @@ internal sealed partial class Translator
             a.jmp(jit.ExitAddr);
         }
         ulong rip = jit.CodeCursor;
-        var w = new BytesWriter();
-        try { a.Assemble(w, rip); }
-        catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        var w = output;
+        w.Bytes.Clear();
+        if (HostAssembler.Off || !hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        {
+            if (!HostAssembler.Off) Interlocked.Increment(ref HostAssembler.Fallbacks);
+            w.Bytes.Clear();
+            try { a.Assemble(w, rip); }
+            catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
+        }
         var bytes = w.Bytes;
         if ((ulong)bytes.Count > jit.CodeLeft) return 0;
         var dst = jit.CodeAt(rip, bytes.Count);

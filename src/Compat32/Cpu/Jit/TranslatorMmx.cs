@@ -31,7 +31,9 @@ internal sealed partial class Translator
 
     /// <summary>Guest MMX codes whose XMM form computes the same low 64 bits lane by lane (the high lanes' garbage
     /// stays there), and the unary ones and immediate shifts the same way.</summary>
-    static readonly Dictionary<Code, Code> LaneForm = BuildLaneForms();
+    static Dictionary<Code, Code>? laneForm;
+    /// <summary>Built at the first MMX instruction (it reads Iced's code names: milliseconds, not for every start).</summary>
+    static Dictionary<Code, Code> LaneForm => laneForm ??= BuildLaneForms();
 
     static Dictionary<Code, Code> BuildLaneForms()
     {
@@ -53,8 +55,9 @@ internal sealed partial class Translator
             Mnemonic.Phaddsw, Mnemonic.Phsubw, Mnemonic.Phsubd, Mnemonic.Phsubsw,
         };
         var d = new Dictionary<Code, Code>();
-        foreach (var c in Enum.GetValues<Code>())
+        for (int ci = 0; ci < IcedCounts.Code; ci++)
         {
+            var c = (Code)ci;
             if (!lane.Contains(c.Mnemonic())) continue;
             string n = c.ToString();
             string? x = n.EndsWith("_mm_mmm64", StringComparison.Ordinal) ? n[..^"_mm_mmm64".Length] + "_xmm_xmmm128"

@@ -32,10 +32,10 @@ public sealed unsafe partial class Processor
 
     static CpuFeature[] BuildNeed()
     {
-        var codes = Enum.GetValues<Code>();
-        var t = new CpuFeature[codes.Length + 1];
-        foreach (var c in codes)
+        var t = new CpuFeature[IcedCounts.Code + 1];
+        for (int ci = 0; ci < IcedCounts.Code; ci++)
         {
+            var c = (Code)ci;
             CpuFeature need = 0;
             foreach (var f in c.CpuidFeatures())
             {

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Compat32.Kernel.Syscalls;
@@ -50,16 +49,19 @@ public static class InfoCalls
         return U.Put(t, p, b);
     }
 
+    /// <summary>getrandom(2), drivers/char/random.c: the flag checks, then the host CRNG's bytes (always ready here).</summary>
     static int GetRandom(Task t, uint buf, uint len, uint flags)
     {
+        const uint GRND_RANDOM = 2, GRND_INSECURE = 4;
         if ((flags & ~7u) != 0) return -Errno.EINVAL;
+        if ((flags & (GRND_INSECURE | GRND_RANDOM)) == (GRND_INSECURE | GRND_RANDOM)) return -Errno.EINVAL;
         len = Math.Min(len, 33554431u);
         var b = new byte[Math.Min(len, 65536u)];
         uint done = 0;
         while (done < len)
         {
             int n = (int)Math.Min((uint)b.Length, len - done);
-            RandomNumberGenerator.Fill(b.AsSpan(0, n));
+            HostRandom.Fill(b.AsSpan(0, n));
             if (!t.Mem.CopyToUser(buf + done, b.AsSpan(0, n))) return done > 0 ? (int)done : -Errno.EFAULT;
             done += (uint)n;
         }

@@ -42,7 +42,7 @@ public static class Exec
         const int AT_EMPTY_PATH = 0x1000, AT_SYMLINK_NOFOLLOW = 0x100;
         if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) != 0) return -Errno.EINVAL;
         string guestPath;
-        byte[] file;
+        ProgramImage file;
         string hostPath;
         int r;
         if (path.Length == 0)
@@ -69,7 +69,7 @@ public static class Exec
         // binfmt_script: #! lines, nested up to the limit; argv[0] becomes the interpreter, the script's path
         // replaces the original argv[0].
         string execfn = guestPath;
-        for (int depth = 0; file.Length >= 2 && file[0] == '#' && file[1] == '!'; depth++)
+        for (int depth = 0; file.Length >= 2 && file.Span[0] == '#' && file.Span[1] == '!'; depth++)
         {
             if (depth >= MaxRecursion) return -Errno.ELOOP;
             r = ParseShebang(file, out var interp, out var arg);
@@ -185,9 +185,9 @@ public static class Exec
     }
 
     /// <summary>open_exec + kernel_read: -ENOENT, -EACCES (not a regular executable file), -EISDIR...</summary>
-    static int ReadProgram(string hostPath, out byte[] file)
+    static int ReadProgram(string hostPath, out ProgramImage file)
     {
-        file = Array.Empty<byte>();
+        file = ProgramImage.OfBytes(Array.Empty<byte>());
         var b = LibC.Bytes(hostPath);
         if (LibC.FaccessAt(LibC.AT_FDCWD, b, 0, 0) != 0) return -Errno.ENOENT;
         if (Directory.Exists(hostPath)) return -Errno.EACCES;
@@ -199,10 +199,16 @@ public static class Exec
 
     /// <summary>load_script: "#!" then optional blanks, the interpreter up to a blank, and one optional argument
     /// (the rest of the line, trailing blanks dropped); -ENOEXEC for an empty one or a line that does not fit.</summary>
-    static int ParseShebang(byte[] file, out byte[] interp, out byte[]? arg)
+    static int ParseShebang(ProgramImage img, out byte[] interp, out byte[]? arg)
+    {
+        try { return ParseShebang(img.Span, out interp, out arg); }
+        finally { GC.KeepAlive(img); }
+    }
+
+    static int ParseShebang(ReadOnlySpan<byte> file, out byte[] interp, out byte[]? arg)
     {
         interp = Array.Empty<byte>(); arg = null;
-        int end = Array.IndexOf(file, (byte)'\n', 0, Math.Min(file.Length, BufSize));
+        int end = file[..Math.Min(file.Length, BufSize)].IndexOf((byte)'\n');
         if (end < 0)
         {
             if (file.Length > BufSize) { end = BufSize; }
@@ -216,11 +222,11 @@ public static class Exec
         if (i == s) return -Errno.ENOEXEC;
         // A truncated line with no blank after the interpreter cannot be trusted (binfmt_script's rule).
         if (i == end && end == BufSize) return -Errno.ENOEXEC;
-        interp = file[s..i];
+        interp = file[s..i].ToArray();
         while (i < end && Blank(file[i])) i++;
         int e = end;
         while (e > i && (Blank(file[e - 1]) || file[e - 1] == '\r' && false)) e--;
-        if (e > i) arg = file[i..e];
+        if (e > i) arg = file[i..e].ToArray();
         return 0;
     }
 

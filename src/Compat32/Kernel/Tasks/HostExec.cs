@@ -30,7 +30,13 @@ public static unsafe partial class HostExec
     const short POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08;
 
     /// <summary>Is this a program the host runs itself (an ELF for the host's machine)?</summary>
-    public static bool IsHostProgram(byte[] file)
+    public static bool IsHostProgram(Vfs.ProgramImage img)
+    {
+        try { return IsHostProgram(img.Span); }
+        finally { GC.KeepAlive(img); }
+    }
+
+    static bool IsHostProgram(ReadOnlySpan<byte> file)
     {
         if (file.Length < 20 || file[0] != 0x7F || file[1] != 'E' || file[2] != 'L' || file[3] != 'F' || file[4] != 2) return false;
         ushort machine = (ushort)(file[18] | file[19] << 8);

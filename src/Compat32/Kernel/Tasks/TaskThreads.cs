@@ -4,8 +4,8 @@ namespace Compat32.Kernel;
 /// The host threads that run guest tasks. A task has a host thread of its own for its whole life (guest threads
 /// run truly concurrently); when the task has exited, its thread waits a while for the next new task instead of
 /// ending, so a shell's fork+exec loop or a program that creates and joins threads pays no host thread creation
-/// and no wait for a new thread to be scheduled (NativeAOT's Thread.Start yields until the new thread runs, which
-/// on a loaded host costs more than the fork itself). Idle threads end after IdleMs; at most MaxIdle wait.
+/// and no wait for a new thread to be scheduled; a new one is started without waiting for it (HostThread). Idle
+/// threads end after IdleMs; at most MaxIdle wait.
 /// </summary>
 internal static class TaskThreads
 {
@@ -32,7 +32,7 @@ internal static class TaskThreads
                 return;
             }
         var nw = new Worker { Next = t };
-        new Thread(() => Loop(nw), 1 << 20) { IsBackground = true, Name = "compat32 guest" }.Start();
+        HostThread.Start(() => Loop(nw), "compat32 guest", 1 << 20);
     }
 
     static void Loop(Worker w)

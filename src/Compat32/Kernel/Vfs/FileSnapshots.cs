@@ -40,17 +40,9 @@ public static unsafe class FileSnapshots
         if (key.Size == 0 || key.Size > MaxFile) return null;
         lock (Lock)
             if (entries.TryGetValue((key.Dev, key.Ino), out var e) && e.Key == key) { e.Used = ++clock; return e.File; }
-        var data = GC.AllocateUninitializedArray<byte>((int)key.Size);
-        long done = 0;
-        fixed (byte* p = data)
-            while (done < data.Length)
-            {
-                long n = LibC.PRead(hostFd, p + done, (uint)(data.Length - done), done);
-                if (n == -Errno.EINTR) continue;
-                if (n <= 0) return null; // an error, or it shrank while we read: no snapshot of a moving file
-                done += n;
-            }
-        var f = HostFile.Snapshot(data, out _);
+        // Copied by the host kernel; null when it fails or the file shrank while it was copied (no snapshot of a
+        // moving file).
+        var f = HostFile.SnapshotOf(hostFd, key.Size, out _);
         if (f == null) return null;
         lock (Lock)
         {

@@ -10,10 +10,52 @@ internal readonly record struct FileVersion(ulong Dev, ulong Ino, ulong Size, lo
 }
 
 /// <summary>
+/// A program file's bytes as exec reads them (kernel_read in prepare_binprm and load_elf_binary): a read-only view
+/// of its sealed snapshot, the same host object exec's PT_LOAD segments map copy-on-write (the page cache's role in
+/// elf_map), so 500 execs of one program and every fork of them share its pages, and reading a program costs the
+/// host kernel's copy into the snapshot and faults on the pages the loader reads, not a copy of the whole file
+/// into an array. Where the host cannot make a snapshot (COMPAT32_SNAPSHOTS=0, no memfd) the bytes are in an
+/// array and the loader copies them in. The view is unmapped when the image is collected: code that holds a span
+/// of it keeps the image alive (GC.KeepAlive) until it is done with the span.
+/// </summary>
+public sealed unsafe class ProgramImage
+{
+    /// <summary>The sealed snapshot exec maps, or null (the bytes are in an array).</summary>
+    public readonly Memory.HostFile? Snapshot;
+    readonly byte* view;
+    readonly ulong viewLen;
+    readonly byte[]? bytes;
+    public int Length { get; }
+
+    public ReadOnlySpan<byte> Span => bytes ?? new ReadOnlySpan<byte>(view, Length);
+
+    ProgramImage(Memory.HostFile snap, byte* view, ulong viewLen, int length) { Snapshot = snap; this.view = view; this.viewLen = viewLen; Length = length; }
+    ProgramImage(byte[] bytes) { this.bytes = bytes; Length = bytes.Length; }
+
+    /// <summary>An image of bytes already in memory (no snapshot: the loader copies them in).</summary>
+    public static ProgramImage OfBytes(byte[] bytes) => new(bytes);
+
+    /// <summary>The snapshot of [0, size) of the regular file fd with a view of it, or null (the caller reads).</summary>
+    internal static ProgramImage? Snap(int fd, ulong size, out int err)
+    {
+        err = 0;
+        if (size == 0 || FileSnapshots.Mode is not ("all" or "exec")) return null;
+        var snap = Memory.HostFile.SnapshotOf(fd, size, out err);
+        if (snap == null) return null;
+        ulong len = (size + 4095) & ~4095UL;
+        byte* v = snap.MapView(len);
+        if (v == null) return null;
+        return new ProgramImage(snap, v, len, (int)size);
+    }
+
+    ~ProgramImage() { if (view != null) Memory.HostMem.Unmap(view, viewLen); }
+}
+
+/// <summary>
 /// Stands in for the page cache that exec reads programs and interpreters through (kernel_read in
-/// prepare_binprm and load_elf_binary): a shell that execs the same program 500 times reads and allocates it once.
+/// prepare_binprm and load_elf_binary): a shell that execs the same program 500 times reads it once.
 /// An entry is valid while the file's identity and change times are the ones it was read with (statx on the
-/// opened file, so a replaced or rewritten file is read afresh); the arrays are shared and never written.
+/// opened file, so a replaced or rewritten file is read afresh); the images are shared and never written.
 /// Bounded: least recently used entries leave when the total passes Budget.
 /// </summary>
 public static unsafe class ProgramCache
@@ -24,34 +66,16 @@ public static unsafe class ProgramCache
     /// <summary>No program is this large (and an array could not hold it).</summary>
     const long MaxFile = 1L << 30;
 
-    sealed class Entry { public required FileVersion Key; public required byte[] Data; public long Used; }
+    sealed class Entry { public required FileVersion Key; public required ProgramImage Image; public long Used; }
 
     static readonly object Lock = new();
     static readonly Dictionary<(ulong Dev, ulong Ino), Entry> entries = new(); // Lock
     static long total, clock;                                                   // Lock
 
-    static readonly System.Runtime.CompilerServices.ConditionalWeakTable<byte[], Memory.HostFile> images = new();
-
-    /// <summary>The program's bytes as a sealed host snapshot that exec maps copy-on-write (the page cache's
-    /// role in elf_map): made once per program array, so 500 execs of one program and every fork of them share
-    /// its pages. Null when the host cannot make one (the loader then copies the bytes in).</summary>
-    public static Memory.HostFile? ImageOf(byte[] data)
-    {
-        if (data.Length == 0 || FileSnapshots.Mode is not ("all" or "exec")) return null;
-        if (images.TryGetValue(data, out var f)) return f;
-        lock (images)
-        {
-            if (images.TryGetValue(data, out f)) return f;
-            f = Memory.HostFile.Snapshot(data, out _);
-            if (f != null) images.Add(data, f);
-            return f;
-        }
-    }
-
     /// <summary>The whole file at hostPath: 0, or -errno (-EACCES for what is not a regular file).</summary>
-    public static int Read(string hostPath, out byte[] data)
+    public static int Read(string hostPath, out ProgramImage image)
     {
-        data = Array.Empty<byte>();
+        image = ProgramImage.OfBytes(Array.Empty<byte>());
         int fd = LibC.OpenAt(LibC.AT_FDCWD, LibC.Bytes(hostPath), LibC.O_RDONLY | LibC.O_CLOEXEC, 0);
         if (fd < 0) return fd;
         try
@@ -65,35 +89,48 @@ public static unsafe class ProgramCache
             if (key.Size > MaxFile) return -Errno.EFBIG;
             lock (Lock)
             {
-                if (entries.TryGetValue((key.Dev, key.Ino), out var e) && e.Key == key) { e.Used = ++clock; data = e.Data; return 0; }
+                if (entries.TryGetValue((key.Dev, key.Ino), out var e) && e.Key == key) { e.Used = ++clock; image = e.Image; return 0; }
             }
-            var buf = GC.AllocateUninitializedArray<byte>((int)key.Size);
-            long done = 0;
-            fixed (byte* p = buf)
-                while (done < buf.Length)
-                {
-                    long n = LibC.PRead(fd, p + done, (uint)Math.Min(buf.Length - done, 1 << 30), done);
-                    if (n == -Errno.EINTR) continue;
-                    if (n < 0) return (int)n;
-                    if (n == 0) break; // shrank while we read: what was there
-                    done += n;
-                }
-            data = done == buf.Length ? buf : buf.AsSpan(0, (int)done).ToArray();
-            if (done != buf.Length || buf.Length > MaxEntry) return 0;
+            // A snapshot, or (none possible, or the file shrank while it was copied) what a read finds there.
+            bool whole = true;
+            if (ProgramImage.Snap(fd, key.Size, out _) is { } snap) image = snap;
+            else if (!ReadAll(fd, (int)key.Size, out image, out whole, out r)) return r;
+            if (!whole || image.Length > MaxEntry) return 0;
             lock (Lock)
             {
-                if (entries.Remove((key.Dev, key.Ino), out var old)) total -= old.Data.Length;
-                entries[(key.Dev, key.Ino)] = new Entry { Key = key, Data = data, Used = ++clock };
-                total += data.Length;
+                if (entries.Remove((key.Dev, key.Ino), out var old)) total -= old.Image.Length;
+                entries[(key.Dev, key.Ino)] = new Entry { Key = key, Image = image, Used = ++clock };
+                total += image.Length;
                 while (total > Budget && entries.Count > 1)
                 {
                     var lru = entries.MinBy(kv => kv.Value.Used);
                     entries.Remove(lru.Key);
-                    total -= lru.Value.Data.Length;
+                    total -= lru.Value.Image.Length;
                 }
             }
             return 0;
         }
         finally { LibC.Close(fd); }
+    }
+
+    /// <summary>kernel_read into an array: what is there (whole = false when the file shrank while we read).</summary>
+    static bool ReadAll(int fd, int size, out ProgramImage image, out bool whole, out int err)
+    {
+        image = ProgramImage.OfBytes(Array.Empty<byte>());
+        whole = false; err = 0;
+        var buf = GC.AllocateUninitializedArray<byte>(size);
+        long done = 0;
+        fixed (byte* p = buf)
+            while (done < buf.Length)
+            {
+                long n = LibC.PRead(fd, p + done, (uint)Math.Min(buf.Length - done, 1 << 30), done);
+                if (n == -Errno.EINTR) continue;
+                if (n < 0) { err = (int)n; return false; }
+                if (n == 0) break; // shrank while we read: what was there
+                done += n;
+            }
+        whole = done == buf.Length;
+        image = ProgramImage.OfBytes(whole ? buf : buf.AsSpan(0, (int)done).ToArray());
+        return true;
     }
 }
