@@ -61,8 +61,10 @@ public sealed unsafe class StringJitTests
         using var i = new M(code, 0, seed, codeProt);
         var j = new M(code, 1, seed, codeProt);
         setup?.Invoke(i); setup?.Invoke(j);
+        long fallbacks = HostAssembler.Fallbacks;
         var ei = i.Cpu.Run(50_000_000);
         var ej = j.Cpu.Run(50_000_000);
+        Assert.True(HostAssembler.Fallbacks == fallbacks, $"{what}: a block went to Iced's BlockEncoder ({HostAssembler.LastRefusal})");
         Assert.True(ei == ej, $"{what}: exit {ei} interpreted, {ej} translated");
         Assert.True(i.Cpu.S.Eip == j.Cpu.S.Eip, $"{what}: EIP {i.Cpu.S.Eip:x8} interpreted, {j.Cpu.S.Eip:x8} translated");
         if (ei == CpuExit.Exception)
