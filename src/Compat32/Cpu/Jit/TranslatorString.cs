@@ -44,6 +44,7 @@ internal sealed partial class Translator
     static K ClassifyString(in Instruction ins)
     {
         if (ins.HasLockPrefix) return K.None; // #UD: the interpreter's
+        if (ins.HasRepePrefix && ins.HasRepnePrefix) return K.None; // both F2 and F3: as the interpreter reads them
         if (DfOnly(ins)) return K.Str;
         var (kind, _) = StrOf(ins.Code);
         bool src = kind is Str.Movs or Str.Lods or Str.Cmps, dst = kind is not Str.Lods;
