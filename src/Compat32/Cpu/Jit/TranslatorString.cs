@@ -5,17 +5,17 @@ namespace Compat32.Cpu;
 
 /// <summary>
 /// String instructions in host code (the interpreter's Execute/String.cs is the definition; SDM vol. 2, MOVS/STOS/
-/// LODS/CMPS/SCAS and REP/REPE/REPNE). Only the flat case: 32-bit addresses (ESI/EDI/ECX), a source segment with base 0 (DS or SS), ES
-/// with base 0, DF = 0; anything else leaves for the interpreter at the instruction. A REP runs as a host loop of
-/// chunks: each takes the elements that stay on the source's and the destination's current page (an element that
-/// crosses a page is a chunk of its own), checks those pages as every translated access is checked (readable;
-/// writable and holding no decoded code), and runs the host's own REP MOVS/STOS/LODS on [r14+ESI]/[r14+EDI], whose
-/// result is the element-by-element one even for overlapping operands (SDM vol. 1 7.3.9.3). ESI/EDI/ECX are written
-/// back 32-bit after each chunk, so a failing check leaves at the instruction with the completed elements done and
-/// the interpreter resumes it precisely (a #PF on the exact element, a store into code through its SMC path). Between
-/// chunks the loop leaves, at the instruction, when another thread asks for a stop or this entry's chunks
-/// (Jit.StrChunksPerEntry) are spent: a REP is interruptible between iterations. CLD/STD set the guest's DF in the
-/// state block (Jit.OffDf). MOVS/STOS/LODS change no arithmetic flag; the loop's own arithmetic clobbers host
+/// LODS/CMPS/SCAS and REP/REPE/REPNE). Only the flat case: 32-bit addresses (ESI/EDI/ECX), a source segment with
+/// base 0 (DS or SS), ES with base 0, DF = 0; anything else leaves for the interpreter at the instruction. A REP runs
+/// as a host loop of chunks: each takes the elements that stay on the source's and the destination's current page
+/// (an element that crosses a page is a chunk of its own), checks those pages as every translated access is checked
+/// (readable; writable and holding no decoded code), and runs the host's own REP instruction on [r14+ESI]/[r14+EDI],
+/// whose result is the element-by-element one even for overlapping operands (SDM vol. 1 7.3.9.3). ESI/EDI/ECX are
+/// written back 32-bit after each chunk, so a failing check leaves at the instruction with the completed elements
+/// done and the interpreter resumes it precisely (a #PF on the exact element, a store into code through its SMC
+/// path). Between chunks the loop leaves, at the instruction, when another thread asks for a stop or this entry's
+/// chunks (Jit.StrChunksPerEntry) are spent: a REP is interruptible between iterations. CLD/STD set the guest's DF
+/// in the state block (Jit.OffDf). MOVS/STOS/LODS change no arithmetic flag; the loop's own arithmetic clobbers host
 /// RFLAGS, so the guest's are stored first (CMPS/SCAS: see RepCompare).
 /// </summary>
 internal sealed partial class Translator
