@@ -17,7 +17,7 @@ public sealed unsafe class Jit
     internal const int OffR = 0;            // uint[8] guest EAX..EDI
     internal const int OffEip = 32;         // uint: guest EIP at exit
     internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
-    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1)
+    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1: 0 or 1)
     internal const int OffBudget = 48;      // long: instructions left (r11 while running)
     internal const int OffTarget = 56;      // ulong: host address to enter at
     internal const int OffMemBase = 64;     // ulong: host address of guest address 0

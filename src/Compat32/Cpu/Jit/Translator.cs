@@ -1181,11 +1181,9 @@ internal sealed partial class Translator
             return;
         }
         a.mov(r9, rax);
-        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
-        a.mov(r10d, eax);
-        a.shr(r10d, 8);
-        a.and(r10d, 1);
+        a.movzx(r10d, __byte_ptr[r13 + (Jit.OffFlags + 1)]); // 0 or 1 (every writer of the image keeps it so)
         a.add(r10b, 0x7F);
+        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
         a.mov(ah, al);
         a.sahf();
         a.mov(rax, r9);
