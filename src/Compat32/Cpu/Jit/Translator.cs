@@ -451,6 +451,9 @@ internal sealed partial class Translator
     readonly Assembler a = new(64);
     readonly BytesWriter output = new();
     readonly HostAssembler hostAsm = new();
+    /// <summary>The HostAssembler that encoded the last block (its list of outside references), or null when
+    /// Iced's BlockEncoder did.</summary>
+    public HostAssembler? LastEncoded;
     FLoc loc;
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
@@ -529,7 +532,9 @@ internal sealed partial class Translator
         ulong rip = jit.CodeCursor;
         var w = output;
         w.Bytes.Clear();
-        if (HostAssembler.Off || !hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        LastEncoded = null;
+        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes)) LastEncoded = hostAsm;
+        else
         {
             if (!HostAssembler.Off) Interlocked.Increment(ref HostAssembler.Fallbacks);
             w.Bytes.Clear();
