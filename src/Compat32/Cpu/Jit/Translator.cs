@@ -457,6 +457,9 @@ internal sealed partial class Translator
     FLoc loc;
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
+    /// <summary>Taken sides of mid-block conditional branches: their stub label, target, instructions retired by
+    /// then, and whether the flags are the host's own there (to be stored).</summary>
+    readonly List<(Label label, uint target, int retired, bool dirty)> midExits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0. With hoist, the memory checks whose
     /// address is known at block entry run there (PlanChecks).</summary>
@@ -475,7 +478,7 @@ internal sealed partial class Translator
             if (k is K.Generic or K.Simd && !Encodable(insns[p])) k = K.None;
             if (k == K.None) break;
             kinds[p++] = k;
-            if (IsTerminator(k)) break;
+            if (IsTerminator(k) && !(k == K.Jcc && p < n)) break; // a Jcc mid-block leaves only when taken
         }
         if (p == 0 || (p < MinPrefix && p < n))
         {
@@ -493,6 +496,7 @@ internal sealed partial class Translator
         curSlowIndex = -1;
         slow.Clear();
         exits.Clear();
+        midExits.Clear();
         loc = FLoc.Saved;
         blockEntry = a.CreateLabel();
         a.Label(ref blockEntry);
@@ -504,6 +508,14 @@ internal sealed partial class Translator
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
+        }
+        foreach (var (label, target, retired, dirty) in midExits)
+        {
+            var l = label;
+            a.Label(ref l);
+            loc = dirty ? FLoc.HostDirty : FLoc.HostClean;
+            SaveIfDirty();
+            DispatchConst(target, retired);
         }
         foreach (var (label, eip, index) in slow)
         {
@@ -605,6 +617,17 @@ internal sealed partial class Translator
                 return;
             case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
             case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
+            case K.Jcc when i < count - 1:
+            {
+                // Mid-block (DecodeCache runs blocks through conditional branches): the taken side leaves through
+                // a stub after the block's code, which stores the flags if they are the host's own; the fall-through
+                // goes on with them still in host RFLAGS.
+                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                var taken = a.CreateLabel();
+                BranchIf(ins.ConditionCode, taken);
+                midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
+                return;
+            }
             case K.Jcc:
             {
                 if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
