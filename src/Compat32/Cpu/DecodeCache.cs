@@ -37,6 +37,11 @@ public sealed class Block
 public sealed unsafe class DecodeCache
 {
     const int MaxInsns = 64;
+    /// <summary>Conditional branches a block runs through (its fall-through continues it): the translator keeps the
+    /// flags in host RFLAGS across them and leaves only on the taken side, where a block ending at each one paid a
+    /// flags store, a dispatch and a flags load. The interpreter leaves a block wherever EIP departs from the
+    /// fall-through. COMPAT32_BLOCK_JCC=N (default 3; 0: blocks end at every branch, as before).</summary>
+    static readonly int MaxJcc = int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_BLOCK_JCC"), out int j) && j >= 0 ? j : 3;
     readonly CodeSpace space;
     /// <summary>Read without the lock (a processor's L1 miss), changed under it.</summary>
     readonly BlockTable blocks = new();
@@ -95,6 +100,7 @@ public sealed unsafe class DecodeCache
                     return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count, Run = run };
         list.Clear();
         uint ip = eip;
+        int jcc = 0;
         reader.Begin(eip);
         while (list.Count < MaxInsns)
         {
@@ -109,7 +115,8 @@ public sealed unsafe class DecodeCache
             }
             list.Add(ins);
             ip = (uint)ins.NextIP;
-            if (ins.FlowControl != FlowControl.Next || ins.IsInvalid) break;
+            if (ins.IsInvalid) break;
+            if (ins.FlowControl != FlowControl.Next && !(ins.FlowControl == FlowControl.ConditionalBranch && ++jcc <= MaxJcc)) break;
             // Stop at page edges so a block never outlives a remapping of the next page.
             if ((ip & 0xFFF) < 16 && ((ip - 1) >> 12) != (eip >> 12)) break;
         }

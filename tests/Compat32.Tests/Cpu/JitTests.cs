@@ -125,6 +125,50 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit.HoistExits < 100, $"{j.Cpu.Jit.HoistExits} entries failed their hoisted checks");
     }
 
+    /// <summary>Blocks run through conditional branches (DecodeCache): the flags a CMP sets are read after a
+    /// not-taken JL by ADC, SETO and a second JG, the taken sides leave with the flags the host holds, one taken side
+    /// loops back to the block's own start, and a load after the branches faults with the flags live.</summary>
+    [Fact]
+    public void ConditionalBranchesInsideABlockKeepFlagsOnBothSides()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var low = a.CreateLabel(); var high = a.CreateLabel(); var join = a.CreateLabel();
+            a.mov(ecx, 3000);
+            a.mov(eax, 0x7FFFFF00);
+            a.xor(ebx, ebx);
+            a.xor(edi, edi);
+            a.mov(esi, Data);
+            a.Label(ref loop);
+            a.add(eax, 0x3FFFFFFB);      // CF and OF vary from pass to pass
+            a.jo(low);                    // taken with the host's flags (dirty): the stub stores them
+            a.adc(ebx, 0);                // reads the ADD's CF on the fall-through
+            a.cmp(ecx, 1500);
+            a.jl(high);
+            a.seto(__byte_ptr[Data + 0x10]);
+            a.movzx(edx, __byte_ptr[Data + 0x10]);
+            a.add(edi, edx);
+            a.dec(ecx);
+            a.jnz(loop);                  // mid-block when the block continues past it: back to its own start
+            a.jmp(join);
+            a.Label(ref low);
+            a.adc(edi, 7);                // reads CF stored by the taken side
+            a.dec(ecx);
+            a.jnz(loop);
+            a.jmp(join);
+            a.Label(ref high);
+            a.sbb(edi, 3);
+            a.mov(edx, __dword_ptr[esi]); // walks off the data: #PF with the flags of the CMP/JL live
+            a.lea(esi, __dword_ptr[esi + 64]);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.Label(ref join);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(CpuExit.Exception, j.Cpu.Exit);
+    }
+
     [Fact]
     public void FlagsKeptByPartialWritersSurviveBlockEnds()
     {

@@ -36,6 +36,13 @@ internal sealed class HostAssembler
     int[] labelAt = new int[256];
     readonly List<(int Field, int Next, ulong Label)> fixups = new();
 
+    /// <summary>After a successful TryAssemble: the rel32 fields whose target lies outside the block (exit stubs,
+    /// table slots), with the target; the 64-bit immediates; and whether a rel8 leaves the block (then the code
+    /// cannot move). JitCode.MakeTemplate reads these instead of decoding the code again.</summary>
+    public readonly List<(int Field, ulong Target)> Outside = new();
+    public readonly List<ulong> Imm64 = new();
+    public bool ShortOutside;
+
     public HostAssembler() { enc = Encoder.Create(64, sink); }
 
     /// <summary>Encode list at rip, appended to output; false (output then holds garbage) if it cannot.</summary>
@@ -43,6 +50,7 @@ internal sealed class HostAssembler
     {
         Array.Fill(labelAt, -1);
         fixups.Clear();
+        Outside.Clear(); Imm64.Clear(); ShortOutside = false;
         sink.Out = output;
         int start = output.Count;
         for (int i = 0; i < list.Count; i++)
@@ -80,6 +88,15 @@ internal sealed class HostAssembler
                 int field = branch ? off + (int)len - 4 : off + enc.GetConstantOffsets().DisplacementOffset;
                 fixups.Add((field, off + (int)len, label));
             }
+            else if (branch)
+            {
+                if (len < 5) ShortOutside = true;
+                else Outside.Add((off + (int)len - 4, ins.NearBranch64));
+            }
+            else if (ins.IsIPRelativeMemoryOperand)
+                Outside.Add((off + enc.GetConstantOffsets().DisplacementOffset, ins.IPRelativeMemoryAddress));
+            for (int k = 0; k < ins.OpCount; k++)
+                if (ins.GetOpKind(k) == OpKind.Immediate64) Imm64.Add(ins.Immediate64);
         }
         var bytes = CollectionsMarshal.AsSpan(output)[start..];
         foreach (var (field, next, label) in fixups)

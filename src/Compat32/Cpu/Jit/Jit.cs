@@ -17,7 +17,7 @@ public sealed unsafe class Jit
     internal const int OffR = 0;            // uint[8] guest EAX..EDI
     internal const int OffEip = 32;         // uint: guest EIP at exit
     internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
-    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1)
+    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1: 0 or 1)
     internal const int OffDf = 42;          // byte: guest DF (CLD/STD run in host code; the host's DF stays 0)
     internal const int OffStrChunks = 44;   // int: page chunks REP string instructions may still run this entry
     internal const int OffStrFlags = 120;   // ushort: REPE/REPNE CMPS/SCAS's flags so far, as OffFlags (scratch)

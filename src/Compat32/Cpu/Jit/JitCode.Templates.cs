@@ -81,6 +81,26 @@ internal sealed unsafe partial class JitCode
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
         var relocs = new List<int>();
+        if (translator.LastEncoded is { } enc)
+        {
+            // The encoder listed what points outside the block: no need to decode the code again.
+            if (enc.ShortOutside) return; // a rel8 out of the block cannot be moved
+            foreach (ulong imm in enc.Imm64)
+                if (imm >= (ulong)region && imm < (ulong)region + RegionSize) return; // an absolute address in the region
+            foreach (var (field, target) in enc.Outside)
+            {
+                if (target >= start && target < end) continue;
+                if (target < (ulong)region || target >= regionEnd) return;
+                relocs.Add(field);
+            }
+            Publish(run, new Template
+            {
+                Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
+                Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
+                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
+            });
+            return;
+        }
         var dec = Decoder.Create(64, new ByteArrayCodeReader(bytes), start);
         while (dec.IP < end)
         {
@@ -115,12 +135,16 @@ internal sealed unsafe partial class JitCode
             if ((ulong)((long)ins.NextIP + *(int*)((byte*)host + field)) != target) return;
             relocs.Add(field);
         }
-        var t = new Template
+        Publish(run, new Template
         {
             Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
             Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
-        };
+        });
+    }
+
+    static void Publish(DecodePool.Run run, Template t)
+    {
         while (true)
         {
             var old = Volatile.Read(ref run.Templates);

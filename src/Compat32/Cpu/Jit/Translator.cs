@@ -477,9 +477,15 @@ internal sealed partial class Translator
     readonly Assembler a = new(64);
     readonly BytesWriter output = new();
     readonly HostAssembler hostAsm = new();
+    /// <summary>The HostAssembler that encoded the last block (its list of outside references), or null when
+    /// Iced's BlockEncoder did.</summary>
+    public HostAssembler? LastEncoded;
     FLoc loc;
     readonly List<(Label label, uint eip, int index)> slow = new();
     readonly Dictionary<uint, Label> exits = new();
+    /// <summary>Taken sides of mid-block conditional branches: their stub label, target, instructions retired by
+    /// then, and whether the flags are the host's own there (to be stored).</summary>
+    readonly List<(Label label, uint target, int retired, bool dirty)> midExits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0. With hoist, the memory checks whose
     /// address is known at block entry run there (PlanChecks).</summary>
@@ -498,7 +504,7 @@ internal sealed partial class Translator
             if (k is K.Generic or K.Simd && !Encodable(insns[p])) k = K.None;
             if (k == K.None) break;
             kinds[p++] = k;
-            if (IsTerminator(k)) break;
+            if (IsTerminator(k) && !(k == K.Jcc && p < n)) break; // a Jcc mid-block leaves only when taken
         }
         if (p == 0 || (p < MinPrefix && p < n))
         {
@@ -517,6 +523,7 @@ internal sealed partial class Translator
         slow.Clear();
         stops.Clear();
         exits.Clear();
+        midExits.Clear();
         loc = FLoc.Saved;
         blockEntry = a.CreateLabel();
         a.Label(ref blockEntry);
@@ -528,6 +535,14 @@ internal sealed partial class Translator
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
+        }
+        foreach (var (label, target, retired, dirty) in midExits)
+        {
+            var l = label;
+            a.Label(ref l);
+            loc = dirty ? FLoc.HostDirty : FLoc.HostClean;
+            SaveIfDirty();
+            DispatchConst(target, retired);
         }
         foreach (var (label, eip, index) in slow)
         {
@@ -557,7 +572,9 @@ internal sealed partial class Translator
         ulong rip = jit.CodeCursor;
         var w = output;
         w.Bytes.Clear();
-        if (HostAssembler.Off || !hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        LastEncoded = null;
+        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes)) LastEncoded = hostAsm;
+        else
         {
             if (!HostAssembler.Off) Interlocked.Increment(ref HostAssembler.Fallbacks);
             w.Bytes.Clear();
@@ -629,6 +646,17 @@ internal sealed partial class Translator
                 return;
             case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
             case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
+            case K.Jcc when i < count - 1:
+            {
+                // Mid-block (DecodeCache runs blocks through conditional branches): the taken side leaves through
+                // a stub after the block's code, which stores the flags if they are the host's own; the fall-through
+                // goes on with them still in host RFLAGS.
+                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                var taken = a.CreateLabel();
+                BranchIf(ins.ConditionCode, taken);
+                midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
+                return;
+            }
             case K.Jcc:
             {
                 if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
@@ -1215,11 +1243,9 @@ internal sealed partial class Translator
             return;
         }
         a.mov(r9, rax);
-        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
-        a.mov(r10d, eax);
-        a.shr(r10d, 8);
-        a.and(r10d, 1);
+        a.movzx(r10d, __byte_ptr[r13 + (Jit.OffFlags + 1)]); // 0 or 1 (every writer of the image keeps it so)
         a.add(r10b, 0x7F);
+        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
         a.mov(ah, al);
         a.sahf();
         a.mov(rax, r9);
