@@ -104,8 +104,31 @@ public sealed unsafe partial class Processor
 
     // ------------------------------------------------------------------ run loop
 
+    /// <summary>Odd while Run executes guest code (entered, not yet returned): what must take effect before this
+    /// processor runs another guest instruction (flush_ldt's IPI) waits for it to change (WaitOutOfGuest).</summary>
+    int runSeq;
+
     /// <summary>Execute until an event or until budget instructions retire.</summary>
     public CpuExit Run(long budget)
+    {
+        Interlocked.Increment(ref runSeq);
+        try { return RunBlocks(budget); }
+        finally { Interlocked.Increment(ref runSeq); }
+    }
+
+    /// <summary>Called by another thread after RequestAsyncStop: returns once this processor, if it was inside Run,
+    /// has left it (it leaves at its next block boundary or translated dispatch), so it runs no further guest
+    /// instruction before its kernel side has seen the change (on_each_cpu_mm's wait for the IPI).</summary>
+    public void WaitOutOfGuest()
+    {
+        Interlocked.MemoryBarrier(); // the stop request before the read (Run's increment is a full fence too)
+        int s = Volatile.Read(ref runSeq);
+        if ((s & 1) == 0) return;
+        var sw = new SpinWait();
+        while (Volatile.Read(ref runSeq) == s) sw.SpinOnce();
+    }
+
+    CpuExit RunBlocks(long budget)
     {
         Exit = CpuExit.None;
         Faulted = false;

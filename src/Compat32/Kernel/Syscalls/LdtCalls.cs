@@ -78,6 +78,7 @@ public static class LdtCalls
             if (oldmode) desc &= ~(1UL << 52); // ldt.avl = 0
         }
         var mm = t.Mm;
+        List<Task> others;
         lock (mm.LdtLock)
         {
             var old = mm.Ldt;
@@ -85,8 +86,11 @@ public static class LdtCalls
             var fresh = new ulong[n];
             old?.CopyTo(fresh, 0);
             fresh[entry] = desc;
-            InstallLdt(t, fresh);
+            others = InstallLdt(t, fresh);
         }
+        // on_each_cpu_mm(..., wait): no other thread of the mm runs a guest instruction with the old LDT after
+        // modify_ldt returns (the x86 ldt_gdt selftest's cross-CPU invalidation relies on it).
+        foreach (var th in others) th.Cpu.WaitOutOfGuest();
         return 0;
     }
 
@@ -95,18 +99,21 @@ public static class LdtCalls
     static bool LdtEmpty(uint baseAddr, uint limit, uint flags) =>
         baseAddr == 0 && limit == 0 && (flags & 0x7F) == ((1u << 3) | (1u << 5));
 
-    /// <summary>install_ldt + flush_ldt on every CPU using the mm. Called under mm.LdtLock.</summary>
-    static void InstallLdt(Task t, ulong[] table)
+    /// <summary>install_ldt + flush_ldt on every CPU using the mm (called under mm.LdtLock): the other threads
+    /// asked to stop, for the caller to wait on once the lock is released.</summary>
+    static List<Task> InstallLdt(Task t, ulong[] table)
     {
         var mm = t.Mm;
         mm.Ldt = table;
+        var others = new List<Task>();
         foreach (var th in t.Kernel.TaskSet.Tasks())
         {
             if (th.Mm != mm) continue;
             th.Cpu.Ldt = table; // load_mm_ldt: the new LDTR; loaded segments keep their cached descriptors
             if (th == t) RefreshLdtSegments(th);
-            else { th.LdtChanged = true; th.Cpu.RequestAsyncStop(); }
+            else { th.LdtChanged = true; th.Cpu.RequestAsyncStop(); others.Add(th); }
         }
+        return others;
     }
 
     /// <summary>refresh_ldt_segments (x86-64): DS and ES are reloaded when they name the LDT; a failing load leaves
