@@ -116,7 +116,10 @@ public sealed unsafe class DecodeCache
             list.Add(ins);
             ip = (uint)ins.NextIP;
             if (ins.IsInvalid) break;
-            if (ins.FlowControl != FlowControl.Next && !(ins.FlowControl == FlowControl.ConditionalBranch && ++jcc <= MaxJcc)) break;
+            // A loop's back edge to the block's own start ends it: what follows is the loop's exit, and carrying it
+            // would put its work (its memory checks at entry, say) on every iteration.
+            if (ins.FlowControl != FlowControl.Next && !(ins.FlowControl == FlowControl.ConditionalBranch
+                && ins.NearBranchTarget != eip && ++jcc <= MaxJcc)) break;
             // Stop at page edges so a block never outlives a remapping of the next page.
             if ((ip & 0xFFF) < 16 && ((ip - 1) >> 12) != (eip >> 12)) break;
         }

@@ -1,20 +1,18 @@
-using System.Buffers.Binary;
-using System.Runtime.InteropServices;
 using Iced.Intel;
 
 namespace Compat32.Cpu;
 
 /// <summary>
 /// Lays out and encodes a block's host instructions (what Iced's Assembler collected) with one reused Encoder,
-/// instead of Iced's BlockEncoder, which builds an object per instruction and picks branch sizes iteratively: that
-/// was about a fifth of a cold start's CPU (python3.11 -S translates ~3800 blocks) and most of its allocation.
-/// Every branch takes its rel32 form, so an instruction's length does not depend on where its target is: each is
-/// encoded once at its final address, a branch or RIP-relative operand naming a label with its own address in its
-/// place, and those rel32 fields are patched once every label has its place. The Assembler marks the instruction
-/// after a label with the label's id as its IP and a branch (or RIP-relative operand) to a label with the id as
-/// target; ids are small numbers no real host address can be (mmap_min_addr is 64 KiB). Anything it cannot encode
-/// this way (an unplaced label, a target out of reach) returns false and the caller uses the BlockEncoder.
-/// COMPAT32_JIT_BLOCKENC=1 always does (for comparisons).
+/// instead of Iced's BlockEncoder, which builds an object per instruction: that was about a fifth of a cold
+/// start's CPU (python3.11 -S translates ~3800 blocks) and most of its allocation. Branches to labels start short
+/// and become rel32 where their target is out of rel8 reach, until the layout stops changing (short branches keep
+/// hot loops compact: all-rel32 code ran crc32.c's loop 25% slower); branches to absolute targets (exit stubs) are
+/// rel32. Every instruction is measured once, then encoded once at its final address. The Assembler marks the
+/// instruction after a label with the label's id as its IP and a branch (or RIP-relative operand) to a label with
+/// the id as target; ids are small numbers no real host address can be (mmap_min_addr is 64 KiB). Anything it
+/// cannot encode this way (an unplaced label, a target out of reach, a length that changed) returns false and the
+/// caller uses the BlockEncoder. COMPAT32_JIT_BLOCKENC=1 always does (for comparisons).
 /// </summary>
 internal sealed class HostAssembler
 {
@@ -27,14 +25,16 @@ internal sealed class HostAssembler
 
     sealed class Sink : CodeWriter
     {
-        public List<byte> Out = new();
-        public override void WriteByte(byte value) => Out.Add(value);
+        public List<byte>? Out; // null: measure only
+        public override void WriteByte(byte value) => Out?.Add(value);
     }
 
     readonly Sink sink = new();
     readonly Encoder enc;
-    int[] labelAt = new int[256];
-    readonly List<(int Field, int Next, ulong Label)> fixups = new();
+    int[] labelAt = new int[256];   // label id -> index of the instruction it marks (-1: not placed)
+    int[] len = new int[256], off = new int[257], nearLen = new int[256];
+    ulong[] label = new ulong[256]; // label an instruction refers to (0: none)
+    bool[] isShort = new bool[256];
 
     /// <summary>After a successful TryAssemble: the rel32 fields whose target lies outside the block (exit stubs,
     /// table slots), with the target; the 64-bit immediates; and whether a rel8 leaves the block (then the code
@@ -48,16 +48,21 @@ internal sealed class HostAssembler
     /// <summary>Encode list at rip, appended to output; false (output then holds garbage) if it cannot.</summary>
     public bool TryAssemble(IReadOnlyList<Instruction> list, ulong rip, List<byte> output)
     {
+        int n = list.Count;
+        if (len.Length < n)
+        {
+            int m = Math.Max(n, len.Length * 2);
+            len = new int[m]; off = new int[m + 1]; nearLen = new int[m]; label = new ulong[m]; isShort = new bool[m];
+        }
         Array.Fill(labelAt, -1);
-        fixups.Clear();
         Outside.Clear(); Imm64.Clear(); ShortOutside = false;
-        sink.Out = output;
-        int start = output.Count;
-        for (int i = 0; i < list.Count; i++)
+        sink.Out = null;
+        // Measure: a label reference stands in as the instruction's own address (same length); a short form where
+        // there is one.
+        int pos = 0;
+        for (int i = 0; i < n; i++)
         {
             var ins = list[i];
-            int off = output.Count - start;
-            ulong at = rip + (ulong)off;
             ulong id = ins.IP;
             if (id != 0 && id <= MaxLabelId)
             {
@@ -67,45 +72,94 @@ internal sealed class HostAssembler
                     Array.Resize(ref labelAt, Math.Max((int)id + 1, old * 2));
                     Array.Fill(labelAt, -1, old, labelAt.Length - old);
                 }
-                labelAt[(int)id] = off;
+                labelAt[(int)id] = i;
             }
-            ulong label = 0;
-            bool branch = ins.Op0Kind == OpKind.NearBranch64;
-            if (branch)
+            ulong at = rip + (ulong)pos;
+            label[i] = 0; isShort[i] = false;
+            if (ins.Op0Kind == OpKind.NearBranch64)
             {
                 ins.Code = ins.Code.ToNearBranch(); // JRCXZ and LOOP have no rel32 form: they keep rel8
-                if (ins.NearBranch64 <= MaxLabelId) { label = ins.NearBranch64; ins.NearBranch64 = at; }
+                if (ins.NearBranch64 <= MaxLabelId)
+                {
+                    label[i] = ins.NearBranch64;
+                    ins.NearBranch64 = at;
+                    if (!enc.TryEncode(ins, at, out uint ln, out string? e1)) return Refuse(ins, e1);
+                    nearLen[i] = (int)ln;
+                    var sc = ins.Code.ToShortBranch();
+                    if (sc != ins.Code)
+                    {
+                        ins.Code = sc;
+                        if (!enc.TryEncode(ins, at, out uint ls, out string? e2)) return Refuse(ins, e2);
+                        isShort[i] = true;
+                        len[i] = (int)ls;
+                    }
+                    else len[i] = (int)ln;
+                    pos += len[i];
+                    continue;
+                }
             }
             else if (ins.IsIPRelativeMemoryOperand && ins.IPRelativeMemoryAddress <= MaxLabelId)
             {
-                label = ins.IPRelativeMemoryAddress;
+                label[i] = ins.IPRelativeMemoryAddress;
                 ins.MemoryDisplacement64 = at;
             }
-            if (!enc.TryEncode(ins, at, out uint len, out string? err)) return Refuse(ins, err);
-            if (label != 0)
+            if (!enc.TryEncode(ins, at, out uint l, out string? err)) return Refuse(ins, err);
+            len[i] = nearLen[i] = (int)l;
+            pos += (int)l;
+        }
+        // Lay out: a short branch whose target is out of rel8 reach becomes rel32, until nothing changes.
+        for (bool changed = true; changed;)
+        {
+            changed = false;
+            off[0] = 0;
+            for (int i = 0; i < n; i++) off[i + 1] = off[i] + len[i];
+            for (int i = 0; i < n; i++)
             {
-                if (branch && len < 5) return Refuse(ins, "a rel8 branch to a label");
-                int field = branch ? off + (int)len - 4 : off + enc.GetConstantOffsets().DisplacementOffset;
-                fixups.Add((field, off + (int)len, label));
+                if (!isShort[i]) continue;
+                int t = Target(label[i]);
+                if (t < 0) return Refuse(list[i], $"label {label[i]} not placed");
+                int d = off[t] - off[i + 1];
+                if (d is >= -128 and <= 127) continue;
+                isShort[i] = false;
+                len[i] = nearLen[i];
+                changed = true;
             }
-            else if (branch)
+        }
+        // Encode at the final addresses.
+        sink.Out = output;
+        int start = output.Count;
+        for (int i = 0; i < n; i++)
+        {
+            var ins = list[i];
+            ulong at = rip + (ulong)off[i];
+            bool branch = ins.Op0Kind == OpKind.NearBranch64;
+            if (branch) ins.Code = isShort[i] ? ins.Code.ToShortBranch() : ins.Code.ToNearBranch();
+            if (label[i] != 0)
             {
-                if (len < 5) ShortOutside = true;
-                else Outside.Add((off + (int)len - 4, ins.NearBranch64));
+                int t = Target(label[i]);
+                if (t < 0) return Refuse(ins, $"label {label[i]} not placed");
+                if (branch) ins.NearBranch64 = rip + (ulong)off[t];
+                else ins.MemoryDisplacement64 = rip + (ulong)off[t];
             }
-            else if (ins.IsIPRelativeMemoryOperand)
-                Outside.Add((off + enc.GetConstantOffsets().DisplacementOffset, ins.IPRelativeMemoryAddress));
+            if (!enc.TryEncode(ins, at, out uint l, out string? err)) return Refuse(ins, err);
+            if ((int)l != len[i]) return Refuse(ins, "length changed");
+            if (label[i] == 0)
+            {
+                if (branch)
+                {
+                    if (l < 5) ShortOutside = true;
+                    else Outside.Add((off[i] + (int)l - 4, ins.NearBranch64));
+                }
+                else if (ins.IsIPRelativeMemoryOperand)
+                    Outside.Add((off[i] + enc.GetConstantOffsets().DisplacementOffset, ins.IPRelativeMemoryAddress));
+            }
             for (int k = 0; k < ins.OpCount; k++)
                 if (ins.GetOpKind(k) == OpKind.Immediate64) Imm64.Add(ins.Immediate64);
         }
-        var bytes = CollectionsMarshal.AsSpan(output)[start..];
-        foreach (var (field, next, label) in fixups)
-        {
-            if (label >= (ulong)labelAt.Length || labelAt[(int)label] < 0) return Refuse(default, $"label {label} not placed");
-            BinaryPrimitives.WriteInt32LittleEndian(bytes[field..], labelAt[(int)label] - next);
-        }
-        return true;
+        return output.Count - start == off[n];
     }
+
+    int Target(ulong id) => id < (ulong)labelAt.Length ? labelAt[(int)id] : -1;
 
     static bool Refuse(in Instruction ins, string? why)
     {

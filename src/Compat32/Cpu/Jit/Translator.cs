@@ -929,6 +929,7 @@ internal sealed partial class Translator
         if (accFirst.Length < p) { accFirst = new int[p * 2]; accCount = new int[p * 2]; accNext = new int[p * 2]; }
         Array.Clear(accNext, 0, p);
         int modified = 0;          // bit per GPR written so far (ESP's bit: moved by an untracked amount)
+        bool branched = false;     // past a mid-block conditional branch: later accesses may not run at all
         long esp = 0;              // ESP - ESP at entry, while ESP's bit is clear
         hoist &= HoistOn;
         for (int i = 0; i < p; i++)
@@ -941,7 +942,7 @@ internal sealed partial class Translator
             void Stack(int off, bool write) => Add(Register.ESP, Register.None, 1, off, 4, write, false, Register.SS);
             void Add(Register b, Register x, int scale, long disp, int size, bool write, bool locked, Register seg)
             {
-                bool ok = hoist && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
+                bool ok = hoist && !branched && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
                 if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
                 else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
@@ -987,6 +988,7 @@ internal sealed partial class Translator
                     break;
             }
             accCount[i] = accs.Count - accFirst[i];
+            if (k == K.Jcc) branched = true;
             // What this instruction does to the registers later addresses use.
             switch (k)
             {
