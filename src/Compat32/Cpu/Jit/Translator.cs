@@ -544,16 +544,8 @@ internal sealed partial class Translator
             SaveIfDirty();
             DispatchConst(target, retired);
         }
-        foreach (var (label, eip, index) in slow)
-        {
-            var l = label;
-            a.Label(ref l);
-            a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
-            if (index > 0) a.lea(r11, __[r11 - index]);
-            a.mov(r10d, Jit.ExitInterpret);
-            a.jmp(jit.ExitAddr);
-        }
-        EmitStringStops();
+        EmitExits(slow, Jit.ExitInterpret);
+        EmitExits(stops, Jit.ExitDispatch);
         if (hoistUsed)
         {
             a.Label(ref hoistFail);
@@ -601,6 +593,20 @@ internal sealed partial class Translator
     }
 
     int cur;
+
+    /// <summary>Exits at an instruction: EIP stored, the budget charged for the instructions before it, reason.</summary>
+    void EmitExits(List<(Label label, uint eip, int index)> list, int reason)
+    {
+        foreach (var (label, eip, index) in list)
+        {
+            var l = label;
+            a.Label(ref l);
+            a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
+            if (index > 0) a.lea(r11, __[r11 - index]);
+            a.mov(r10d, reason);
+            a.jmp(jit.ExitAddr);
+        }
+    }
 
     void EmitOne(in Instruction ins, K k, int i, int count)
     {

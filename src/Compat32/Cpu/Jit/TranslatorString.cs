@@ -281,16 +281,4 @@ internal sealed partial class Translator
         if (kind is Str.Movs or Str.Stos) a.lea(edi, __[rdi + sz]);
     }
 
-    void EmitStringStops()
-    {
-        foreach (var (label, eip, index) in stops)
-        {
-            var l = label;
-            a.Label(ref l);
-            a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
-            if (index > 0) a.lea(r11, __[r11 - index]);
-            a.mov(r10d, Jit.ExitDispatch);
-            a.jmp(jit.ExitAddr);
-        }
-    }
 }
