@@ -17,7 +17,7 @@ while read -r l <&$cin; do echo "co $l"; done
 wait $cpid; echo "coproc $?"
 echo "== jobs"
 sleep 0.1 & sleep 0.1 & wait; echo "waited all"
-( (exit 9) & wait -n; echo "wait -n $?" )
+( (sleep 0.3; exit 9) & wait -n; echo "wait -n $?" )  # the job still runs when wait -n starts (bash 5.2 drops a job that died and was noted before it: 127)
 echo "== traps"
 trap 'echo "ERR at $LINENO"' ERR
 false
