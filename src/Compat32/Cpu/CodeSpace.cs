@@ -41,6 +41,7 @@ public sealed class CodeSpace
         Mem = mem;
         Cache = new DecodeCache(this);
         mem.CodeWritten += InvalidatePage;
+        mem.PermissionsReduced += StopAll;
     }
 
     /// <summary>The shared translated code (created by the first processor that translates), or null when this host
@@ -75,6 +76,15 @@ public sealed class CodeSpace
 
     /// <summary>The processors on this space (read under Lock).</summary>
     internal List<WeakReference<Processor>> CpuList => cpus;
+
+    /// <summary>A page lost an access (AddressSpace.PermissionsReduced): every processor leaves host code at its
+    /// next block end, and its next entry checks the pages again (flush_tlb_mm_range's IPI).</summary>
+    void StopAll()
+    {
+        lock (Lock)
+            foreach (var w in cpus)
+                if (w.TryGetTarget(out var p)) p.Jit?.RequestStop();
+    }
 
     /// <summary>A write hit a page holding decoded code (AddressSpace.CodeWritten, on the writing thread).</summary>
     void InvalidatePage(uint page)

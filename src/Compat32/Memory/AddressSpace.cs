@@ -212,7 +212,8 @@ public sealed unsafe class AddressSpace : IDisposable
 
     /// <summary>Immutable after construction.</summary>
     public readonly byte* Base;
-    /// <summary>Per page: Prot bits, Present (bit 3), CodeBit. Read lock-free by every thread (a byte read; the
+    /// <summary>Per page: Prot bits, Present (bit 3), CodeBit, and bits derived from them (WriteOk, ReadPair,
+    /// WritePair: UpdatePerm keeps them). Read lock-free by every thread (a byte read; the
     /// CPU's hot path); protection bits written under MmLock; CodeBit set and cleared by the CPU's code tracking.</summary>
     public byte PermOf(uint page) => page < PermSize ? PermPtr[page] : (byte)0;
     /// <summary>The table itself, host memory outside the GC heap (a fork or exec must not cost a 1 MiB managed
@@ -226,6 +227,11 @@ public sealed unsafe class AddressSpace : IDisposable
 
     /// <summary>Called with a page number when a write hits a page holding decoded code.</summary>
     public Action<uint>? CodeWritten;
+
+    /// <summary>Called after a page lost read or write access, or became one that holds decoded code, while other
+    /// threads may be running translated code whose checks at block entry passed on it (the TLB shootdown's part:
+    /// CodeSpace asks them to leave at their next block end, where a loop would otherwise skip its checks).</summary>
+    public Action? PermissionsReduced;
 
     /// <summary>Where the kernel keeps a vvar data page current (0: none). Cleared under VvarLock whenever that
     /// page is unmapped or replaced, so the timekeeper's thread never writes into a page the guest reused.</summary>
@@ -366,11 +372,13 @@ public sealed unsafe class AddressSpace : IDisposable
 
     void SetPerm(uint addr, ulong end, Prot prot)
     {
+        byte lost = 0;
         for (ulong a = addr; a < end; a += PageSize)
         {
             uint p = (uint)(a >> PageShift);
-            UpdatePerm(p, CodeBit, (byte)((byte)prot | 8)); // bit 3: present; the code bit is the decoder's
+            lost |= (byte)(UpdatePerm(p, CodeBit, (byte)((byte)prot | 8)) & ~(byte)prot); // bit 3: present; the code bit is the decoder's
         }
+        if ((lost & (byte)(Prot.Read | Prot.Write)) != 0) PermissionsReduced?.Invoke();
     }
 
     public const byte Present = 8;
@@ -402,12 +410,16 @@ public sealed unsafe class AddressSpace : IDisposable
                 lock (VvarLock) VvarPage = 0;
             int i = SplitAt(addr);
             SplitAt(end);
+            byte lost = 0;
             for (ulong a = addr; a < end; a += PageSize)
             {
                 uint p = (uint)(a >> PageShift);
                 // Unmapped first, then the code dropped: a decoder marking the page after this cannot fetch from it.
-                if ((UpdatePerm(p, 0, 0) & CodeBit) != 0) CodeWritten?.Invoke(p);
+                byte old = UpdatePerm(p, 0, 0);
+                lost |= old;
+                if ((old & CodeBit) != 0) CodeWritten?.Invoke(p);
             }
+            if ((lost & (byte)(Prot.Read | Prot.Write)) != 0) PermissionsReduced?.Invoke();
             while (i < vmas.Count && vmas[i].Start < end)
             {
                 var v = vmas[i];
@@ -796,19 +808,59 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>The decoder holds code from this page (atomic: other threads change the permission bits).</summary>
     public void MarkCode(uint page)
     {
-        if ((PermPtr[page] & CodeBit) == 0) UpdatePerm(page, 0xFF, CodeBit);
+        if ((PermPtr[page] & CodeBit) == 0 && (UpdatePerm(page, 0xFF, CodeBit) & (CodeBit | WriteOk)) == WriteOk)
+            PermissionsReduced?.Invoke(); // a write there is no longer a plain one
     }
 
     /// <summary>PermPtr[page] = (PermPtr[page] &amp; keep) | set, atomically (threads of the process mark code pages while
-    /// another maps or protects); returns the old value.</summary>
+    /// another maps or protects); returns the old value. The derived bits (WriteOk, ReadPair, WritePair) of the page
+    /// and of the page below it follow.</summary>
     byte UpdatePerm(uint page, byte keep, byte set)
     {
         ref byte b = ref PermPtr[page];
         byte old = Volatile.Read(ref b);
         while (true)
         {
-            byte seen = Interlocked.CompareExchange(ref b, (byte)((old & keep) | set), old);
-            if (seen == old) return old;
+            byte seen = Interlocked.CompareExchange(ref b, WithDerived(page, (byte)((old & keep & ~Derived) | set)), old);
+            if (seen == old) break;
+            old = seen;
+        }
+        if (page + 1 < PermSize) FixDerived(page + 1);
+        return old;
+    }
+
+    /// <summary>Bits the translated code tests instead of the protection bits: one test per access, page crossing
+    /// included. Derived from the page's own bits and its upper neighbour's; never set by a caller.</summary>
+    public const byte WriteOk = 0x40, ReadPair = 0x10, WritePair = 0x20;
+    const byte Derived = WriteOk | ReadPair | WritePair;
+
+    static bool OwnWriteOk(byte v) => (v & ((byte)Prot.Read | (byte)Prot.Write | CodeBit)) == ((byte)Prot.Read | (byte)Prot.Write);
+
+    /// <summary>v (without derived bits) with the derived bits for page: WriteOk = readable, writable, no decoded
+    /// code (a write needs no check for code); ReadPair / WritePair = that holds for reads / writes of this page
+    /// and of the one below too, so an access that ends here may have started there. Page 0 pairs with nothing.
+    /// (The page below, not above: a stack's hot top page has no mapped page above it.)</summary>
+    byte WithDerived(uint page, byte v)
+    {
+        byte next = page > 0 ? Volatile.Read(ref PermPtr[page - 1]) : (byte)0;
+        if (OwnWriteOk(v)) v |= (byte)(WriteOk | (OwnWriteOk(next) ? WritePair : 0));
+        if ((v & next & (byte)Prot.Read) != 0) v |= ReadPair;
+        return v;
+    }
+
+    /// <summary>Page's pair bits after its lower neighbour changed (that change is visible: called after its CAS).
+    /// A racing update of page itself either sees the neighbour's new value or fails its CAS against ours and
+    /// computes again, so the last writer of either byte leaves the pair bits right.</summary>
+    void FixDerived(uint page)
+    {
+        ref byte b = ref PermPtr[page];
+        byte old = Volatile.Read(ref b);
+        while (true)
+        {
+            byte want = WithDerived(page, (byte)(old & ~Derived));
+            if (want == old) return;
+            byte seen = Interlocked.CompareExchange(ref b, want, old);
+            if (seen == old) return;
             old = seen;
         }
     }
@@ -937,8 +989,12 @@ public sealed unsafe class AddressSpace : IDisposable
                         CopyPrivate(v, Base + v.Start, c.Base + v.Start, v.Length, dstMapsImage: true);
                     }
                     c.vmas.Add(nv);
-                    for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.PermPtr[p] = (byte)(PermPtr[p] & ~CodeBit);
+                    for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.PermPtr[p] = (byte)(PermPtr[p] & ~(CodeBit | Derived));
                 }
+                // The child's derived bits: no code pages, and neighbours left out (MADV_DONTFORK) pair with nothing.
+                foreach (var v in c.vmas)
+                    for (ulong p = v.Start >> PageShift; p <= Math.Min(v.EndL >> PageShift, PermSize - 1); p++)
+                        c.PermPtr[p] = c.WithDerived((uint)p, (byte)(c.PermPtr[p] & ~Derived));
                 if (c.VvarPage != 0 && c.FindVma(c.VvarPage) == null) c.VvarPage = 0;
             }
             catch { c.Dispose(); throw; }
