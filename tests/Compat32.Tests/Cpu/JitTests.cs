@@ -1,5 +1,6 @@
 using Compat32.Cpu;
 using Compat32.Memory;
+using Compat32.Tests.Harness;
 using Iced.Intel;
 using Xunit;
 using static Iced.Intel.AssemblerRegisters;
@@ -503,4 +504,24 @@ public sealed unsafe class JitTests
         Assert.True(stoppedAt - Volatile.Read(ref requestedAt) < 1000, $"stop requested at {requestedAt} ms, seen at {stoppedAt} ms");
         Assert.True(m.Cpu.Jit!.Instructions > 1_000_000);
     }
+
+    // ---- a guest program: page-crossing accesses, a mapping's first page, 4 GiB wrap, a loop whose page is protected
+
+    static string MemGuest() => GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "cpu", "memjit.c"), "-w", "-pthread");
+
+    /// <summary>tests/guests/cpu/memjit.c under qemu-i386 and under compat32, interpreted and with every block
+    /// translated at its first run: accesses that cross into the next page (allowed, PROT_NONE, a write into
+    /// PROT_READ, a write into code that ran: the pair test and its exact fallback), a mapping's first page, a
+    /// base + displacement past 4 GiB (a direct operand's entry check), and a loop that skips its entry checks
+    /// while another thread write-protects or unmaps its page (it must fault within one iteration: fails when
+    /// CodeSpace does not stop the loop).</summary>
+    [Theory]
+    [InlineData("off")]
+    [InlineData("1")]
+    public void GuestMemoryChecksMatchQemu(string jit) =>
+        Differential.AssertSame(MemGuest(), [], new() { Compat32Options = ["--jit", jit] });
+
+    [NativeI386Fact]
+    public void GuestMemoryChecksMatchTheHostKernel() =>
+        NativeI386.AssertSame(MemGuest(), [], new() { Compat32Options = ["--jit", "1"] });
 }

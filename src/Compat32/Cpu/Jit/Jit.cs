@@ -17,7 +17,7 @@ public sealed unsafe class Jit
     internal const int OffR = 0;            // uint[8] guest EAX..EDI
     internal const int OffEip = 32;         // uint: guest EIP at exit
     internal const int OffAsync = 36;       // int: nonzero asks the host code to leave at the next block end
-    internal const int OffFlags = 40;       // ushort: guest SF ZF AF PF CF as LAHF has them (byte 0), OF (byte 1: 0 or 1)
+    internal const int OffFlags = 40;       // ushort: guest OF (byte 0: 0 or 1), SF ZF AF PF CF as LAHF has them (byte 1)
     internal const int OffDf = 42;          // byte: guest DF (CLD/STD run in host code; the host's DF stays 0)
     internal const int OffStrChunks = 44;   // int: page chunks REP string instructions may still run this entry
     internal const int OffStrFlags = 120;   // ushort: REPE/REPNE CMPS/SCAS's flags so far, as OffFlags (scratch)
@@ -242,8 +242,8 @@ public sealed unsafe class Jit
         }
         var f = s.Flags;
         f.Materialize();
-        st[OffFlags] = (byte)((f.Bits & 0xD5) | 2);
-        st[OffFlags + 1] = (byte)((f.Bits >> 11) & 1);
+        st[OffFlags] = (byte)((f.Bits >> 11) & 1);
+        st[OffFlags + 1] = (byte)((f.Bits & 0xD5) | 2);
         st[OffDf] = (f.Bits & Flags.DF) != 0 ? (byte)1 : (byte)0;
         *(int*)(st + OffStrChunks) = StrChunksPerEntry;
         // The GC waits for host code to return (SuppressGCTransition): a bounded run per entry.
@@ -257,7 +257,7 @@ public sealed unsafe class Jit
         Volatile.Write(ref HostSeq, HostSeq + 1);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
-        f.Bits = (f.Bits & ~(Flags.Arith | Flags.DF)) | (st[OffFlags] & 0xD5u) | (st[OffFlags + 1] & 1u) << 11
+        f.Bits = (f.Bits & ~(Flags.Arith | Flags.DF)) | (st[OffFlags + 1] & 0xD5u) | (st[OffFlags] & 1u) << 11
             | (st[OffDf] != 0 ? Flags.DF : 0);
         long done = run - *(long*)(st + OffBudget);
         Instructions += done;

@@ -392,7 +392,7 @@ internal sealed partial class Translator
     };
 
     /// <summary>The host form of a generic instruction: registers mapped, memory operand [r14+r8].</summary>
-    static Instruction HostForm(in Instruction ins)
+    static Instruction HostForm(in Instruction ins, bool direct = false)
     {
         var h = ins;
         switch (ins.Code)
@@ -425,6 +425,15 @@ internal sealed partial class Translator
                 h.MemoryIndex = Host64(ins.MemoryIndex);
                 h.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement32;
                 h.MemoryDisplSize = ins.MemoryDisplacement32 == 0 && ins.MemoryBase != Register.None ? 0 : 8;
+            }
+            else if (direct)
+            {
+                // [r14 + base + disp]: the guest's base as the index (R12, ESP's home, can be one; RSP could not).
+                h.MemoryBase = Register.R14;
+                h.MemoryIndex = Host64(ins.MemoryBase);
+                h.MemoryIndexScale = 1;
+                h.MemoryDisplacement64 = (ulong)(long)(int)ins.MemoryDisplacement32;
+                h.MemoryDisplSize = ins.MemoryDisplacement32 == 0 ? 0 : 8;
             }
             else
             {
@@ -521,6 +530,7 @@ internal sealed partial class Translator
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
+        exactChecks.Clear();
         stops.Clear();
         exits.Clear();
         midExits.Clear();
@@ -530,12 +540,15 @@ internal sealed partial class Translator
         PlanChecks(insns, kinds, p, hoist);
         PlanFlags(insns, kinds, p);
         EmitEntryChecks();
+        if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
+        else afterChecks = blockEntry; // (one label per instruction)
         for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         if (!IsTerminator(kinds[p - 1]))
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
         }
+        checksHold = false; // a mid-block exit's registers are not the block end's
         foreach (var (label, target, retired, dirty) in midExits)
         {
             var l = label;
@@ -544,6 +557,7 @@ internal sealed partial class Translator
             SaveIfDirty();
             DispatchConst(target, retired);
         }
+        EmitExactChecks();
         EmitExits(slow, Jit.ExitInterpret);
         EmitExits(stops, Jit.ExitDispatch);
         if (hoistUsed)
@@ -746,6 +760,18 @@ internal sealed partial class Translator
 
     void EmitMem(in Instruction ins, int i)
     {
+        if (accCount[i] == 1 && accs[accFirst[i]].Direct)
+        {
+            accNext[i]++;
+            var d = HostForm(ins, direct: true);
+            BeforeExecute(ins);
+            var hb = High8Source(ins);
+            if (hb != Register.None)
+                a.AddInstruction(Instruction.Create(Code.VEX_Rorx_r32_rm32_imm8, Register.R10D, hb.GetFullRegister32(), 8));
+            a.AddInstruction(d);
+            AfterExecute(ins);
+            return;
+        }
         if (!AllHoisted(i)) SaveIfDirty();
         Address(ins, i);
         int size = ins.MemorySize.GetSize();
@@ -888,6 +914,10 @@ internal sealed partial class Translator
         public int Scale, Size;
         public long Disp;
         public bool Write, Locked, Hoisted;
+        /// <summary>Hoisted, one base register still as it was at entry, no index, no segment base, a displacement
+        /// from 0: the instruction addresses [r14 + base + disp] itself (no LEA into r8d), its group's entry check
+        /// having shown that base + disp does not pass 4 GiB (so the host sum is the 32-bit guest address).</summary>
+        public bool Direct;
     }
 
     /// <summary>Hoisted checks with the same address registers, segment and access merged into one byte range
@@ -897,18 +927,26 @@ internal sealed partial class Translator
         public Register Base, Index, Seg;
         public int Scale;
         public long Lo, Hi;
-        public bool Write;
+        public bool Write, Direct;
     }
 
     readonly List<Acc> accs = new();
     readonly List<Group> groups = new();
     int[] accFirst = Array.Empty<int>(), accCount = Array.Empty<int>(), accNext = Array.Empty<int>();
     RflagsBits[] liveAfter = Array.Empty<RflagsBits>();
-    Label blockEntry, hoistFail;
+    Label blockEntry, afterChecks, hoistFail;
+    /// <summary>At the block's last instruction, every hoisted check still holds (PlanChecks): a loop onto the
+    /// block's own start may skip them. Their pages cannot have lost the access meanwhile without this processor
+    /// being asked to stop (CodeSpace.PermissionsReduced), which the loop's edge tests before it jumps.</summary>
+    bool checksHold;
+    /// <summary>COMPAT32_JIT_LOOPCHECKS=1: a loop onto itself runs its entry checks again each time (to compare).</summary>
+    static readonly bool LoopSkipOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_LOOPCHECKS") != "1";
     bool hoistUsed;
 
     /// <summary>COMPAT32_JIT_HOIST=0 keeps every check at its instruction (for measurements and bisecting).</summary>
     static readonly bool HoistOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_HOIST") != "0";
+    /// <summary>COMPAT32_JIT_DIRECT=0: every access computes its address into r8d (Acc.Direct off; to compare).</summary>
+    static readonly bool DirectOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_DIRECT") != "0";
 
     bool AllHoisted(int i)
     {
@@ -952,8 +990,10 @@ internal sealed partial class Translator
                 if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
                 else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
+                bool direct = ok && DirectOn && k == K.Generic && x == Register.None && b != Register.None
+                    && (b != Register.ESP || esp == 0) && disp >= 0 && seg is Register.DS or Register.SS;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
-                    Write = write, Locked = locked, Seg = seg, Hoisted = ok });
+                    Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct });
             }
             switch (k)
             {
@@ -1021,6 +1061,12 @@ internal sealed partial class Translator
             }
             if (esp is > 1 << 20 or < -(1 << 20)) modified |= 1 << 4;
         }
+        // The hoisted checks hold again at the block end if no register they use moved (ESP back where it was).
+        checksHold = LoopSkipOn;
+        foreach (var c in accs)
+            if (c.Hoisted && ((c.Base != Register.None && (modified & 1 << GprIndex(c.Base)) != 0) || (c.Base == Register.ESP && esp != 0)
+                || (c.Index != Register.None && (modified & 1 << GprIndex(c.Index)) != 0)))
+                checksHold = false;
         // Merge: one range per address expression, segment and access, up to a page long.
         var span = CollectionsMarshal.AsSpan(accs);
         for (int j = 0; j < span.Length; j++)
@@ -1034,11 +1080,12 @@ internal sealed partial class Translator
                 if (G.Base == c.Base && G.Index == c.Index && G.Scale == c.Scale && G.Seg == c.Seg && G.Write == c.Write
                     && Math.Max(G.Hi, c.Disp + c.Size) - Math.Min(G.Lo, c.Disp) <= 0x1000) { gi = g; break; }
             }
-            if (gi < 0) groups.Add(new Group { Base = c.Base, Index = c.Index, Scale = c.Scale, Seg = c.Seg, Write = c.Write, Lo = c.Disp, Hi = c.Disp + c.Size });
+            if (gi < 0) groups.Add(new Group { Base = c.Base, Index = c.Index, Scale = c.Scale, Seg = c.Seg, Write = c.Write, Lo = c.Disp, Hi = c.Disp + c.Size, Direct = c.Direct });
             else
             {
                 var G = groups[gi];
                 G.Lo = Math.Min(G.Lo, c.Disp); G.Hi = Math.Max(G.Hi, c.Disp + c.Size);
+                G.Direct |= c.Direct;
                 groups[gi] = G;
             }
             hoistUsed = true;
@@ -1073,10 +1120,8 @@ internal sealed partial class Translator
         }
         else
         {
-            a.movzx(r9d, __byte_ptr[r15 + r9]);
-            a.and(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write | Memory.AddressSpace.CodeBit));
-            a.cmp(r9d, (int)((byte)Memory.Prot.Read | (byte)Memory.Prot.Write));
-            a.jne(fail);
+            a.test(__byte_ptr[r15 + r9], Memory.AddressSpace.WriteOk); // readable, writable, no decoded code
+            a.jz(fail);
         }
     }
 
@@ -1088,6 +1133,13 @@ internal sealed partial class Translator
         hoistFail = a.CreateLabel();
         foreach (var g in groups)
         {
+            if (g.Direct)
+            {
+                // The direct accesses' base + disp (disp >= 0) stays below 4 GiB: the 64-bit sum's top half is 0.
+                a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R9, new MemoryOperand(Host64(g.Base), (long)(g.Hi - 1), 8)));
+                a.shr(r9, 32);
+                a.jnz(hoistFail);
+            }
             EntryAddress(g.Base, g.Index, g.Scale, g.Lo, g.Seg);
             a.mov(r9d, r8d);
             PageOk(g.Write, hoistFail);
@@ -1179,14 +1231,48 @@ internal sealed partial class Translator
         int c = accNext[i]++;
         if (c < accCount[i] && accs[accFirst[i] + c].Hoisted) return; // checked at block entry
         var l = SlowLabelAt(i);
-        a.mov(r9d, r8d);
-        PageOk(write, l);
-        if (size > 1)
+        if (size == 1 || span != 0x1000)
         {
             a.mov(r9d, r8d);
-            a.and(r9d, span - 1);
-            a.cmp(r9d, span - size);
-            a.ja(l);
+            PageOk(write, l);
+            if (size > 1) InLine(size, span, l);
+            return;
+        }
+        // One test: the page of the last byte and the one below allow the access (AddressSpace's pair bits), so it
+        // may cross. Else the exact test, out of line: the access is on one page that allows it (a mapping's first
+        // page, whose lower neighbour is unmapped or holds code), or the interpreter takes it.
+        var exact = a.CreateLabel();
+        var back = a.CreateLabel();
+        a.lea(r9d, __[r8 + (size - 1)]);
+        a.shr(r9d, 12);
+        a.test(__byte_ptr[r15 + r9], write ? Memory.AddressSpace.WritePair : Memory.AddressSpace.ReadPair);
+        a.jz(exact);
+        a.Label(ref back);
+        exactChecks.Add((exact, back, l, size, write));
+    }
+
+    /// <summary>Leave for l unless [r8d, r8d+size) is inside one span-byte line.</summary>
+    void InLine(int size, int span, Label l)
+    {
+        a.mov(r9d, r8d);
+        a.and(r9d, span - 1);
+        a.cmp(r9d, span - size);
+        a.ja(l);
+    }
+
+    /// <summary>The out-of-line halves of Check's pair tests: the access's own page and no crossing, then back.</summary>
+    readonly List<(Label exact, Label back, Label slow, int size, bool write)> exactChecks = new();
+
+    void EmitExactChecks()
+    {
+        foreach (var (exact, back, slowL, size, write) in exactChecks)
+        {
+            var e = exact;
+            a.Label(ref e);
+            a.mov(r9d, r8d);
+            PageOk(write, slowL);
+            InLine(size, 0x1000, slowL);
+            a.jmp(back);
         }
     }
 
@@ -1207,33 +1293,37 @@ internal sealed partial class Translator
 
     void SaveIfDirty()
     {
-        if (loc == FLoc.HostDirty)
-        {
-            // The flags image (Jit.OffFlags): byte 0 as LAHF has it (SF ZF AF PF CF), byte 1 = OF. LAHF/SETO rather
-            // than PUSHFQ: PUSHFQ waits for an earlier locked instruction to complete (about 20 ns on this project's
-            // Xeon host, at every block end of a mutex loop). Host RFLAGS stays as it was: a Jcc may follow.
-            if (SahfInLongMode)
-            {
-                a.mov(r9, rax);
-                a.lahf();
-                a.seto(al);
-                a.xchg(al, ah); // AH cannot be stored with the REX prefix [r13] needs
-                a.mov(__word_ptr[r13 + Jit.OffFlags], ax);
-                a.mov(rax, r9);
-            }
-            else
-            {
-                a.pushfq();
-                a.pushfq();
-                a.pop(r9);
-                a.mov(__byte_ptr[r13 + Jit.OffFlags], r9b);
-                a.shr(r9d, 11);
-                a.and(r9d, 1);
-                a.mov(__byte_ptr[r13 + Jit.OffFlags + 1], r9b);
-                a.popfq();
-            }
-        }
+        if (loc == FLoc.HostDirty) StoreFlags(Jit.OffFlags);
         loc = FLoc.Saved;
+    }
+
+    /// <summary>The guest flags in host RFLAGS to a flags image at r13+off (Jit.OffFlags): byte 0 = OF (0 or 1),
+    /// byte 1 = SF ZF AF PF CF as LAHF has them, so SETO AL / LAHF leave AX as the image is. LAHF/SETO rather than
+    /// PUSHFQ: PUSHFQ waits for an earlier locked instruction to complete (about 20 ns on this project's Xeon host,
+    /// at every block end of a mutex loop); swapping AL and AH before the store cost about 0.5 ns more per save
+    /// (a partial-register merge), most of what sha256.c's blocks spent on their flags. Host RFLAGS stays as it
+    /// was: a Jcc may follow.</summary>
+    void StoreFlags(int off)
+    {
+        if (SahfInLongMode)
+        {
+            a.mov(r9, rax);
+            a.lahf();
+            a.seto(al);
+            a.mov(__word_ptr[r13 + off], ax);
+            a.mov(rax, r9);
+        }
+        else
+        {
+            a.pushfq();
+            a.pushfq();
+            a.pop(r9);
+            a.mov(__byte_ptr[r13 + off + 1], r9b);
+            a.shr(r9d, 11);
+            a.and(r9d, 1);
+            a.mov(__byte_ptr[r13 + off], r9b);
+            a.popfq();
+        }
     }
 
     /// <summary>Host RFLAGS = the saved guest flags. SAHF for SF ZF AF PF CF and an ADD that overflows exactly when
@@ -1242,8 +1332,8 @@ internal sealed partial class Translator
     {
         if (!SahfInLongMode)
         {
-            a.movzx(r9d, __byte_ptr[r13 + Jit.OffFlags]);
-            a.movzx(r10d, __byte_ptr[r13 + Jit.OffFlags + 1]);
+            a.movzx(r9d, __byte_ptr[r13 + Jit.OffFlags + 1]);
+            a.movzx(r10d, __byte_ptr[r13 + Jit.OffFlags]);
             a.shl(r10d, 11);
             a.or(r9d, r10d);
             a.push(r9);
@@ -1251,10 +1341,8 @@ internal sealed partial class Translator
             return;
         }
         a.mov(r9, rax);
-        a.movzx(r10d, __byte_ptr[r13 + (Jit.OffFlags + 1)]); // 0 or 1 (every writer of the image keeps it so)
-        a.add(r10b, 0x7F);
-        a.mov(eax, __dword_ptr[r13 + Jit.OffFlags]);
-        a.mov(ah, al);
+        a.movzx(eax, __word_ptr[r13 + Jit.OffFlags]); // AL = OF: 0 or 1 (every writer of the image keeps it so)
+        a.add(al, 0x7F);
         a.sahf();
         a.mov(rax, r9);
     }
@@ -1283,7 +1371,7 @@ internal sealed partial class Translator
         {
             // A loop onto itself: straight back to this code. An invalidation of the block requests a stop,
             // which the test above sees, so stale code is never re-entered this way.
-            a.jmp(blockEntry);
+            a.jmp(checksHold ? afterChecks : blockEntry);
             return;
         }
         ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;

@@ -197,12 +197,7 @@ internal sealed partial class Translator
         a.add(rdi, r14);
         a.AddInstruction(repne ? HostRepne(kind, sz) : HostRep(kind, sz));
         // The last comparison's flags (at least one ran): to the scratch image with LAHF/SETO, which change none.
-        a.mov(r9, rax);
-        a.lahf();
-        a.seto(al);
-        a.xchg(al, ah);
-        a.mov(__word_ptr[r13 + Jit.OffStrFlags], ax);
-        a.mov(rax, r9);
+        StoreFlags(Jit.OffStrFlags);
         // Stopped on the condition: REPE on a difference (ZF = 0), REPNE on an equality (ZF = 1).
         if (repne) a.sete(r8b); else a.setne(r8b);
         if (src) { a.sub(rsi, r14); a.mov(esi, esi); }
