@@ -99,6 +99,36 @@ measure() {
   echo "$(printf '%s\n' "${ws[@]}" | med) $(printf '%s\n' "${cs[@]}" | med) $(printf '%s\n' "${ms[@]}" | med | awk '{ printf "%.0f", $1 }') $h"
 }
 
+# median of each column over lines of measure's output (one line per run); a plain row's 4th column is its stdout
+# hash, which must agree between the runs ("DIFFERS" when not)
+medrows() {
+  local kind="$1" lines=() l col nf out=""
+  while read -r l; do lines+=("$l"); done
+  nf=$(echo "${lines[0]}" | awk '{ print NF }')
+  for ((col = 1; col <= nf; col++)); do
+    if [ "$kind" != mips ] && [ $col = 4 ]; then
+      local h; h="$(printf '%s\n' "${lines[@]}" | awk '{ print $4 }' | sort -u)"
+      [ "$(echo "$h" | wc -l)" = 1 ] || h=DIFFERS
+      out+="$h "; continue
+    fi
+    out+="$(printf '%s\n' "${lines[@]}" | awk -v c=$col '{ print $c }' | sort -n |
+      awk -v c=$col '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2; printf (c <= 2 ? "%.3f" : "%.0f"), m }') "
+  done
+  echo "$out"
+}
+
+# both KIND ARGS...: N single runs of qemu-i386 (q) and of compat32 (c), alternating: this VM's speed drifts by tens
+# of percent within a minute, so each compat32 run is compared with a qemu-i386 run of the same minute. Sets rq, rc.
+both() {
+  local kind="$1" qs=() cs=() i a b; shift
+  for ((i = 0; i < N; i++)); do
+    a="$(N=1 measure "$kind" "${q[@]}" "$@")" || return 1
+    b="$(N=1 measure "$kind" "${c[@]}" "$@")" || return 2
+    qs+=("$a"); cs+=("$b")
+  done
+  rq=($(printf '%s\n' "${qs[@]}" | medrows "$kind")); rc=($(printf '%s\n' "${cs[@]}" | medrows "$kind"))
+}
+
 rows=() worst=() failed=() ratios=()
 # row LABEL KIND X64BIN PROG ARGS...: KIND static (PROG is a static i386 binary) | dyn (PROG is a sysroot path
 # such as /usr/bin/xz) | mips (dyn, 7-Zip's benchmark). X64BIN: the x86-64 build of the same source, or "-".
@@ -106,24 +136,29 @@ row() {
   local label="$1" kind="$2" x64="$3" prog="$4"; shift 4
   [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
   local nat=() q=() c=() mk=plain
-  if [ "$kind" = static ]; then nat=("$prog"); q=(qemu-i386 "${qcpu[@]}" "$prog"); c=("$c32" "$prog")
+  local stats="$out/stats.json"; rm -f "$stats"
+  if [ "$kind" = static ]; then nat=("$prog"); q=(qemu-i386 "${qcpu[@]}" "$prog"); c=("$c32" --stats-json "$stats" "$prog")
   else
     [ -f "$sr.unavailable" ] && return 0
     [ "$kind" = mips ] && mk=mips
     # natively through the sysroot's own ld.so and libraries (no host i386 libraries involved); python gets the
     # sysroot's stdlib as PYTHONHOME, which the emulators find by path lookup under the sysroot
     nat=(env PYTHONHOME="$sr/usr" "$sr/lib/ld-linux.so.2" --library-path "$sr/usr/lib/i386-linux-gnu:$sr/lib/i386-linux-gnu" "$sr$prog")
-    q=(qemu-i386 "${qcpu[@]}" -L "$sr" "$sr$prog"); c=("$c32" --sysroot "$sr" "$sr$prog")
+    q=(qemu-i386 "${qcpu[@]}" -L "$sr" "$sr$prog"); c=("$c32" --stats-json "$stats" --sysroot "$sr" "$sr$prog")
   fi
   local rx=(- - - -) rn=(- - - -) rq rc
   if [ "$x64" != - ]; then rx=($(measure $mk "$x64" "$@")) || rx=(- - - -); fi
   if [ $native = 1 ]; then rn=($(measure $mk "${nat[@]}" "$@")) || rn=(- - - -); fi
-  rq=($(measure $mk "${q[@]}" "$@")) || { log "$label: qemu-i386 failed"; rows+=("| $label | qemu-i386 failed |"); return 0; }
-  if ! rc=($(measure $mk "${c[@]}" "$@")); then
-    log "$label: FAILED under compat32"; failed+=("$label"); rows+=("| $label | ${rx[0]} | ${rn[0]} | ${rq[0]} | FAILED | | | | | | |"); return 0
+  local rq=() rc=() st=0
+  both $mk "$@" || st=$?
+  if [ $st = 1 ]; then log "$label: qemu-i386 failed"; rows+=("| $label | qemu-i386 failed |"); return 0; fi
+  if [ $st = 2 ]; then
+    log "$label: FAILED under compat32"; failed+=("$label"); rows+=("| $label | ${rx[0]} | ${rn[0]} | - | FAILED | | | | | | | |"); return 0
   fi
+  # the translated code's peak in one address space (the last run's --stats-json), KiB
+  local cc; cc="$(grep -o '"code_peak_bytes":[0-9]*' "$stats" 2>/dev/null | awk -F: '{ printf "%.0f", $2 / 1024 }')"; cc="${cc:--}"
   if [ $mk = plain ]; then
-    [ "${rc[3]}" = "${rq[3]}" ] || { log "$label: compat32's stdout differs from qemu-i386's"; failed+=("$label (output differs)"); rows+=("| $label | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} (OUTPUT DIFFERS) | | | | | | |"); return 0; }
+    [ "${rc[3]}" = "${rq[3]}" ] && [ "${rc[3]}" != DIFFERS ] || { log "$label: compat32's stdout differs from qemu-i386's (or between runs)"; failed+=("$label (output differs)"); rows+=("| $label | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} (OUTPUT DIFFERS) | | | | | | | |"); return 0; }
     [ "${rn[3]}" = - ] || [ "${rn[3]}" = "${rq[3]}" ] || log "$label: native i386 stdout differs from qemu-i386's"
   fi
   # ratios: compat32 wall / qemu-i386 wall, CPU / CPU, wall / native i386 wall, wall / x86-64 wall; for 7-Zip the
@@ -140,7 +175,7 @@ row() {
   local lab="$label"; [ $mk = mips ] && lab="$label (rating MIPS, R/U MIPS: native ${rn[3]}, ${rn[4]:--}; qemu ${rq[3]}, ${rq[4]}; compat32 ${rc[3]}, ${rc[4]})"
   printf '%-52s x64 %6s  i386 %6s  qemu %7s (cpu %6s)  compat32 %7s (cpu %6s)  /qemu %5sx (cpu %5sx)  /native %5sx  /x64 %5sx\n' \
     "$label" "${rx[0]}" "${rn[0]}" "${rq[0]}" "${rq[1]}" "${rc[0]}" "${rc[1]}" "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}" >&2
-  rows+=("| $lab | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} | ${rq[1]} | ${rc[1]} | ${rq[2]} / ${rc[2]} | **${r[0]}x** | ${r[1]}x | ${r[2]}x | ${r[3]}x |")
+  rows+=("| $lab | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} | ${rq[1]} | ${rc[1]} | ${rq[2]} / ${rc[2]} | $cc | **${r[0]}x** | ${r[1]}x | ${r[2]}x | ${r[3]}x |")
   worst+=("${r[0]}	$label	$kind	$prog	$(printf '%q ' "$@")")
   local cat=deb; [[ "$label" == *.c* ]] && cat=c; [[ "$label" == startup* ]] && cat=startup
   ratios+=("$cat ${r[*]}")
@@ -193,17 +228,17 @@ sec="$out/section.md"
 {
   echo "## Benchmark suite (\`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\`)"
   echo
-  echo "Generated by \`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(( $(date +%s) - t00 )) s: median of $N run(s) per column (7-Zip: 1 run; start-up rows: at least 5); wall and CPU (user+sys) in seconds. x86-64 = the same C source built \`gcc -O2 -static\` for x86-64; i386 = the i386 binary run by the host kernel (IA32 emulation; Debian programs through the sysroot's own ld.so); qemu-i386 with \`${qcpu[*]}\` (compat32's default SIMD set, no AVX). Ratios are compat32 / the other (lower is better); for 7-Zip, qemu-i386's rating (MIPS) / compat32's, and in the CPU column the same for 7-Zip's CPU-normalised R/U rating. Load average before: $load0; after: $load1."
+  echo "Generated by \`bench/suite.sh$([ $quick = 1 ] && echo ' --quick')\` on $(date -u '+%Y-%m-%d %H:%M UTC') in $(( $(date +%s) - t00 )) s: median of $N run(s) per column, qemu-i386 and compat32 runs alternating (7-Zip: 1 run; start-up rows: at least 5); wall and CPU (user+sys) in seconds. x86-64 = the same C source built \`gcc -O2 -static\` for x86-64; i386 = the i386 binary run by the host kernel (IA32 emulation; Debian programs through the sysroot's own ld.so); qemu-i386 with \`${qcpu[*]}\` (compat32's default SIMD set, no AVX). Ratios are compat32 / the other (lower is better); for 7-Zip, qemu-i386's rating (MIPS) / compat32's, and in the CPU column the same for 7-Zip's CPU-normalised R/U rating. Code cache: the most translated code compat32's one address space held at once (\`--stats-json\` code_peak_bytes; bound: 64 MiB per address space, flushed whole past it); qemu-i386 does not report its translation buffer's use. Load average before: $load0; after: $load1."
   echo
   echo "Machine: $(nproc) CPUs, $model; $(uname -sr); $(qemu-i386 --version | head -1); compat32 at $(git -C "$root" rev-parse --short HEAD)."
   echo
-  echo "| benchmark | x86-64 wall | i386 native wall | qemu-i386 wall | compat32 wall | qemu-i386 cpu | compat32 cpu | max RSS MiB qemu / compat32 | compat32 / qemu wall | compat32 / qemu cpu | compat32 / i386 native | compat32 / x86-64 |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+  echo "| benchmark | x86-64 wall | i386 native wall | qemu-i386 wall | compat32 wall | qemu-i386 cpu | compat32 cpu | max RSS MiB qemu / compat32 | compat32 code cache KiB | compat32 / qemu wall | compat32 / qemu cpu | compat32 / i386 native | compat32 / x86-64 |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
-  echo "| **geometric mean, all rows** | | | | | | | | **$(geo 1 .)** | $(geo 2 .) | $(geo 3 .) | $(geo 4 .) |"
-  echo "| geometric mean, our C programs | | | | | | | | $(geo 1 '^c$') | $(geo 2 '^c$') | $(geo 3 '^c$') | $(geo 4 '^c$') |"
-  echo "| geometric mean, Debian programs | | | | | | | | $(geo 1 '^deb$') | $(geo 2 '^deb$') | $(geo 3 '^deb$') | - |"
-  echo "| geometric mean, startup | | | | | | | | $(geo 1 '^startup$') | $(geo 2 '^startup$') | $(geo 3 '^startup$') | - |"
+  echo "| **geometric mean, all rows** | | | | | | | | | **$(geo 1 .)** | $(geo 2 .) | $(geo 3 .) | $(geo 4 .) |"
+  echo "| geometric mean, our C programs | | | | | | | | | $(geo 1 '^c$') | $(geo 2 '^c$') | $(geo 3 '^c$') | $(geo 4 '^c$') |"
+  echo "| geometric mean, Debian programs | | | | | | | | | $(geo 1 '^deb$') | $(geo 2 '^deb$') | $(geo 3 '^deb$') | - |"
+  echo "| geometric mean, startup | | | | | | | | | $(geo 1 '^startup$') | $(geo 2 '^startup$') | $(geo 3 '^startup$') | - |"
   [ ${#failed[@]} -gt 0 ] && { echo; echo "FAILED under compat32 in this run: $(IFS=';'; echo "${failed[*]}")."; }
   echo
   echo "Highest compat32 / qemu-i386 wall ratios: $(printf '%s\n' "${worst[@]}" | sort -t$'\t' -k1,1 -gr | head -3 | awk -F'\t' '{ printf "%s%s %sx", (NR > 1 ? "; " : ""), $2, $1 }')."

@@ -51,7 +51,10 @@ public static class PathStats
         if (m64 != 0 || u64 != 0)
             sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
+        {
             sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
+            sb.Append($"  code:     peak {Compat32.Cpu.Jit.PeakCodeBytes / 1024.0,9:F1} KiB in one address space (bound {Compat32.Cpu.Jit.CodeLimitBytes >> 20} MiB)   written {Compat32.Cpu.Jit.TotalCodeBytes / 1024.0:F1} KiB\n");
+        }
         else
             sb.Append("  jit:      off (interpreter only)\n");
         return sb.ToString();
@@ -78,7 +81,8 @@ public static class PathStats
         sb.Append("\"cpu\":{\"instructions\":").Append(c.Instructions).Append(",\"translated\":").Append(c.Translated)
           .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(c.Copied)
           .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits)
-          .Append(",\"flushes\":").Append(c.Flushes).Append("}}\n");
+          .Append(",\"flushes\":").Append(c.Flushes).Append(",\"code_peak_bytes\":").Append(Compat32.Cpu.Jit.PeakCodeBytes)
+          .Append(",\"code_written_bytes\":").Append(Compat32.Cpu.Jit.TotalCodeBytes).Append("}}\n");
         return sb.ToString();
     }
 }

@@ -295,6 +295,12 @@ public sealed unsafe class Jit
     static readonly bool HostDaz = System.Runtime.Intrinsics.X86.X86Base.IsSupported
         && (System.Runtime.Intrinsics.X86.X86Base.CpuId(1, 0).Ecx & 1) != 0;
 
+    /// <summary>Translated code: the most one address space held at once, all that was written (machine-wide), and
+    /// the bound per address space (JitCode).</summary>
+    public static long PeakCodeBytes => Volatile.Read(ref JitCode.PeakCodeBytes);
+    public static long TotalCodeBytes => Interlocked.Read(ref JitCode.TotalCodeBytes);
+    public const long CodeLimitBytes = JitCode.CodeLimit;
+
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>
     public void RequestStop() => Volatile.Write(ref *(int*)(State + OffAsync), 1);
 }

@@ -160,7 +160,20 @@ internal sealed unsafe partial class JitCode
     internal ulong CodeCursor => (ulong)code + used;
     internal ulong CodeLeft => CodeSize - used;
     internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);
-    internal void Commit(int len) => used = (used + (ulong)len + 15) & ~15UL;
+    internal void Commit(int len)
+    {
+        used = (used + (ulong)len + 15) & ~15UL;
+        Interlocked.Add(ref TotalCodeBytes, len);
+        long u = (long)(used - stubsEnd), peak;
+        while (u > (peak = Volatile.Read(ref PeakCodeBytes)) && Interlocked.CompareExchange(ref PeakCodeBytes, u, peak) != peak) { }
+    }
+
+    /// <summary>Machine-wide, for --stats: the most translated code one address space held at once (its region holds
+    /// CodeSize; past that it is flushed), and the code written by all of them.</summary>
+    internal static long PeakCodeBytes, TotalCodeBytes;
+
+    /// <summary>The size of one address space's code region (the bound on its translated code).</summary>
+    internal const long CodeLimit = (long)CodeSize;
     internal long TranslatedCount => translated;
     internal ulong TableAddr => (ulong)Table;
 
