@@ -32,6 +32,9 @@ public sealed class CodeSpace
     internal readonly object Lock = new();
     /// <summary>A locked access crossing a cache line or page holds this (hardware asserts the bus lock).</summary>
     internal readonly object BusLock = new();
+    /// <summary>Bytes of translated code this space may hold (0: JitCode's default); read when its code is created
+    /// (tests set it first to put the code area under pressure).</summary>
+    internal ulong CodeLimit;
     public readonly DecodeCache Cache;
     JitCode? code;
     readonly List<WeakReference<Processor>> cpus = new();

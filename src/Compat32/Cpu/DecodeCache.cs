@@ -154,6 +154,12 @@ public sealed unsafe class DecodeCache
         blocks.ForEach(static b => { b.Native = 0; b.NoJit = false; b.Hits = 0; });
     }
 
+    /// <summary>The blocks whose host code lies in [lo, hi) lose it (JitCode's eviction of one segment; under the lock).</summary>
+    internal void ForgetNativeIn(nint lo, nint hi)
+    {
+        blocks.ForEach(b => { if (b.Native >= lo && b.Native < hi) { b.Native = 0; b.NoJit = false; b.Hits = 0; } });
+    }
+
     /// <summary>
     /// Feeds Iced from guest memory, stopping (not throwing) at an unfetchable byte. Each page is marked as holding
     /// code (CodeBit, atomically) before its first byte is read, so a store that checks the page afterwards takes

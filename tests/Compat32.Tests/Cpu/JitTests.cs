@@ -524,4 +524,88 @@ public sealed unsafe class JitTests
     [NativeI386Fact]
     public void GuestMemoryChecksMatchTheHostKernel() =>
         NativeI386.AssertSame(MemGuest(), [], new() { Compat32Options = ["--jit", "1"] });
+
+    // ---- the code area under pressure: segments evicted in turn, never the whole code
+
+    /// <summary>A chain of Blocks small blocks (each adds its own constant to EAX and EAX into one of 64 words at
+    /// EBX), run Passes times, then INT3.</summary>
+    static byte[] Chain(int blocks, int passes) => Asm(a =>
+    {
+        var top = a.CreateLabel();
+        a.mov(ecx, passes);
+        a.Label(ref top);
+        for (int k = 0; k < blocks; k++)
+        {
+            var next = a.CreateLabel();
+            a.add(eax, 0x1000193 * (k + 1));
+            a.add(__dword_ptr[ebx + (k % 64) * 4], eax);
+            a.rol(eax, 3);
+            a.jmp(next);
+            a.Label(ref next);
+        }
+        a.dec(ecx);
+        a.jnz(top);
+        a.int3();
+    });
+
+    static (AddressSpace mem, Processor[] cpus) ChainMachine(byte[] code, int threads, int jit, ulong codeLimit)
+    {
+        var mem = new AddressSpace();
+        mem.Map(Code, 0x40000, Prot.Read | Prot.Write | Prot.Exec);
+        for (int i = 0; i < code.Length; i++) mem.Ptr(Code)[i] = code[i];
+        mem.Protect(Code, 0x40000, Prot.Read | Prot.Exec);
+        mem.Map(Data, 0x10000, Prot.Read | Prot.Write);
+        CodeSpace.Of(mem).CodeLimit = codeLimit;
+        var cpus = new Processor[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            cpus[t] = new Processor(CpuModel.IntelModel, mem, jitThreshold: jit);
+            cpus[t].S.Eip = Code;
+            cpus[t].S.R[CpuState.EBX] = Data + (uint)t * 0x400;
+            cpus[t].S.R[CpuState.ESP] = Data + 0xF000 - (uint)t * 0x100;
+        }
+        return (mem, cpus);
+    }
+
+    /// <summary>2000 blocks of translated code (about 200 KiB) in an 80 KiB code area, by one processor and then by
+    /// four at once on the same address space: segments are evicted while other processors run (and dispatch
+    /// through the lookup table) in the others; every processor ends as the interpreter does, and nothing is
+    /// flushed whole. Repeated: a race between eviction and a running processor shows as a wrong sum or a crash.</summary>
+    [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    public void CodeAreaUnderPressureEvictsSegmentsNotEverything(int threads)
+    {
+        var code = Chain(2000, 6);
+        var (refMem, refCpu) = ChainMachine(code, 1, 0, 0);
+        Assert.Equal(CpuExit.Exception, refCpu[0].Run(100_000_000));
+        uint wantEax = refCpu[0].S.R[CpuState.EAX];
+        var want = new uint[64];
+        for (int w = 0; w < 64; w++) refMem.ReadU32(Data + (uint)w * 4, out want[w]);
+        refMem.Dispose();
+        for (int round = 0; round < 3; round++)
+        {
+            long ev = Compat32.Cpu.Jit.Evictions;
+            var (mem, cpus) = ChainMachine(code, threads, 1, 80 << 10);
+            var exits = new CpuExit[threads];
+            var ts = Enumerable.Range(0, threads).Select(t => new Thread(() => exits[t] = cpus[t].Run(100_000_000))).ToArray();
+            foreach (var t in ts) t.Start();
+            foreach (var t in ts) t.Join();
+            for (int t = 0; t < threads; t++)
+            {
+                Assert.Equal(CpuExit.Exception, exits[t]);
+                Assert.Equal(Vec.BP, cpus[t].Vector);
+                Assert.Equal(wantEax, cpus[t].S.R[CpuState.EAX]);
+                for (int w = 0; w < 64; w++)
+                {
+                    mem.ReadU32(Data + (uint)t * 0x400 + (uint)w * 4, out uint got);
+                    Assert.True(want[w] == got, $"thread {t} word {w}: {got:x8}, interpreter {want[w]:x8}");
+                }
+                Assert.Equal(0, cpus[t].Jit!.Flushes);
+            }
+            Assert.True(cpus.Sum(c => c.Jit!.Translated) > 2000, "blocks were not translated again after eviction");
+            Assert.True(Compat32.Cpu.Jit.Evictions - ev >= 3, $"{Compat32.Cpu.Jit.Evictions - ev} evictions");
+            mem.Dispose();
+        }
+    }
 }

@@ -300,6 +300,8 @@ public sealed unsafe class Jit
     public static long PeakCodeBytes => Volatile.Read(ref JitCode.PeakCodeBytes);
     public static long TotalCodeBytes => Interlocked.Read(ref JitCode.TotalCodeBytes);
     public const long CodeLimitBytes = JitCode.CodeLimit;
+    /// <summary>Code segments evicted to make room (machine-wide; JitCode's ring).</summary>
+    public static long Evictions => Interlocked.Read(ref JitCode.Evictions);
 
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>
     public void RequestStop() => Volatile.Write(ref *(int*)(State + OffAsync), 1);

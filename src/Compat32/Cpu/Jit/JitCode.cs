@@ -78,6 +78,9 @@ internal sealed unsafe partial class JitCode
         enterSafe = (delegate* unmanaged<byte*, int>)(code + Stubs.EnterOffset);
         ExitAddr = (ulong)code + (ulong)Stubs.ExitOffset;
         used = stubsEnd = (ulong)(stubs.Length + 63) & ~63UL;
+        ulong want = space.CodeLimit != 0 ? space.CodeLimit : EnvLimit != 0 ? EnvLimit : CodeSize;
+        limit = Math.Clamp(want, stubsEnd + Segments * 16384UL, CodeSize);
+        segFilled[0] = true;
     }
 
     internal static JitCode? Create(CodeSpace space)
@@ -121,7 +124,7 @@ internal sealed unsafe partial class JitCode
         GC.SuppressFinalize(this);
         // Only low regions: a spare high one would be handed out while low room is free again, and its code could
         // not be copied to or from the low regions (templates are per kind).
-        if (used <= MaxRecycledCode && Recycle && lowMapped)
+        if (!wrapped && used <= MaxRecycledCode && Recycle && lowMapped)
         {
             lock (space.Lock) foreach (uint i in linked) Table[i] = EmptySlot(i);
             lock (spare)
@@ -158,7 +161,63 @@ internal sealed unsafe partial class JitCode
 
     internal ulong MemBase => (ulong)space.Mem.Base;
     internal ulong CodeCursor => (ulong)code + used;
-    internal ulong CodeLeft => CodeSize - used;
+    internal ulong CodeLeft => SegEnd(seg) - used;
+
+    // ---- the code area as a ring of segments: when the one being filled is full, the next one's blocks are evicted
+    // (their lookup slots emptied, their blocks interpreted until translated again) and it is filled anew, so steady
+    // pressure never throws away all translated code at once (FlushLocked, which a flush request still does).
+    const int Segments = 4;
+    /// <summary>Bytes of code the ring holds: CodeSize, or less for tests and experiments (CodeSpace.CodeLimit,
+    /// COMPAT32_JIT_CODE_KIB).</summary>
+    readonly ulong limit;
+    int seg;
+    /// <summary>The cursor left the first segment once: the region is not worth keeping for another space.</summary>
+    bool wrapped;
+    readonly bool[] segFilled = new bool[Segments];
+    ulong SegBytes => ((limit - stubsEnd) / Segments) & ~63UL;
+    ulong SegStart(int k) => stubsEnd + (ulong)k * SegBytes;
+    ulong SegEnd(int k) => SegStart(k) + SegBytes;
+    /// <summary>Room a translation needs before the segment counts as full (the largest block's code is far smaller).</summary>
+    ulong Reserve => Math.Min(1UL << 20, SegBytes / 4);
+
+    static readonly ulong EnvLimit = ulong.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_CODE_KIB"), out ulong kib) && kib >= 64 ? kib << 10 : 0;
+
+    /// <summary>Segments evicted (machine-wide; --stats).</summary>
+    internal static long Evictions;
+
+    /// <summary>Make room for a translation (under the lock): evict the next segment once this one is full.</summary>
+    void EnsureRoom()
+    {
+        if (CodeLeft >= Reserve) return;
+        int next = (seg + 1) % Segments;
+        if (segFilled[next]) EvictLocked(SegStart(next), SegEnd(next));
+        seg = next;
+        segFilled[next] = true;
+        wrapped = true;
+        used = SegStart(next);
+    }
+
+    /// <summary>Drop the translations in [lo, hi) of the code area (under the lock). Their blocks lose their host
+    /// code and their lookup slots first, so no entry and no dispatch can reach the range any more; then every
+    /// processor that may still be in host code is waited for; only then may the range be written again.</summary>
+    void EvictLocked(ulong lo, ulong hi)
+    {
+        nint a = (nint)(code + lo), b = (nint)(code + hi);
+        space.Cache.ForgetNativeIn(a, b);
+        int kept = 0;
+        for (int i = 0; i < linked.Count; i++)
+        {
+            uint idx = linked[i];
+            ulong v = Volatile.Read(ref Table[idx]);
+            ulong at = (v >> 32) + (LowCode ? 0 : (ulong)Table);
+            if (v != EmptySlot(idx) && at >= (ulong)a && at < (ulong)b) Volatile.Write(ref Table[idx], EmptySlot(idx));
+            else linked[kept++] = idx;
+        }
+        linked.RemoveRange(kept, linked.Count - kept);
+        Interlocked.MemoryBarrier();
+        WaitOutOfHostCode();
+        Interlocked.Increment(ref Evictions);
+    }
     internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);
     internal void Commit(int len)
     {
@@ -194,7 +253,7 @@ internal sealed unsafe partial class JitCode
             if (blk.Native != 0) return 0;           // another thread was first
             if (!blk.Valid || blk.NoJit) return 0;
             if (translated >= Limit) { blk.NoJit = true; return 0; }
-            if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); }
+            EnsureRoom();
             nint host = Produce(blk, by, !blk.NoHoist, out bool failed);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
@@ -212,7 +271,8 @@ internal sealed unsafe partial class JitCode
         {
             if (blk.NoHoist || blk.Native == 0 || !blk.Valid) return;
             blk.NoHoist = true;
-            if (CodeLeft < 1 << 20) { FlushLocked(); Interlocked.Increment(ref by.Flushes); return; } // retranslated on next use
+            EnsureRoom(); // (may evict blk's own code: it is then translated again on its next use)
+            if (blk.Native == 0) return;
             nint host = Produce(blk, by, hoist: false, out _);
             Unlink(blk);
             if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
@@ -253,6 +313,19 @@ internal sealed unsafe partial class JitCode
         space.Cache.ForgetNative();
         Interlocked.MemoryBarrier();
         // 2. Wait for every processor that may still be in host code (or entering it with an old address) to leave.
+        WaitOutOfHostCode();
+        // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
+        ClearTable(fresh: false);
+        linked.Clear();
+        used = stubsEnd;
+        seg = 0;
+        Array.Clear(segFilled);
+        segFilled[0] = true;
+    }
+
+    /// <summary>Returns once every processor that was in host code (or entering it) has left it since the call.</summary>
+    void WaitOutOfHostCode()
+    {
         foreach (var w in space.CpuList)
         {
             if (!w.TryGetTarget(out var p) || p.Jit is not { } j) continue;
@@ -262,9 +335,5 @@ internal sealed unsafe partial class JitCode
             var spin = new SpinWait();
             while (Volatile.Read(ref j.HostSeq) == seq) spin.SpinOnce(); // yields and sleeps: a GC can proceed
         }
-        // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
-        ClearTable(fresh: false);
-        linked.Clear();
-        used = stubsEnd;
     }
 }
