@@ -608,4 +608,43 @@ public sealed unsafe class JitTests
             mem.Dispose();
         }
     }
+
+    /// <summary>Table lookups by an index the block bounded (MOVZX from a byte, AND with a constant) are checked once
+    /// at entry over the whole table range. Here the tables end 0x200 and 0x40 bytes into the unmapped page after
+    /// Data (the entry check fails: the interpreter must run those blocks), then start inside it only for indices
+    /// the loop reaches late (the fault must come at the lookup, with the interpreter's registers, flags and CR2).</summary>
+    [Theory]
+    [InlineData(0x1E00u, 0u)]   // byte table spans Data+0x1E00..+0x2200: past the mapping from the start
+    [InlineData(0x1000u, 0u)]   // whole table inside the mapping: hoisted, no fault until the AND lookup
+    [InlineData(0x1000u, 0x1F00u)] // the AND-bounded table reaches past the mapping
+    public void BoundedIndexLookupsCheckTheirTableAtEntry(uint byteTable, uint andTable)
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, 0);
+            a.mov(edi, Data + byteTable);
+            a.mov(ebx, Data + andTable);
+            a.mov(edx, 0x12345);
+            a.Label(ref loop);
+            a.mov(ecx, edx);
+            a.shr(ecx, 3);
+            a.movzx(ecx, cl);
+            a.cmp(esi, 7); // flags the SDM defines at a fault (SHR's OF and AND's AF are undefined)
+            a.add(eax, __dword_ptr[edi + ecx * 2]);   // byte-bounded: [edi, edi + 0x1FE + 4)
+            a.imul(edx, edx, 1103515245);
+            a.add(edx, 12345);
+            a.mov(ecx, edx);
+            a.and(ecx, 0x1FC);
+            a.cmp(esi, 9);
+            a.xor(eax, __dword_ptr[ebx + ecx]);      // AND-bounded: [ebx, ebx + 0x1FC + 4)
+            a.add(__dword_ptr[edi + 4], eax);        // a write through the byte table's base
+            a.inc(esi);
+            a.cmp(esi, 20000);
+            a.jne(loop);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.True(j.Cpu.Jit!.Instructions > 0);
+    }
 }

@@ -542,13 +542,14 @@ internal sealed partial class Translator
         EmitEntryChecks();
         if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
         else afterChecks = blockEntry; // (one label per instruction)
+        checksHold = holding == groups.Count && !lockedChecks;
         for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         if (!IsTerminator(kinds[p - 1]))
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
         }
-        checksHold = false; // a mid-block exit's registers are not the block end's
+        checksHold = false; loopEntry = blockEntry; // a mid-block exit's registers are not the block end's
         foreach (var (label, target, retired, dirty) in midExits)
         {
             var l = label;
@@ -918,6 +919,8 @@ internal sealed partial class Translator
         /// from 0: the instruction addresses [r14 + base + disp] itself (no LEA into r8d), its group's entry check
         /// having shown that base + disp does not pass 4 GiB (so the host sum is the 32-bit guest address).</summary>
         public bool Direct;
+        /// <summary>Its entry-check group (PlanChecks), when hoisted.</summary>
+        public int Group;
     }
 
     /// <summary>Hoisted checks with the same address registers, segment and access merged into one byte range
@@ -928,13 +931,18 @@ internal sealed partial class Translator
         public int Scale;
         public long Lo, Hi;
         public bool Write, Direct;
+        /// <summary>No register of its address moved by the block's end: a loop onto the block need not check it again.</summary>
+        public bool Holds;
     }
 
     readonly List<Acc> accs = new();
     readonly List<Group> groups = new();
     int[] accFirst = Array.Empty<int>(), accCount = Array.Empty<int>(), accNext = Array.Empty<int>();
     RflagsBits[] liveAfter = Array.Empty<RflagsBits>();
-    Label blockEntry, afterChecks, hoistFail;
+    Label blockEntry, afterChecks, loopEntry, hoistFail;
+    int endModified, holding;
+    long endEsp;
+    bool lockedChecks;
     /// <summary>At the block's last instruction, every hoisted check still holds (PlanChecks): a loop onto the
     /// block's own start may skip them. Their pages cannot have lost the access meanwhile without this processor
     /// being asked to stop (CodeSpace.PermissionsReduced), which the loop's edge tests before it jumps.</summary>
@@ -945,6 +953,9 @@ internal sealed partial class Translator
 
     /// <summary>COMPAT32_JIT_HOIST=0 keeps every check at its instruction (for measurements and bisecting).</summary>
     static readonly bool HoistOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_HOIST") != "0";
+    /// <summary>COMPAT32_JIT_TABLES=0: a lookup by a bounded index is checked at its instruction (to compare).</summary>
+    static readonly bool BoundOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_TABLES") != "0";
+    readonly int[] bound = new int[8];
     /// <summary>COMPAT32_JIT_DIRECT=0: every access computes its address into r8d (Acc.Direct off; to compare).</summary>
     static readonly bool DirectOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_DIRECT") != "0";
 
@@ -973,6 +984,7 @@ internal sealed partial class Translator
         if (accFirst.Length < p) { accFirst = new int[p * 2]; accCount = new int[p * 2]; accNext = new int[p * 2]; }
         Array.Clear(accNext, 0, p);
         int modified = 0;          // bit per GPR written so far (ESP's bit: moved by an untracked amount)
+        Array.Fill(bound, -1);     // per GPR: the largest value its last write in this block can leave, or -1
         bool branched = false;     // past a mid-block conditional branch: later accesses may not run at all
         long esp = 0;              // ESP - ESP at entry, while ESP's bit is clear
         hoist &= HoistOn;
@@ -981,16 +993,24 @@ internal sealed partial class Translator
             ref readonly var ins = ref insns[i];
             var k = kinds[i];
             accFirst[i] = accs.Count;
-            void Mem(in Instruction x, int size, bool write, bool locked) =>
-                Add(x.MemoryBase, x.MemoryIndex, x.MemoryIndexScale, (int)x.MemoryDisplacement32, size, write, locked, x.MemorySegment);
+            void Mem(in Instruction x, int size, bool write, bool locked)
+            {
+                // A table lookup by an index this block bounded (MOVZX from a byte, AND with a constant): the whole
+                // table range, from the base's entry value, is checked at entry (crc32's [EDI+ECX*4] after MOVZX ECX,CL).
+                int xi = x.MemoryIndex.IsGPR32() ? GprIndex(x.MemoryIndex) : -1;
+                if (xi >= 0 && (modified & 1 << xi) != 0 && bound[xi] >= 0 && !locked && BoundOn
+                    && (long)bound[xi] * x.MemoryIndexScale + size <= 0x1000)
+                    Add(x.MemoryBase, Register.None, 1, (int)x.MemoryDisplacement32, bound[xi] * x.MemoryIndexScale + size, write, false, x.MemorySegment, table: true);
+                else Add(x.MemoryBase, x.MemoryIndex, x.MemoryIndexScale, (int)x.MemoryDisplacement32, size, write, locked, x.MemorySegment);
+            }
             void Stack(int off, bool write) => Add(Register.ESP, Register.None, 1, off, 4, write, false, Register.SS);
-            void Add(Register b, Register x, int scale, long disp, int size, bool write, bool locked, Register seg)
+            void Add(Register b, Register x, int scale, long disp, int size, bool write, bool locked, Register seg, bool table = false)
             {
                 bool ok = hoist && !branched && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
                 if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
                 else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
-                bool direct = ok && DirectOn && k == K.Generic && x == Register.None && b != Register.None
+                bool direct = ok && DirectOn && !table && k == K.Generic && x == Register.None && b != Register.None
                     && (b != Register.ESP || esp == 0) && disp >= 0 && seg is Register.DS or Register.SS;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
                     Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct });
@@ -1036,15 +1056,16 @@ internal sealed partial class Translator
             accCount[i] = accs.Count - accFirst[i];
             if (k == K.Jcc) branched = true;
             // What this instruction does to the registers later addresses use.
+            int writes = 0;
             switch (k)
             {
                 case K.PushR: case K.PushI: case K.PushM: case K.Call: esp -= 4; break;
                 case K.PopR:
                     esp += 4;
-                    if (GprIndex(ins.Op0Register) is var d && d >= 0) modified |= 1 << d;
+                    if (GprIndex(ins.Op0Register) is var d && d >= 0) writes |= 1 << d;
                     break;
-                case K.Leave: modified |= 1 << 4 | 1 << 5; break;
-                case K.Str: if (!DfOnly(ins)) modified |= 1 << 0 | 1 << 1 | 1 << 6 | 1 << 7; break; // EAX (LODS) ECX ESI EDI
+                case K.Leave: writes |= 1 << 4 | 1 << 5; break;
+                case K.Str: if (!DfOnly(ins)) writes |= 1 << 0 | 1 << 1 | 1 << 6 | 1 << 7; break; // EAX (LODS) ECX ESI EDI
                 default:
                     foreach (var u in infoFactory.GetInfo(ins).GetUsedRegisters())
                     {
@@ -1055,18 +1076,23 @@ internal sealed partial class Translator
                         if (g == 4 && ins.Code is Code.Add_rm32_imm8 or Code.Add_rm32_imm32 or Code.Sub_rm32_imm8 or Code.Sub_rm32_imm32
                             && ins.Op0Kind == OpKind.Register)
                             esp += ins.Mnemonic == Mnemonic.Add ? (int)ins.Immediate32 : -(long)(int)ins.Immediate32;
-                        else modified |= 1 << g;
+                        else writes |= 1 << g;
                     }
                     break;
             }
+            modified |= writes;
+            for (int g = 0; g < 8; g++) if ((writes & 1 << g) != 0) bound[g] = -1;
+            // Writes that leave a register's value bounded: MOVZX r32 from a byte (0..255), AND r32 with a constant.
+            if (k == K.Generic && ins.Op0Kind == OpKind.Register && GprIndex(ins.Op0Register) is var bg && bg >= 0)
+            {
+                if (ins.Code == Code.Movzx_r32_rm8) bound[bg] = 0xFF;
+                else if (ins.Code is Code.And_rm32_imm8 or Code.And_rm32_imm32 or Code.And_EAX_imm32 && (int)ins.GetImmediate(1) is var m && m >= 0)
+                    bound[bg] = m;
+            }
             if (esp is > 1 << 20 or < -(1 << 20)) modified |= 1 << 4;
         }
-        // The hoisted checks hold again at the block end if no register they use moved (ESP back where it was).
-        checksHold = LoopSkipOn;
-        foreach (var c in accs)
-            if (c.Hoisted && ((c.Base != Register.None && (modified & 1 << GprIndex(c.Base)) != 0) || (c.Base == Register.ESP && esp != 0)
-                || (c.Index != Register.None && (modified & 1 << GprIndex(c.Index)) != 0)))
-                checksHold = false;
+        endModified = modified;
+        endEsp = esp;
         // Merge: one range per address expression, segment and access, up to a page long.
         var span = CollectionsMarshal.AsSpan(accs);
         for (int j = 0; j < span.Length; j++)
@@ -1080,15 +1106,37 @@ internal sealed partial class Translator
                 if (G.Base == c.Base && G.Index == c.Index && G.Scale == c.Scale && G.Seg == c.Seg && G.Write == c.Write
                     && Math.Max(G.Hi, c.Disp + c.Size) - Math.Min(G.Lo, c.Disp) <= 0x1000) { gi = g; break; }
             }
-            if (gi < 0) groups.Add(new Group { Base = c.Base, Index = c.Index, Scale = c.Scale, Seg = c.Seg, Write = c.Write, Lo = c.Disp, Hi = c.Disp + c.Size, Direct = c.Direct });
+            if (gi < 0) { gi = groups.Count; groups.Add(new Group { Base = c.Base, Index = c.Index, Scale = c.Scale, Seg = c.Seg, Write = c.Write, Lo = c.Disp, Hi = c.Disp + c.Size }); }
             else
             {
                 var G = groups[gi];
                 G.Lo = Math.Min(G.Lo, c.Disp); G.Hi = Math.Max(G.Hi, c.Disp + c.Size);
-                G.Direct |= c.Direct;
                 groups[gi] = G;
             }
+            c.Group = gi;
             hoistUsed = true;
+        }
+        // A group's check holds again at the block end if no register it uses moved (ESP back where it was).
+        var gs = CollectionsMarshal.AsSpan(groups);
+        holding = 0;
+        for (int g = 0; g < gs.Length; g++)
+        {
+            ref var G = ref gs[g];
+            G.Holds = LoopSkipOn && (G.Base == Register.None || ((endModified & 1 << GprIndex(G.Base)) == 0 && (G.Base != Register.ESP || endEsp == 0)))
+                && (G.Index == Register.None || (endModified & 1 << GprIndex(G.Index)) == 0);
+            if (G.Holds) holding++;
+        }
+        lockedChecks = false;
+        foreach (var c in span) if (c.Hoisted && c.Locked && c.Size > 1) lockedChecks = true;
+        // A group's no-wrap test costs three instructions at entry: worth it from two direct accesses (one saves one).
+        Span<int> directs = stackalloc int[groups.Count];
+        foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
+        for (int j = 0; j < span.Length; j++)
+        {
+            ref var c = ref span[j];
+            if (!c.Hoisted || !c.Direct) continue;
+            if (directs[c.Group] < 2) c.Direct = false;
+            else { var G = groups[c.Group]; G.Direct = true; groups[c.Group] = G; }
         }
     }
 
@@ -1129,9 +1177,25 @@ internal sealed partial class Translator
     /// host RFLAGS). The pages of each range's first and last byte; a locked access also inside one cache line.</summary>
     void EmitEntryChecks()
     {
+        loopEntry = blockEntry;
         if (!hoistUsed) return;
         hoistFail = a.CreateLabel();
-        foreach (var g in groups)
+        // The checks that hold across the block first: a loop onto the block enters after them (loopEntry).
+        foreach (var g in groups) if (g.Holds) EmitGroupCheck(g);
+        if (holding > 0 && (holding < groups.Count || lockedChecks)) { loopEntry = a.CreateLabel(); a.Label(ref loopEntry); }
+        foreach (var g in groups) if (!g.Holds) EmitGroupCheck(g);
+        foreach (var c in accs)
+        {
+            if (!c.Hoisted || !c.Locked || c.Size == 1) continue;
+            EntryAddress(c.Base, c.Index, c.Scale, c.Disp, c.Seg);
+            a.and(r8d, 63);
+            a.cmp(r8d, 64 - c.Size);
+            a.ja(hoistFail);
+        }
+    }
+
+    void EmitGroupCheck(in Group g)
+    {
         {
             if (g.Direct)
             {
@@ -1148,14 +1212,6 @@ internal sealed partial class Translator
                 a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
                 PageOk(g.Write, hoistFail);
             }
-        }
-        foreach (var c in accs)
-        {
-            if (!c.Hoisted || !c.Locked || c.Size == 1) continue;
-            EntryAddress(c.Base, c.Index, c.Scale, c.Disp, c.Seg);
-            a.and(r8d, 63);
-            a.cmp(r8d, 64 - c.Size);
-            a.ja(hoistFail);
         }
     }
 
@@ -1371,7 +1427,7 @@ internal sealed partial class Translator
         {
             // A loop onto itself: straight back to this code. An invalidation of the block requests a stop,
             // which the test above sees, so stale code is never re-entered this way.
-            a.jmp(checksHold ? afterChecks : blockEntry);
+            a.jmp(checksHold ? afterChecks : loopEntry);
             return;
         }
         ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;
