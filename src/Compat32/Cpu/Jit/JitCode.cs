@@ -228,7 +228,7 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Machine-wide, for --stats: the most translated code one address space held at once (its region holds
-    /// CodeSize; past that it is flushed), and the code written by all of them.</summary>
+    /// CodeSize; past that its segments are evicted in turn), and the code written by all of them.</summary>
     internal static long PeakCodeBytes, TotalCodeBytes;
 
     /// <summary>The size of one address space's code region (the bound on its translated code).</summary>

@@ -761,27 +761,20 @@ internal sealed partial class Translator
 
     void EmitMem(in Instruction ins, int i)
     {
-        if (accCount[i] == 1 && accs[accFirst[i]].Direct)
+        bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d
+        if (direct) accNext[i]++;
+        else
         {
-            accNext[i]++;
-            var d = HostForm(ins, direct: true);
-            BeforeExecute(ins);
-            var hb = High8Source(ins);
-            if (hb != Register.None)
-                a.AddInstruction(Instruction.Create(Code.VEX_Rorx_r32_rm32_imm8, Register.R10D, hb.GetFullRegister32(), 8));
-            a.AddInstruction(d);
-            AfterExecute(ins);
-            return;
+            if (!AllHoisted(i)) SaveIfDirty();
+            Address(ins, i);
+            int size = ins.MemorySize.GetSize();
+            bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
+            // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
+            // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
+            bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
+            Check(size, write, i, locked ? 64 : 0x1000);
         }
-        if (!AllHoisted(i)) SaveIfDirty();
-        Address(ins, i);
-        int size = ins.MemorySize.GetSize();
-        bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
-        // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
-        // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
-        bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
-        Check(size, write, i, locked ? 64 : 0x1000);
-        var h = HostForm(ins);
+        var h = HostForm(ins, direct);
         BeforeExecute(ins); // (a flag restore uses R9/R10: the RORX comes after it)
         var hi = High8Source(ins);
         if (hi != Register.None)
@@ -940,8 +933,7 @@ internal sealed partial class Translator
     int[] accFirst = Array.Empty<int>(), accCount = Array.Empty<int>(), accNext = Array.Empty<int>();
     RflagsBits[] liveAfter = Array.Empty<RflagsBits>();
     Label blockEntry, afterChecks, loopEntry, hoistFail;
-    int endModified, holding;
-    long endEsp;
+    int holding;
     bool lockedChecks;
     /// <summary>At the block's last instruction, every hoisted check still holds (PlanChecks): a loop onto the
     /// block's own start may skip them. Their pages cannot have lost the access meanwhile without this processor
@@ -1091,8 +1083,6 @@ internal sealed partial class Translator
             }
             if (esp is > 1 << 20 or < -(1 << 20)) modified |= 1 << 4;
         }
-        endModified = modified;
-        endEsp = esp;
         // Merge: one range per address expression, segment and access, up to a page long.
         var span = CollectionsMarshal.AsSpan(accs);
         for (int j = 0; j < span.Length; j++)
@@ -1122,8 +1112,8 @@ internal sealed partial class Translator
         for (int g = 0; g < gs.Length; g++)
         {
             ref var G = ref gs[g];
-            G.Holds = LoopSkipOn && (G.Base == Register.None || ((endModified & 1 << GprIndex(G.Base)) == 0 && (G.Base != Register.ESP || endEsp == 0)))
-                && (G.Index == Register.None || (endModified & 1 << GprIndex(G.Index)) == 0);
+            G.Holds = LoopSkipOn && (G.Base == Register.None || ((modified & 1 << GprIndex(G.Base)) == 0 && (G.Base != Register.ESP || esp == 0)))
+                && (G.Index == Register.None || (modified & 1 << GprIndex(G.Index)) == 0);
             if (G.Holds) holding++;
         }
         lockedChecks = false;
@@ -1196,22 +1186,20 @@ internal sealed partial class Translator
 
     void EmitGroupCheck(in Group g)
     {
+        if (g.Direct)
         {
-            if (g.Direct)
-            {
-                // The direct accesses' base + disp (disp >= 0) stays below 4 GiB: the 64-bit sum's top half is 0.
-                a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R9, new MemoryOperand(Host64(g.Base), (long)(g.Hi - 1), 8)));
-                a.shr(r9, 32);
-                a.jnz(hoistFail);
-            }
-            EntryAddress(g.Base, g.Index, g.Scale, g.Lo, g.Seg);
-            a.mov(r9d, r8d);
+            // The direct accesses' base + disp (disp >= 0) stays below 4 GiB: the 64-bit sum's top half is 0.
+            a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R9, new MemoryOperand(Host64(g.Base), (long)(g.Hi - 1), 8)));
+            a.shr(r9, 32);
+            a.jnz(hoistFail);
+        }
+        EntryAddress(g.Base, g.Index, g.Scale, g.Lo, g.Seg);
+        a.mov(r9d, r8d);
+        PageOk(g.Write, hoistFail);
+        if (g.Hi - g.Lo > 1)
+        {
+            a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
             PageOk(g.Write, hoistFail);
-            if (g.Hi - g.Lo > 1)
-            {
-                a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
-                PageOk(g.Write, hoistFail);
-            }
         }
     }
 
