@@ -84,9 +84,14 @@ public sealed class CodeSpace
     /// next block end, and its next entry checks the pages again (flush_tlb_mm_range's IPI).</summary>
     void StopAll()
     {
-        lock (Lock)
-            foreach (var w in cpus)
-                if (w.TryGetTarget(out var p)) p.Jit?.RequestStop();
+        lock (Lock) StopAllLocked();
+    }
+
+    /// <summary>Every processor on this space leaves host code at its next block end (under Lock).</summary>
+    void StopAllLocked()
+    {
+        foreach (var w in cpus)
+            if (w.TryGetTarget(out var p)) p.Jit?.RequestStop();
     }
 
     /// <summary>A write hit a page holding decoded code (AddressSpace.CodeWritten, on the writing thread).</summary>
@@ -97,8 +102,7 @@ public sealed class CodeSpace
             if (!Cache.InvalidatePage(page)) return;
             // Blocks of the page may be running in host code elsewhere: make every processor leave it at its
             // next block end (the lookup table no longer leads there, and the interpreter checks Valid).
-            foreach (var w in cpus)
-                if (w.TryGetTarget(out var p)) p.Jit?.RequestStop();
+            StopAllLocked();
         }
         Processor.StopCurrentBlock(this);
     }

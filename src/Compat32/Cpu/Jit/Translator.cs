@@ -542,14 +542,14 @@ internal sealed partial class Translator
         EmitEntryChecks();
         if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
         else afterChecks = blockEntry; // (one label per instruction)
-        checksHold = holding == groups.Count && !lockedChecks;
+        if (holding == groups.Count && !lockedChecks) loopEntry = afterChecks; // every check still holds
         for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         if (!IsTerminator(kinds[p - 1]))
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
         }
-        checksHold = false; loopEntry = blockEntry; // a mid-block exit's registers are not the block end's
+        loopEntry = blockEntry; // a mid-block exit's registers are not the block end's
         foreach (var (label, target, retired, dirty) in midExits)
         {
             var l = label;
@@ -932,13 +932,13 @@ internal sealed partial class Translator
     readonly List<Group> groups = new();
     int[] accFirst = Array.Empty<int>(), accCount = Array.Empty<int>(), accNext = Array.Empty<int>();
     RflagsBits[] liveAfter = Array.Empty<RflagsBits>();
-    Label blockEntry, afterChecks, loopEntry, hoistFail;
+    Label blockEntry, afterChecks, hoistFail;
+    /// <summary>Where a loop onto the block's own start re-enters: past the entry checks that still hold at its last
+    /// instruction (Group.Holds; all of them: afterChecks). Their pages cannot have lost the access meanwhile without
+    /// this processor being asked to stop (CodeSpace.PermissionsReduced), which the loop's edge tests before it jumps.</summary>
+    Label loopEntry;
     int holding;
     bool lockedChecks;
-    /// <summary>At the block's last instruction, every hoisted check still holds (PlanChecks): a loop onto the
-    /// block's own start may skip them. Their pages cannot have lost the access meanwhile without this processor
-    /// being asked to stop (CodeSpace.PermissionsReduced), which the loop's edge tests before it jumps.</summary>
-    bool checksHold;
     /// <summary>COMPAT32_JIT_LOOPCHECKS=1: a loop onto itself runs its entry checks again each time (to compare).</summary>
     static readonly bool LoopSkipOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_LOOPCHECKS") != "1";
     bool hoistUsed;
@@ -1275,13 +1275,7 @@ internal sealed partial class Translator
         int c = accNext[i]++;
         if (c < accCount[i] && accs[accFirst[i] + c].Hoisted) return; // checked at block entry
         var l = SlowLabelAt(i);
-        if (size == 1 || span != 0x1000)
-        {
-            a.mov(r9d, r8d);
-            PageOk(write, l);
-            if (size > 1) InLine(size, span, l);
-            return;
-        }
+        if (size == 1 || span != 0x1000) { ExactCheck(size, write, span, l); return; }
         // One test: the page of the last byte and the one below allow the access (AddressSpace's pair bits), so it
         // may cross. Else the exact test, out of line: the access is on one page that allows it (a mapping's first
         // page, whose lower neighbour is unmapped or holds code), or the interpreter takes it.
@@ -1293,6 +1287,14 @@ internal sealed partial class Translator
         a.jz(exact);
         a.Label(ref back);
         exactChecks.Add((exact, back, l, size, write));
+    }
+
+    /// <summary>Leave for l unless [r8d, r8d+size) is on one page that allows the access and inside one span-byte line.</summary>
+    void ExactCheck(int size, bool write, int span, Label l)
+    {
+        a.mov(r9d, r8d);
+        PageOk(write, l);
+        if (size > 1) InLine(size, span, l);
     }
 
     /// <summary>Leave for l unless [r8d, r8d+size) is inside one span-byte line.</summary>
@@ -1313,9 +1315,7 @@ internal sealed partial class Translator
         {
             var e = exact;
             a.Label(ref e);
-            a.mov(r9d, r8d);
-            PageOk(write, slowL);
-            InLine(size, 0x1000, slowL);
+            ExactCheck(size, write, 0x1000, slowL);
             a.jmp(back);
         }
     }
@@ -1415,7 +1415,7 @@ internal sealed partial class Translator
         {
             // A loop onto itself: straight back to this code. An invalidation of the block requests a stop,
             // which the test above sees, so stale code is never re-entered this way.
-            a.jmp(checksHold ? afterChecks : loopEntry);
+            a.jmp(loopEntry);
             return;
         }
         ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;
