@@ -9,25 +9,25 @@ namespace Compat32.Debug;
 public static class PathStats
 {
     /// <summary>Totals over the machine's processors.</summary>
-    public readonly record struct CpuTotals(long Instructions, long Translated, long Blocks, long Copied, long Entries, long InterpretExits, long Flushes, bool Jit);
+    public readonly record struct CpuTotals(long Instructions, long Translated, long Blocks, long Copied, long Entries, long InterpretExits, long Flushes, bool Jit, long Links = 0);
 
     public static CpuTotals Cpu(KernelModel k)
     {
-        long ins, nat, blocks, copied, entries, exits, flushes;
+        long ins, nat, blocks, copied, entries, exits, flushes, links;
         bool jit;
         lock (k.StatsLock)
         {
             ins = k.DeadRetired; nat = k.DeadJitInstructions; blocks = k.DeadJitTranslated; copied = k.DeadJitCopied; entries = k.DeadJitEntries;
-            exits = k.DeadJitExits; flushes = k.DeadJitFlushes; jit = k.JitUsed;
+            exits = k.DeadJitExits; flushes = k.DeadJitFlushes; links = k.DeadJitLinks; jit = k.JitUsed;
         }
         foreach (var t in k.TaskSet.Tasks())
             {
                 ins += t.Cpu.Retired;
                 if (t.Cpu.Jit is not { } j) continue;
                 jit = true;
-                nat += j.Instructions; blocks += j.Translated; copied += j.Copied; entries += j.Entries; exits += j.InterpretExits; flushes += j.Flushes;
+                nat += j.Instructions; blocks += j.Translated; copied += j.Copied; entries += j.Entries; exits += j.InterpretExits; flushes += j.Flushes; links += j.Links;
             }
-        return new CpuTotals(ins, nat, blocks, copied, entries, exits, flushes, jit);
+        return new CpuTotals(ins, nat, blocks, copied, entries, exits, flushes, jit, links);
     }
 
     public static string Table(KernelModel k)
@@ -52,7 +52,7 @@ public static class PathStats
             sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
         {
-            sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}\n");
+            sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}   links {c.Links}\n");
             sb.Append($"  code:     peak {Compat32.Cpu.Jit.PeakCodeBytes / 1024.0,9:F1} KiB in one address space (bound {Compat32.Cpu.Jit.CodeLimitBytes >> 20} MiB)   written {Compat32.Cpu.Jit.TotalCodeBytes / 1024.0:F1} KiB   segments evicted {Compat32.Cpu.Jit.Evictions}\n");
         }
         else
@@ -80,7 +80,7 @@ public static class PathStats
         var c = Cpu(k);
         sb.Append("\"cpu\":{\"instructions\":").Append(c.Instructions).Append(",\"translated\":").Append(c.Translated)
           .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(c.Copied)
-          .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits)
+          .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits).Append(",\"links\":").Append(c.Links)
           .Append(",\"flushes\":").Append(c.Flushes).Append(",\"code_peak_bytes\":").Append(Compat32.Cpu.Jit.PeakCodeBytes)
           .Append(",\"code_written_bytes\":").Append(Compat32.Cpu.Jit.TotalCodeBytes).Append(",\"code_evictions\":").Append(Compat32.Cpu.Jit.Evictions).Append("}}\n");
         return sb.ToString();

@@ -51,7 +51,7 @@ public sealed class KernelModel
     /// <summary>64-bit mode (a far transfer or IRET to the 64-bit code segment): instructions run there, and the
     /// #UDs raised for instructions outside the subset emulated (Processor.Allowed64). Interlocked.</summary>
     public long Mode64Retired, Mode64Unsupported;
-    public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitCopied, DeadJitEntries, DeadJitExits, DeadJitFlushes;
+    public long DeadRetired, DeadJitInstructions, DeadJitTranslated, DeadJitCopied, DeadJitEntries, DeadJitExits, DeadJitFlushes, DeadJitLinks;
     public bool JitUsed;
 
     public KernelModel(CpuModel model, KernelOptions options)
@@ -90,7 +90,7 @@ public sealed class KernelModel
             {
                 JitUsed = true;
                 DeadJitInstructions += j.Instructions; DeadJitTranslated += j.Translated; DeadJitCopied += j.Copied; DeadJitEntries += j.Entries;
-                DeadJitExits += j.InterpretExits; DeadJitFlushes += j.Flushes;
+                DeadJitExits += j.InterpretExits; DeadJitFlushes += j.Flushes; DeadJitLinks += j.Links;
             }
         }
     }

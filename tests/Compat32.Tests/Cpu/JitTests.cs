@@ -259,6 +259,109 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void SignedDivisionAndBitScansMatchTheInterpreter()
+    {
+        // IDIV runs on the host only where it cannot raise #DE (a CDQ/CWD/CBW dividend, a divisor that is neither
+        // 0 nor -1 against MIN); a wider dividend goes to the interpreter, and MIN / -1 ends the run with #DE at its
+        // instruction. TZCNT and LZCNT are BSF and BSR on these models (no BMI1, no ABM): destination kept and
+        // ZF set for a zero source.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 3000);
+            a.Label(ref loop);
+            a.mov(eax, ecx); a.imul(eax, eax, unchecked((int)0x9E3779B1)); a.cdq();
+            a.mov(ebx, ecx); a.sub(ebx, 1500); a.or(ebx, 1);
+            a.idiv(ebx);
+            a.add(__dword_ptr[Data], eax); a.add(__dword_ptr[Data + 4], edx);
+            a.mov(edx, ecx); a.shr(edx, 4); a.mov(eax, ecx); a.imul(eax, eax, 12345);
+            a.mov(esi, ecx); a.add(esi, 0x40000000);
+            a.idiv(esi); // EDX is not EAX's sign: the interpreter's
+            a.add(__dword_ptr[Data + 8], eax); a.add(__dword_ptr[Data + 12], edx);
+            a.mov(eax, ecx); a.imul(eax, eax, 77); a.cwd();
+            a.mov(edi, ecx); a.sub(edi, 1500); a.or(edi, 1);
+            a.idiv(di);
+            a.add(__dword_ptr[Data + 16], eax); a.add(__dword_ptr[Data + 20], edx);
+            a.mov(eax, ecx); a.cbw();
+            a.idiv(__byte_ptr[Data + 0x100]);
+            a.add(__dword_ptr[Data + 24], eax);
+            a.mov(eax, ecx); a.neg(eax); a.cdq();
+            a.idiv(__dword_ptr[Data + 0x104]);
+            a.add(__dword_ptr[Data + 28], eax); a.add(__dword_ptr[Data + 32], edx);
+            a.mov(eax, ecx); a.and(eax, 0x30);
+            a.mov(edx, 0x55);
+            a.tzcnt(edx, eax);
+            a.sete(bl); a.movzx(ebx, bl);
+            a.add(__dword_ptr[Data + 36], edx); a.add(__dword_ptr[Data + 40], ebx);
+            a.mov(edx, 0x66);
+            a.lzcnt(edx, eax);
+            a.sete(bl); a.movzx(ebx, bl);
+            a.add(__dword_ptr[Data + 44], edx); a.add(__dword_ptr[Data + 48], ebx);
+            a.tzcnt(dx, __word_ptr[Data + 0x108]);
+            a.add(__dword_ptr[Data + 52], edx);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(eax, int.MinValue); a.cdq(); a.mov(ebx, -1);
+            a.idiv(ebx); // MIN / -1: #DE
+            a.int3();
+        });
+        using var j = Both(code, setup: m =>
+        {
+            m.Mem.Ptr(Data + 0x100)[0] = 0xF9; // -7
+            *(int*)m.Mem.Ptr(Data + 0x104) = -13;
+            *(ushort*)m.Mem.Ptr(Data + 0x108) = 0x0400;
+        });
+        Assert.Equal(Vec.DE, j.Cpu.Vector);
+        // Only the wide dividends leave host code: the other divisions and the scans run translated.
+        Assert.InRange(j.Cpu.Jit!.InterpretExits, 2900, 3100);
+        uint tz = 0, tzZero = 0, lz = 0;
+        for (uint c = 1; c <= 3000; c++)
+        {
+            uint v = c & 0x30;
+            tz += v == 0 ? 0x55 : (uint)System.Numerics.BitOperations.TrailingZeroCount(v);
+            lz += v == 0 ? 0x66 : (uint)(31 - System.Numerics.BitOperations.LeadingZeroCount(v));
+            if (v == 0) tzZero++;
+        }
+        Assert.Equal(tz, j.Word(Data + 36));
+        Assert.Equal(tzZero, j.Word(Data + 40));
+        Assert.Equal(lz, j.Word(Data + 44));
+    }
+
+    [Fact]
+    public void BlocksSharingALookupSetDoNotEvictEachOther()
+    {
+        // The loop's CALL block at 0x10010 and its callee at 0x30010 share the lookup table's set (JitCode: the
+        // low 16 bits). With one slot per set each would take the other's at every entry, leaving host code on
+        // every call and return; two ways hold both, so each block is linked about once.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var done = a.CreateLabel();
+            a.mov(ecx, 20000);
+            a.xor(eax, eax);
+            while (a.Instructions.Count < 11) a.nop(); // 7 + 9 bytes: the loop at 0x10010
+            a.Label(ref loop);
+            a.call(0x30010);
+            a.add(ebx, eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.jmp(done);
+            a.Label(ref done);
+            a.int3();
+        });
+        using var j = Both(code, setup: m =>
+        {
+            m.Mem.Map(0x30000, 0x1000, Prot.Read | Prot.Write);
+            byte[] f = [0x01, 0xC8, 0xC3]; // add eax, ecx; ret
+            for (int k = 0; k < f.Length; k++) m.Mem.Ptr(0x30010)[k] = f[k];
+            m.Mem.Protect(0x30000, 0x1000, Prot.Read | Prot.Exec);
+        });
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal(unchecked((uint)(20000L * 20001 / 2)), j.R(CpuState.EAX));
+        Assert.True(j.Cpu.Jit!.Links < 20, $"{j.Cpu.Jit.Links} links for 3 hot blocks: they evict each other");
+        Assert.True(j.Cpu.Jit.Entries < 100, $"{j.Cpu.Jit.Entries} entries into host code");
+    }
+
+    [Fact]
     public void PushPopCallRetAndIndirectJumps()
     {
         var code = Asm(a =>

@@ -113,6 +113,9 @@ public sealed unsafe class Jit
     public long HoistExits, Unhoisted;
     /// <summary>Blocks whose code was copied from another address space's translation (JitCode.Template).</summary>
     public long Copied;
+    /// <summary>Lookup slots set on entry from the interpreter: a block's first entry, and each time host code
+    /// missed it in the table after another block took its slot (a high count against Translated means thrashing).</summary>
+    public long Links;
     /// <summary>MMX instructions translated to host code (a block translated again counts again).</summary>
     public long MmxTranslated;
 
@@ -193,7 +196,7 @@ public sealed unsafe class Jit
         // Host code exists, so the space's code does (another thread of the process may have translated it).
         var code = this.code ??= space.CodeIfAny;
         if (code == null) return ExitDispatch;
-        code.Link(blk, native); // may take the lock: before we count as inside host code
+        if (code.Link(blk, native)) Links++; // may take the lock: before we count as inside host code
         // Published before the block's host address is read again: a flush that clears it then waits for us.
         Volatile.Write(ref HostSeq, HostSeq + 1);
         // A stale request whose flag was consumed already must not keep kicking the host code out. Clear first,

@@ -7,7 +7,9 @@ namespace Compat32.Cpu;
 /// The translated code of one address space, shared by its processors (CodeSpace): one host reservation holding
 /// the block lookup table, then the entry/exit stubs and the translated blocks. Translation, linking on behalf of
 /// a flush and unlinking run under CodeSpace.Lock; host code and Jit.Run read the table without it.
-/// A table slot is one 64-bit word, the guest EIP in the low half and the host code in the high half (its address,
+/// The table is two-way set associative: the set is the guest EIP's low 16 bits, and its two slots sit side by
+/// side (a direct-mapped table let two hot blocks 64 KiB apart, lua's call into libm and its return, evict each other
+/// at every entry: 89% of lua's exits from host code were such misses). A table slot is one 64-bit word, the guest EIP in the low half and the host code in the high half (its address,
 /// the region being mapped below 4 GiB when the host allows, else its offset from the table), so a reader never
 /// pairs one block's tag with another's code: it is read with one load. Slots change only under the lock, and a
 /// slot is set only for a valid block, so once an invalidation returns no slot leads to the dropped code (a thread
@@ -18,20 +20,25 @@ namespace Compat32.Cpu;
 /// </summary>
 internal sealed unsafe partial class JitCode
 {
-    internal const int TableSize = 1 << 16;
+    internal const int TableSize = 1 << 17;
+    /// <summary>Sets of two slots: the set of EIP e is e & SetMask (host code indexes it with the low 16 bits).</summary>
+    internal const int Sets = TableSize / 2, SetMask = Sets - 1;
+    /// <summary>The first of e's two slots.</summary>
+    internal static uint SlotIndex(uint e) => (e & SetMask) * 2;
     const ulong TableBytes = TableSize * 8;
     const ulong CodeSize = 64UL << 20;
     const ulong RegionSize = TableBytes + CodeSize;
     /// <summary>An empty slot is 0, as the fresh mapping already holds, so a new region touches no table page:
-    /// tag 0 can only match guest EIP 0, whose slot (index 0) holds NoTag instead (no block starts at
-    /// 0xFFFFFFFF). Every slot's tag differs from what a lookup of its index could ask for until it is set.</summary>
-    static ulong EmptySlot(ulong index) => index == 0 ? Jit.NoTag : 0;
+    /// tag 0 can only match guest EIP 0, whose set (slots 0 and 1) holds NoTag instead (no block starts at
+    /// 0xFFFFFFFF). Every slot's tag differs from what a lookup of its set could ask for until it is set.</summary>
+    static ulong EmptySlot(ulong index) => index < 2 ? Jit.NoTag : 0;
 
     /// <summary>Empty every slot (the region's pages are zero when fresh; a flush writes them).</summary>
     void ClearTable(bool fresh)
     {
         if (!fresh) new Span<ulong>(Table, TableSize).Clear();
         Table[0] = EmptySlot(0);
+        Table[1] = EmptySlot(1);
     }
 
     /// <summary>Debugging aid: translate only the first COMPAT32_JIT_LIMIT blocks (bisects a translation bug).</summary>
@@ -283,13 +290,30 @@ internal sealed unsafe partial class JitCode
 
     /// <summary>Point blk's lookup slot at its host code, on entry from the interpreter (not inside host code: a
     /// flush holding the lock may be waiting for this thread). Only for a block still valid with that code.</summary>
-    internal void Link(Block blk, nint native)
+    internal bool Link(Block blk, nint native)
     {
-        ulong* slot = Table + (blk.Start & Jit.TableMask);
+        uint i = SlotIndex(blk.Start);
+        ulong* set = Table + i;
         ulong v = SlotValue(blk.Start, native);
-        if (Volatile.Read(ref *slot) == v) return;
+        if (Volatile.Read(ref set[0]) == v || Volatile.Read(ref set[1]) == v) return false;
         lock (space.Lock)
-            if (blk.Valid && blk.Native == native) { Volatile.Write(ref *slot, v); linked.Add(blk.Start & Jit.TableMask); }
+        {
+            if (!blk.Valid || blk.Native != native) return false;
+            // The block's own slot if it has one (older code of it), else an empty one, else the older of the
+            // two moves to the second way. Each store is one whole slot, so a reader racing with the move sees
+            // each way hold some valid block's pair (possibly the same one twice).
+            uint tag = blk.Start;
+            int w = (uint)set[0] == tag ? 0 : (uint)set[1] == tag ? 1 : set[0] == EmptySlot(i) ? 0 : set[1] == EmptySlot(i + 1) ? 1 : -1;
+            if (w < 0)
+            {
+                Volatile.Write(ref set[1], set[0]); // (both slots are in linked already)
+                w = 0;
+            }
+            // linked lists each slot once while it is set (a slot Unlink emptied may come again: bounded by those)
+            if (set[w] == EmptySlot(i + (uint)w)) linked.Add(i + (uint)w);
+            Volatile.Write(ref set[w], v);
+            return true;
+        }
     }
 
     /// <summary>Take a block's host code out of the lookup table (its page was written or unmapped; under the lock).
@@ -298,8 +322,10 @@ internal sealed unsafe partial class JitCode
     {
         nint native = blk.Native;
         if (native == 0) return;
-        ulong* slot = Table + (blk.Start & Jit.TableMask);
-        if (*slot == SlotValue(blk.Start, native)) Volatile.Write(ref *slot, EmptySlot(blk.Start & Jit.TableMask));
+        uint i = SlotIndex(blk.Start);
+        ulong v = SlotValue(blk.Start, native);
+        for (uint w = 0; w < 2; w++)
+            if (Table[i + w] == v) Volatile.Write(ref Table[i + w], EmptySlot(i + w));
     }
 
     internal void Flush()

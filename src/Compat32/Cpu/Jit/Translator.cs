@@ -294,6 +294,10 @@ internal sealed partial class Translator
     {
         if (ins.IsInvalid) return K.None;
         if (ins.SegmentPrefix == Register.CS) return K.None; // a write through CS faults: the interpreter's
+        // No model has BMI1, so TZCNT is BSF (the F3 prefix ignored, SDM TZCNT), as LZCNT is BSR without ABM: the
+        // interpreter's ExecBitScan either way (HostForm encodes the BSF/BSR).
+        if (ins.Mnemonic == Mnemonic.Tzcnt || ins.Mnemonic == Mnemonic.Lzcnt && (guest & CpuFeature.Abm) == 0)
+            return OperandsOk(ins) && !ins.HasLockPrefix ? K.Generic : K.None;
         if (Processor.SimdNeed[(int)ins.Code] is var need && need != 0)
             return MmxForm(ins) ? ClassifyMmx(ins, need, guest) : ClassifySimd(ins, need, guest);
         if (ins.Mnemonic >= Mnemonic.F2xm1 && ins.Mnemonic <= Mnemonic.Fyl2xp1)
@@ -328,7 +332,7 @@ internal sealed partial class Translator
                 return ins.Code == Code.Pop_r32 || (ins.Code == Code.Pop_rm32 && ins.Op0Kind == OpKind.Register) ? K.PopR : K.None;
             case Mnemonic.Leave:
                 return ins.Code == Code.Leaved ? K.Leave : K.None;
-            case Mnemonic.Div:
+            case Mnemonic.Div: case Mnemonic.Idiv:
                 if (ins.Op0Kind == OpKind.Register && High8(ins.Op0Register)) return K.None;
                 return K.Div;
             case Mnemonic.Bt: case Mnemonic.Bts: case Mnemonic.Btr: case Mnemonic.Btc:
@@ -409,6 +413,11 @@ internal sealed partial class Translator
             case Code.Inc_r32: h.Code = Code.Inc_rm32; break;
             case Code.Dec_r16: h.Code = Code.Dec_rm16; break;
             case Code.Dec_r32: h.Code = Code.Dec_rm32; break;
+            // (Classify lets these through only where the guest runs them as BSF/BSR)
+            case Code.Tzcnt_r16_rm16: h.Code = Code.Bsf_r16_rm16; break;
+            case Code.Tzcnt_r32_rm32: h.Code = Code.Bsf_r32_rm32; break;
+            case Code.Lzcnt_r16_rm16: h.Code = Code.Bsr_r16_rm16; break;
+            case Code.Lzcnt_r32_rm32: h.Code = Code.Bsr_r32_rm32; break;
         }
         for (int i = 0; i < h.OpCount; i++)
             if (h.GetOpKind(i) == OpKind.Register) h.SetOpRegister(i, Host(h.GetOpRegister(i)));
@@ -875,26 +884,52 @@ internal sealed partial class Translator
     {
         SaveIfDirty();
         int size = ins.Op0Kind == OpKind.Memory ? ins.MemorySize.GetSize() : Processor.RegisterSize(ins.Op0Register);
+        bool signed = ins.Mnemonic == Mnemonic.Idiv; // the divisor sign-extended into r10d
         if (ins.Op0Kind == OpKind.Memory)
         {
             Address(ins, i);
             Check(size, false, i);
             if (size == 4) a.mov(r10d, __dword_ptr[r14 + r8]);
-            else if (size == 2) a.movzx(r10d, __word_ptr[r14 + r8]);
+            else if (size == 2) { if (signed) a.movsx(r10d, __word_ptr[r14 + r8]); else a.movzx(r10d, __word_ptr[r14 + r8]); }
+            else if (signed) a.movsx(r10d, __byte_ptr[r14 + r8]);
             else a.movzx(r10d, __byte_ptr[r14 + r8]);
         }
         else
         {
             var src = Host(ins.Op0Register);
             a.AddInstruction(size == 4 ? Instruction.Create(Code.Mov_r32_rm32, Register.R10D, src)
-                : Instruction.Create(size == 2 ? Code.Movzx_r32_rm16 : Code.Movzx_r32_rm8, Register.R10D, src));
+                : Instruction.Create(size == 2 ? (signed ? Code.Movsx_r32_rm16 : Code.Movzx_r32_rm16)
+                    : signed ? Code.Movsx_r32_rm8 : Code.Movzx_r32_rm8, Register.R10D, src));
         }
-        // #DE (divisor 0, or a quotient that does not fit) is the interpreter's: high half >= divisor catches both.
-        if (size == 4) a.cmp(edx, r10d);
-        else if (size == 2) { a.movzx(r9d, dx); a.cmp(r9d, r10d); }
-        else { a.movzx(r9d, ax); a.shr(r9d, 8); a.cmp(r9d, r10d); }
-        a.jae(SlowLabelAt(i));
-        if (size == 4) a.div(r10d); else if (size == 2) a.div(r10w); else a.div(r10b);
+        var slow = SlowLabelAt(i);
+        if (!signed)
+        {
+            // #DE (divisor 0, or a quotient that does not fit) is the interpreter's: high half >= divisor catches both.
+            if (size == 4) a.cmp(edx, r10d);
+            else if (size == 2) { a.movzx(r9d, dx); a.cmp(r9d, r10d); }
+            else { a.movzx(r9d, ax); a.shr(r9d, 8); a.cmp(r9d, r10d); }
+            a.jae(slow);
+            if (size == 4) a.div(r10d); else if (size == 2) a.div(r10w); else a.div(r10b);
+        }
+        else
+        {
+            // The host runs IDIV only where it cannot raise #DE: the dividend's high half is its low half's sign
+            // (after CDQ/CWD/CBW: the quotient fits unless MIN / -1), the divisor not 0, and not MIN / -1. Wider
+            // dividends go to the interpreter, which decides between a quotient and #DE (SDM IDIV).
+            if (size == 4) { a.mov(r9d, eax); a.sar(r9d, 31); a.cmp(r9d, edx); }
+            else if (size == 2) { a.movsx(r9d, ax); a.sar(r9d, 16); a.cmp(r9w, dx); }
+            else { a.movsx(r9d, al); a.cmp(r9w, ax); }
+            a.jne(slow);
+            a.test(r10d, r10d);
+            a.je(slow);
+            var ok = a.CreateLabel();
+            a.cmp(r10d, -1);
+            a.jne(ok);
+            if (size == 4) a.cmp(eax, int.MinValue); else if (size == 2) a.cmp(ax, short.MinValue); else a.cmp(al, sbyte.MinValue);
+            a.je(slow);
+            a.Label(ref ok);
+            if (size == 4) a.idiv(r10d); else if (size == 2) a.idiv(r10w); else a.idiv(r10b);
+        }
         loc = FLoc.HostDirty;
     }
 
@@ -1418,10 +1453,16 @@ internal sealed partial class Translator
             a.jmp(loopEntry);
             return;
         }
-        ulong slot = jit.TableAddr + (target & Jit.TableMask) * 8;
+        // The target's set: two slots, each checked by its tag (JitCode: two-way associative).
+        ulong slot = jit.TableAddr + JitCode.SlotIndex(target) * 8UL;
+        var hit = a.CreateLabel();
         a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot)));
         a.cmp(r9d, (int)target);
+        a.je(hit);
+        a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot + 8)));
+        a.cmp(r9d, (int)target);
         a.jne(exit);
+        a.Label(ref hit);
         JumpToSlotCode();
     }
 
@@ -1446,11 +1487,20 @@ internal sealed partial class Translator
         a.jle(exit);
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
-        a.movzx(r9d, r10w);
+        var hit = a.CreateLabel();
+        // the set (JitCode.SlotIndex): its first slot at table + 16 * set
+        if (JitCode.SetMask == 0xFFFF) a.movzx(r9d, r10w);
+        else { a.mov(r9d, r10d); a.and(r9d, JitCode.SetMask); }
+        a.shl(r9d, 4);
         a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
-        a.mov(r9, __qword_ptr[r8 + r9 * 8]);
+        a.add(r8, r9);
+        a.mov(r9, __qword_ptr[r8]);
+        a.cmp(r9d, r10d);
+        a.je(hit);
+        a.mov(r9, __qword_ptr[r8 + 8]);
         a.cmp(r9d, r10d);
         a.jne(exit);
+        a.Label(ref hit);
         JumpToSlotCode();
         a.Label(ref exit);
         a.mov(__dword_ptr[r13 + Jit.OffEip], r10d);
