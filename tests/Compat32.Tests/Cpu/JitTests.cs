@@ -328,6 +328,51 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void ForwardBranchesInsideABlockKeepCountsAndFlags()
+    {
+        // Branches to a later instruction of their own block run there directly (Translator.ForwardTarget). The
+        // ADCs after each join read the carry of the CMP (branch taken) or of the skipped ADD (not taken); the
+        // walk over the data ends with a page fault right after the first join, where EIP, the retired count (the
+        // skipped instructions given back) and the flags (the CMP's, unsaved on the taken side) must be the
+        // interpreter's.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var skip1 = a.CreateLabel(); var skip2 = a.CreateLabel(); var skip3 = a.CreateLabel();
+            a.mov(esi, Data);
+            a.mov(ecx, 0);
+            a.Label(ref loop);
+            a.mov(eax, __dword_ptr[esi]);
+            a.cmp(eax, 0x40000000);
+            a.ja(skip1);
+            a.add(eax, 0x7FFFFFFF);
+            a.mov(__dword_ptr[esi + 4], eax);
+            a.Label(ref skip1);
+            a.mov(ebp, __dword_ptr[esi + 12]); // the next element: faults past the data with the CMP's or ADD's flags live
+            a.adc(ecx, 0);
+            a.test(ecx, 1);
+            a.jz(skip2);
+            a.add(ebx, ecx);
+            a.Label(ref skip2);
+            a.cmp(eax, 0x20000000);
+            a.jb(skip3);
+            a.lea(edx, __dword_ptr[edx + eax * 2]);
+            a.add(edx, 0x10000000);
+            a.Label(ref skip3);
+            a.adc(edi, edx);
+            a.mov(__dword_ptr[esi + 8], edi);
+            a.lea(esi, __dword_ptr[esi + 12]);
+            a.jmp(loop);
+        });
+        using var j = Both(code, setup: m =>
+        {
+            var r = new Random(7);
+            for (uint x = Data; x < Data + 0x2000; x += 4) *(uint*)m.Mem.Ptr(x) = (uint)r.Next() * 3u;
+        });
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2004, j.Cpu.Cr2);
+    }
+
+    [Fact]
     public void BlocksSharingALookupSetDoNotEvictEachOther()
     {
         // The loop's CALL block at 0x10010 and its callee at 0x30010 share the lookup table's set (JitCode: the

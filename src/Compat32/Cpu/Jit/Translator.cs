@@ -552,11 +552,28 @@ internal sealed partial class Translator
         if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
         else afterChecks = blockEntry; // (one label per instruction)
         if (holding == groups.Count && !lockedChecks) loopEntry = afterChecks; // every check still holds
-        for (int i = 0; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
+        curKinds = kinds;
+        if (joins.Length < p) joins = new Join[p * 2];
+        else Array.Clear(joins, 0, p);
+        forwards.Clear();
+        for (int i = 0; i < p; i++)
+        {
+            if (joins[i].Pending) MergeAt(i);
+            EmitOne(insns[i], kinds[i], i, p);
+        }
         if (!IsTerminator(kinds[p - 1]))
         {
             SaveIfDirty();
             DispatchConst((uint)insns[p - 1].NextIP, p);
+        }
+        foreach (var (label, join, skipped) in forwards)
+        {
+            // The taken side of a branch to a later instruction of the block: the instructions it skips were counted
+            // by every exit after them, so give them back.
+            var l = label;
+            a.Label(ref l);
+            a.lea(r11, __[r11 + skipped]);
+            a.jmp(joins[join].Label);
         }
         loopEntry = blockEntry; // a mid-block exit's registers are not the block end's
         foreach (var (label, target, retired, dirty) in midExits)
@@ -676,6 +693,20 @@ internal sealed partial class Translator
                 return;
             case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
             case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
+            case K.Jcc when i < count - 1 && ForwardTarget(ins, i, count) is var j && j > 0:
+            {
+                // A branch to a later instruction of this block (an if without else): the taken side jumps to that
+                // instruction's code with the flags still in host RFLAGS (MergeAt), no dispatch and no budget test
+                // (it only goes forward).
+                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                var taken = a.CreateLabel();
+                BranchIf(ins.ConditionCode, taken);
+                ref var jn = ref joins[j];
+                if (!jn.Pending) { jn.Pending = true; jn.Label = a.CreateLabel(); }
+                jn.Dirty |= loc == FLoc.HostDirty;
+                forwards.Add((taken, j, j - i - 1));
+                return;
+            }
             case K.Jcc when i < count - 1:
             {
                 // Mid-block (DecodeCache runs blocks through conditional branches): the taken side leaves through
@@ -1358,6 +1389,46 @@ internal sealed partial class Translator
     int curSlowIndex = -1;
     Label curSlow;
 
+
+    /// <summary>A forward branch's join: the label of the instruction it reaches, and whether the flags are the host's
+    /// own (unsaved) on some branch arriving there.</summary>
+    struct Join { public bool Pending, Dirty; public Label Label; }
+    Join[] joins = Array.Empty<Join>();
+    /// <summary>Taken sides of forward branches inside the block: stub label, join index, instructions skipped.</summary>
+    readonly List<(Label label, int join, int skipped)> forwards = new();
+    K[] curKinds = Array.Empty<K>();
+
+    /// <summary>The index of the later instruction of this block a mid-block Jcc at i branches to, if the instructions
+    /// it skips keep no state of their own in the translator: no x87, SSE or MMX gate (loaded on one path only) and
+    /// no string instruction; else 0.</summary>
+    int ForwardTarget(in Instruction ins, int i, int count)
+    {
+        if (NoForward) return 0;
+        uint t = ins.NearBranch32;
+        var insns = currentBlock!.Insns;
+        if (t <= (uint)ins.IP) return 0;
+        for (int j = i + 1; j < count; j++)
+        {
+            if ((uint)insns[j].IP == t) return j;
+            if ((uint)insns[j].IP > t) return 0;
+            if (curKinds[j] is K.X87 or K.Simd or K.Mmx or K.Str) return 0;
+        }
+        return 0;
+    }
+
+    /// <summary>COMPAT32_JIT_FORWARD=0: every taken branch leaves the block (to compare).</summary>
+    static readonly bool NoForward = Environment.GetEnvironmentVariable("COMPAT32_JIT_FORWARD") == "0";
+
+    /// <summary>Instruction i is reached by forward branches and by the instruction before it: the flags must be in
+    /// host RFLAGS on every path (the fall-through restores them if it had them only saved), and they count as
+    /// unsaved if they are on any path.</summary>
+    void MergeAt(int i)
+    {
+        if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+        ref var jn = ref joins[i];
+        a.Label(ref jn.Label);
+        if (jn.Dirty) loc = FLoc.HostDirty;
+    }
 
     Label SlowLabelAt(int i)
     {
