@@ -1524,16 +1524,18 @@ internal sealed partial class Translator
             a.jmp(loopEntry);
             return;
         }
-        // The target's set: two slots, each checked by its tag (JitCode: two-way associative).
+        // The target's set: two slots, each checked by its tag (JitCode: two-way associative). A hit in the first
+        // falls through to its jump (no taken branch on the common path).
         ulong slot = jit.TableAddr + JitCode.SlotIndex(target) * 8UL;
-        var hit = a.CreateLabel();
+        var second = a.CreateLabel();
         a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot)));
         a.cmp(r9d, (int)target);
-        a.je(hit);
+        a.jne(second);
+        JumpToSlotCode();
+        a.Label(ref second);
         a.AddInstruction(Instruction.Create(Code.Mov_r64_rm64, Register.R9, new MemoryOperand(Register.RIP, (long)slot + 8)));
         a.cmp(r9d, (int)target);
         a.jne(exit);
-        a.Label(ref hit);
         JumpToSlotCode();
     }
 
@@ -1558,25 +1560,32 @@ internal sealed partial class Translator
         a.jle(exit);
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
-        var hit = a.CreateLabel();
-        // the set (JitCode.SlotIndex): its first slot at table + 16 * set
-        if (JitCode.SetMask == 0xFFFF) a.movzx(r9d, r10w);
-        else { a.mov(r9d, r10d); a.and(r9d, JitCode.SetMask); }
-        a.shl(r9d, 4);
+        var second = a.CreateLabel();
+        // The set (JitCode.SlotIndex): its first slot at table + 16 * set, read as [r8 + set * 8] with r8 = table +
+        // set * 8; the second way computes the set again (r9 holds the first slot by then).
+        SetOfR10();
         a.AddInstruction(Instruction.Create(Code.Lea_r64_m, Register.R8, new MemoryOperand(Register.RIP, (long)jit.TableAddr)));
-        a.add(r8, r9);
-        a.mov(r9, __qword_ptr[r8]);
+        a.lea(r8, __[r8 + r9 * 8]);
+        a.mov(r9, __qword_ptr[r8 + r9 * 8]);
         a.cmp(r9d, r10d);
-        a.je(hit);
-        a.mov(r9, __qword_ptr[r8 + 8]);
+        a.jne(second);
+        JumpToSlotCode();
+        a.Label(ref second);
+        SetOfR10();
+        a.mov(r9, __qword_ptr[r8 + r9 * 8 + 8]);
         a.cmp(r9d, r10d);
         a.jne(exit);
-        a.Label(ref hit);
         JumpToSlotCode();
         a.Label(ref exit);
         a.mov(__dword_ptr[r13 + Jit.OffEip], r10d);
         a.mov(r10d, Jit.ExitDispatch);
         a.jmp(jit.ExitAddr);
+    }
+
+    void SetOfR10()
+    {
+        if (JitCode.SetMask == 0xFFFF) a.movzx(r9d, r10w);
+        else { a.mov(r9d, r10d); a.and(r9d, JitCode.SetMask); }
     }
 
     void BranchIf(ConditionCode cc, Label l)
