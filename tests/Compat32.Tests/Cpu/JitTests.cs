@@ -373,6 +373,34 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void AccessesToAMappingsFirstPageStayInHostCode()
+    {
+        // Data's first page has nothing mapped below it, so the pair test fails there and the shared exact test
+        // (JitCode's stub) decides: a read and a write inside the page pass it and stay in host code; a dword
+        // store straddling into the unmapped page below faults at its instruction.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 10000);
+            a.mov(esi, Data);
+            a.Label(ref loop);
+            a.mov(edi, esi);
+            a.add(edi, ebx); // EBX = 0, but the block moved EDI: its accesses are checked where they are
+            a.mov(eax, __dword_ptr[edi + 0x10]);
+            a.add(eax, ecx);
+            a.mov(__dword_ptr[edi + 0x20], eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.mov(__dword_ptr[esi - 2], eax);
+            a.int3();
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data - 2, j.Cpu.Cr2);
+        Assert.True(j.Cpu.Jit!.InterpretExits < 10, $"{j.Cpu.Jit.InterpretExits} exits to the interpreter");
+    }
+
+    [Fact]
     public void BlocksSharingALookupSetDoNotEvictEachOther()
     {
         // The loop's CALL block at 0x10010 and its callee at 0x30010 share the lookup table's set (JitCode: the

@@ -50,6 +50,8 @@ internal sealed unsafe partial class JitCode
     readonly byte* code;
     ulong used, stubsEnd;
     internal ulong ExitAddr;
+    /// <summary>The shared exact page test (Translator.BuildStubs), called from blocks' cold paths.</summary>
+    internal ulong ExactAddr;
     readonly delegate* unmanaged[SuppressGCTransition]<byte*, int> enter;
     readonly delegate* unmanaged<byte*, int> enterSafe;
     readonly Translator translator;
@@ -68,7 +70,7 @@ internal sealed unsafe partial class JitCode
     internal readonly bool LowCode;
 
     /// <summary>The stubs, assembled once (Translator.BuildStubs: position-independent).</summary>
-    static readonly (byte[] Code, int EnterOffset, int ExitOffset) Stubs = Translator.BuildStubs(0x10000);
+    static readonly (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset) Stubs = Translator.BuildStubs(0x10000);
 
     JitCode(CodeSpace space, byte* region, bool recycled)
     {
@@ -84,6 +86,7 @@ internal sealed unsafe partial class JitCode
         enter = (delegate* unmanaged[SuppressGCTransition]<byte*, int>)(code + Stubs.EnterOffset);
         enterSafe = (delegate* unmanaged<byte*, int>)(code + Stubs.EnterOffset);
         ExitAddr = (ulong)code + (ulong)Stubs.ExitOffset;
+        ExactAddr = (ulong)code + (ulong)Stubs.ExactOffset;
         used = stubsEnd = (ulong)(stubs.Length + 63) & ~63UL;
         ulong want = space.CodeLimit != 0 ? space.CodeLimit : EnvLimit != 0 ? EnvLimit : CodeSize;
         limit = Math.Clamp(want, stubsEnd + Segments * 16384UL, CodeSize);

@@ -41,10 +41,11 @@ internal sealed partial class Translator
 
     /// <summary>The entry and exit stubs, assembled at rip: position-independent (they reach everything through
     /// r13 and jump only within themselves), so one assembly serves every region (JitCode.Stubs).</summary>
-    public static (byte[] Code, int EnterOffset, int ExitOffset) BuildStubs(ulong rip)
+    public static (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset) BuildStubs(ulong rip)
     {
         var a = new Assembler(64);
         var exit = a.CreateLabel("exit");
+        var exact = a.CreateLabel("exact");
         var enterL = a.CreateLabel("enter");
         a.Label(ref enterL);
         a.push(rbx); a.push(rbp); a.push(r12); a.push(r13); a.push(r14); a.push(r15);
@@ -84,9 +85,38 @@ internal sealed partial class Translator
         a.add(rsp, 8);
         a.pop(r15); a.pop(r14); a.pop(r13); a.pop(r12); a.pop(rbp); a.pop(rbx);
         a.ret();
+        // The exact test behind Check's pair test, shared by every access (called from a block's cold path, which
+        // costs 4 instructions instead of 9): r8d the guest address, r9d = 0x1000 - size, plus 0x10000 for a write.
+        // ZF=1 when [r8d, r8d+size) is on one page that allows the access; r9 is clobbered, nothing else.
+        var write = a.CreateLabel(); var tested = a.CreateLabel(); var fail = a.CreateLabel();
+        a.Label(ref exact);
+        a.push(rax);
+        a.mov(eax, r8d);
+        a.shr(eax, 12);
+        a.bt(r9d, 16);
+        a.jc(write);
+        a.test(__byte_ptr[r15 + rax], (byte)Memory.Prot.Read);
+        a.jmp(tested);
+        a.Label(ref write);
+        a.test(__byte_ptr[r15 + rax], Memory.AddressSpace.WriteOk);
+        a.Label(ref tested);
+        a.jz(fail);
+        a.mov(eax, r8d);
+        a.and(eax, 0xFFF);
+        a.movzx(r9d, r9w);
+        a.cmp(eax, r9d);
+        a.ja(fail);
+        a.pop(rax);
+        a.cmp(eax, eax); // ZF=1
+        a.ret();
+        a.Label(ref fail);
+        a.pop(rax);
+        a.or(r9d, 1); // ZF=0
+        a.ret();
         var w = new BytesWriter();
         var res = a.Assemble(w, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
-        return (w.Bytes.ToArray(), (int)(res.GetLabelRIP(enterL) - rip), (int)(res.GetLabelRIP(exit) - rip));
+        return (w.Bytes.ToArray(), (int)(res.GetLabelRIP(enterL) - rip), (int)(res.GetLabelRIP(exit) - rip),
+            (int)(res.GetLabelRIP(exact) - rip));
     }
 
     // ------------------------------------------------------------------ classification
@@ -1381,8 +1411,10 @@ internal sealed partial class Translator
         {
             var e = exact;
             a.Label(ref e);
-            ExactCheck(size, write, 0x1000, slowL);
-            a.jmp(back);
+            a.mov(r9d, (write ? 0x10000 : 0) | (0x1000 - size));
+            a.call(jit.ExactAddr);
+            a.je(back);
+            a.jmp(slowL);
         }
     }
 
