@@ -52,8 +52,6 @@ public sealed unsafe class Jit
     internal const int OffImgDirty = 119;   // byte: the image holds changes the guest FPU must take back
     internal const int OffMmSpill = 248;    // ulong: a host XMM8-15 lent as scratch for one instruction
     const int StateSize = 384;
-    internal const int TableSize = JitCode.TableSize;
-    internal const int TableMask = TableSize - 1;
     internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
 
     /// <summary>Exit reasons the host code returns (in r10d at the exit stub).</summary>
