@@ -723,34 +723,29 @@ internal sealed partial class Translator
                 return;
             case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
             case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
-            case K.Jcc when i < count - 1 && ForwardTarget(ins, i, count) is var j && j > 0:
-            {
-                // A branch to a later instruction of this block (an if without else): the taken side jumps to that
-                // instruction's code with the flags still in host RFLAGS (MergeAt), no dispatch and no budget test
-                // (it only goes forward).
-                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
-                var taken = a.CreateLabel();
-                BranchIf(ins.ConditionCode, taken);
-                ref var jn = ref joins[j];
-                if (!jn.Pending) { jn.Pending = true; jn.Label = a.CreateLabel(); }
-                jn.Dirty |= loc == FLoc.HostDirty;
-                forwards.Add((taken, j, j - i - 1));
-                return;
-            }
             case K.Jcc when i < count - 1:
             {
-                // Mid-block (DecodeCache runs blocks through conditional branches): the taken side leaves through
-                // a stub after the block's code, which stores the flags if they are the host's own; the fall-through
-                // goes on with them still in host RFLAGS.
-                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                // Mid-block (DecodeCache runs blocks through conditional branches): the fall-through goes on with the
+                // flags still in host RFLAGS. The taken side of a branch to a later instruction of this block (an if
+                // without else) jumps to that instruction's code, flags unsaved (MergeAt), no dispatch and no budget
+                // test (it only goes forward); any other leaves through a stub after the block's code, which stores
+                // the flags if they are the host's own.
+                FlagsInHost();
                 var taken = a.CreateLabel();
                 BranchIf(ins.ConditionCode, taken);
-                midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
+                if (ForwardTarget(ins, i, count) is var j && j > 0)
+                {
+                    ref var jn = ref joins[j];
+                    if (!jn.Pending) { jn.Pending = true; jn.Label = a.CreateLabel(); }
+                    jn.Dirty |= loc == FLoc.HostDirty;
+                    forwards.Add((taken, j, j - i - 1));
+                }
+                else midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
                 return;
             }
             case K.Jcc:
             {
-                if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+                FlagsInHost();
                 SaveIfDirty();
                 var taken = a.CreateLabel();
                 BranchIf(ins.ConditionCode, taken);
@@ -1456,10 +1451,16 @@ internal sealed partial class Translator
     /// unsaved if they are on any path.</summary>
     void MergeAt(int i)
     {
-        if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
+        FlagsInHost();
         ref var jn = ref joins[i];
         a.Label(ref jn.Label);
         if (jn.Dirty) loc = FLoc.HostDirty;
+    }
+
+    /// <summary>The guest flags into host RFLAGS if they are only in the state block (a branch reads them there).</summary>
+    void FlagsInHost()
+    {
+        if (loc == FLoc.Saved) { RestoreFlags(); loc = FLoc.HostClean; }
     }
 
     Label SlowLabelAt(int i)
