@@ -39,6 +39,9 @@ build() { # name variant(i686|sse2|x64) → cached binary path
 COMPAT32_CACHE="$cache"; SUDO=""; apt_updated=0
 [ "$(id -u)" != 0 ] && command -v sudo >/dev/null 2>&1 && SUDO="sudo -n"
 eval "$(sed -n '/^apt_update() {/,/^}/p; /^sr_base=(/,/)$/p; /^build_sysroot() {/,/^}/p; /^ensure_sysroot() {/,/^}/p' "$root/test.sh")"
+if ! dpkg --print-foreign-architectures | grep -qx i386; then   # as test.sh: a fresh machine has no i386 lists
+  log "adding dpkg architecture i386"; $SUDO dpkg --add-architecture i386 || { log "dpkg --add-architecture i386 failed"; exit 1; }
+fi
 sr="$cache/sysroot-i386-bench"
 ensure_sysroot "$sr" "${sr_base[@]}" xz-utils bzip2 gzip lua5.4 gawk libmpfr6 libsigsegv2
 [ -f "$sr.unavailable" ] && log "sysroot $sr unavailable ($(cat "$sr.unavailable")): Debian rows skipped"
