@@ -126,6 +126,57 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit.HoistExits < 100, $"{j.Cpu.Jit.HoistExits} entries failed their hoisted checks");
     }
 
+    [Fact]
+    public void StackAccessesPastABranchAreCheckedAtEntry()
+    {
+        // Past a mid-block branch only accesses relative to ESP are still checked at block entry (Translator.PlanChecks:
+        // the frame is mapped whichever way the block goes). Here the load after the JNZ reads above the stack's
+        // only page, and the JNZ leaves the block on all but the last pass: its check fails at every entry though
+        // the load does not run, so the interpreter takes those entries until the block is translated again with
+        // the check at the load, which faults on the last pass as it must.
+        var code = Asm(a =>
+        {
+            var top = a.CreateLabel(); var other = a.CreateLabel();
+            a.mov(ecx, 3000);
+            a.Label(ref top);
+            a.dec(ecx);
+            a.jnz(other);
+            a.mov(eax, __dword_ptr[esp + 0x900]); // Stack + 0x1100: unmapped
+            a.int3();
+            a.Label(ref other);
+            a.add(ebx, __dword_ptr[esp + 4]);
+            a.jmp(top);
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Stack + 0x1100, j.Cpu.Cr2);
+        Assert.True(j.Cpu.Jit!.HoistExits > 0, "the load past the branch was not checked at block entry");
+        Assert.True(j.Cpu.Jit.Unhoisted > 0, "the failing block was not translated again");
+    }
+
+    [Fact]
+    public void StackAccessAfterAPushABranchMaySkipIsCheckedAtItsInstruction()
+    {
+        // A forward branch inside the block skips a PUSH: at the join ESP depends on the path, so the load there may
+        // not be checked at entry with the fall-through's offset ([ESP-4], mapped) when the taken side reads [ESP]
+        // (just above the stack's page: the interpreter's #PF, not a read of the host's zero page).
+        var code = Asm(a =>
+        {
+            var join = a.CreateLabel();
+            a.xor(ecx, ecx);
+            a.inc(ecx);
+            a.dec(ecx);
+            a.jz(join);                         // taken
+            a.push(eax);
+            a.Label(ref join);
+            a.mov(edx, __dword_ptr[esp]);
+            a.int3();
+        });
+        using var j = Both(code, setup: m => m.Cpu.S.R[CpuState.ESP] = Stack + 0x1000);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Stack + 0x1000, j.Cpu.Cr2);
+    }
+
     /// <summary>Blocks run through conditional branches (DecodeCache): the flags a CMP sets are read after a
     /// not-taken JL by ADC, SETO and a second JG, the taken sides leave with the flags the host holds, one taken side
     /// loops back to the block's own start, and a load after the branches faults with the flags live.</summary>

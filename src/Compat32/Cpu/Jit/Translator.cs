@@ -1038,6 +1038,8 @@ internal sealed partial class Translator
     static readonly bool HoistOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_HOIST") != "0";
     /// <summary>COMPAT32_JIT_TABLES=0: a lookup by a bounded index is checked at its instruction (to compare).</summary>
     static readonly bool BoundOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_TABLES") != "0";
+    /// <summary>COMPAT32_JIT_STACKHOIST=0: no access is hoisted past a mid-block branch (to compare).</summary>
+    static readonly bool StackPastBranchOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_STACKHOIST") != "0";
     readonly int[] bound = new int[8];
     /// <summary>COMPAT32_JIT_DIRECT=0: every access computes its address into r8d (Acc.Direct off; to compare).</summary>
     static readonly bool DirectOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_DIRECT") != "0";
@@ -1070,6 +1072,7 @@ internal sealed partial class Translator
         Array.Fill(bound, -1);     // per GPR: the largest value its last write in this block can leave, or -1
         bool branched = false;     // past a mid-block conditional branch: later accesses may not run at all
         long esp = 0;              // ESP - ESP at entry, while ESP's bit is clear
+        long espAtBranch = 0;      // esp at the first mid-block branch
         hoist &= HoistOn;
         for (int i = 0; i < p; i++)
         {
@@ -1089,7 +1092,10 @@ internal sealed partial class Translator
             void Stack(int off, bool write) => Add(Register.ESP, Register.None, 1, off, 4, write, false, Register.SS);
             void Add(Register b, Register x, int scale, long disp, int size, bool write, bool locked, Register seg, bool table = false)
             {
-                bool ok = hoist && !branched && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
+                // Past a mid-block branch an access may not run at all: only the stack's are still hoisted (the frame
+                // around ESP is mapped whichever way the block goes; if not, the hoist failure's fallback applies).
+                bool ok = hoist && (!branched || (b == Register.ESP && x == Register.None && StackPastBranchOn))
+                    && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
                 if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
                 else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
@@ -1137,7 +1143,7 @@ internal sealed partial class Translator
                     break;
             }
             accCount[i] = accs.Count - accFirst[i];
-            if (k == K.Jcc) branched = true;
+            if (k == K.Jcc && !branched) { branched = true; espAtBranch = esp; }
             // What this instruction does to the registers later addresses use.
             int writes = 0;
             switch (k)
@@ -1173,6 +1179,8 @@ internal sealed partial class Translator
                     bound[bg] = m;
             }
             if (esp is > 1 << 20 or < -(1 << 20)) modified |= 1 << 4;
+            // A forward branch may skip an ESP move: past a branch, ESP's offset would depend on the path taken.
+            if (branched && esp != espAtBranch) modified |= 1 << 4;
         }
         // Merge: one range per address expression, segment and access, up to a page long.
         var span = CollectionsMarshal.AsSpan(accs);
