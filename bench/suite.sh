@@ -6,9 +6,10 @@
 # Writes its tables into BENCHMARKS.md between "<!-- suite.sh begin -->" and "<!-- suite.sh end -->" only.
 #   bench/suite.sh [--quick]   --quick: 1 run per row, a quarter of the work (4 MiB instead of 20 MiB of text)
 #   BENCH_N=5 (runs per row in full mode), BENCH_ONLY=REGEX (only rows whose label matches; still writes the
-#   section), BENCH_PIN=CPU (default 0: every timed run, of every emulator and native build, on that one CPU, so
-#   a run does not land on a sibling that a neighbour slows, as this project's 2-CPU VM's second CPU often is: 35%
-#   slower for the same run in session 12; BENCH_PIN= lets the host place them), BENCH_PROFILE=K (afterwards, perf record -g of compat32 on the K rows with the highest
+#   section), BENCH_PIN=CPU (every timed run, of every emulator and native build, on that one CPU: for A/B work on a
+#   VM whose CPUs differ, as this project's 2-CPU VM's second CPU ran the same run 35% slower in session 12. Not the
+#   default: it also puts an emulator's helper threads (compat32's 4 ms timekeeping tick, qemu's RCU thread) on the
+#   guest's CPU, which a user's 2-core machine would not, and moved 7-Zip's row from 0.93x to 1.16x), BENCH_PROFILE=K (afterwards, perf record -g of compat32 on the K rows with the highest
 #   compat32/qemu-i386 ratio; reports in $COMPAT32_CACHE/bench/suite/profile-*.txt), BENCH_QEMU_CPU (as run.sh).
 set -euo pipefail
 { # the whole script is parsed before it runs, so editing it cannot derail a run in progress
@@ -75,8 +76,9 @@ export COMPAT32_FRONT=0 LC_ALL=C   # CPU time visible to /usr/bin/time (see run.
 qcpu=(-cpu "${BENCH_QEMU_CPU:-Westmere,-lm,-syscall,+movbe}")   # compat32's default SIMD set, no AVX (run.sh)
 native=0; [ "$("$bb" echo native 2>/dev/null)" = native ] && native=1
 pin=(); pinned="not pinned"
-if [ -n "${BENCH_PIN-0}" ] && command -v taskset >/dev/null && taskset -c "${BENCH_PIN-0}" true 2>/dev/null; then
-  pin=(taskset -c "${BENCH_PIN-0}"); pinned="each run pinned to CPU ${BENCH_PIN-0} (taskset)"
+if [ -n "${BENCH_PIN:-}" ]; then
+  command -v taskset >/dev/null && taskset -c "$BENCH_PIN" true 2>/dev/null || { log "BENCH_PIN=$BENCH_PIN: cannot pin (taskset)"; exit 1; }
+  pin=(taskset -c "$BENCH_PIN"); pinned="each run pinned to CPU $BENCH_PIN (taskset)"
 fi
 load0="$(cut -d" " -f1-3 /proc/loadavg)"; t00=$(date +%s)
 
