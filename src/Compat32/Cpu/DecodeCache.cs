@@ -94,10 +94,10 @@ public sealed unsafe class DecodeCache
     Block? DecodeBlock(uint eip, out uint faultAddr)
     {
         faultAddr = 0;
-        if (DecodePool.At(eip) is { } runs)
-            foreach (var run in runs)
-                if (reader.Matches(run.Start, run.End, run.Bytes))
-                    return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count, Run = run };
+        int way = 0;
+        for (var run = DecodePool.At(eip); run != null && way < DecodePool.Ways; run = run.Next, way++)
+            if (reader.Matches(run.Start, run.End, run.Bytes))
+                return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count, Run = run };
         list.Clear();
         uint ip = eip;
         int jcc = 0;
