@@ -76,7 +76,7 @@ internal sealed unsafe partial class JitCode
     void MakeTemplate(Block blk, nint host, CpuFeature features, bool hoist)
     {
         int length = translator.LastLength;
-        if (!Share || blk.Run is not { } run) return;
+        if (!Share || blk.Run is not { } run || !CodeSpace.Several) return;
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
