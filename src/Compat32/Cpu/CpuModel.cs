@@ -101,6 +101,10 @@ public sealed class CpuModel
         "intel" => IntelModel, "amd" => AmdModel, "nosep" => NoSepModel, "i386" => I386Model, _ => null,
     };
 
+    /// <summary>The host's CPU is AMD's (or Hygon's): where the vendors' hardware differs in what the manuals leave
+    /// open and translated code runs the host's instruction, the interpreter does as the host (DPPS/DPPD's NaNs).</summary>
+    public static readonly bool HostIsAmd = HostDefault() == AmdModel;
+
     public static CpuModel HostDefault()
     {
         try
