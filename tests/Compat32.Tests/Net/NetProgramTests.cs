@@ -26,7 +26,7 @@ public class NetProgramTests(ITestOutputHelper log)
     public void PythonSocketsHttpManager() =>
         DebianRun.AssertSame(log, "python3.11", [DebianSysroot.Script("py_net.py")], new() { TimeoutMs = 300_000 });
 
-    [Fact]
+    [QemuExecFact]
     public void BusyboxHttpdWgetNc()
     {
         using var dir = TestEnv.NewTempDir("bbnet");

@@ -14,7 +14,7 @@ public class TaskGuestTests
 {
     static string Build(string name) => GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "tasks", name + ".c"), "-pthread");
 
-    [Fact] public void ForkWaitExecSignals() => Differential.AssertSame(Build("proc_basic"), []);
+    [QemuExecFact] public void ForkWaitExecSignals() => Differential.AssertSame(Build("proc_basic"), []);
 
     /// <summary>qemu-i386 implements vfork as fork; Linux lets the child borrow the parent's memory until it exits.</summary>
     [NativeI386Fact]
