@@ -34,8 +34,8 @@ internal static unsafe class DecodePool
     static readonly object Lock = new();
     /// <summary>The newest run per start address (its Next: the one before it at that address), open addressing
     /// with linear probing as BlockTable: read without the lock (every process's first run of each block looks
-    /// here), changed under it, kept at most half full and replaced whole when it grows, so a reader's snapshot
-    /// always ends its probe at an empty slot. A ConcurrentDictionary's node per entry and its growth copies were
+    /// here), changed under it, replaced whole by one twice its size once more than half full, so a reader's
+    /// snapshot always ends its probe at an empty slot. A ConcurrentDictionary's node per entry and its growth copies were
     /// about 3% of python3.11 -S's start-up.</summary>
     static Run?[] heads = new Run?[1 << 12];
     static int used, count;                                    // Lock: slots in use, runs added since the last reset
@@ -66,30 +66,27 @@ internal static unsafe class DecodePool
             if (count >= MaxRuns) { Volatile.Write(ref heads, new Run?[1 << 12]); used = count = 0; Generation++; }
             count++;
             var h = heads;
-            int mask = h.Length - 1, i = Index(r.Start, h.Length);
-            while (h[i] is { } o && o.Start != r.Start) i = (i + 1) & mask;
-            r.Next = h[i]; // runs are immutable once published: Next is set before the run becomes visible
-            if (h[i] == null && ++used * 2 > h.Length)
-            {
-                var g = new Run?[h.Length * 2];
-                int gm = g.Length - 1;
-                foreach (var x in h)
-                {
-                    if (x == null) continue;
-                    int j = Index(x.Start, g.Length);
-                    while (g[j] != null) j = (j + 1) & gm;
-                    g[j] = x;
-                }
-                int k = Index(r.Start, g.Length);
-                while (g[k] != null) k = (k + 1) & gm;
-                g[k] = r;
-                Volatile.Write(ref heads, g);
-                Trim(r);
-                return;
-            }
+            int i = Slot(h, r.Start);
+            bool fresh = h[i] == null;
+            r.Next = h[i]; // set before the run is visible (only Trim cuts it later)
             Volatile.Write(ref h[i], r);
             Trim(r);
+            // Past half full, a table twice the size (the write above left an empty slot, so every probe still ends).
+            if (fresh && ++used * 2 > h.Length)
+            {
+                var g = new Run?[h.Length * 2];
+                foreach (var x in h) if (x != null) g[Slot(g, x.Start)] = x;
+                Volatile.Write(ref heads, g);
+            }
         }
+    }
+
+    /// <summary>The slot of start in t: its own, or the empty one where its probe ends.</summary>
+    static int Slot(Run?[] t, uint start)
+    {
+        int mask = t.Length - 1, i = Index(start, t.Length);
+        while (t[i] is { } o && o.Start != start) i = (i + 1) & mask;
+        return i;
     }
 
     /// <summary>Past Ways runs at one address the older ones go (a reader walking the old chain misses them: a
