@@ -61,7 +61,6 @@ internal sealed class HostAssembler
         }
         Array.Fill(labelAt, -1);
         Outside.Clear(); Imm64.Clear(); ShortOutside = false;
-        sink.Out = null;
         measured.Clear();
         // Measure: a label reference stands in as the instruction's own address (same length); a short form where
         // there is one.
@@ -110,7 +109,7 @@ internal sealed class HostAssembler
                 label[i] = ins.IPRelativeMemoryAddress;
                 ins.MemoryDisplacement64 = at;
             }
-            else if (ins.Op0Kind != OpKind.NearBranch64 && !ins.IsIPRelativeMemoryOperand)
+            else if (!ins.IsIPRelativeMemoryOperand)
             {
                 from[i] = measured.Count;
                 sink.Out = measured;

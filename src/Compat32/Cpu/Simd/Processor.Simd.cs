@@ -497,17 +497,16 @@ public sealed unsafe partial class Processor
                     t[i] = (imm & (0x10 << i)) != 0 ? SoftFp.Mul(GetF(ref a, i, d), GetF(ref b, i, d), d, mx, ref fl) : 0;
                 // The order of the additions decides which NaN a lane gets, and the vendors differ (measured). Intel
                 // (a Xeon): per destination lane, DPPD lane j p[j] + p[j^1], DPPS lane j (p[j^1] + p[j]) + (p[j^3] +
-                // p[j^2]). AMD (an EPYC): one order for every lane, p[0] + p[1] and (p[0] + p[1]) + (p[2] + p[3]).
-                // Translated code runs the host's instruction, so the interpreter follows the host (Intel's off x86).
+                // p[j^2]). AMD (an EPYC): one order for every lane, p[0] + p[1] and (p[0] + p[1]) + (p[2] + p[3]), which
+                // is Intel's order for lane 0 (DPPD) or lane 1 (DPPS). Translated code runs the host's instruction, so
+                // the interpreter follows the host (Intel's off x86).
                 X128 r = default;
                 for (int i = 0; i < n; i++)
                 {
                     int f2 = i == 0 ? fl : 0;
-                    int j = CpuModel.HostIsAmd ? 0 : i;
+                    int j = !CpuModel.HostIsAmd ? i : d ? 0 : 1;
                     ulong sum = d ? SoftFp.Add(t[j], t[j ^ 1], true, mx, ref f2)
-                        : CpuModel.HostIsAmd
-                        ? SoftFp.Add(SoftFp.Add(t[0], t[1], false, mx, ref f2), SoftFp.Add(t[2], t[3], false, mx, ref f2), false, mx, ref f2)
-                        : SoftFp.Add(SoftFp.Add(t[i ^ 1], t[i], false, mx, ref f2), SoftFp.Add(t[i ^ 3], t[i ^ 2], false, mx, ref f2), false, mx, ref f2);
+                        : SoftFp.Add(SoftFp.Add(t[j ^ 1], t[j], false, mx, ref f2), SoftFp.Add(t[j ^ 3], t[j ^ 2], false, mx, ref f2), false, mx, ref f2);
                     if (i == 0) fl = f2;
                     SetF(ref r, i, d, (imm & (1 << i)) != 0 ? sum : 0);
                 }
