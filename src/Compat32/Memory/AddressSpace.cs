@@ -245,12 +245,59 @@ public sealed unsafe class AddressSpace : IDisposable
 
     public AddressSpace()
     {
-        Base = HostMem.Reserve(Size);
+        Base = HostMem.Reserve(Size + Cpu.HostFaults.Guard);
         PermPtr = HostMem.Reserve(PermSize);
+        // Nothing is mapped yet: every page and the guard past 4 GiB unreadable in the host too (HostFaults).
+        HostProtected = Cpu.HostFaults.Active && HostMem.CanOverlay(Base) && HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, false)
+            && Cpu.HostFaults.AddGuest((ulong)Base, (ulong)Base + Size);
+        if (!HostProtected) HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, true);
     }
 
-    public void Dispose() { HostMem.Release(Base, Size); HostMem.Release(PermPtr, PermSize); GC.SuppressFinalize(this); }
-    ~AddressSpace() { HostMem.Release(Base, Size); HostMem.Release(PermPtr, PermSize); }
+    /// <summary>The host protects every page of this space the guest cannot read (SyncHost), so translated code
+    /// may read without testing the permission byte (HostFaults). Set once, at construction.</summary>
+    public readonly bool HostProtected;
+
+    public void Dispose() { Free(); GC.SuppressFinalize(this); }
+    ~AddressSpace() => Free();
+
+    int freed;
+    void Free()
+    {
+        if (Interlocked.Exchange(ref freed, 1) != 0) return;
+        if (HostProtected) Cpu.HostFaults.RemoveGuest((ulong)Base);
+        HostMem.Release(Base, Size + Cpu.HostFaults.Guard);
+        HostMem.Release(PermPtr, PermSize);
+    }
+
+    /// <summary>The host protections of [addr, end) as the guest's mappings say (under MmLock): a page the guest can
+    /// read is readable and writable in the host (readable only where it maps a read-only file), any other page
+    /// is PROT_NONE. Called after every change of mappings or permissions, and after a host mapping call that
+    /// left a range readable.</summary>
+    void SyncHost(ulong addr, ulong end)
+    {
+        if (!HostProtected || end <= addr) return;
+        ulong at = addr;
+        foreach (var v in vmas)
+        {
+            if (v.EndL <= at) continue;
+            if (v.Start >= end) break;
+            if (v.Start > at) HostMem.Protect(Base + at, v.Start - at, false);
+            ulong s = Math.Max(at, v.Start), e = Math.Min(end, v.EndL);
+            bool read = (v.Prot & Prot.Read) != 0;
+            ulong ro = read && v.File is { Writable: false } ? Math.Min(e, Math.Max(s, v.Start + SharedPart(v))) : s;
+            if (ro > s) HostMem.Protect(Base + s, ro - s, true); // (Protect falls back to read-only there)
+            HostMem.Protect(Base + ro, e - ro, read);
+            at = e;
+        }
+        if (at < end) HostMem.Protect(Base + at, end - at, false);
+    }
+
+    /// <summary>Make [addr, end) readable and writable in the host for a copy by the kernel (fork, mremap); SyncHost
+    /// puts the guest's protections back.</summary>
+    void HostOpen(ulong addr, ulong end)
+    {
+        if (HostProtected && end > addr) HostMem.Protect(Base + addr, end - addr, true);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public byte* Ptr(uint addr) => Base + addr;
@@ -307,7 +354,7 @@ public sealed unsafe class AddressSpace : IDisposable
             Unmap(addr, (uint)(end - addr));
             var v = new Vma { Start = addr, End = (uint)end, Prot = prot, Name = name, Shared = true, Offset = offset, Inode = file.Inode, File = file };
             int r = Overlay(this, v);
-            if (r != 0) { HostMem.MapAnon(Base + addr, end - addr); return r; }
+            if (r != 0) { HostMem.MapAnon(Base + addr, end - addr); SyncHost(addr, end); return r; }
             Insert(v);
             SetPerm(addr, end, prot);
             return 0;
@@ -324,7 +371,7 @@ public sealed unsafe class AddressSpace : IDisposable
             ulong end = (ulong)addr + PageUp(len);
             Unmap(addr, (uint)(end - addr));
             var v = new Vma { Start = addr, End = (uint)end, Prot = prot, Name = name, Offset = offset, Image = image };
-            if (OverlayImage(this, v) != 0) { HostMem.MapAnon(Base + addr, end - addr); return false; }
+            if (OverlayImage(this, v) != 0) { HostMem.MapAnon(Base + addr, end - addr); SyncHost(addr, end); return false; }
             Insert(v);
             SetPerm(addr, end, prot);
             return true;
@@ -378,6 +425,7 @@ public sealed unsafe class AddressSpace : IDisposable
             uint p = (uint)(a >> PageShift);
             lost |= (byte)(UpdatePerm(p, CodeBit, (byte)((byte)prot | 8)) & ~(byte)prot); // bit 3: present; the code bit is the decoder's
         }
+        SyncHost(addr, end);
         if ((lost & (byte)(Prot.Read | Prot.Write)) != 0) PermissionsReduced?.Invoke();
     }
 
@@ -435,6 +483,7 @@ public sealed unsafe class AddressSpace : IDisposable
                 vmas.RemoveAt(i);
             }
             if (!keepData) HostMem.Zero(Base + addr, end - addr);
+            SyncHost(addr, end);
         }
     }
 
@@ -554,13 +603,16 @@ public sealed unsafe class AddressSpace : IDisposable
                         // Not inserted yet: undo their host overlays by hand (mmap failing MAP_FIXED may leave a hole).
                         foreach (var q in placed) if (SharedPart(q) is var sp && sp != 0) HostMem.MapAnon(Base + q.Start, sp);
                         HostMem.MapAnon(Base + nv.Start, nv.Length);
+                        SyncHost(newAddr, (ulong)newAddr + newLen);
                         return r;
                     }
                 }
                 placed.Add(nv);
             }
             // Copy private data (including a shared VMA's private tail past its object's end) while the old
-            // pages still hold it.
+            // pages still hold it (both ranges open in the host for the copy: SetPerm and Unmap or SyncHost close them).
+            HostOpen(newAddr, (ulong)newAddr + newLen);
+            HostOpen(oldAddr, oldEnd);
             foreach (var nv in placed)
             {
                 ulong src = nv.Start - (ulong)newAddr + oldAddr;
@@ -569,9 +621,10 @@ public sealed unsafe class AddressSpace : IDisposable
                 CopyPrivate(from, Base + src, Base + nv.Start, Math.Min(nv.Length, oldEnd - src), dstMapsImage: nv.Image != null);
             }
             foreach (var nv in placed) { Insert(nv); SetPerm(nv.Start, nv.EndL, nv.Prot); }
-            if (oldLen == 0) return (int)newAddr;
-            if (!dontUnmap) Unmap(oldAddr, oldLen);
-            else DropPrivate(oldAddr, (ulong)oldAddr + oldLen);
+            SyncHost(newAddr, (ulong)newAddr + newLen);
+            if (oldLen != 0 && !dontUnmap) Unmap(oldAddr, oldLen);
+            else if (oldLen != 0) DropPrivate(oldAddr, (ulong)oldAddr + oldLen);
+            SyncHost(oldAddr, oldEnd);
             return (int)newAddr;
         }
     }
@@ -593,7 +646,7 @@ public sealed unsafe class AddressSpace : IDisposable
             {
                 if (ext.File.IsShmem) { int g = ext.File.GrowTo(ext.Offset + (e - s)); if (g != 0) return g; }
                 int r = Overlay(this, ext);
-                if (r != 0) { HostMem.MapAnon(Base + s, e - s); return r; }
+                if (r != 0) { HostMem.MapAnon(Base + s, e - s); SyncHost(s, e); return r; }
             }
             Insert(ext);
             SetPerm(ext.Start, e, ext.Prot);
@@ -951,6 +1004,7 @@ public sealed unsafe class AddressSpace : IDisposable
             {
                 HostMem.Zero(PermPtr, PermSize);
                 vmas.Clear();
+                SyncHost(0, Size);
                 return;
             }
             // Mapping by mapping: walking all 2^20 permission bytes cost more than the whole exec.
@@ -974,6 +1028,7 @@ public sealed unsafe class AddressSpace : IDisposable
         lock (MmLock)
         {
             var c = new AddressSpace { Brk = Brk, BrkStart = BrkStart, MmapBase = MmapBase, VvarPage = VvarPage };
+            c.HostOpen(0, Size); // the copies below write the child's pages; SyncHost closes them after
             try
             {
                 foreach (var v in vmas)
@@ -986,7 +1041,10 @@ public sealed unsafe class AddressSpace : IDisposable
                     {
                         // The child maps the snapshot's pages too, and only the pages the parent wrote are copied.
                         if (OverlayImage(c, nv) != 0) throw new OutOfMemoryException("dup_mmap: the host refused a private file mapping");
+                        bool closed = (v.Prot & Prot.Read) == 0; // its data is still there to copy: open it for the copy
+                        if (closed) HostOpen(v.Start, v.EndL);
                         CopyPrivate(v, Base + v.Start, c.Base + v.Start, v.Length, dstMapsImage: true);
+                        if (closed) SyncHost(v.Start, v.EndL);
                     }
                     c.vmas.Add(nv);
                     for (ulong p = v.Start >> PageShift; p < v.EndL >> PageShift; p++) c.PermPtr[p] = (byte)(PermPtr[p] & ~(CodeBit | Derived));
@@ -996,6 +1054,7 @@ public sealed unsafe class AddressSpace : IDisposable
                     for (ulong p = v.Start >> PageShift; p <= Math.Min(v.EndL >> PageShift, PermSize - 1); p++)
                         c.PermPtr[p] = c.WithDerived((uint)p, (byte)(c.PermPtr[p] & ~Derived));
                 if (c.VvarPage != 0 && c.FindVma(c.VvarPage) == null) c.VvarPage = 0;
+                c.SyncHost(0, Size);
             }
             catch { c.Dispose(); throw; }
             return c;

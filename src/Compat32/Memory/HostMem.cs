@@ -56,6 +56,18 @@ internal static unsafe partial class HostMem
         return null;
     }
 
+    [LibraryImport("libc", EntryPoint = "mprotect", SetLastError = true)]
+    private static partial int mprotect(nint addr, nuint len, int prot);
+
+    /// <summary>Host protection of [p, p+len): readable and writable, or nothing (HostFaults); a shared mapping of a
+    /// read-only file cannot be made writable and is made readable instead. False when the host refuses.</summary>
+    public static bool Protect(byte* p, ulong len, bool access)
+    {
+        if (len == 0) return true;
+        if (!access) return mprotect((nint)p, (nuint)len, 0) == 0;
+        return mprotect((nint)p, (nuint)len, PROT_READ | PROT_WRITE) == 0 || mprotect((nint)p, (nuint)len, PROT_READ) == 0;
+    }
+
     public static void Release(byte* p, ulong size)
     {
         try { munmap((nint)p, (nuint)size); } catch { }

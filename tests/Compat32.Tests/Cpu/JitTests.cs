@@ -126,6 +126,185 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit.HoistExits < 100, $"{j.Cpu.Jit.HoistExits} entries failed their hoisted checks");
     }
 
+    // ---- reads without a test: the host's page protections check them (HostFaults)
+
+    [Fact]
+    public void ReadsWithoutATestFaultThroughTheHostWithTheFlagsTheyHad()
+    {
+        Assert.True(HostFaults.Active, "the host fault handler is not installed on this x86-64 Linux host");
+        // The ADD's flags are the host's own (not stored) when the load faults at the end of the data: the fault
+        // stub must take them from the signal frame, and ADC reads them on every pass. The pointer lives in memory,
+        // so the load's address is not known at block entry (no hoisted check: the read itself is the test).
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Data + 0x100);
+            a.mov(eax, 0x7FFFFF00);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.add(eax, 0x3FFFFFFB);
+            a.mov(edx, __dword_ptr[esi]);
+            a.add(__dword_ptr[edi], 4);
+            a.adc(ebx, edx);
+            a.jmp(loop);
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        var jj = j.Cpu.Jit!;
+        Assert.True(jj.FaultExits > 0, $"the faulting read was tested, not left to the host (translated {jj.Translated}, copied {jj.Copied}, exits {jj.InterpretExits}, hoist exits {jj.HoistExits}, site faults {HostFaults.SiteFaults}, let through {HostFaults.Unprotected}, protected {j.Mem.HostProtected})");
+    }
+
+    [Fact]
+    public void AReadCrossingIntoAnUnmappedPageFaultsAtItsSecondPage()
+    {
+        // A dword read one byte further each pass: the last one that fits, then one that crosses into the unmapped
+        // page above the data (#PF with CR2 at that page, as the interpreter raises it).
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Data + 0x1F00);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.add(ebx, __dword_ptr[esi]);
+            a.inc(__dword_ptr[edi]);
+            a.jmp(loop);
+        });
+        using var j = Both(code);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        Assert.Equal(Data + 0x1FFD, j.R(CpuState.ESI));
+        Assert.True(j.Cpu.Jit!.FaultExits > 0);
+    }
+
+    [Fact]
+    public void AReadWrappingPast4GiBReadsPageZero()
+    {
+        // [0xFFFFFFFE] as a dword is the top page's last two bytes and page 0's first two: the host reads into the
+        // guard past the reservation, faults, and the interpreter wraps.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, 500);
+            a.mov(esi, unchecked((int)0xFFFFFFFE));
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi]);
+            a.add(ebx, edx);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var j = Both(code, setup: m =>
+        {
+            m.Mem.Map(0xFFFFF000, 0x1000, Prot.Read | Prot.Write);
+            m.Mem.Map(0, 0x1000, Prot.Read | Prot.Write);
+            m.Mem.WriteU16(0xFFFFFFFE, 0x3412);
+            m.Mem.WriteU16(0, 0x7856);
+        });
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal(0x78563412u, j.R(CpuState.EDX));
+    }
+
+    [Fact]
+    public void ReadsOfAPageProtectedAfterTranslationFault()
+    {
+        // The block is translated and has run; then the page loses PROT_READ (no retranslation: the host's
+        // protection changes), and its next read must fault at once, with the registers of that pass.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data + 0x1000);
+            a.mov(__dword_ptr[edi], Data);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.add(ebx, __dword_ptr[esi + 0x100]);
+            a.inc(ecx);
+            a.jmp(loop);
+        });
+        using var i = new M(code, 0);
+        using var j = new M(code, 1);
+        foreach (var m in new[] { i, j })
+        {
+            Assert.Equal(CpuExit.Budget, m.Cpu.Run(30_000));
+            Assert.Equal(ProtectResult.Ok, m.Mem.Protect(Data, 0x1000, Prot.None));
+            Assert.Equal(CpuExit.Exception, m.Cpu.Run(30_000));
+            Assert.Equal(Vec.PF, m.Cpu.Vector);
+            Assert.Equal(Data + 0x100, m.Cpu.Cr2);
+        }
+        Assert.Equal(i.R(CpuState.ECX), j.R(CpuState.ECX));
+        Assert.Equal(i.Cpu.S.Eip, j.Cpu.S.Eip);
+        Assert.True(j.Cpu.Jit!.FaultExits > 0);
+        // Readable again: the same translated code reads it.
+        Assert.Equal(ProtectResult.Ok, j.Mem.Protect(Data, 0x1000, Prot.Read));
+        Assert.Equal(CpuExit.Budget, j.Cpu.Run(30_000));
+    }
+
+    [Fact]
+    public void TranslatedReadsRacingMunmapFaultOrReadAndNeverCrashTheHost()
+    {
+        // Stress (house rule): a guest loop reads a page in translated code while another thread maps and unmaps it
+        // thousands of times, and a third reads it through the kernel's accessors (a system call's copy). Every
+        // guest exit must be a #PF at that page or the budget; the host must survive the races the fault handler
+        // resolves (a host read of a page unmapped after its test).
+        const uint Page = 0x30000;
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Page);
+            a.Label(ref loop);
+            a.add(ebx, __dword_ptr[esi + 0x10]);
+            a.add(ebx, __dword_ptr[esi + 0xFFC]);
+            a.inc(ecx);
+            a.jmp(loop);
+        });
+        using var m = new M(code, 1);
+        m.Mem.Map(Page, 0x1000, Prot.Read | Prot.Write);
+        long faults = 0, runs = 0, reads = 0;
+        bool stop = false;
+        var mapper = new Thread(() =>
+        {
+            for (int k = 0; k < 20_000 && !Volatile.Read(ref stop); k++)
+            {
+                m.Mem.Unmap(Page, 0x1000);
+                Thread.SpinWait(50);
+                m.Mem.Map(Page, 0x1000, Prot.Read | Prot.Write);
+                Thread.SpinWait(50);
+            }
+            Volatile.Write(ref stop, true);
+        });
+        var reader = new Thread(() =>
+        {
+            while (!Volatile.Read(ref stop)) { if (m.Mem.ReadU32(Page + 0x20, out _)) reads++; }
+        });
+        mapper.Start(); reader.Start();
+        try
+        {
+            while (!Volatile.Read(ref stop))
+            {
+                var e = m.Cpu.Run(20_000);
+                runs++;
+                if (e == CpuExit.Exception)
+                {
+                    Assert.Equal(Vec.PF, m.Cpu.Vector);
+                    Assert.True(m.Cpu.Cr2 >= Page && m.Cpu.Cr2 < Page + 0x1000, $"#PF at {m.Cpu.Cr2:x8}");
+                    faults++;
+                    m.Cpu.S.Eip = Code; // start the loop again
+                }
+                else Assert.Equal(CpuExit.Budget, e);
+            }
+        }
+        finally
+        {
+            // The space must outlive the threads that use it (a failed assertion above would free it under them).
+            Volatile.Write(ref stop, true);
+            mapper.Join(); reader.Join();
+        }
+        Assert.True(faults > 0 && runs > faults, $"{faults} faults in {runs} runs");
+        Assert.True(m.Cpu.Jit!.Translated > 0);
+    }
+
     [Fact]
     public void StackAccessesPastABranchAreCheckedAtEntry()
     {

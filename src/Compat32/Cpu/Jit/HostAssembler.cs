@@ -178,6 +178,9 @@ internal sealed class HostAssembler
         return output.Count - start == off[n];
     }
 
+    /// <summary>After a successful TryAssemble: the offset of instruction i from the block's start.</summary>
+    public int OffsetOf(int i) => off[i];
+
     int Target(ulong id) => id < (ulong)labelAt.Length ? labelAt[(int)id] : -1;
 
     static bool Refuse(in Instruction ins, string? why)

@@ -51,13 +51,20 @@ public sealed unsafe class Jit
     internal const int OffMmxOk = 118;      // byte: the image was filled at this entry (MMX code may use it)
     internal const int OffImgDirty = 119;   // byte: the image holds changes the guest FPU must take back
     internal const int OffMmSpill = 248;    // ulong: a host XMM8-15 lent as scratch for one instruction
-    const int StateSize = 384;
+    // A read in host code whose test was left out faulted (HostFaults): the handler stores its host RIP, the fault
+    // stub the host flags as they were (OffFlags' format).
+    internal const int OffFaultFlags = 122; // ushort
+    internal const int OffFaultRip = 384;   // ulong
+    const int StateSize = 448;
     internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
 
     /// <summary>Exit reasons the host code returns (in r10d at the exit stub).</summary>
     internal const int ExitDispatch = 1, ExitInterpret = 2;
     /// <summary>A check hoisted to block entry failed: the interpreter runs the block's first instruction.</summary>
     internal const int ExitHoist = 3;
+    /// <summary>A read whose test was left out faulted in the host (HostFaults): Run turns it into ExitInterpret at
+    /// its guest instruction.</summary>
+    internal const int ExitFault = 4;
 
     /// <summary>Most instructions one entry into host code may run. Entries skip the GC transition
     /// (SuppressGCTransition: a GC waits until they return, and a thread looping between them in Processor.Run
@@ -256,6 +263,7 @@ public sealed unsafe class Jit
         if (sinceSafe < MaxPerEntry) reason = code.Enter(st);
         else { sinceSafe = 0; reason = code.EnterSafe(st); }
         Volatile.Write(ref HostSeq, HostSeq + 1);
+        if (reason == ExitFault) reason = FromFault(code);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
         f.Bits = (f.Bits & ~(Flags.Arith | Flags.DF)) | (st[OffFlags + 1] & 0xD5u) | (st[OffFlags] & 1u) << 11
@@ -277,6 +285,25 @@ public sealed unsafe class Jit
         if (reason == ExitHoist) HoistExits++;
         return reason;
     }
+
+    /// <summary>Host code left through the fault stub: the state block gets what the site's slow exit would have
+    /// stored (its guest EIP, the budget charged for the instructions before it, the flags if they were in the host
+    /// there), and the interpreter runs the instruction (raising the #PF, or reading a page mapped since).</summary>
+    int FromFault(JitCode code)
+    {
+        byte* st = State;
+        ulong rip = *(ulong*)(st + OffFaultRip);
+        if (!code.FindSite(rip, out uint eip, out int index, out bool hostFlags))
+            throw new InvalidOperationException($"host fault at {rip:x} in translated code that has no record of it");
+        *(uint*)(st + OffEip) = eip;
+        *(long*)(st + OffBudget) -= index;
+        if (hostFlags) *(ushort*)(st + OffFlags) = *(ushort*)(st + OffFaultFlags);
+        FaultExits++;
+        return ExitInterpret;
+    }
+
+    /// <summary>Exits through the fault stub (reads that faulted in the host; --stats).</summary>
+    public long FaultExits;
 
     /// <summary>The FNSAVE image back into the guest FPU; the instruction and operand pointers are the guest's
     /// (the host recorded its own), as the interpreter's NotePointers sets them.</summary>

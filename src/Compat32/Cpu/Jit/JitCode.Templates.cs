@@ -17,7 +17,9 @@ internal sealed unsafe partial class JitCode
     internal sealed class Template
     {
         public required CpuFeature Features;
-        public required bool Hoist, LowCode;
+        public required bool Hoist, LowCode, Elide;
+        /// <summary>Its reads without a test (Translator.LastSites): offset in Code, guest instruction, flags in the host.</summary>
+        public required (int Off, int Index, bool Host)[] Sites;
         public required byte[] Code;
         /// <summary>Offsets in Code of the rel32 fields that point outside the block (into the table or stubs).</summary>
         public required int[] Relocs;
@@ -36,10 +38,11 @@ internal sealed unsafe partial class JitCode
     nint Produce(Block blk, Jit by, bool hoist, out bool failed)
     {
         failed = false;
-        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx);
-        if (host != 0) { by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
+        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites);
+        if (host != 0) { if (tsites.Count > 0) AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
+        if (translator.LastSites.Count > 0) AddSites((ulong)host, blk, translator.LastSites);
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
@@ -47,13 +50,14 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out List<(int Off, int Index, bool Host)> sitesOf)
     {
         mmxCount = 0;
+        sitesOf = noSites;
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
         {
-            if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode) continue;
+            if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode || t.Elide != Elide) continue;
             if ((ulong)t.Code.Length > CodeLeft) return 0;
             ulong rip = CodeCursor;
             var dst = CodeAt(rip, t.Code.Length);
@@ -66,6 +70,7 @@ internal sealed unsafe partial class JitCode
             if (t.Simd) HasSimd = true;
             if (t.Mmx) HasMmx = true;
             mmxCount = t.MmxCount;
+            if (t.Sites.Length > 0) sitesOf = new(t.Sites);
             return (nint)rip;
         }
         return 0;
@@ -95,7 +100,7 @@ internal sealed unsafe partial class JitCode
             }
             Publish(run, new Template
             {
-                Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
+                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
                 Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
             });
@@ -137,11 +142,13 @@ internal sealed unsafe partial class JitCode
         }
         Publish(run, new Template
         {
-            Features = features, Hoist = hoist, LowCode = LowCode, Code = bytes, Relocs = relocs.ToArray(),
+            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
             Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
         });
     }
+
+    static readonly List<(int Off, int Index, bool Host)> noSites = new();
 
     static void Publish(DecodePool.Run run, Template t)
     {

@@ -70,7 +70,16 @@ internal sealed unsafe partial class JitCode
     internal readonly bool LowCode;
 
     /// <summary>The stubs, assembled once (Translator.BuildStubs: position-independent).</summary>
-    static readonly (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset) Stubs = Translator.BuildStubs(0x10000);
+    static readonly (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset, int FaultOffset) Stubs = Translator.BuildStubs(0x10000);
+
+    /// <summary>Translations may leave the test out of plain reads (HostFaults): the space's host protections mirror
+    /// its read permissions and this region is registered with the fault handler.</summary>
+    internal readonly bool Elide;
+    /// <summary>One bit per code byte: the read there has no test (HostFaults' handler looks); written under the lock.</summary>
+    readonly byte* siteBits;
+    const ulong SiteBitsSize = CodeSize / 8;
+    /// <summary>The sites' guest instruction (code offset → EIP, index in its block, flags in the host). Under the lock.</summary>
+    readonly Dictionary<uint, (uint Eip, int Index, bool Host)> sites = new();
 
     JitCode(CodeSpace space, byte* region, bool recycled)
     {
@@ -91,6 +100,43 @@ internal sealed unsafe partial class JitCode
         ulong want = space.CodeLimit != 0 ? space.CodeLimit : EnvLimit != 0 ? EnvLimit : CodeSize;
         limit = Math.Clamp(want, stubsEnd + Segments * 16384UL, CodeSize);
         segFilled[0] = true;
+        if (HostFaults.Active && space.Mem.HostProtected)
+        {
+            siteBits = HostMem.Reserve(SiteBitsSize); // untouched pages cost nothing
+            Elide = HostFaults.AddCode((ulong)code, (ulong)code + CodeSize, (ulong)siteBits, (ulong)code + (ulong)Stubs.FaultOffset);
+        }
+    }
+
+    /// <summary>Record the just-committed block's reads without a test (under the lock; before the block is published).</summary>
+    void AddSites(ulong at, Block blk, List<(int Off, int Index, bool Host)> list)
+    {
+        foreach (var (off, index, host) in list)
+        {
+            ulong k = at - (ulong)code + (ulong)off;
+            siteBits[k >> 3] |= (byte)(1 << (int)(k & 7));
+            sites[(uint)k] = ((uint)blk.Insns[index].IP, index, host);
+        }
+    }
+
+    /// <summary>Forget the sites in [lo, hi) of the code area (under the lock; nobody runs that code any more).</summary>
+    void DropSites(ulong lo, ulong hi)
+    {
+        if (sites.Count == 0) return;
+        List<uint>? gone = null;
+        foreach (var k in sites.Keys) if (k >= lo && k < hi) (gone ??= new()).Add(k);
+        if (gone == null) return;
+        foreach (var k in gone) { sites.Remove(k); siteBits[k >> 3] &= (byte)~(1 << (int)(k & 7)); }
+    }
+
+    /// <summary>The guest instruction of the site at host address rip (Jit.FromFault).</summary>
+    internal bool FindSite(ulong rip, out uint eip, out int index, out bool host)
+    {
+        lock (space.Lock)
+        {
+            bool found = sites.TryGetValue((uint)(rip - (ulong)code), out var s);
+            (eip, index, host) = s;
+            return found && rip >= (ulong)code;
+        }
     }
 
     internal static JitCode? Create(CodeSpace space)
@@ -132,6 +178,11 @@ internal sealed unsafe partial class JitCode
     {
         if (Interlocked.Exchange(ref freed, 1) != 0) return;
         GC.SuppressFinalize(this);
+        if (siteBits != null)
+        {
+            if (Elide) HostFaults.RemoveCode((ulong)code);
+            HostMem.Release(siteBits, SiteBitsSize);
+        }
         // Only low regions: a spare high one would be handed out while low room is free again, and its code could
         // not be copied to or from the low regions (templates are per kind).
         if (!wrapped && used <= MaxRecycledCode && Recycle && lowMapped)
@@ -214,6 +265,7 @@ internal sealed unsafe partial class JitCode
     {
         nint a = (nint)(code + lo), b = (nint)(code + hi);
         space.Cache.ForgetNativeIn(a, b);
+        DropSites(lo, hi);
         int kept = 0;
         for (int i = 0; i < linked.Count; i++)
         {
@@ -345,6 +397,7 @@ internal sealed unsafe partial class JitCode
         WaitOutOfHostCode();
         // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
         ClearTable(fresh: false);
+        DropSites(0, CodeSize);
         linked.Clear();
         used = stubsEnd;
         seg = 0;

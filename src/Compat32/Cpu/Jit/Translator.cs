@@ -31,6 +31,12 @@ internal sealed partial class Translator
     public int LastLength;
     public bool UsesX87, UsesSimd, UsesMmx;
 
+    /// <summary>Reads of the block without a test (HostFaults), as the assembler list has them (instruction index,
+    /// guest instruction, flags in the host there), and after assembly as LastSites: offset in the block's code,
+    /// guest instruction, flags in the host.</summary>
+    readonly List<(int Ins, int Index, bool Host)> siteIns = new();
+    public readonly List<(int Off, int Index, bool Host)> LastSites = new();
+
     enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret, Str }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
@@ -41,7 +47,7 @@ internal sealed partial class Translator
 
     /// <summary>The entry and exit stubs, assembled at rip: position-independent (they reach everything through
     /// r13 and jump only within themselves), so one assembly serves every region (JitCode.Stubs).</summary>
-    public static (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset) BuildStubs(ulong rip)
+    public static (byte[] Code, int EnterOffset, int ExitOffset, int ExactOffset, int FaultOffset) BuildStubs(ulong rip)
     {
         var a = new Assembler(64);
         var exit = a.CreateLabel("exit");
@@ -113,10 +119,34 @@ internal sealed partial class Translator
         a.pop(rax);
         a.or(r9d, 1); // ZF=0
         a.ret();
+        // The fault stub (HostFaults): a read whose test was left out faulted; the handler moved the thread here with
+        // every register as it was before the read, RFLAGS included. The flags go to OffFaultFlags (Jit.FromFault
+        // takes them when the site had them in the host), then out.
+        var fault = a.CreateLabel();
+        a.Label(ref fault);
+        if (SahfInLongMode)
+        {
+            a.mov(r9, rax);
+            a.lahf();
+            a.seto(al);
+            a.mov(__word_ptr[r13 + Jit.OffFaultFlags], ax);
+            a.mov(rax, r9);
+        }
+        else
+        {
+            a.pushfq();
+            a.pop(r9);
+            a.mov(__byte_ptr[r13 + Jit.OffFaultFlags + 1], r9b);
+            a.shr(r9d, 11);
+            a.and(r9d, 1);
+            a.mov(__byte_ptr[r13 + Jit.OffFaultFlags], r9b);
+        }
+        a.mov(r10d, Jit.ExitFault);
+        a.jmp(exit);
         var w = new BytesWriter();
         var res = a.Assemble(w, rip, BlockEncoderOptions.ReturnNewInstructionOffsets);
         return (w.Bytes.ToArray(), (int)(res.GetLabelRIP(enterL) - rip), (int)(res.GetLabelRIP(exit) - rip),
-            (int)(res.GetLabelRIP(exact) - rip));
+            (int)(res.GetLabelRIP(exact) - rip), (int)(res.GetLabelRIP(fault) - rip));
     }
 
     // ------------------------------------------------------------------ classification
@@ -569,6 +599,8 @@ internal sealed partial class Translator
         currentBlock = blk;
         curSlowIndex = -1;
         slow.Clear();
+        siteIns.Clear();
+        LastSites.Clear();
         exactChecks.Clear();
         stops.Clear();
         exits.Clear();
@@ -636,12 +668,20 @@ internal sealed partial class Translator
         var w = output;
         w.Bytes.Clear();
         LastEncoded = null;
-        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes)) LastEncoded = hostAsm;
+        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        {
+            LastEncoded = hostAsm;
+            foreach (var (ins, index, host) in siteIns) LastSites.Add((hostAsm.OffsetOf(ins), index, host));
+        }
         else
         {
             if (!HostAssembler.Off) Interlocked.Increment(ref HostAssembler.Fallbacks);
             w.Bytes.Clear();
-            try { a.Assemble(w, rip); }
+            try
+            {
+                var res = a.Assemble(w, rip, siteIns.Count > 0 ? BlockEncoderOptions.ReturnNewInstructionOffsets : BlockEncoderOptions.None);
+                foreach (var (ins, index, host) in siteIns) LastSites.Add(((int)res.Result[0].NewInstructionOffsets[ins], index, host));
+            }
             catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
         }
         var bytes = w.Bytes;
@@ -828,22 +868,33 @@ internal sealed partial class Translator
     {
         bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d
         if (direct) accNext[i]++;
-        else
+        bool site = false;
+        if (!direct)
         {
-            if (!AllHoisted(i)) SaveIfDirty();
-            Address(ins, i);
             int size = ins.MemorySize.GetSize();
             bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
             // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
             // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
             bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
-            Check(size, write, i, locked ? 64 : 0x1000);
+            int c = accNext[i];
+            bool hoisted = c < accCount[i] && accs[accFirst[i] + c].Hoisted;
+            // A plain read (no segment base to add, which would clobber the flags): no test, the host's page
+            // protections check it (HostFaults), and the flags may stay in the host across it.
+            site = jit.Elide && !write && !locked && !hoisted && ins.MemorySegment is Register.DS or Register.SS;
+            if (site) { Address(ins, i); accNext[i]++; }
+            else
+            {
+                if (!AllHoisted(i)) SaveIfDirty();
+                Address(ins, i);
+                Check(size, write, i, locked ? 64 : 0x1000);
+            }
         }
         var h = HostForm(ins, direct);
         BeforeExecute(ins); // (a flag restore uses R9/R10: the RORX comes after it)
         var hi = High8Source(ins);
         if (hi != Register.None)
             a.AddInstruction(Instruction.Create(Code.VEX_Rorx_r32_rm32_imm8, Register.R10D, hi.GetFullRegister32(), 8));
+        if (site) siteIns.Add((a.Instructions.Count, i, loc != FLoc.Saved));
         a.AddInstruction(h);
         AfterExecute(ins);
     }
@@ -1298,6 +1349,9 @@ internal sealed partial class Translator
         if (g.Hi - g.Lo > 1)
         {
             a.lea(r9d, __[r8 + (int)(g.Hi - g.Lo - 1)]);
+            // A range that wraps past 4 GiB is the interpreter's (the host would read past the reservation).
+            a.cmp(r9d, r8d);
+            a.jb(hoistFail);
             PageOk(g.Write, hoistFail);
         }
     }

@@ -1,0 +1,220 @@
+using System.Runtime.InteropServices;
+using Iced.Intel;
+using static Iced.Intel.AssemblerRegisters;
+
+namespace Compat32.Cpu;
+
+/// <summary>
+/// Guest read permissions kept in the host's page protections, so translated code reads guest memory without a
+/// test and the host MMU does the check (QEMU's user mode does the same for writes to code pages; here it is the
+/// reads). An address space whose reservation is registered here keeps every page the guest cannot read
+/// PROT_NONE in the host (AddressSpace.SyncHost) and a guard past its 4 GiB. A read in translated code whose
+/// test was left out (a "site": Translator marks its first byte in the region's bitmap) that faults is moved by
+/// the SIGSEGV handler below to the region's fault stub, which stores the flags and leaves; Jit.Run finds the
+/// site's guest instruction and the interpreter executes it again, raising the guest's #PF exactly where the
+/// interpreter would. The handler is a few instructions of host code (Iced), never managed code:
+/// - RIP in a registered code region, on a site, fault address inside the guest's reservation (r14 of the
+///   faulting context, plus the guard): RIP = the fault stub, the faulting RIP to the state block (r13).
+/// - otherwise, a fault address inside a registered guest reservation: a host access to a page that another
+///   thread unprotected meanwhile (a system call's copy racing munmap, a checked read racing it): the page is
+///   made readable and writable again and the access retried, as it behaved before the page was protected (a
+///   guest read of it then sees zeros, not a fault, until the page is mapped or unmapped again; counted).
+/// - anything else goes to the handler that was there before (the .NET runtime's: null references).
+/// COMPAT32_HOSTFAULT=0 turns it off (every read tested, no host protections), to compare.
+/// </summary>
+internal static unsafe partial class HostFaults
+{
+    /// <summary>x86-64 ucontext_t offsets (glibc sys/ucontext.h: uc_mcontext at 40, gregs REG_R13 = 5, REG_R14 = 6,
+    /// REG_RIP = 16, REG_ERR = 19: the page fault's error code) and siginfo_t's si_addr (16); struct sigaction is
+    /// 152 bytes, sa_flags at 136.</summary>
+    const int UcR13 = 80, UcR14 = 88, UcRip = 168, UcErr = 192, SiAddr = 16, SigactionSize = 152;
+    const int SIGSEGV = 11, SA_SIGINFO = 4, SA_ONSTACK = 0x08000000;
+
+    /// <summary>Past a guest's 4 GiB: a read at 0xFFFFFFF0 of 16 bytes ends there (the interpreter wraps it).</summary>
+    public const ulong Guard = 1UL << 16;
+
+    // The handler's data: the old action, counters, then the registries (slot 0 of an entry nonzero = in use).
+    const int OffOld = 0, OffFixed = 152, OffSites = 160, OffDfl = 192, OffCode = 256, CodeSlots = 4096, CodeEntry = 32;
+    const int OffGuest = OffCode + CodeSlots * CodeEntry, GuestSlots = 4096, GuestEntry = 16;
+    const int DataSize = OffGuest + GuestSlots * GuestEntry;
+
+    static readonly byte* data;
+    /// <summary>The handler is installed: address spaces may protect pages and translators may leave out read tests.</summary>
+    public static readonly bool Active;
+    static readonly object gate = new();
+
+    [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)] private static partial int sigaction_(int sig, byte* act, byte* old);
+
+    static HostFaults()
+    {
+        if (!Jit.HostSupported || Environment.GetEnvironmentVariable("COMPAT32_HOSTFAULT") == "0") return;
+        try
+        {
+            byte* d = (byte*)NativeMemory.AlignedAlloc(DataSize, 64);
+            NativeMemory.Clear(d, DataSize);
+            byte* code = Memory.HostMem.ReserveCode(4096);
+            if (code == null) { NativeMemory.AlignedFree(d); return; }
+            var bytes = Assemble((ulong)code, (ulong)d);
+            bytes.CopyTo(new Span<byte>(code, 4096));
+            byte* act = stackalloc byte[SigactionSize];
+            new Span<byte>(act, SigactionSize).Clear();
+            *(ulong*)act = (ulong)code;
+            *(int*)(act + 136) = SA_SIGINFO | SA_ONSTACK;
+            if (sigaction_(SIGSEGV, act, d + OffOld) != 0) return;
+            data = d;
+            Active = true;
+        }
+        catch (Exception) { } // no handler: every read keeps its test (a type initializer must not throw)
+    }
+
+    static byte[] Assemble(ulong rip, ulong d)
+    {
+        var a = new Assembler(64);
+        Label l1 = a.CreateLabel(), n1 = a.CreateLabel(), g = a.CreateLabel(), l2 = a.CreateLabel(), n2 = a.CreateLabel(),
+            fix = a.CreateLabel(), chain = a.CreateLabel(), dfl = a.CreateLabel(), fixedL = a.CreateLabel();
+        // handler(sig = rdi, info = rsi, ucontext = rdx); rax, rcx, r8-r11 are free (the kernel restores them all).
+        a.mov(rax, __qword_ptr[rdx + UcRip]);
+        a.mov(r8, __qword_ptr[rsi + SiAddr]);
+        a.mov(r9, d + OffCode);
+        a.mov(ecx, CodeSlots);
+        a.Label(ref l1);
+        a.mov(r10, __qword_ptr[r9]);
+        a.test(r10, r10);
+        a.jz(n1);
+        a.cmp(rax, r10);
+        a.jb(n1);
+        a.cmp(rax, __qword_ptr[r9 + 8]);
+        a.jae(n1);
+        // In a code region: a site?
+        a.mov(r11, rax);
+        a.sub(r11, r10);
+        a.mov(r10, __qword_ptr[r9 + 16]);
+        a.bt(__qword_ptr[r10], r11);
+        a.jnc(g);
+        // A guest address (r14 of the faulting context is guest address 0)?
+        a.mov(r11, r8);
+        a.sub(r11, __qword_ptr[rdx + UcR14]);
+        a.mov(r10, (long)(Memory.AddressSpace.Size + Guard));
+        a.cmp(r11, r10);
+        a.jae(g);
+        a.mov(r10, __qword_ptr[rdx + UcR13]);
+        a.mov(__qword_ptr[r10 + Jit.OffFaultRip], rax);
+        a.mov(rax, __qword_ptr[r9 + 24]);
+        a.mov(__qword_ptr[rdx + UcRip], rax);
+        a.mov(r10, d);
+        a.@lock.inc(__qword_ptr[r10 + OffSites]);
+        a.ret();
+        a.Label(ref n1);
+        a.add(r9, CodeEntry);
+        a.dec(ecx);
+        a.jnz(l1);
+        // Not a site: inside a guest reservation?
+        a.Label(ref g);
+        a.mov(r9, d + OffGuest);
+        a.mov(ecx, GuestSlots);
+        a.Label(ref l2);
+        a.mov(r10, __qword_ptr[r9]);
+        a.test(r10, r10);
+        a.jz(n2);
+        a.cmp(r8, r10);
+        a.jb(n2);
+        a.cmp(r8, __qword_ptr[r9 + 8]);
+        a.jb(fix);
+        a.Label(ref n2);
+        a.add(r9, GuestEntry);
+        a.dec(ecx);
+        a.jnz(l2);
+        a.jmp(chain);
+        // mprotect(page, 4096, PROT_READ | PROT_WRITE), or PROT_READ (a shared mapping of a read-only file).
+        a.Label(ref fix);
+        a.push(rdi); a.push(rsi); a.push(rdx);
+        a.mov(rdi, r8);
+        a.and(rdi, -4096);
+        a.push(rdi);
+        a.mov(esi, 4096);
+        a.mov(edx, 3);
+        a.mov(eax, 10);
+        a.syscall();
+        a.pop(rdi);
+        a.test(rax, rax);
+        a.jz(fixedL);
+        a.test(__byte_ptr[rdx + UcErr], 2); // a write (page fault error code W): read-only would fault again
+        a.jnz(fixedL);
+        a.mov(esi, 4096);
+        a.mov(edx, 1);
+        a.mov(eax, 10);
+        a.syscall();
+        a.Label(ref fixedL);
+        a.pop(rdx); a.pop(rsi); a.pop(rdi);
+        a.test(rax, rax);
+        a.jnz(chain);
+        a.mov(r10, d);
+        a.@lock.inc(__qword_ptr[r10 + OffFixed]);
+        a.ret();
+        // The previous handler, or the default action (the fault then repeats and kills the process).
+        a.Label(ref chain);
+        a.mov(r10, d);
+        a.mov(rax, __qword_ptr[r10 + OffOld]);
+        a.cmp(rax, 1);
+        a.jbe(dfl);
+        a.jmp(rax);
+        a.Label(ref dfl);
+        a.lea(rsi, __[r10 + OffDfl]); // a zeroed kernel sigaction: SIG_DFL
+        a.xor(edx, edx);
+        a.mov(r10d, 8);
+        a.mov(eax, 13); // rt_sigaction(sig, &dfl, NULL, 8)
+        a.syscall();
+        a.ret();
+        var w = new Writer();
+        a.Assemble(w, rip);
+        return w.Bytes.ToArray();
+    }
+
+    sealed class Writer : CodeWriter
+    {
+        public readonly List<byte> Bytes = new();
+        public override void WriteByte(byte value) => Bytes.Add(value);
+    }
+
+    /// <summary>Faults the handler sent to a fault stub, and host accesses it let through by unprotecting a page.</summary>
+    public static long SiteFaults => Active ? Interlocked.Read(ref *(long*)(data + OffSites)) : 0;
+    public static long Unprotected => Active ? Interlocked.Read(ref *(long*)(data + OffFixed)) : 0;
+
+    /// <summary>Register a guest reservation [lo, hi); false when the table is full (the space then protects nothing).</summary>
+    public static bool AddGuest(ulong lo, ulong hi) => Add(OffGuest, GuestSlots, GuestEntry, lo, hi, 0, 0);
+    public static void RemoveGuest(ulong lo) => Remove(OffGuest, GuestSlots, GuestEntry, lo);
+
+    /// <summary>Register a code region [lo, hi) with its site bitmap (bit k: the instruction at lo + k is a site) and
+    /// its fault stub; false when the table is full (its translations then test every read).</summary>
+    public static bool AddCode(ulong lo, ulong hi, ulong bitmap, ulong stub) => Add(OffCode, CodeSlots, CodeEntry, lo, hi, bitmap, stub);
+    public static void RemoveCode(ulong lo) => Remove(OffCode, CodeSlots, CodeEntry, lo);
+
+    static bool Add(int off, int slots, int size, ulong lo, ulong hi, ulong x, ulong y)
+    {
+        if (!Active) return false;
+        lock (gate)
+        {
+            for (int i = 0; i < slots; i++)
+            {
+                ulong* e = (ulong*)(data + off + i * size);
+                if (Volatile.Read(ref e[0]) != 0) continue;
+                if (size > 16) { e[2] = x; e[3] = y; }
+                Volatile.Write(ref e[1], hi);
+                Volatile.Write(ref e[0], lo); // last: the handler reads lo first
+                return true;
+            }
+            return false;
+        }
+    }
+
+    static void Remove(int off, int slots, int size, ulong lo)
+    {
+        if (!Active) return;
+        lock (gate)
+            for (int i = 0; i < slots; i++)
+            {
+                ulong* e = (ulong*)(data + off + i * size);
+                if (e[0] == lo) { Volatile.Write(ref e[0], 0UL); return; }
+            }
+    }
+}
