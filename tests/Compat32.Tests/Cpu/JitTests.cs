@@ -180,6 +180,54 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void APopAndAnSseLoadWithoutATestFaultAtTheirInstruction()
+    {
+        // ESP and the SSE pointer come from memory, so neither access can be checked at block entry: the POP's read
+        // and MOVDQU's are left to the host. The POP runs off the top of the stack page (ESP must be the value before
+        // the POP), the MOVDQU crosses into the unmapped page above the data; the INC's flags are the host's own.
+        var pop = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Stack + 0xF00);
+            a.Label(ref loop);
+            a.mov(esp, __dword_ptr[edi]);
+            a.inc(ecx);
+            a.pop(eax);
+            a.adc(ebx, eax);
+            a.add(__dword_ptr[edi], 4);
+            a.jmp(loop);
+        });
+        using (var j = Both(pop))
+        {
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(Stack + 0x1000, j.Cpu.Cr2);
+            Assert.Equal(Stack + 0x1000, j.R(CpuState.ESP));
+            Assert.True(j.Cpu.Jit!.FaultExits > 0, "the POP's read was tested, not left to the host");
+        }
+        var sse = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Data + 0x1F00);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.inc(ecx);
+            a.movdqu(xmm0, __xmmword_ptr[esi]);
+            a.pmovmskb(eax, xmm0);
+            a.adc(ebx, eax);
+            a.add(__dword_ptr[edi], 3);
+            a.jmp(loop);
+        });
+        using (var j = Both(sse))
+        {
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+            Assert.True(j.Cpu.Jit!.FaultExits > 0, "MOVDQU's read was tested, not left to the host");
+        }
+    }
+
+    [Fact]
     public void AReadWrappingPast4GiBReadsPageZero()
     {
         // [0xFFFFFFFE] as a dword is the top page's last two bytes and page 0's first two: the host reads into the

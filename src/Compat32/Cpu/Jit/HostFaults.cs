@@ -70,28 +70,24 @@ internal static unsafe partial class HostFaults
     static byte[] Assemble(ulong rip, ulong d)
     {
         var a = new Assembler(64);
-        Label l1 = a.CreateLabel(), n1 = a.CreateLabel(), g = a.CreateLabel(), l2 = a.CreateLabel(), n2 = a.CreateLabel(),
-            fix = a.CreateLabel(), chain = a.CreateLabel(), dfl = a.CreateLabel(), fixedL = a.CreateLabel();
+        Label g = a.CreateLabel(), inCode = a.CreateLabel(), fix = a.CreateLabel(), chain = a.CreateLabel(),
+            dfl = a.CreateLabel(), fixedL = a.CreateLabel();
         // handler(sig = rdi, info = rsi, ucontext = rdx); rax, rcx, r8-r11 are free (the kernel restores them all).
         a.mov(rax, __qword_ptr[rdx + UcRip]);
         a.mov(r8, __qword_ptr[rsi + SiAddr]);
-        a.mov(r9, d + OffCode);
-        a.mov(ecx, CodeSlots);
-        a.Label(ref l1);
-        a.mov(r10, __qword_ptr[r9]);
-        a.test(r10, r10);
-        a.jz(n1);
-        a.cmp(rax, r10);
-        a.jb(n1);
-        a.cmp(rax, __qword_ptr[r9 + 8]);
-        a.jae(n1);
-        // In a code region: a site?
+        FindEntry(a, d + OffCode, CodeSlots, CodeEntry, rax, inCode);
+        // Not a site: inside a guest reservation?
+        a.Label(ref g);
+        FindEntry(a, d + OffGuest, GuestSlots, GuestEntry, r8, fix);
+        a.jmp(chain);
+        // In a code region (r9 = its entry): a site, and a guest address (r14 of the faulting context is guest
+        // address 0)?
+        a.Label(ref inCode);
         a.mov(r11, rax);
-        a.sub(r11, r10);
+        a.sub(r11, __qword_ptr[r9]);
         a.mov(r10, __qword_ptr[r9 + 16]);
         a.bt(__qword_ptr[r10], r11);
         a.jnc(g);
-        // A guest address (r14 of the faulting context is guest address 0)?
         a.mov(r11, r8);
         a.sub(r11, __qword_ptr[rdx + UcR14]);
         a.mov(r10, (long)(Memory.AddressSpace.Size + Guard));
@@ -104,27 +100,6 @@ internal static unsafe partial class HostFaults
         a.mov(r10, d);
         a.@lock.inc(__qword_ptr[r10 + OffSites]);
         a.ret();
-        a.Label(ref n1);
-        a.add(r9, CodeEntry);
-        a.dec(ecx);
-        a.jnz(l1);
-        // Not a site: inside a guest reservation?
-        a.Label(ref g);
-        a.mov(r9, d + OffGuest);
-        a.mov(ecx, GuestSlots);
-        a.Label(ref l2);
-        a.mov(r10, __qword_ptr[r9]);
-        a.test(r10, r10);
-        a.jz(n2);
-        a.cmp(r8, r10);
-        a.jb(n2);
-        a.cmp(r8, __qword_ptr[r9 + 8]);
-        a.jb(fix);
-        a.Label(ref n2);
-        a.add(r9, GuestEntry);
-        a.dec(ecx);
-        a.jnz(l2);
-        a.jmp(chain);
         // mprotect(page, 4096, PROT_READ | PROT_WRITE), or PROT_READ (a shared mapping of a read-only file).
         a.Label(ref fix);
         a.push(rdi); a.push(rsi); a.push(rdx);
@@ -168,6 +143,27 @@ internal static unsafe partial class HostFaults
         var w = new Writer();
         a.Assemble(w, rip);
         return w.Bytes.ToArray();
+    }
+
+    /// <summary>Emit: r9 = the first in-use entry of the table (slots of size bytes, [lo, hi) first) whose range holds
+    /// key, then a jump to found; falls through when there is none. Clobbers rcx and r10.</summary>
+    static void FindEntry(Assembler a, ulong table, int slots, int size, AssemblerRegister64 key, Label found)
+    {
+        Label loop = a.CreateLabel(), next = a.CreateLabel();
+        a.mov(r9, table);
+        a.mov(ecx, slots);
+        a.Label(ref loop);
+        a.mov(r10, __qword_ptr[r9]);
+        a.test(r10, r10);
+        a.jz(next);
+        a.cmp(key, r10);
+        a.jb(next);
+        a.cmp(key, __qword_ptr[r9 + 8]);
+        a.jb(found);
+        a.Label(ref next);
+        a.add(r9, size);
+        a.dec(ecx);
+        a.jnz(loop);
     }
 
     sealed class Writer : CodeWriter

@@ -316,7 +316,8 @@ internal sealed partial class Translator
         SaveIfDirty();
         Address(ins, i);
         int size = ins.MemorySize.GetSize();
-        Check(size, ins.Op0Kind == OpKind.Memory, i);
+        bool site = ins.Op0Kind != OpKind.Memory && ReadSite(i, ins.MemorySegment);
+        if (!site) Check(size, ins.Op0Kind == OpKind.Memory, i);
         if (size == 16 && !Processor.AlignmentFree(ins.Mnemonic))
         {
             a.test(r8d, 15);
@@ -324,6 +325,7 @@ internal sealed partial class Translator
         }
         var h = HostForm(ins);
         BeforeExecute(ins);
+        if (site) MarkSite(i);
         a.AddInstruction(h);
         AfterExecute(ins);
     }
@@ -827,7 +829,8 @@ internal sealed partial class Translator
             case K.Ret:
                 SaveIfDirty();
                 a.mov(r8d, r12d);
-                Check(4, false, i);
+                if (ReadSite(i, Register.SS)) MarkSite(i);
+                else Check(4, false, i);
                 a.mov(r10d, __dword_ptr[r14 + r8]);
                 a.lea(r12d, __[r12 + (4 + (ins.Code == Code.Retnd_imm16 ? ins.Immediate16 : 0))]);
                 DispatchIndirect(count);
@@ -876,12 +879,9 @@ internal sealed partial class Translator
             // Locked forms (and XCHG with memory, locked without the prefix) keep their LOCK in the host form, atomic
             // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
             bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
-            int c = accNext[i];
-            bool hoisted = c < accCount[i] && accs[accFirst[i] + c].Hoisted;
-            // A plain read (no segment base to add, which would clobber the flags): no test, the host's page
-            // protections check it (HostFaults), and the flags may stay in the host across it.
-            site = jit.Elide && !write && !locked && !hoisted && ins.MemorySegment is Register.DS or Register.SS;
-            if (site) { Address(ins, i); accNext[i]++; }
+            // A plain read: no test, and the flags may stay in the host across it.
+            site = !write && !locked && ReadSite(i, ins.MemorySegment);
+            if (site) Address(ins, i);
             else
             {
                 if (!AllHoisted(i)) SaveIfDirty();
@@ -894,7 +894,7 @@ internal sealed partial class Translator
         var hi = High8Source(ins);
         if (hi != Register.None)
             a.AddInstruction(Instruction.Create(Code.VEX_Rorx_r32_rm32_imm8, Register.R10D, hi.GetFullRegister32(), 8));
-        if (site) siteIns.Add((a.Instructions.Count, i, loc != FLoc.Saved));
+        if (site) MarkSite(i);
         a.AddInstruction(h);
         AfterExecute(ins);
     }
@@ -979,9 +979,11 @@ internal sealed partial class Translator
     /// <summary>ESP = from + 4 and dst = the dword at from (dst written last, so POP ESP loads ESP).</summary>
     void Pop(Register from, Register dst, int i)
     {
-        if (!AllHoisted(i)) SaveIfDirty();
+        bool site = ReadSite(i, Register.SS);
+        if (!site && !AllHoisted(i)) SaveIfDirty();
         a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Register.R8D, from));
-        Check(4, false, i);
+        if (site) MarkSite(i);
+        else Check(4, false, i);
         a.mov(r10d, __dword_ptr[r14 + r8]);
         a.lea(r12d, __[r8 + 4]);
         a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, dst, Register.R10D));
@@ -995,7 +997,8 @@ internal sealed partial class Translator
         if (ins.Op0Kind == OpKind.Memory)
         {
             Address(ins, i);
-            Check(size, false, i);
+            if (ReadSite(i, ins.MemorySegment)) MarkSite(i);
+            else Check(size, false, i);
             if (size == 4) a.mov(r10d, __dword_ptr[r14 + r8]);
             else if (size == 2) { if (signed) a.movsx(r10d, __word_ptr[r14 + r8]); else a.movzx(r10d, __word_ptr[r14 + r8]); }
             else if (signed) a.movsx(r10d, __byte_ptr[r14 + r8]);
@@ -1420,6 +1423,21 @@ internal sealed partial class Translator
             case Register.ES: a.add(r8d, __dword_ptr[r13 + Jit.OffSegES]); break;
         }
     }
+
+    /// <summary>Instruction i's next access is a read the host's page protections may check (HostFaults): no segment
+    /// base to add (that ADD would clobber the flags), not checked at block entry. Then it takes no test (the access
+    /// counts as done) and its host instruction must be marked with MarkSite.</summary>
+    bool ReadSite(int i, Register seg)
+    {
+        int c = accNext[i];
+        if (!jit.Elide || seg is not (Register.DS or Register.SS) || c < accCount[i] && accs[accFirst[i] + c].Hoisted) return false;
+        accNext[i]++;
+        return true;
+    }
+
+    /// <summary>The next host instruction is a read without a test: a fault there is instruction i's, with the
+    /// flags where they are now.</summary>
+    void MarkSite(int i) => siteIns.Add((a.Instructions.Count, i, loc != FLoc.Saved));
 
     /// <summary>Leave for the interpreter unless [r8d, r8d+size) is on one page that allows the access (and, for a
     /// locked access, inside one span-byte line).</summary>
