@@ -248,9 +248,9 @@ public sealed unsafe class AddressSpace : IDisposable
         Base = HostMem.Reserve(Size + Cpu.HostFaults.Guard);
         PermPtr = HostMem.Reserve(PermSize);
         // Nothing is mapped yet: every page and the guard past 4 GiB unreadable in the host too (HostFaults).
-        HostProtected = Cpu.HostFaults.Active && HostMem.CanOverlay(Base) && HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, false)
-            && Cpu.HostFaults.AddGuest((ulong)Base, (ulong)Base + Size);
-        if (!HostProtected) HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, true);
+        bool closed = Cpu.HostFaults.Active && HostMem.CanOverlay(Base) && HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, false);
+        HostProtected = closed && Cpu.HostFaults.AddGuest((ulong)Base, (ulong)Base + Size);
+        if (closed && !HostProtected) HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, true); // the handler's table is full
     }
 
     /// <summary>The host protects every page of this space the guest cannot read (SyncHost), so translated code
