@@ -1155,6 +1155,10 @@ internal sealed partial class Translator
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
                 bool direct = ok && DirectOn && !table && k == K.Generic && x == Register.None && b != Register.None
                     && (b != Register.ESP || esp == 0) && disp >= 0 && seg is Register.DS or Register.SS;
+                // A read the host's protections check (ReadSite) needs no check at entry either, unless it addresses
+                // [r14+base+disp] itself (that sum may pass the guard: its entry test keeps it below 4 GiB).
+                if (ok && !direct && !write && !locked && jit.Elide && ReadSitesUnhoisted && seg is Register.DS or Register.SS
+                    && k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd) ok = false;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
                     Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct });
             }
@@ -1423,6 +1427,9 @@ internal sealed partial class Translator
             case Register.ES: a.add(r8d, __dword_ptr[r13 + Jit.OffSegES]); break;
         }
     }
+
+    /// <summary>COMPAT32_JIT_READHOIST=1: reads the host checks are still checked at block entry where they can be (to compare).</summary>
+    static readonly bool ReadSitesUnhoisted = Environment.GetEnvironmentVariable("COMPAT32_JIT_READHOIST") != "1";
 
     /// <summary>Instruction i's next access is a read the host's page protections may check (HostFaults): no segment
     /// base to add (that ADD would clobber the flags), not checked at block entry. Then it takes no test (the access
