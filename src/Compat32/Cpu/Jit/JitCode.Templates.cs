@@ -39,10 +39,10 @@ internal sealed unsafe partial class JitCode
     {
         failed = false;
         nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites);
-        if (host != 0) { if (tsites.Count > 0) AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
+        if (host != 0) { AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
-        if (translator.LastSites.Count > 0) AddSites((ulong)host, blk, translator.LastSites);
+        AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
@@ -50,10 +50,10 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out List<(int Off, int Index, bool Host)> sitesOf)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out (int Off, int Index, bool Host)[] sitesOf)
     {
         mmxCount = 0;
-        sitesOf = noSites;
+        sitesOf = [];
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
         {
@@ -70,7 +70,7 @@ internal sealed unsafe partial class JitCode
             if (t.Simd) HasSimd = true;
             if (t.Mmx) HasMmx = true;
             mmxCount = t.MmxCount;
-            if (t.Sites.Length > 0) sitesOf = new(t.Sites);
+            sitesOf = t.Sites;
             return (nint)rip;
         }
         return 0;
@@ -147,8 +147,6 @@ internal sealed unsafe partial class JitCode
             Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
         });
     }
-
-    static readonly List<(int Off, int Index, bool Host)> noSites = new();
 
     static void Publish(DecodePool.Run run, Template t)
     {

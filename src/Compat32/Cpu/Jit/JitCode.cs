@@ -108,7 +108,7 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Record the just-committed block's reads without a test (under the lock; before the block is published).</summary>
-    void AddSites(ulong at, Block blk, List<(int Off, int Index, bool Host)> list)
+    void AddSites(ulong at, Block blk, ReadOnlySpan<(int Off, int Index, bool Host)> list)
     {
         foreach (var (off, index, host) in list)
         {

@@ -124,23 +124,7 @@ internal sealed partial class Translator
         // takes them when the site had them in the host), then out.
         var fault = a.CreateLabel();
         a.Label(ref fault);
-        if (SahfInLongMode)
-        {
-            a.mov(r9, rax);
-            a.lahf();
-            a.seto(al);
-            a.mov(__word_ptr[r13 + Jit.OffFaultFlags], ax);
-            a.mov(rax, r9);
-        }
-        else
-        {
-            a.pushfq();
-            a.pop(r9);
-            a.mov(__byte_ptr[r13 + Jit.OffFaultFlags + 1], r9b);
-            a.shr(r9d, 11);
-            a.and(r9d, 1);
-            a.mov(__byte_ptr[r13 + Jit.OffFaultFlags], r9b);
-        }
+        StoreFlags(a, Jit.OffFaultFlags);
         a.mov(r10d, Jit.ExitFault);
         a.jmp(exit);
         var w = new BytesWriter();
@@ -870,9 +854,9 @@ internal sealed partial class Translator
     void EmitMem(in Instruction ins, int i)
     {
         bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d
-        if (direct) accNext[i]++;
         bool site = false;
-        if (!direct)
+        if (direct) accNext[i]++;
+        else
         {
             int size = ins.MemorySize.GetSize();
             bool write = ins.Op0Kind == OpKind.Memory && ins.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test or Mnemonic.Bt);
@@ -1573,7 +1557,9 @@ internal sealed partial class Translator
     /// at every block end of a mutex loop); swapping AL and AH before the store cost about 0.5 ns more per save
     /// (a partial-register merge), most of what sha256.c's blocks spent on their flags. Host RFLAGS stays as it
     /// was: a Jcc may follow.</summary>
-    void StoreFlags(int off)
+    void StoreFlags(int off) => StoreFlags(a, off);
+
+    static void StoreFlags(Assembler a, int off)
     {
         if (SahfInLongMode)
         {
