@@ -75,8 +75,11 @@ public sealed unsafe class DecodeCache
                 b = DecodeBlock(eip, out faultAddr);
                 if (b == null) return null;
                 // Listed only once its bytes are still in memory: a store that checked the page before we marked
-                // it may have landed during the decode (a later one sees the mark and drops the block).
-                if (reader.Unchanged(b.Start, b.End)) break;
+                // it may have landed during the decode (a later one sees the mark and drops the block). And only
+                // while its pages are still marked: a store that dropped the page's code after our mark (one that
+                // clears the mark before it stores: AddressSpace.PrepareWrite) would otherwise find no mark to drop
+                // this block by; the mark's clearing is followed by the drop, which waits for this lock.
+                if (reader.Unchanged(b.Start, b.End) && StillMarked(b.Start, b.End)) break;
             }
             blocks.Add(b);
             uint lastPage = (b.End - 1) >> 12;
@@ -89,6 +92,14 @@ public sealed unsafe class DecodeCache
             Decoded += b.Count;
             return b;
         }
+    }
+
+    bool StillMarked(uint from, uint to)
+    {
+        var perm = space.Mem.PermPtr;
+        for (uint p = from >> 12; p <= (to - 1) >> 12; p++)
+            if ((Volatile.Read(ref perm[p]) & AddressSpace.CodeBit) == 0) return false;
+        return true;
     }
 
     Block? DecodeBlock(uint eip, out uint faultAddr)

@@ -111,6 +111,8 @@ public sealed unsafe partial class Processor
     /// <summary>Execute until an event or until budget instructions retire.</summary>
     public CpuExit Run(long budget)
     {
+        // Pages the host fault handler opened for a racing access get their protections back before guest code runs.
+        if (HostFaults.Pending) HostFaults.Drain();
         Interlocked.Increment(ref runSeq);
         try { return RunBlocks(budget); }
         finally { Interlocked.Increment(ref runSeq); }
@@ -352,6 +354,7 @@ public sealed unsafe partial class Processor
     {
         if (Faulted) return false;
         uint last = a + (uint)len - 1;
+        byte seen = 0;
         for (uint pg = a >> 12; ; pg = (pg + 1) & 0xFFFFF)
         {
             byte p = perm[pg];
@@ -361,8 +364,11 @@ public sealed unsafe partial class Processor
                 PageFault(at, PfErr.Write | ((p & AddressSpace.Present) != 0 ? PfErr.Present : 0));
                 return false;
             }
+            seen |= p;
             if (pg == last >> 12) break;
         }
+        // A store into decoded code follows: the code goes first, so the host lets the store through.
+        if ((seen & AddressSpace.CodeBit) != 0) Mem.PrepareWrite(a, (uint)len);
         return true;
     }
 

@@ -53,7 +53,7 @@ public static class PathStats
         if (c.Jit)
         {
             sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}   links {c.Links}\n");
-            sb.Append($"  host faults: reads without a test that faulted {Compat32.Cpu.HostFaults.SiteFaults,8}   host accesses let through a page unmapped meanwhile {Compat32.Cpu.HostFaults.Unprotected}{(Compat32.Cpu.HostFaults.Active ? "" : "   (off: every read tested)")}\n");
+            sb.Append($"  host faults: accesses without a test that faulted {Compat32.Cpu.HostFaults.SiteFaults,8}   host accesses let through a page protected meanwhile {Compat32.Cpu.HostFaults.Unprotected}{(!Compat32.Cpu.HostFaults.Active ? "   (off: every access tested)" : !Compat32.Cpu.HostFaults.WritesOn ? "   (writes tested)" : "")}\n");
             sb.Append($"  code:     peak {Compat32.Cpu.Jit.PeakCodeBytes / 1024.0,9:F1} KiB in one address space (bound {Compat32.Cpu.Jit.CodeLimitBytes >> 20} MiB)   written {Compat32.Cpu.Jit.TotalCodeBytes / 1024.0:F1} KiB   segments evicted {Compat32.Cpu.Jit.Evictions}\n");
         }
         else

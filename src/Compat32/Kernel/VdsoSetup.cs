@@ -188,6 +188,7 @@ public static class VdsoSetup
     /// <summary>update_vsyscall: clock mode TSC with the guest TSC at 1 GHz, so mult = 1, shift = 0.</summary>
     static unsafe void Write(AddressSpace mem, uint vvar, Timekeeper tk)
     {
+        using var open = mem.OpenForKernel(vvar, VvarLayout.PageSize); // the guest's is read-only, so may the host's be
         var v = new VvarData(new Span<byte>(mem.Ptr(vvar), VvarLayout.PageSize));
         v.BeginWrite();
         v.SetClockMode(VvarLayout.ClockModeTsc);

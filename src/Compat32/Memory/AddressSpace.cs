@@ -251,6 +251,39 @@ public sealed unsafe class AddressSpace : IDisposable
         bool closed = Cpu.HostFaults.Active && HostMem.CanOverlay(Base) && HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, false);
         HostProtected = closed && Cpu.HostFaults.AddGuest((ulong)Base, (ulong)Base + Size);
         if (closed && !HostProtected) HostMem.Protect(Base, Size + Cpu.HostFaults.Guard, true); // the handler's table is full
+        HostWrites = HostProtected && Cpu.HostFaults.WritesOn;
+        if (HostProtected) lock (live) live.Add(new WeakReference<AddressSpace>(this));
+    }
+
+    /// <summary>The host also write-protects every page the guest cannot write or that holds decoded code, so
+    /// translated code may write without a test (HostFaults). Set once, at construction.</summary>
+    public readonly bool HostWrites;
+
+    /// <summary>Guards the host protections of this space's pages: whoever changes them computes them from the
+    /// permission bytes under it (SyncHost, ProtectPage, Window), so the last change wins with the latest bytes.
+    /// Innermost lock: nothing is called back while it is held.</summary>
+    readonly object hostLock = new();
+
+    /// <summary>Spaces whose pages the host protects, for HostFaults.Drain (weak: a space dies with its last task).</summary>
+    static readonly List<WeakReference<AddressSpace>> live = new();
+
+    /// <summary>HostFaults.Drain: the page at host address p (or, with p = 0, every page of every space) gets its
+    /// protection back and loses its decoded code (Reopened). A space leaves the list before Free releases
+    /// anything (a freed space's reservation and table may already be another space's), and Reopened does nothing
+    /// once Free began (both under MmLock).</summary>
+    public static void ReopenAt(ulong p)
+    {
+        var found = new List<AddressSpace>();
+        lock (live)
+        {
+            live.RemoveAll(w => !w.TryGetTarget(out _));
+            foreach (var w in live)
+                if (w.TryGetTarget(out var s) && (p == 0 || p >= (ulong)s.Base && p < (ulong)s.Base + Size)) found.Add(s);
+        }
+        // Outside the list's lock: Reopened takes MmLock, and a fork holding MmLock creates a space (the list's lock).
+        foreach (var s in found)
+            if (p == 0) s.ReopenedAll();
+            else s.Reopened((uint)((p - (ulong)s.Base) >> PageShift));
     }
 
     /// <summary>The host protects every page of this space the guest cannot read (SyncHost), so translated code
@@ -264,32 +297,137 @@ public sealed unsafe class AddressSpace : IDisposable
     void Free()
     {
         if (Interlocked.Exchange(ref freed, 1) != 0) return;
+        if (HostProtected)
+        {
+            lock (live) live.RemoveAll(w => !w.TryGetTarget(out var s) || s == this);
+            lock (MmLock) { } // a Reopened under way ends first; later ones see freed
+        }
         if (HostProtected) Cpu.HostFaults.RemoveGuest((ulong)Base);
         HostMem.Release(Base, Size + Cpu.HostFaults.Guard);
         HostMem.Release(PermPtr, PermSize);
     }
 
-    /// <summary>The host protections of [addr, end) as the guest's mappings say (under MmLock): a page the guest can
-    /// read is readable and writable in the host (readable only where it maps a read-only file), any other page
-    /// is PROT_NONE. Called after every change of mappings or permissions, and after a host mapping call that
+    /// <summary>The host protections of [addr, end) as the guest's mappings say (under MmLock): a page the guest cannot
+    /// read is PROT_NONE; one it can read is readable, and writable too unless HostWrites and the guest cannot write
+    /// it or it holds decoded code (HostAccess; read-only anyway where it maps a read-only file). Called after
+    /// every change of mappings or permissions (the permission bytes first), and after a host mapping call that
     /// left a range readable.</summary>
     void SyncHost(ulong addr, ulong end)
     {
         if (!HostProtected || end <= addr) return;
-        ulong at = addr;
-        foreach (var v in vmas)
+        lock (hostLock)
         {
-            if (v.EndL <= at) continue;
-            if (v.Start >= end) break;
-            if (v.Start > at) HostMem.Protect(Base + at, v.Start - at, false);
-            ulong s = Math.Max(at, v.Start), e = Math.Min(end, v.EndL);
-            bool read = (v.Prot & Prot.Read) != 0;
-            ulong ro = read && v.File is { Writable: false } ? Math.Min(e, Math.Max(s, v.Start + SharedPart(v))) : s;
-            if (ro > s) HostMem.Protect(Base + s, ro - s, true); // (Protect falls back to read-only there)
-            HostMem.Protect(Base + ro, e - ro, read);
-            at = e;
+            ulong at = addr;
+            foreach (var v in vmas)
+            {
+                if (v.EndL <= at) continue;
+                if (v.Start >= end) break;
+                if (v.Start > at) HostMem.Protect(Base + at, v.Start - at, false);
+                ulong s = Math.Max(at, v.Start), e = Math.Min(end, v.EndL);
+                if (HostWrites) ProtectRuns(s, e);
+                else
+                {
+                    bool read = (v.Prot & Prot.Read) != 0;
+                    ulong ro = read && v.File is { Writable: false } ? Math.Min(e, Math.Max(s, v.Start + SharedPart(v))) : s;
+                    if (ro > s) HostMem.Protect(Base + s, ro - s, true); // (Protect falls back to read-only there)
+                    HostMem.Protect(Base + ro, e - ro, read);
+                }
+                at = e;
+            }
+            if (at < end) HostMem.Protect(Base + at, end - at, false);
         }
-        if (at < end) HostMem.Protect(Base + at, end - at, false);
+    }
+
+    /// <summary>What the host allows on a page with permission byte b (HostWrites): what the guest may do there, less
+    /// writing where decoded code is (a write must leave translated code, which drops that code first).</summary>
+    static HostMem.Access HostAccess(byte b) =>
+        (b & (byte)Prot.Read) == 0 ? HostMem.Access.None
+        : (b & ((byte)Prot.Write | CodeBit)) == (byte)Prot.Write ? HostMem.Access.ReadWrite : HostMem.Access.Read;
+
+    /// <summary>Each page of [s, e) (inside one mapping) as its permission byte says, a run of equal pages per call
+    /// (under hostLock).</summary>
+    void ProtectRuns(ulong s, ulong e)
+    {
+        ulong run = s;
+        var want = HostAccess(PermPtr[s >> PageShift]);
+        for (ulong a = s + PageSize; ; a += PageSize)
+        {
+            var w = a < e ? HostAccess(PermPtr[a >> PageShift]) : (HostMem.Access)(-1);
+            if (w == want) continue;
+            HostMem.Protect(Base + run, a - run, want);
+            if (a >= e) return;
+            run = a; want = w;
+        }
+    }
+
+    /// <summary>One page's host protection from its permission byte now (HostWrites: its code bit changed).</summary>
+    void ProtectPage(uint page)
+    {
+        lock (hostLock) HostMem.Protect(Base + ((ulong)page << PageShift), PageSize, HostAccess(Volatile.Read(ref PermPtr[page])));
+    }
+
+    /// <summary>A host access the SIGSEGV handler let through by opening a page (HostFaults.Drain, on some thread's way
+    /// into the kernel): the access may have been a write into decoded code, so that code goes, and the page gets
+    /// the protection its permission byte says back.</summary>
+    void Reopened(uint page)
+    {
+        lock (MmLock)
+        {
+            if (Volatile.Read(ref freed) != 0) return;
+            DropCode((ulong)page << PageShift, ((ulong)page + 1) << PageShift);
+            lock (hostLock) ProtectRuns((ulong)page << PageShift, ((ulong)page + 1) << PageShift);
+        }
+    }
+
+    /// <summary>Every page back to its protection and all its decoded code dropped (HostFaults.Drain after its table
+    /// of opened pages overflowed).</summary>
+    void ReopenedAll()
+    {
+        lock (MmLock)
+        {
+            if (Volatile.Read(ref freed) != 0) return;
+            foreach (var v in vmas.ToArray()) DropCode(v.Start, v.EndL);
+            SyncHost(0, Size);
+        }
+    }
+
+    /// <summary>Before a store by the kernel or the interpreter into [addr, addr+len), checked writable: decoded code
+    /// there goes first, so the host lets the store through (HostWrites; NoteWrite after the store as always).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public void PrepareWrite(uint addr, uint len)
+    {
+        if (HostWrites && len != 0) DropCode(addr, (ulong)addr + len);
+    }
+
+    /// <summary>A kernel write into pages the guest may not write (the loader, the vvar page, a private file
+    /// mapping being filled): the range is writable in the host until Dispose, which puts the protections back.
+    /// Holds hostLock meanwhile (no mark of a code page can close it under the writer).</summary>
+    public ref struct Window
+    {
+        readonly AddressSpace? s;
+        readonly ulong lo, hi;
+        internal Window(AddressSpace s, ulong lo, ulong hi)
+        {
+            this.s = s; this.lo = lo; this.hi = hi;
+            Monitor.Enter(s.hostLock);
+            HostMem.Protect(s.Base + lo, hi - lo, true);
+        }
+        public void Dispose()
+        {
+            if (s == null) return;
+            s.ProtectRuns(lo, hi); // (unmapped pages: byte 0, PROT_NONE)
+            Monitor.Exit(s.hostLock);
+        }
+    }
+
+    /// <summary>Open [addr, addr+len) for a kernel write (see Window); a no-op window where the host writes anyway.</summary>
+    public Window OpenForKernel(uint addr, ulong len)
+    {
+        if (!HostWrites || len == 0) return default;
+        ulong lo = addr & ~(ulong)PageMask, hi = Math.Min(Size, ((ulong)addr + len + PageMask) & ~(ulong)PageMask);
+        bool open = true;
+        for (ulong p = lo >> PageShift; p < hi >> PageShift && open; p++) open = HostAccess(PermPtr[p]) == HostMem.Access.ReadWrite;
+        return open ? default : new Window(this, lo, hi);
     }
 
     /// <summary>Make [addr, end) readable and writable in the host for a copy by the kernel (fork, mremap); SyncHost
@@ -822,6 +960,7 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool CopyToUser(uint addr, ReadOnlySpan<byte> data)
     {
         if (!CanWrite(addr, (uint)data.Length)) return false;
+        PrepareWrite(addr, (uint)data.Length);
         data.CopyTo(new Span<byte>(Base + addr, data.Length));
         NoteWrite(addr, (uint)data.Length);
         return true;
@@ -837,7 +976,8 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>Write ignoring protections (the loader and the kernel filling read-only pages).</summary>
     public void Poke(uint addr, ReadOnlySpan<byte> data)
     {
-        data.CopyTo(new Span<byte>(Base + addr, data.Length));
+        PrepareWrite(addr, (uint)data.Length);
+        using (OpenForKernel(addr, (ulong)data.Length)) data.CopyTo(new Span<byte>(Base + addr, data.Length));
         NoteWrite(addr, (uint)data.Length);
     }
 
@@ -855,14 +995,25 @@ public sealed unsafe class AddressSpace : IDisposable
     {
         if (CodeWritten == null) return;
         for (ulong p = addr >> PageShift; p <= (end - 1) >> PageShift && p < (1 << 20); p++)
-            if ((PermPtr[p] & CodeBit) != 0 && (UpdatePerm((uint)p, unchecked((byte)~CodeBit), 0) & CodeBit) != 0) CodeWritten((uint)p);
+            if ((PermPtr[p] & CodeBit) != 0 && (UpdatePerm((uint)p, unchecked((byte)~CodeBit), 0) & CodeBit) != 0)
+            {
+                CodeWritten((uint)p);
+                // The code is gone: writes may go straight through again (after the blocks went, so a thread that
+                // writes there next has nothing stale to run).
+                if (HostWrites && (PermPtr[p] & (byte)Prot.Write) != 0) ProtectPage((uint)p);
+            }
     }
 
-    /// <summary>The decoder holds code from this page (atomic: other threads change the permission bits).</summary>
+    /// <summary>The decoder holds code from this page (atomic: other threads change the permission bits). With
+    /// HostWrites the host write-protects the page before the decoder reads a byte of it: a translated write that
+    /// lands after that faults and leaves, so none goes unseen.</summary>
     public void MarkCode(uint page)
     {
         if ((PermPtr[page] & CodeBit) == 0 && (UpdatePerm(page, 0xFF, CodeBit) & (CodeBit | WriteOk)) == WriteOk)
+        {
+            if (HostWrites) ProtectPage(page);
             PermissionsReduced?.Invoke(); // a write there is no longer a plain one
+        }
     }
 
     /// <summary>PermPtr[page] = (PermPtr[page] &amp; keep) | set, atomically (threads of the process mark code pages while
@@ -928,6 +1079,7 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU32(uint addr, uint v)
     {
         if (!CanWrite(addr, 4)) return false;
+        PrepareWrite(addr, 4);
         Unsafe.WriteUnaligned(Base + addr, v);
         NoteWrite(addr, 4);
         return true;
@@ -942,6 +1094,7 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU16(uint addr, ushort v)
     {
         if (!CanWrite(addr, 2)) return false;
+        PrepareWrite(addr, 2);
         Unsafe.WriteUnaligned(Base + addr, v);
         NoteWrite(addr, 2);
         return true;
@@ -956,6 +1109,7 @@ public sealed unsafe class AddressSpace : IDisposable
     public bool WriteU64(uint addr, ulong v)
     {
         if (!CanWrite(addr, 8)) return false;
+        PrepareWrite(addr, 8);
         Unsafe.WriteUnaligned(Base + addr, v);
         NoteWrite(addr, 8);
         return true;

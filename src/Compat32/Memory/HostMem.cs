@@ -61,6 +61,17 @@ internal static unsafe partial class HostMem
 
     /// <summary>Host protection of [p, p+len): readable and writable, or nothing (HostFaults); a shared mapping of a
     /// read-only file cannot be made writable and is made readable instead. False when the host refuses.</summary>
+    /// <summary>Host protections of guest pages (HostFaults): none, read-only, or read-write (which falls back to
+    /// read-only where the host mapping cannot be written: a shared mapping of a read-only file).</summary>
+    public enum Access { None, Read, ReadWrite }
+
+    public static bool Protect(byte* p, ulong len, Access access)
+    {
+        if (len == 0) return true;
+        if (access == Access.Read) return mprotect((nint)p, (nuint)len, PROT_READ) == 0;
+        return Protect(p, len, access == Access.ReadWrite);
+    }
+
     public static bool Protect(byte* p, ulong len, bool access)
     {
         if (len == 0) return true;

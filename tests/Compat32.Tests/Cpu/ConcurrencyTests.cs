@@ -82,7 +82,7 @@ public sealed unsafe class ConcurrencyTests
                             break;
                         }
                         if (e != CpuExit.Budget && e != CpuExit.Stop) { errors.Enqueue($"cpu {n}: exit {e}"); break; }
-                        if (DateTime.UtcNow > deadline) { errors.Enqueue($"cpu {n}: not done in {seconds} s (eip {cpu.S.Eip:x8})"); break; }
+                        if (DateTime.UtcNow > deadline) { errors.Enqueue($"cpu {n}: not done in {seconds} s (eip {cpu.S.Eip:x8}, eax {cpu.S.R[0]:x8}, ebx {cpu.S.R[3]:x8})"); break; }
                     }
                 }
                 catch (Exception ex) { errors.Enqueue($"cpu {n}: {ex}"); }

@@ -329,10 +329,9 @@ public sealed unsafe class JitTests
         mapper.Start(); reader.Start();
         try
         {
-            while (!Volatile.Read(ref stop))
+            for (; runs < 40 && !Volatile.Read(ref stop); runs++)
             {
                 var e = m.Cpu.Run(20_000);
-                runs++;
                 if (e == CpuExit.Exception)
                 {
                     Assert.Equal(Vec.PF, m.Cpu.Vector);
@@ -351,6 +350,224 @@ public sealed unsafe class JitTests
         }
         Assert.True(faults > 0 && runs > faults, $"{faults} faults in {runs} runs");
         Assert.True(m.Cpu.Jit!.Translated > 0);
+    }
+
+    // ---- writes without a test: the host write-protects what the guest may not write and decoded code (HostWrites)
+
+    [Fact]
+    public void WritesWithoutATestFaultThroughTheHostWithTheFlagsTheyHad()
+    {
+        Assert.True(HostFaults.WritesOn, "writes are tested (COMPAT32_HOSTFAULT_WRITES=0, or no host fault handler)");
+        // A store walking up into a read-only page, its address from memory (no entry check), the ADD's flags the
+        // host's own at the store: #PF (write, present) at the page's first byte, ADC's carry from the last pass.
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Data + 0x100);
+            a.mov(eax, 0x7FFFFF00);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.add(eax, 0x3FFFFFFB);
+            a.mov(__dword_ptr[esi], ecx);
+            a.add(__dword_ptr[edi], 4);
+            a.adc(ebx, edx);
+            a.inc(ecx);
+            a.jmp(loop);
+        });
+        using var j = Both(code, setup: m => m.Mem.Protect(Data + 0x1000, 0x1000, Prot.Read));
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x1000, j.Cpu.Cr2);
+        Assert.Equal(PfErr.Write | PfErr.Present | PfErr.User, j.Cpu.ErrorCode);
+        Assert.True(j.Cpu.Jit!.FaultExits > 0, $"the faulting store was tested, not left to the host (site faults {HostFaults.SiteFaults})");
+    }
+
+    [Fact]
+    public void APushACallAndAnSseStoreWithoutATestFaultAtTheirInstruction()
+    {
+        // ESP from memory, so no entry check: the PUSH runs off the bottom of the stack page (ESP must be the value
+        // before it), then the CALL; MOVDQU stores across into the read-only page above the data.
+        foreach (bool call in new[] { false, true })
+        {
+            var push = Asm(a =>
+            {
+                var loop = a.CreateLabel(); var f = a.CreateLabel();
+                a.mov(edi, Data);
+                a.mov(__dword_ptr[edi], Stack + 0x100);
+                a.Label(ref loop);
+                a.mov(esp, __dword_ptr[edi]);
+                a.inc(ecx);
+                if (call) a.call(f); else a.push(eax);
+                a.adc(ebx, eax);
+                a.sub(__dword_ptr[edi], 4);
+                a.jmp(loop);
+                a.Label(ref f);
+                a.ret();
+            });
+            using var j = Both(push);
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(Stack - 4, j.Cpu.Cr2);
+            Assert.Equal(Stack, j.R(CpuState.ESP));
+            Assert.True(j.Cpu.Jit!.FaultExits > 0, "the stack store was tested, not left to the host");
+        }
+        var sse = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Data + 0xF00);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.inc(ecx);
+            a.movdqu(__xmmword_ptr[esi], xmm1);
+            a.adc(ebx, ecx);
+            a.add(__dword_ptr[edi], 4);
+            a.jmp(loop);
+        });
+        using (var j = Both(sse, setup: m => m.Mem.Protect(Data + 0x1000, 0x1000, Prot.Read)))
+        {
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(Data + 0x1000, j.Cpu.Cr2);
+            Assert.Equal(Data + 0xFF4, j.R(CpuState.ESI));
+            Assert.True(j.Cpu.Jit!.FaultExits > 0, "the MOVDQU store was tested, not left to the host");
+        }
+    }
+
+    [Fact]
+    public void AStoreIntoDecodedCodeIsSeenByTheNextCall()
+    {
+        // Self-modifying code in translated code: each pass stores ECX into the immediate of a MOV the CALL runs
+        // next (the store's address from memory, so the store itself is the test). The host write-protects that
+        // page while it holds decoded code, so the store leaves translated code, its code is dropped, and the
+        // CALL must return the value just stored: EBX ends as the sum of 0..N-1.
+        const int N = 3000;
+        uint imm = 0;
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var f = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], 0x7EADBEEF); // patched below: the immediate's address
+            a.xor(ecx, ecx);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.mov(__dword_ptr[esi], ecx);
+            a.call(f);
+            a.add(ebx, eax);
+            a.inc(ecx);
+            a.cmp(ecx, N);
+            a.jne(loop);
+            a.int3();
+            a.Label(ref f);
+            a.mov(eax, 0x11111111);
+            a.ret();
+            return f;
+        }, out imm);
+        // The MOV's immediate is one byte past its opcode; the first store puts that address into [EDI].
+        code = PatchImm(code, imm + 1);
+        using var j = Both(code, Prot.Read | Prot.Write | Prot.Exec);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal((uint)((long)N * (N - 1) / 2), j.R(CpuState.EBX));
+        Assert.True(j.Cpu.Jit!.Translated > 0);
+        if (HostFaults.WritesOn) Assert.True(j.Cpu.Jit.FaultExits > 0, "the store into code was tested, not left to the host");
+    }
+
+    /// <summary>Replace the first 32-bit placeholder MOV [EDI], imm32 (C7 07 imm32) of code with value.</summary>
+    static byte[] PatchImm(byte[] code, uint value)
+    {
+        for (int k = 0; k + 6 <= code.Length; k++)
+            if (code[k] == 0xC7 && code[k + 1] == 0x07)
+            {
+                BitConverter.GetBytes(value).CopyTo(code, k + 2);
+                return code;
+            }
+        throw new InvalidOperationException("no MOV [EDI], imm32");
+    }
+
+    [Fact]
+    public void CodeWrittenByAnotherThreadIsNeverRunStaleAfterTheWriterStops()
+    {
+        // Stress (house rule): one processor calls a function in translated code; another thread's processor, on
+        // the same space, stores ever larger values into that function's immediate (a store without a test). The
+        // caller must see values that never go down, and the value of the last store once the writer has
+        // stopped (code left stale by a store the host let through would keep an old value forever). The kernel
+        // side writes the same page between rounds (PrepareWrite + NoteWrite), as a read() into it would.
+        const uint Page = Code + 0x1000;
+        var callerCode = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var bad = a.CreateLabel();
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.mov(eax, Page);
+            a.call(eax);
+            a.cmp(eax, ebx);
+            a.jb(bad);
+            a.mov(ebx, eax);
+            a.inc(ecx);
+            a.jmp(loop);
+            a.Label(ref bad);
+            a.int3();
+        });
+        using var m = new M(callerCode, 1, Prot.Read | Prot.Write | Prot.Exec);
+        // The callee: MOV EAX, imm32; RET, on the code mapping's second page.
+        byte[] callee = { 0xB8, 0, 0, 0, 0, 0xC3 };
+        Assert.True(m.Mem.CopyToUser(Page, callee));
+        var writerCode = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], Page + 1);
+            a.mov(ecx, 1);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.mov(__dword_ptr[esi], ecx);
+            a.inc(ecx);
+            a.cmp(ecx, 0x40000000); // (the caller compares unsigned: no wrap)
+            a.jb(loop);
+            a.int3();
+            return null;
+        }, out _, Stack + 0x800);
+        Assert.True(m.Mem.CopyToUser(Stack + 0x800, writerCode));
+        var writer = new Processor(CpuModel.IntelModel, m.Mem, jitThreshold: 1);
+        writer.S.Eip = Stack + 0x800;
+        writer.S.R[CpuState.ESP] = Stack + 0x700;
+        m.Mem.Protect(Stack, 0x1000, Prot.Read | Prot.Write | Prot.Exec);
+        bool stop = false;
+        Exception? failed = null;
+        var t = new Thread(() =>
+        {
+            try
+            {
+                while (!Volatile.Read(ref stop))
+                {
+                    var e = writer.Run(5_000);
+                    if (e == CpuExit.Exception && writer.Vector == Vec.BP) break;
+                    if (e != CpuExit.Budget) throw new InvalidOperationException($"writer stopped: {e} vector {writer.Vector} at {writer.S.Eip:x8}");
+                }
+            }
+            catch (Exception x) { failed = x; }
+            Volatile.Write(ref stop, true);
+        });
+        t.Start();
+        long runs = 0;
+        try
+        {
+            for (; runs < 2000 && !Volatile.Read(ref stop); runs++)
+            {
+                var e = m.Cpu.Run(20_000);
+                Assert.True(e == CpuExit.Budget, $"caller: {e} vector {m.Cpu.Vector} at {m.Cpu.S.Eip:x8}: EAX {m.R(0):x} after EBX {m.R(CpuState.EBX):x}");
+            }
+        }
+        finally { Volatile.Write(ref stop, true); t.Join(); }
+        Assert.Null(failed);
+        Assert.True(m.Mem.ReadU32(Page + 1, out uint last));
+        Assert.True(last > 1000, $"the writer stored only up to {last}");
+        Assert.Equal(CpuExit.Budget, m.Cpu.Run(20_000));
+        Assert.Equal(last, m.R(CpuState.EBX));
+        // A kernel store into the same code: the next call sees it too.
+        Assert.True(m.Mem.WriteU32(Page + 1, last + 7));
+        Assert.Equal(CpuExit.Budget, m.Cpu.Run(20_000));
+        Assert.Equal(last + 7, m.R(CpuState.EBX));
+        Assert.True(runs > 1 && m.Cpu.Jit!.Translated > 0 && writer.Jit!.FaultExits > 0, $"{runs} runs, {m.Cpu.Jit.Translated} translated, writer fault exits {writer.Jit!.FaultExits}");
     }
 
     [Fact]

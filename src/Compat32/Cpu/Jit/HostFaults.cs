@@ -5,22 +5,25 @@ using static Iced.Intel.AssemblerRegisters;
 namespace Compat32.Cpu;
 
 /// <summary>
-/// Guest read permissions kept in the host's page protections, so translated code reads guest memory without a
-/// test and the host MMU does the check (QEMU's user mode does the same for writes to code pages; here it is the
-/// reads). An address space whose reservation is registered here keeps every page the guest cannot read
-/// PROT_NONE in the host (AddressSpace.SyncHost) and a guard past its 4 GiB. A read in translated code whose
-/// test was left out (a "site": Translator marks its first byte in the region's bitmap) that faults is moved by
-/// the SIGSEGV handler below to the region's fault stub, which stores the flags and leaves; Jit.Run finds the
-/// site's guest instruction and the interpreter executes it again, raising the guest's #PF exactly where the
-/// interpreter would. The handler is a few instructions of host code (Iced), never managed code:
+/// Guest page permissions kept in the host's page protections, so translated code reads and writes guest memory
+/// without a test and the host MMU does the check (QEMU's user mode does the same for writes to code pages). An
+/// address space whose reservation is registered here keeps every page the guest cannot read PROT_NONE in the host
+/// and a guard past its 4 GiB; with writes on (WritesOn, AddressSpace.HostWrites) every page the guest cannot
+/// write, and every page holding decoded code, read-only (a write there must leave translated code: the
+/// interpreter's store drops that code first). An access in translated code whose test was left out (a "site":
+/// Translator marks its first byte in the region's bitmap) that faults is moved by the SIGSEGV handler below to
+/// the region's fault stub, which stores the flags and leaves; Jit.Run finds the site's guest instruction and the
+/// interpreter executes it again, raising the guest's #PF exactly where the interpreter would, or storing into
+/// the code page. The handler is a few instructions of host code (Iced), never managed code:
 /// - RIP in a registered code region, on a site, fault address inside the guest's reservation (r14 of the
 ///   faulting context, plus the guard): RIP = the fault stub, the faulting RIP to the state block (r13).
-/// - otherwise, a fault address inside a registered guest reservation: a host access to a page that another
-///   thread unprotected meanwhile (a system call's copy racing munmap, a checked read racing it): the page is
-///   made readable and writable again and the access retried, as it behaved before the page was protected (a
-///   guest read of it then sees zeros, not a fault, until the page is mapped or unmapped again; counted).
+/// - otherwise, a fault address inside a registered guest reservation: a host access racing another thread's
+///   change of protection (a system call's copy racing munmap, an interpreter's store racing a decoder's mark of
+///   the page): the page is made accessible and the access retried, and the page goes into a table that Drain
+///   empties on the next entry into the kernel or into guest code (the page's protection back, its code dropped).
 /// - anything else goes to the handler that was there before (the .NET runtime's: null references).
-/// COMPAT32_HOSTFAULT=0 turns it off (every read tested, no host protections), to compare.
+/// COMPAT32_HOSTFAULT=0 turns it off (every access tested, no host protections), COMPAT32_HOSTFAULT_WRITES=0 the
+/// write half, to compare.
 /// </summary>
 internal static unsafe partial class HostFaults
 {
@@ -36,11 +39,16 @@ internal static unsafe partial class HostFaults
     // The handler's data: the old action, counters, then the registries (slot 0 of an entry nonzero = in use).
     const int OffOld = 0, OffFixed = 152, OffSites = 160, OffDfl = 192, OffCode = 256, CodeSlots = 4096, CodeEntry = 32;
     const int OffGuest = OffCode + CodeSlots * CodeEntry, GuestSlots = 4096, GuestEntry = 16;
-    const int DataSize = OffGuest + GuestSlots * GuestEntry;
+    /// <summary>Pages the handler opened (host addresses; 0 = free), for Drain; OffOverflow set when none was free.</summary>
+    const int OffOverflow = 168, OffRing = OffGuest + GuestSlots * GuestEntry, RingSlots = 512;
+    const int DataSize = OffRing + RingSlots * 8;
 
     static readonly byte* data;
     /// <summary>The handler is installed: address spaces may protect pages and translators may leave out read tests.</summary>
     public static readonly bool Active;
+    /// <summary>Writes too: spaces write-protect what the guest cannot write and pages holding decoded code, and
+    /// translated code writes without a test. COMPAT32_HOSTFAULT_WRITES=0 keeps every write tested, to compare.</summary>
+    public static readonly bool WritesOn;
     static readonly object gate = new();
 
     [LibraryImport("libc", EntryPoint = "sigaction", SetLastError = true)] private static partial int sigaction_(int sig, byte* act, byte* old);
@@ -63,6 +71,7 @@ internal static unsafe partial class HostFaults
             if (sigaction_(SIGSEGV, act, d + OffOld) != 0) return;
             data = d;
             Active = true;
+            WritesOn = Environment.GetEnvironmentVariable("COMPAT32_HOSTFAULT_WRITES") != "0";
         }
         catch (Exception) { } // no handler: every read keeps its test (a type initializer must not throw)
     }
@@ -100,7 +109,9 @@ internal static unsafe partial class HostFaults
         a.mov(r10, d);
         a.@lock.inc(__qword_ptr[r10 + OffSites]);
         a.ret();
-        // mprotect(page, 4096, PROT_READ | PROT_WRITE), or PROT_READ (a shared mapping of a read-only file).
+        // mprotect(page, 4096, PROT_READ | PROT_WRITE), or PROT_READ for a read (a shared mapping of a read-only
+        // file); then the page goes into the table for Drain (stack: page, ucontext, info, sig).
+        Label failL = a.CreateLabel(), ring = a.CreateLabel(), stored = a.CreateLabel();
         a.Label(ref fix);
         a.push(rdi); a.push(rsi); a.push(rdx);
         a.mov(rdi, r8);
@@ -110,22 +121,39 @@ internal static unsafe partial class HostFaults
         a.mov(edx, 3);
         a.mov(eax, 10);
         a.syscall();
-        a.pop(rdi);
         a.test(rax, rax);
         a.jz(fixedL);
+        a.mov(rdx, __qword_ptr[rsp + 8]);
         a.test(__byte_ptr[rdx + UcErr], 2); // a write (page fault error code W): read-only would fault again
-        a.jnz(fixedL);
+        a.jnz(failL);
+        a.mov(rdi, __qword_ptr[rsp]);
         a.mov(esi, 4096);
         a.mov(edx, 1);
         a.mov(eax, 10);
         a.syscall();
-        a.Label(ref fixedL);
-        a.pop(rdx); a.pop(rsi); a.pop(rdi);
         a.test(rax, rax);
-        a.jnz(chain);
+        a.jnz(failL);
+        a.Label(ref fixedL);
+        a.pop(rdi);
         a.mov(r10, d);
-        a.@lock.inc(__qword_ptr[r10 + OffFixed]);
+        a.lea(r9, __[r10 + OffRing]);
+        a.mov(ecx, RingSlots);
+        a.Label(ref ring);
+        a.xor(eax, eax);
+        a.@lock.cmpxchg(__qword_ptr[r9], rdi);
+        a.je(stored);
+        a.add(r9, 8);
+        a.dec(ecx);
+        a.jnz(ring);
+        a.mov(__qword_ptr[r10 + OffOverflow], 1);
+        a.Label(ref stored);
+        a.@lock.inc(__qword_ptr[r10 + OffFixed]); // after the page is in the table (Drain reads the count first)
+        a.pop(rdx); a.pop(rsi); a.pop(rdi);
         a.ret();
+        a.Label(ref failL);
+        a.pop(rdi);
+        a.pop(rdx); a.pop(rsi); a.pop(rdi);
+        a.jmp(chain);
         // The previous handler, or the default action (the fault then repeats and kills the process).
         a.Label(ref chain);
         a.mov(r10, d);
@@ -175,6 +203,36 @@ internal static unsafe partial class HostFaults
     /// <summary>Faults the handler sent to a fault stub, and host accesses it let through by unprotecting a page.</summary>
     public static long SiteFaults => Active ? Interlocked.Read(ref *(long*)(data + OffSites)) : 0;
     public static long Unprotected => Active ? Interlocked.Read(ref *(long*)(data + OffFixed)) : 0;
+
+    static long drained;
+    static readonly object drainGate = new();
+
+    /// <summary>The handler opened pages since the last Drain (one load: every system call asks).</summary>
+    public static bool Pending
+    {
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+        get => Active && Volatile.Read(ref *(long*)(data + OffFixed)) != Volatile.Read(ref drained);
+    }
+
+    /// <summary>Close what the handler opened: each page it made accessible for an access that raced a change of
+    /// protection gets the protection its space says back, and its decoded code is dropped (the access may have
+    /// been a write into it). Called on the way into the kernel, where no lock is held.</summary>
+    public static void Drain()
+    {
+        if (!Active) return;
+        lock (drainGate)
+        {
+            long seen = Volatile.Read(ref *(long*)(data + OffFixed));
+            ulong* slots = (ulong*)(data + OffRing);
+            for (int i = 0; i < RingSlots; i++)
+            {
+                ulong page = Interlocked.Exchange(ref slots[i], 0UL);
+                if (page != 0) Memory.AddressSpace.ReopenAt(page);
+            }
+            if (Interlocked.Exchange(ref *(long*)(data + OffOverflow), 0) != 0) Memory.AddressSpace.ReopenAt(0);
+            Volatile.Write(ref drained, seen);
+        }
+    }
 
     /// <summary>Register a guest reservation [lo, hi); false when the table is full (the space then protects nothing).</summary>
     public static bool AddGuest(ulong lo, ulong hi) => Add(OffGuest, GuestSlots, GuestEntry, lo, hi, 0, 0);

@@ -262,8 +262,10 @@ public sealed unsafe class Jit
         int reason;
         if (sinceSafe < MaxPerEntry) reason = code.Enter(st);
         else { sinceSafe = 0; reason = code.EnterSafe(st); }
-        Volatile.Write(ref HostSeq, HostSeq + 1);
+        // A fault's site is looked up while this processor still counts as in host code: an eviction of its
+        // range waits for that before it forgets the range's sites.
         if (reason == ExitFault) reason = FromFault(code);
+        Volatile.Write(ref HostSeq, HostSeq + 1);
         R[0] = r[0]; R[1] = r[1]; R[2] = r[2]; R[3] = r[3]; R[4] = r[4]; R[5] = r[5]; R[6] = r[6]; R[7] = r[7];
         s.Eip = *(uint*)(st + OffEip);
         f.Bits = (f.Bits & ~(Flags.Arith | Flags.DF)) | (st[OffFlags + 1] & 0xD5u) | (st[OffFlags] & 1u) << 11

@@ -17,7 +17,7 @@ internal sealed unsafe partial class JitCode
     internal sealed class Template
     {
         public required CpuFeature Features;
-        public required bool Hoist, LowCode, Elide;
+        public required bool Hoist, LowCode, Elide, ElideWrites;
         /// <summary>Its reads without a test (Translator.LastSites): offset in Code, guest instruction, flags in the host.</summary>
         public required (int Off, int Index, bool Host)[] Sites;
         public required byte[] Code;
@@ -57,7 +57,7 @@ internal sealed unsafe partial class JitCode
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
         {
-            if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode || t.Elide != Elide) continue;
+            if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode || t.Elide != Elide || t.ElideWrites != ElideWrites) continue;
             if ((ulong)t.Code.Length > CodeLeft) return 0;
             ulong rip = CodeCursor;
             var dst = CodeAt(rip, t.Code.Length);
@@ -100,7 +100,7 @@ internal sealed unsafe partial class JitCode
             }
             Publish(run, new Template
             {
-                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
+                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
                 Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
             });
@@ -142,7 +142,7 @@ internal sealed unsafe partial class JitCode
         }
         Publish(run, new Template
         {
-            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
+            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
             Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
         });

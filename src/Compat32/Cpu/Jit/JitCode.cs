@@ -75,11 +75,16 @@ internal sealed unsafe partial class JitCode
     /// <summary>Translations may leave the test out of plain reads (HostFaults): the space's host protections mirror
     /// its read permissions and this region is registered with the fault handler.</summary>
     internal readonly bool Elide;
+    /// <summary>Writes without a test too (the space write-protects what a write must not reach: AddressSpace.HostWrites).</summary>
+    internal readonly bool ElideWrites;
     /// <summary>One bit per code byte: the read there has no test (HostFaults' handler looks); written under the lock.</summary>
     readonly byte* siteBits;
     const ulong SiteBitsSize = CodeSize / 8;
-    /// <summary>The sites' guest instruction (code offset → EIP, index in its block, flags in the host). Under the lock.</summary>
+    /// <summary>The sites' guest instruction (code offset → EIP, index in its block, flags in the host). Under sitesLock
+    /// (not the space's lock: a processor that faulted looks its site up while still counted in host code, which an
+    /// eviction holding the space's lock waits for).</summary>
     readonly Dictionary<uint, (uint Eip, int Index, bool Host)> sites = new();
+    readonly object sitesLock = new();
 
     JitCode(CodeSpace space, byte* region, bool recycled)
     {
@@ -104,12 +109,14 @@ internal sealed unsafe partial class JitCode
         {
             siteBits = HostMem.Reserve(SiteBitsSize); // untouched pages cost nothing
             Elide = HostFaults.AddCode((ulong)code, (ulong)code + CodeSize, (ulong)siteBits, (ulong)code + (ulong)Stubs.FaultOffset);
+            ElideWrites = Elide && space.Mem.HostWrites;
         }
     }
 
     /// <summary>Record the just-committed block's reads without a test (under the lock; before the block is published).</summary>
     void AddSites(ulong at, Block blk, ReadOnlySpan<(int Off, int Index, bool Host)> list)
     {
+        lock (sitesLock)
         foreach (var (off, index, host) in list)
         {
             ulong k = at - (ulong)code + (ulong)off;
@@ -121,17 +128,20 @@ internal sealed unsafe partial class JitCode
     /// <summary>Forget the sites in [lo, hi) of the code area (under the lock; nobody runs that code any more).</summary>
     void DropSites(ulong lo, ulong hi)
     {
-        if (sites.Count == 0) return;
-        List<uint>? gone = null;
-        foreach (var k in sites.Keys) if (k >= lo && k < hi) (gone ??= new()).Add(k);
-        if (gone == null) return;
-        foreach (var k in gone) { sites.Remove(k); siteBits[k >> 3] &= (byte)~(1 << (int)(k & 7)); }
+        lock (sitesLock)
+        {
+            if (sites.Count == 0) return;
+            List<uint>? gone = null;
+            foreach (var k in sites.Keys) if (k >= lo && k < hi) (gone ??= new()).Add(k);
+            if (gone == null) return;
+            foreach (var k in gone) { sites.Remove(k); siteBits[k >> 3] &= (byte)~(1 << (int)(k & 7)); }
+        }
     }
 
     /// <summary>The guest instruction of the site at host address rip (Jit.FromFault).</summary>
     internal bool FindSite(ulong rip, out uint eip, out int index, out bool host)
     {
-        lock (space.Lock)
+        lock (sitesLock)
         {
             bool found = sites.TryGetValue((uint)(rip - (ulong)code), out var s);
             (eip, index, host) = s;
@@ -265,7 +275,6 @@ internal sealed unsafe partial class JitCode
     {
         nint a = (nint)(code + lo), b = (nint)(code + hi);
         space.Cache.ForgetNativeIn(a, b);
-        DropSites(lo, hi);
         int kept = 0;
         for (int i = 0; i < linked.Count; i++)
         {
@@ -278,6 +287,7 @@ internal sealed unsafe partial class JitCode
         linked.RemoveRange(kept, linked.Count - kept);
         Interlocked.MemoryBarrier();
         WaitOutOfHostCode();
+        DropSites(lo, hi); // after the wait: a processor that faulted in the range finds its site before it leaves
         Interlocked.Increment(ref Evictions);
     }
     internal Span<byte> CodeAt(ulong addr, int len) => new((void*)addr, len);

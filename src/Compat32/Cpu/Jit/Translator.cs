@@ -300,7 +300,7 @@ internal sealed partial class Translator
         SaveIfDirty();
         Address(ins, i);
         int size = ins.MemorySize.GetSize();
-        bool site = ins.Op0Kind != OpKind.Memory && ReadSite(i, ins.MemorySegment);
+        bool site = ins.Op0Kind != OpKind.Memory ? ReadSite(i, ins.MemorySegment) : WriteSite(i, ins.MemorySegment);
         if (!site) Check(size, ins.Op0Kind == OpKind.Memory, i);
         if (size == 16 && !Processor.AlignmentFree(ins.Mnemonic))
         {
@@ -723,30 +723,43 @@ internal sealed partial class Translator
             case K.Str: EmitString(ins, i); return;
             case K.PushR:
             {
-                if (!AllHoisted(i)) SaveIfDirty();
+                bool ws = WriteSite(i, Register.SS);
+                if (!ws && !AllHoisted(i)) SaveIfDirty();
                 a.lea(r8d, __[r12 - 4]);
-                Check(4, true, i);
+                if (ws) MarkSite(i);
+                else Check(4, true, i);
                 a.AddInstruction(Instruction.Create(Code.Mov_rm32_r32, new MemoryOperand(Register.R14, Register.R8), Host(ins.Op0Register)));
                 a.mov(r12d, r8d);
                 return;
             }
             case K.PushI:
-                if (!AllHoisted(i)) SaveIfDirty();
+            {
+                bool ws = WriteSite(i, Register.SS);
+                if (!ws && !AllHoisted(i)) SaveIfDirty();
                 a.lea(r8d, __[r12 - 4]);
-                Check(4, true, i);
+                if (ws) MarkSite(i);
+                else Check(4, true, i);
                 a.mov(__dword_ptr[r14 + r8], (int)(long)ins.GetImmediate(0));
                 a.mov(r12d, r8d);
                 return;
+            }
             case K.PushM:
-                if (!AllHoisted(i)) SaveIfDirty();
+            {
+                // Two accesses, each a site or checked: whichever faults, nothing of the instruction has happened yet.
+                int c0 = accNext[i];
+                bool rs = SiteAt(i, c0, ins.MemorySegment, false), ws = SiteAt(i, c0 + 1, Register.SS, true);
+                if (!(rs && ws) && !AllHoisted(i)) SaveIfDirty();
                 Address(ins, i);
-                Check(4, false, i);
+                if (rs) { accNext[i]++; MarkSite(i); }
+                else Check(4, false, i);
                 a.mov(r10d, __dword_ptr[r14 + r8]);
                 a.lea(r8d, __[r12 - 4]);
-                Check(4, true, i);
+                if (ws) { accNext[i]++; MarkSite(i); }
+                else Check(4, true, i);
                 a.mov(__dword_ptr[r14 + r8], r10d);
                 a.mov(r12d, r8d);
                 return;
+            }
             case K.PopR: Pop(Register.R12D, Host(ins.Op0Register), i); return;
             case K.Leave: Pop(Register.EBP, Register.EBP, i); return; // ESP = EBP, then POP EBP
             case K.Jcc when i < count - 1:
@@ -787,7 +800,8 @@ internal sealed partial class Translator
             case K.Call:
                 SaveIfDirty();
                 a.lea(r8d, __[r12 - 4]);
-                Check(4, true, i);
+                if (WriteSite(i, Register.SS)) MarkSite(i);
+                else Check(4, true, i);
                 a.mov(__dword_ptr[r14 + r8], (int)(uint)ins.NextIP);
                 a.mov(r12d, r8d);
                 DispatchConst(ins.NearBranch32, count);
@@ -804,7 +818,8 @@ internal sealed partial class Translator
                 if (k == K.CallInd)
                 {
                     a.lea(r8d, __[r12 - 4]);
-                    Check(4, true, i);
+                    if (WriteSite(i, Register.SS)) MarkSite(i);
+                    else Check(4, true, i);
                     a.mov(__dword_ptr[r14 + r8], (int)(uint)ins.NextIP);
                     a.mov(r12d, r8d);
                 }
@@ -864,7 +879,7 @@ internal sealed partial class Translator
             // as on the guest (SDM vol. 3 8.1.2); one crossing a cache line is a split lock, the interpreter's (its bus lock).
             bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
             // A plain read: no test, and the flags may stay in the host across it.
-            site = !write && !locked && ReadSite(i, ins.MemorySegment);
+            site = !locked && (write ? WriteSite(i, ins.MemorySegment) : ReadSite(i, ins.MemorySegment));
             if (site) Address(ins, i);
             else
             {
@@ -1143,6 +1158,9 @@ internal sealed partial class Translator
                 // [r14+base+disp] itself (that sum may pass the guard: its entry test keeps it below 4 GiB).
                 if (ok && !direct && !write && !locked && jit.Elide && ReadSitesUnhoisted && seg is Register.DS or Register.SS
                     && k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd) ok = false;
+                // The same for a write the host's protections check (WriteSite).
+                if (ok && !direct && write && !locked && jit.ElideWrites && WriteSitesUnhoisted && seg is Register.DS or Register.SS
+                    && k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd) ok = false;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
                     Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct });
             }
@@ -1420,8 +1438,24 @@ internal sealed partial class Translator
     /// counts as done) and its host instruction must be marked with MarkSite.</summary>
     bool ReadSite(int i, Register seg)
     {
-        int c = accNext[i];
-        if (!jit.Elide || seg is not (Register.DS or Register.SS) || c < accCount[i] && accs[accFirst[i] + c].Hoisted) return false;
+        if (!SiteAt(i, accNext[i], seg, false)) return false;
+        accNext[i]++;
+        return true;
+    }
+
+    /// <summary>Instruction i's access c may go without a test (ReadSite, WriteSite; nothing consumed).</summary>
+    bool SiteAt(int i, int c, Register seg, bool write) =>
+        (write ? jit.ElideWrites : jit.Elide) && seg is Register.DS or Register.SS && !(c < accCount[i] && accs[accFirst[i] + c].Hoisted);
+
+    /// <summary>COMPAT32_JIT_WRITEHOIST=1: writes the host checks are still checked at block entry where they can be.</summary>
+    static readonly bool WriteSitesUnhoisted = Environment.GetEnvironmentVariable("COMPAT32_JIT_WRITEHOIST") != "1";
+
+    /// <summary>Instruction i's next access is a write the host's page protections check (AddressSpace.HostWrites:
+    /// the host write-protects every page the guest may not write and every page holding decoded code), under
+    /// ReadSite's conditions. The write must be the instruction's first effect: a fault there re-runs it whole.</summary>
+    bool WriteSite(int i, Register seg)
+    {
+        if (!SiteAt(i, accNext[i], seg, true)) return false;
         accNext[i]++;
         return true;
     }

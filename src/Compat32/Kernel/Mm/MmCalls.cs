@@ -179,13 +179,15 @@ public static class MmCalls
         }
         uint done = 0;
         byte* p = t.Mem.Ptr(at);
-        while (done < len)
-        {
-            long r = LibC.PRead(f.HostFd, p + done, len - done, (long)off + done);
-            if (r < 0) return r == -Errno.EINTR ? 0 : (int)r;
-            if (r == 0) break;
-            done += (uint)r;
-        }
+        // The mapping has its final protection already: the host may refuse the copy into it (HostWrites).
+        using (t.Mem.OpenForKernel(at, len))
+            while (done < len)
+            {
+                long r = LibC.PRead(f.HostFd, p + done, len - done, (long)off + done);
+                if (r < 0) return r == -Errno.EINTR ? 0 : (int)r;
+                if (r == 0) break;
+                done += (uint)r;
+            }
         t.Mem.NoteWrite(at, len);
         return 0;
     }

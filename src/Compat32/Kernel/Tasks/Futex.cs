@@ -251,6 +251,7 @@ public sealed unsafe class Futex
             oparg = 1 << oparg;
         }
         if (!t.Mem.CanWrite(uaddr2, 4)) return -Errno.EFAULT;
+        t.Mem.PrepareWrite(uaddr2, 4);
         int* p = (int*)t.Mem.Ptr(uaddr2);
         int old, nv;
         do
@@ -321,6 +322,7 @@ public sealed unsafe class Futex
     {
         cur = 0;
         if ((uaddr & 3) != 0 || !t.Mem.CanWrite(uaddr, 4)) return -Errno.EFAULT;
+        t.Mem.PrepareWrite(uaddr, 4);
         cur = (uint)Interlocked.CompareExchange(ref *(int*)t.Mem.Ptr(uaddr), (int)nv, (int)old);
         if (cur == old) t.Mem.NoteWrite(uaddr, 4);
         return 0;
@@ -806,6 +808,7 @@ public sealed unsafe class Futex
     void HandleFutexDeath(Task t, uint uaddr, bool pi, bool pendingOp)
     {
         if ((uaddr & 3) != 0 || !t.Mem.CanWrite(uaddr, 4)) return;
+        t.Mem.PrepareWrite(uaddr, 4);
         int* p = (int*)t.Mem.Ptr(uaddr);
         while (true)
         {

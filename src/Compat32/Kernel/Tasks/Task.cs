@@ -188,6 +188,7 @@ public sealed class Task : ISyscallKernel
 
     public void Syscall(ref PtRegs regs, EntryMethod how)
     {
+        if (Compat32.Cpu.HostFaults.Pending) Compat32.Cpu.HostFaults.Drain();
         SysRegs = regs;
         SysRegsChanged = false;
         Kernel.Syscalls.Dispatch(this, ref regs, how);
