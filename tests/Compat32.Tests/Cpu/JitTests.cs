@@ -348,7 +348,12 @@ public sealed unsafe class JitTests
             Volatile.Write(ref stop, true);
             mapper.Join(); reader.Join();
         }
-        Assert.True(faults > 0 && runs > faults, $"{faults} faults in {runs} runs");
+        Assert.True(faults > 0, $"{faults} faults in {runs} runs (host-protected {m.Mem.HostProtected})");
+        // The mapper left the page mapped: every page the handler opened for a racing kernel read has its protection
+        // back (HostFaults.Drain), and the loop runs its budget without a fault. (Whether some run got through while
+        // the mapper ran depends on the load: under a full test run every one may fault.)
+        m.Cpu.S.Eip = Code;
+        Assert.Equal(CpuExit.Budget, m.Cpu.Run(20_000));
         Assert.True(m.Cpu.Jit!.Translated > 0);
     }
 
