@@ -207,7 +207,7 @@ internal static unsafe partial class HostFaults
     static long drained;
     static readonly object drainGate = new();
 
-    /// <summary>The handler opened pages since the last Drain (one load: every system call asks).</summary>
+    /// <summary>The handler opened pages since the last Drain (one load: every system call and every Run asks).</summary>
     public static bool Pending
     {
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
@@ -216,7 +216,8 @@ internal static unsafe partial class HostFaults
 
     /// <summary>Close what the handler opened: each page it made accessible for an access that raced a change of
     /// protection gets the protection its space says back, and its decoded code is dropped (the access may have
-    /// been a write into it). Called on the way into the kernel, where no lock is held.</summary>
+    /// been a write into it). Called on the way into the kernel (Task.Syscall) and into guest code (Processor.Run),
+    /// where no lock is held.</summary>
     public static void Drain()
     {
         if (!Active) return;
