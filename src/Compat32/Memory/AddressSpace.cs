@@ -375,7 +375,7 @@ public sealed unsafe class AddressSpace : IDisposable
         {
             if (Volatile.Read(ref freed) != 0) return;
             DropCode((ulong)page << PageShift, ((ulong)page + 1) << PageShift);
-            lock (hostLock) ProtectRuns((ulong)page << PageShift, ((ulong)page + 1) << PageShift);
+            ProtectPage(page);
         }
     }
 
@@ -1076,12 +1076,16 @@ public sealed unsafe class AddressSpace : IDisposable
         v = Unsafe.ReadUnaligned<uint>(Base + addr);
         return true;
     }
-    public bool WriteU32(uint addr, uint v)
+    public bool WriteU32(uint addr, uint v) => Store(addr, v);
+
+    /// <summary>put_user: one host store (as atomic as the guest's of that size), code there dropped before and after.</summary>
+    bool Store<T>(uint addr, T v) where T : unmanaged
     {
-        if (!CanWrite(addr, 4)) return false;
-        PrepareWrite(addr, 4);
+        uint n = (uint)sizeof(T);
+        if (!CanWrite(addr, n)) return false;
+        PrepareWrite(addr, n);
         Unsafe.WriteUnaligned(Base + addr, v);
-        NoteWrite(addr, 4);
+        NoteWrite(addr, n);
         return true;
     }
     public bool ReadU16(uint addr, out ushort v)
@@ -1091,14 +1095,7 @@ public sealed unsafe class AddressSpace : IDisposable
         v = Unsafe.ReadUnaligned<ushort>(Base + addr);
         return true;
     }
-    public bool WriteU16(uint addr, ushort v)
-    {
-        if (!CanWrite(addr, 2)) return false;
-        PrepareWrite(addr, 2);
-        Unsafe.WriteUnaligned(Base + addr, v);
-        NoteWrite(addr, 2);
-        return true;
-    }
+    public bool WriteU16(uint addr, ushort v) => Store(addr, v);
     public bool ReadU64(uint addr, out ulong v)
     {
         v = 0;
@@ -1106,14 +1103,7 @@ public sealed unsafe class AddressSpace : IDisposable
         v = Unsafe.ReadUnaligned<ulong>(Base + addr);
         return true;
     }
-    public bool WriteU64(uint addr, ulong v)
-    {
-        if (!CanWrite(addr, 8)) return false;
-        PrepareWrite(addr, 8);
-        Unsafe.WriteUnaligned(Base + addr, v);
-        NoteWrite(addr, 8);
-        return true;
-    }
+    public bool WriteU64(uint addr, ulong v) => Store(addr, v);
 
     /// <summary>strncpy_from_user: null on fault or when no NUL within max bytes.</summary>
     public string? ReadCString(uint addr, int max = 4096)
