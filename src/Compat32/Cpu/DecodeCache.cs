@@ -7,9 +7,12 @@ namespace Compat32.Cpu;
 public sealed class Block
 {
     public uint Start, End;
-    public Instruction[] Insns = Array.Empty<Instruction>();
     /// <summary>Precomputed operand information, one per instruction (Processor.BuildUop).</summary>
     public Uop[] Uops = Array.Empty<Uop>();
+    /// <summary>The instructions with no fast-path form, in order (a Generic uop's Imm is its index here): the only
+    /// ones the interpreter needs whole. Keeping every Iced Instruction (40 bytes) doubled the decoded blocks' memory,
+    /// and on a host where first-touching a page costs ~12 µs that was ~7% of python3.11 -S's start-up.</summary>
+    public Instruction[] Generic = Array.Empty<Instruction>();
     public int Count;
     /// <summary>Cleared (once, under CodeSpace.Lock) when its page is written or unmapped; read lock-free.</summary>
     public volatile bool Valid = true;
@@ -23,9 +26,45 @@ public sealed class Block
     /// every check at its instruction (written under CodeSpace.Lock).</summary>
     public int HoistFails;
     public bool NoHoist;
-    /// <summary>The machine-wide decoded run this block's instructions are (null if its bytes were not pooled);
-    /// its translation templates let another process skip translating the same code (JitCode.Translate).</summary>
-    internal DecodePool.Run? Run;
+    /// <summary>The machine-wide decoded run this block's instructions are; its translation templates let another
+    /// process skip translating the same code (JitCode.Translate), its bytes give every instruction again.</summary>
+    internal DecodePool.Run Run = null!;
+
+    /// <summary>The guest address of instruction i.</summary>
+    public uint IpAt(int i) => i == 0 ? Start : Uops[i - 1].Next;
+
+}
+
+/// <summary>
+/// Decodes a block's instructions again from the bytes it was decoded from (the translator's input; a block keeps
+/// only its Generic ones). The same bytes at the same address decode the same; an instruction that does not end
+/// where the first decode's did (only an invalid one could: it may have looked past its end) is left INVALID.
+/// One per translator: its decoder and buffer are reused, so a translation allocates nothing here.
+/// </summary>
+internal sealed class Redecoder : CodeReader
+{
+    readonly Decoder decoder;
+    readonly Instruction[] buffer = new Instruction[DecodeCache.MaxInsns];
+    byte[] bytes = Array.Empty<byte>();
+    int pos;
+
+    public Redecoder() => decoder = Decoder.Create(32, this, DecoderOptions.None);
+
+    public override int ReadByte() => pos < bytes.Length ? bytes[pos++] : -1;
+
+    /// <summary>blk's instructions, valid until the next call.</summary>
+    public Instruction[] All(Block blk)
+    {
+        bytes = blk.Run.Bytes;
+        pos = 0;
+        decoder.IP = blk.Start;
+        for (int i = 0; i < blk.Count; i++)
+        {
+            decoder.Decode(out buffer[i]);
+            if ((uint)buffer[i].NextIP != blk.Uops[i].Next || (uint)buffer[i].IP != blk.IpAt(i)) { buffer[i] = default; break; }
+        }
+        return buffer;
+    }
 }
 
 /// <summary>
@@ -36,7 +75,7 @@ public sealed class Block
 /// </summary>
 public sealed unsafe class DecodeCache
 {
-    const int MaxInsns = 64;
+    internal const int MaxInsns = 64;
     /// <summary>Conditional branches a block runs through (its fall-through continues it): the translator keeps the
     /// flags in host RFLAGS across them and leaves only on the taken side, where a block ending at each one paid a
     /// flags store, a dispatch and a flags load. The interpreter leaves a block wherever EIP departs from the
@@ -108,7 +147,7 @@ public sealed unsafe class DecodeCache
         int way = 0;
         for (var run = DecodePool.At(eip); run != null && way < DecodePool.Ways; run = run.Next, way++)
             if (reader.Matches(run.Start, run.End, run.Bytes))
-                return new Block { Start = eip, End = run.End, Insns = run.Insns, Uops = run.Uops, Count = run.Count, Run = run };
+                return new Block { Start = eip, End = run.End, Generic = run.Generic, Uops = run.Uops, Count = run.Count, Run = run };
         list.Clear();
         uint ip = eip;
         int jcc = 0;
@@ -134,13 +173,16 @@ public sealed unsafe class DecodeCache
             // Stop at page edges so a block never outlives a remapping of the next page.
             if ((ip & 0xFFF) < 16 && ((ip - 1) >> 12) != (eip >> 12)) break;
         }
-        var insns = list.ToArray();
-        var uops = new Uop[insns.Length];
-        for (int i = 0; i < insns.Length; i++) uops[i] = Processor.BuildUop(insns[i]);
-        DecodePool.Run? pooled = null;
-        if (reader.Seen(eip, ip) is { } bytes)
-            DecodePool.Add(pooled = new DecodePool.Run { Start = eip, End = ip, Count = insns.Length, Bytes = bytes, Insns = insns, Uops = uops });
-        return new Block { Start = eip, End = ip, Insns = insns, Uops = uops, Count = list.Count, Run = pooled };
+        int count = list.Count, generic = 0;
+        var uops = new Uop[count];
+        for (int i = 0; i < count; i++)
+            if ((uops[i] = Processor.BuildUop(list[i])).Kind == UopKind.Generic) uops[i].Imm = (uint)generic++;
+        var whole = generic == 0 ? Array.Empty<Instruction>() : new Instruction[generic];
+        for (int i = 0; i < count; i++)
+            if (uops[i].Kind == UopKind.Generic) whole[uops[i].Imm] = list[i];
+        var fresh = new DecodePool.Run { Start = eip, End = ip, Count = count, Bytes = reader.Seen(eip, ip), Generic = whole, Uops = uops };
+        DecodePool.Add(fresh);
+        return new Block { Start = eip, End = ip, Generic = whole, Uops = uops, Count = count, Run = fresh };
     }
 
     /// <summary>Drop the blocks of a page (under CodeSpace.Lock); false if it had none.</summary>
@@ -208,11 +250,13 @@ public sealed unsafe class DecodeCache
             ip++;
             return v;
         }
-        /// <summary>The bytes of [from, to) as read by this decode (null if not all were kept).</summary>
-        public byte[]? Seen(uint from, uint to)
+        /// <summary>The bytes of [from, to) as read by this decode (a block's are all kept: at most MaxInsns
+        /// instructions of at most 15 bytes).</summary>
+        public byte[] Seen(uint from, uint to)
         {
             uint n = to - from;
-            return from == start && n <= (uint)seen.Length ? seen.AsSpan(0, (int)n).ToArray() : null;
+            if (from != start || n > (uint)seen.Length) throw new InvalidOperationException($"decode of {from:x8}-{to:x8} outgrew its byte record");
+            return seen.AsSpan(0, (int)n).ToArray();
         }
 
         /// <summary>Guest memory at [from, to) is fetchable code holding exactly these bytes. Each page is marked as

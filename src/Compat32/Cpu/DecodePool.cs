@@ -16,7 +16,7 @@ internal static unsafe class DecodePool
         public required uint Start, End;
         public required int Count;
         public required byte[] Bytes;
-        public required Instruction[] Insns;
+        public required Instruction[] Generic;
         public required Uop[] Uops;
         /// <summary>Host code translated from these bytes, one per translation variant (JitCode.Template);
         /// replaced whole (copy on write), never changed in place.</summary>

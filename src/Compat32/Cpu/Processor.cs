@@ -151,7 +151,7 @@ public sealed unsafe partial class Processor
             uint eip = S.Eip;
             var blk = GetBlock(eip);
             if (blk == null) return Exit; // fetch fault recorded by the cache
-            var insns = blk.Insns;
+            var whole = blk.Generic;
             var uops = blk.Uops;
             int n = blk.Count;
             // TF can only change through POPF/IRET/SYSEXIT-style instructions, which end the block: test it once.
@@ -188,9 +188,9 @@ public sealed unsafe partial class Processor
                 S.Eip = next;
                 stepOne = tf;
                 if (u.Kind != UopKind.Generic) ExecFast(ref u);
-                else Execute(ref insns[i]);
+                else Execute(ref whole[u.Imm]);
                 stepOne = false;
-                if (rf && !Faulted && insns[i].Mnemonic is not (Mnemonic.Iret or Mnemonic.Iretd)) S.Flags.Bits &= ~Flags.RF;
+                if (rf && !Faulted && !(u.Kind == UopKind.Generic && whole[u.Imm].Mnemonic is Mnemonic.Iret or Mnemonic.Iretd)) S.Flags.Bits &= ~Flags.RF;
                 if (stopBlock | tf)
                 {
                     budget -= i + 1;
@@ -198,13 +198,13 @@ public sealed unsafe partial class Processor
                     stopBlock = false;
                     if (Exit != CpuExit.None)
                     {
-                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = (uint)insns[i].IP;
+                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = blk.IpAt(i);
                         // A trap-flag single step is reported after the instruction that had TF set
                         // (SDM 17.3.1.4); events raised by the instruction itself take priority.
                         return Exit;
                     }
                     // MOV SS / POP SS: debug exceptions are held until after the next instruction (SDM 6.8.3).
-                    if (tf && insns[i].Op0Register == Register.SS && insns[i].Mnemonic is Mnemonic.Mov or Mnemonic.Pop)
+                    if (tf && u.Kind == UopKind.Generic && whole[u.Imm].Op0Register == Register.SS && whole[u.Imm].Mnemonic is Mnemonic.Mov or Mnemonic.Pop)
                         goto nextBlock;
                     if (tf)
                     {

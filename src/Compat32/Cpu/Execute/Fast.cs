@@ -30,6 +30,7 @@ public struct Uop
     public byte Op;     // ALU operation (Add Or Adc Sbb And Sub Xor Cmp), condition code, or destination size
     public byte Rd, Rs;
     public byte Base, Index, Scale, Seg;
+    /// <summary>Imm of a Generic uop: its instruction's index in Block.Generic.</summary>
     public uint Disp, Imm, Target;
     /// <summary>Address of the next instruction (the EIP the instruction executes with).</summary>
     public uint Next;

@@ -121,7 +121,7 @@ internal sealed unsafe partial class JitCode
         {
             ulong k = at - (ulong)code + (ulong)off;
             siteBits[k >> 3] |= (byte)(1 << (int)(k & 7));
-            sites[(uint)k] = ((uint)blk.Insns[index].IP, index, host);
+            sites[(uint)k] = (blk.IpAt(index), index, host);
         }
     }
 

@@ -557,7 +557,7 @@ internal sealed partial class Translator
     {
         failed = false;
         guest = guestFeatures;
-        var insns = blk.Insns;
+        var insns = redecoder.All(blk);
         int n = blk.Count;
         if (blk.Start == Jit.NoTag) return 0;
         var kinds = new K[n];
@@ -583,6 +583,7 @@ internal sealed partial class Translator
         mmxGated = false;
         MmxCount = 0;
         currentBlock = blk;
+        currentInsns = insns;
         curSlowIndex = -1;
         slow.Clear();
         siteIns.Clear();
@@ -1537,7 +1538,7 @@ internal sealed partial class Translator
     {
         if (NoForward) return 0;
         uint t = ins.NearBranch32;
-        var insns = currentBlock!.Insns;
+        var insns = currentInsns;
         if (t <= (uint)ins.IP) return 0;
         for (int j = i + 1; j < count; j++)
         {
@@ -1573,11 +1574,13 @@ internal sealed partial class Translator
         if (curSlowIndex == i && slow.Count > 0 && slow[^1].index == i) return curSlow;
         curSlow = a.CreateLabel();
         curSlowIndex = i;
-        slow.Add((curSlow, (uint)currentBlock!.Insns[i].IP, i));
+        slow.Add((curSlow, currentBlock!.IpAt(i), i));
         return curSlow;
     }
 
     Block? currentBlock;
+    Instruction[] currentInsns = Array.Empty<Instruction>();
+    readonly Redecoder redecoder = new();
 
     void SaveIfDirty()
     {
