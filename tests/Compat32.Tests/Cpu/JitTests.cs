@@ -388,6 +388,44 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void ABaseAndDisplacementPastFourGiBWrapsWithoutATest()
+    {
+        // [EBX+0x2000] with EBX from memory: a site addressed [r14+rbx+0x2000] with no LEA. Past 4 GiB the guest's
+        // address wraps (to page 0x1000 here), the host's lands in the guard past the reservation and faults; the
+        // interpreter then does the wrapped access. The third pointer's read straddles 4 GiB: #PF at its first byte.
+        const uint Low = 0x1000;
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(edi, Data);
+            a.mov(__dword_ptr[edi], 0xFFFFF010);
+            a.mov(__dword_ptr[edi + 4], 0xFFFFFFF0);
+            a.mov(__dword_ptr[edi + 8], 0xFFFFDFFE);
+            a.xor(esi, esi);
+            a.Label(ref loop);
+            a.mov(ebx, __dword_ptr[edi + esi * 4]);
+            a.mov(eax, __dword_ptr[ebx + 0x2000]);
+            a.add(ecx, eax);
+            a.mov(__dword_ptr[ebx + 0x2004], ecx);
+            a.inc(esi);
+            a.jmp(loop);
+        });
+        void Low2(M m)
+        {
+            m.Mem.Map(Low, 0x1000, Prot.Read | Prot.Write);
+            m.Mem.WriteU32(Low + 0x10, 0x11111111);
+            m.Mem.WriteU32(Low + 0xFF0, 0x22222222);
+        }
+        using var j = Both(code, setup: Low2);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(0xFFFFFFFEu, j.Cpu.Cr2);
+        Assert.Equal(0x33333333u, j.R(CpuState.ECX));
+        Assert.Equal(0x11111111u, j.Word(Low + 0x14));
+        Assert.Equal(0x33333333u, j.Word(Low + 0xFF4));
+        Assert.True(j.Cpu.Jit!.FaultExits > 0, "the wrapped accesses were tested, not left to the host");
+    }
+
+    [Fact]
     public void APushACallAndAnSseStoreWithoutATestFaultAtTheirInstruction()
     {
         // ESP from memory, so no entry check: the PUSH runs off the bottom of the stack page (ESP must be the value
@@ -582,7 +620,8 @@ public sealed unsafe class JitTests
         // the frame is mapped whichever way the block goes). Here the load after the JNZ reads above the stack's
         // only page, and the JNZ leaves the block on all but the last pass: its check fails at every entry though
         // the load does not run, so the interpreter takes those entries until the block is translated again with
-        // the check at the load, which faults on the last pass as it must.
+        // the check at the load, which faults on the last pass as it must. The load is an x87 one: a plain read is
+        // left to the host's protections (no check at all), an x87 operand is still checked.
         var code = Asm(a =>
         {
             var top = a.CreateLabel(); var other = a.CreateLabel();
@@ -590,7 +629,7 @@ public sealed unsafe class JitTests
             a.Label(ref top);
             a.dec(ecx);
             a.jnz(other);
-            a.mov(eax, __dword_ptr[esp + 0x900]); // Stack + 0x1100: unmapped
+            a.fld(__dword_ptr[esp + 0x900]); // Stack + 0x1100: unmapped
             a.int3();
             a.Label(ref other);
             a.add(ebx, __dword_ptr[esp + 4]);

@@ -869,7 +869,7 @@ internal sealed partial class Translator
 
     void EmitMem(in Instruction ins, int i)
     {
-        bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d
+        bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d (or a site)
         bool site = false;
         if (direct) accNext[i]++;
         else
@@ -881,7 +881,14 @@ internal sealed partial class Translator
             bool locked = ins.HasLockPrefix || ins.Mnemonic == Mnemonic.Xchg;
             // A plain read: no test, and the flags may stay in the host across it.
             site = !locked && (write ? WriteSite(i, ins.MemorySegment) : ReadSite(i, ins.MemorySegment));
-            if (site) Address(ins, i);
+            if (site)
+            {
+                // [base + disp] with 0 <= disp < the guard: addressed as [r14 + base + disp] with no LEA. A sum past
+                // 4 GiB (the guest's would wrap) lands in the guard past the reservation and faults like any site.
+                if (DirectOn && ins.MemoryBase.IsGPR32() && ins.MemoryIndex == Register.None
+                    && (ulong)ins.MemoryDisplacement32 + (ulong)size <= HostFaults.Guard) direct = true;
+                else Address(ins, i);
+            }
             else
             {
                 if (!AllHoisted(i)) SaveIfDirty();
@@ -1057,6 +1064,9 @@ internal sealed partial class Translator
         /// from 0: the instruction addresses [r14 + base + disp] itself (no LEA into r8d), its group's entry check
         /// having shown that base + disp does not pass 4 GiB (so the host sum is the 32-bit guest address).</summary>
         public bool Direct;
+        /// <summary>The host's page protections check it (a ReadSite or WriteSite when not hoisted): hoisted only to
+        /// be direct, so it leaves the entry checks if it does not stay direct.</summary>
+        public bool HostChecked;
         /// <summary>Its entry-check group (PlanChecks), when hoisted.</summary>
         public int Group;
     }
@@ -1157,13 +1167,14 @@ internal sealed partial class Translator
                     && (b != Register.ESP || esp == 0) && disp >= 0 && seg is Register.DS or Register.SS;
                 // A read the host's protections check (ReadSite) needs no check at entry either, unless it addresses
                 // [r14+base+disp] itself (that sum may pass the guard: its entry test keeps it below 4 GiB).
-                if (ok && !direct && !write && !locked && jit.Elide && ReadSitesUnhoisted && seg is Register.DS or Register.SS
-                    && k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd) ok = false;
+                bool hostChecked = !write && !locked && jit.Elide && ReadSitesUnhoisted && seg is Register.DS or Register.SS
+                    && k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd;
                 // The same for a write the host's protections check (WriteSite).
-                if (ok && !direct && write && !locked && jit.ElideWrites && WriteSitesUnhoisted && seg is Register.DS or Register.SS
-                    && k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd) ok = false;
+                hostChecked |= write && !locked && jit.ElideWrites && WriteSitesUnhoisted && seg is Register.DS or Register.SS
+                    && k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd;
+                if (ok && !direct && hostChecked) ok = false;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
-                    Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct });
+                    Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct, HostChecked = hostChecked });
             }
             switch (k)
             {
@@ -1243,8 +1254,46 @@ internal sealed partial class Translator
             // A forward branch may skip an ESP move: past a branch, ESP's offset would depend on the path taken.
             if (branched && esp != espAtBranch) modified |= 1 << 4;
         }
-        // Merge: one range per address expression, segment and access, up to a page long.
         var span = CollectionsMarshal.AsSpan(accs);
+        MergeGroups(span);
+        // A group's no-wrap test costs three instructions at entry: worth it from two direct accesses (one saves one).
+        // A lone direct access the host checks anyway then needs no entry check at all (crc32's loop read its byte
+        // through one on every pass).
+        Span<int> directs = stackalloc int[groups.Count];
+        foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
+        bool regroup = false;
+        foreach (ref var c in span)
+            if (c.Hoisted && c.Direct && directs[c.Group] < 2 && c.HostChecked) { c.Hoisted = c.Direct = false; regroup = true; }
+        if (regroup) MergeGroups(span);
+        // A group's check holds again at the block end if no register it uses moved (ESP back where it was).
+        var gs = CollectionsMarshal.AsSpan(groups);
+        holding = 0;
+        for (int g = 0; g < gs.Length; g++)
+        {
+            ref var G = ref gs[g];
+            G.Holds = LoopSkipOn && (G.Base == Register.None || ((modified & 1 << GprIndex(G.Base)) == 0 && (G.Base != Register.ESP || esp == 0)))
+                && (G.Index == Register.None || (modified & 1 << GprIndex(G.Index)) == 0);
+            if (G.Holds) holding++;
+        }
+        lockedChecks = false;
+        foreach (var c in span) if (c.Hoisted && c.Locked && c.Size > 1) lockedChecks = true;
+        directs = stackalloc int[groups.Count];
+        foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
+        for (int j = 0; j < span.Length; j++)
+        {
+            ref var c = ref span[j];
+            if (!c.Hoisted || !c.Direct) continue;
+            if (directs[c.Group] < 2) c.Direct = false;
+            else { var G = groups[c.Group]; G.Direct = true; groups[c.Group] = G; }
+        }
+    }
+
+    /// <summary>Merge the hoisted accesses into groups: one range per address expression, segment and access, up to
+    /// a page long.</summary>
+    void MergeGroups(Span<Acc> span)
+    {
+        groups.Clear();
+        hoistUsed = false;
         for (int j = 0; j < span.Length; j++)
         {
             ref var c = ref span[j];
@@ -1265,28 +1314,6 @@ internal sealed partial class Translator
             }
             c.Group = gi;
             hoistUsed = true;
-        }
-        // A group's check holds again at the block end if no register it uses moved (ESP back where it was).
-        var gs = CollectionsMarshal.AsSpan(groups);
-        holding = 0;
-        for (int g = 0; g < gs.Length; g++)
-        {
-            ref var G = ref gs[g];
-            G.Holds = LoopSkipOn && (G.Base == Register.None || ((modified & 1 << GprIndex(G.Base)) == 0 && (G.Base != Register.ESP || esp == 0)))
-                && (G.Index == Register.None || (modified & 1 << GprIndex(G.Index)) == 0);
-            if (G.Holds) holding++;
-        }
-        lockedChecks = false;
-        foreach (var c in span) if (c.Hoisted && c.Locked && c.Size > 1) lockedChecks = true;
-        // A group's no-wrap test costs three instructions at entry: worth it from two direct accesses (one saves one).
-        Span<int> directs = stackalloc int[groups.Count];
-        foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
-        for (int j = 0; j < span.Length; j++)
-        {
-            ref var c = ref span[j];
-            if (!c.Hoisted || !c.Direct) continue;
-            if (directs[c.Group] < 2) c.Direct = false;
-            else { var G = groups[c.Group]; G.Direct = true; groups[c.Group] = G; }
         }
     }
 
