@@ -31,7 +31,9 @@ public struct Uop
     public byte Rd, Rs;
     public byte Base, Index, Scale, Seg;
     /// <summary>Imm of a Generic uop: its instruction's index in Block.Generic.</summary>
-    public uint Disp, Imm, Target;
+    public uint Disp, Imm;
+    /// <summary>A direct branch's target, kept in Disp (a branch has no memory operand): 24 bytes per uop, not 28.</summary>
+    public uint Target { readonly get => Disp; set => Disp = value; }
     /// <summary>Address of the next instruction (the EIP the instruction executes with).</summary>
     public uint Next;
 }
