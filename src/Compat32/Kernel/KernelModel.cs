@@ -142,23 +142,34 @@ public sealed class KernelModel
         uint size = (uint)bytes.Length;
         uint at = t.Mem.FindFree(vvarSize + size);
         if (at == 0) return 0;
-        t.Mem.Map(at, vvarSize, Memory.Prot.Read, "[vvar]");
+        // The machine's one [vvar] (VdsoSetup's shared data page) where the host can map it; else a private page the
+        // timekeeper writes for this space.
+        if (!(VvarFile != null && vvarSize == Compat32.Vdso.VvarLayout.Size
+              && t.Mem.MapImage(at, vvarSize, Memory.Prot.Read, "[vvar]", VvarFile, 0)))
+        {
+            t.Mem.Map(at, vvarSize, Memory.Prot.Read, "[vvar]");
+            VvarWriter?.Invoke(t.Mem, at);
+        }
         t.Mem.Map(at + vvarSize, size, Memory.Prot.Read | Memory.Prot.Exec, "[vdso]");
         t.Mem.Poke(at + vvarSize, bytes);
-        VvarWriter?.Invoke(t.Mem, at);
         return at + vvarSize;
     }
 
-    /// <summary>A copied address space (fork) keeps its [vvar] data page current too.</summary>
+    /// <summary>A copied address space (fork) keeps its [vvar] data page current too (one mapping the shared page
+    /// already is).</summary>
     public void RegisterVvar(Mm mm)
     {
         if (mm.VdsoBase == 0 || Vdso == null || VvarWriter == null) return;
         uint at = mm.VdsoBase - (uint)(-Vdso.SymVvarStart);
-        if (mm.Space.FindVma(at) is { Name: "[vvar]" }) VvarWriter(mm.Space, at);
+        lock (mm.Space.MmLock)
+            if (mm.Space.FindVma(at) is not { Name: "[vvar]" } v || (VvarFile != null && v.Image == VvarFile)) return;
+        VvarWriter(mm.Space, at);
     }
 
     /// <summary>Fills and keeps current the vvar data page at the given [vvar] address (the vDSO time code reads it).</summary>
     public Action<Memory.AddressSpace, uint>? VvarWriter;
+    /// <summary>The machine's shared [vvar] object (VdsoSetup), mapped into each new [vvar]; null: none.</summary>
+    public Memory.HostFile? VvarFile;
 
     public int TlsMin => Model.Kernel64 ? Selectors.TLS_MIN_64 : Selectors.TLS_MIN_32;
 

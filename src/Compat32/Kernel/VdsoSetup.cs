@@ -156,11 +156,41 @@ public static class VdsoSetup
         var (img, data) = Load(k.Model, file, k.Options.Design);
         k.Vdso = img;
         k.VdsoData = data;
+        k.VvarFile = Shared?.File;
         k.VvarWriter = (mem, at) =>
         {
             lock (mem.VvarLock) { mem.VvarPage = at; Write(mem, at, Timekeeper.Instance); }
             lock (Pages) Pages.Add((new WeakReference<AddressSpace>(mem), at));
         };
+    }
+
+    /// <summary>
+    /// The one [vvar] area of the machine, as Linux has one vdso_data that every process's [vvar] maps: a memfd the
+    /// timekeeper writes through a writable view of its own, mapped private and read-only into each [vvar]
+    /// (KernelModel.MapVdso; a page nobody writes there stays the object's, so every space sees each update). A
+    /// tick then costs no system call; writing each space's private page meant opening it (two mprotects and a TLB
+    /// shootdown of the CPUs running its threads) 250 times a second. Null where the host cannot: each [vvar] is
+    /// then a private page written through a window (Pages).
+    /// </summary>
+    static readonly SharedVvar? Shared = SharedVvar.Create();
+
+    sealed unsafe class SharedVvar
+    {
+        public required HostFile File;
+        public required byte* View;
+
+        public static SharedVvar? Create()
+        {
+            if (HostFile.Shmem(VvarLayout.Size, out _) is not { } f) return null;
+            byte* v = f.MapView(VvarLayout.Size, writable: true);
+            if (v == null) return null;
+            var s = new SharedVvar { File = f, View = v };
+            s.Update(Timekeeper.Instance); // (the static constructor subscribes the ticks after this)
+            return s;
+        }
+
+        /// <summary>update_vsyscall into the shared data page (under the Pages lock: one writer at a time).</summary>
+        public void Update(Timekeeper tk) => Fill(new Span<byte>(View, VvarLayout.PageSize), tk);
     }
 
     /// <summary>Every mapped [vvar]: held weakly (a finished machine's address space must not live on), and
@@ -172,6 +202,8 @@ public static class VdsoSetup
         Timekeeper.Instance.Updated += tk =>
         {
             lock (Pages)
+            {
+                Shared?.Update(tk);
                 Pages.RemoveAll(p =>
                 {
                     if (!p.mem.TryGetTarget(out var mem)) return true;
@@ -182,6 +214,7 @@ public static class VdsoSetup
                     }
                     return false;
                 });
+            }
         };
     }
 
@@ -189,7 +222,12 @@ public static class VdsoSetup
     static unsafe void Write(AddressSpace mem, uint vvar, Timekeeper tk)
     {
         using var open = mem.OpenForKernel(vvar, VvarLayout.PageSize); // the guest's is read-only, so may the host's be
-        var v = new VvarData(new Span<byte>(mem.Ptr(vvar), VvarLayout.PageSize));
+        Fill(new Span<byte>(mem.Ptr(vvar), VvarLayout.PageSize), tk);
+    }
+
+    static void Fill(Span<byte> page, Timekeeper tk)
+    {
+        var v = new VvarData(page);
         v.BeginWrite();
         v.SetClockMode(VvarLayout.ClockModeTsc);
         v.SetCycles(VvarLayout.CsHresCoarse, tk.CycleLast, ulong.MaxValue, 1, 0);

@@ -105,11 +105,12 @@ public sealed class HostFile
         return new HostFile(fd, false, null, 0, (size + AddressSpace.PageMask) & ~(ulong)AddressSpace.PageMask);
     }
 
-    /// <summary>A read-only view of this object's first len bytes in host memory (null on failure); the caller unmaps it.</summary>
-    internal unsafe byte* MapView(ulong len)
+    /// <summary>A view of this object's first len bytes in host memory, read-only unless asked (null on failure); the
+    /// caller unmaps it.</summary>
+    internal unsafe byte* MapView(ulong len, bool writable = false)
     {
         nint p = 0;
-        WithFd(fd => { p = (nint)HostMem.MapView(fd, len); return 0; });
+        WithFd(fd => { p = (nint)HostMem.MapView(fd, len, writable); return 0; });
         return (byte*)p;
     }
 

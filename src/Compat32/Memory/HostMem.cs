@@ -183,9 +183,9 @@ internal static unsafe partial class HostMem
     }
 
     /// <summary>A read-only view of [0, len) of fd anywhere in host memory, or null.</summary>
-    public static byte* MapView(int fd, ulong len)
+    public static byte* MapView(int fd, ulong len, bool writable = false)
     {
-        nint r = mmap(0, (nuint)len, PROT_READ, MAP_SHARED, fd, 0);
+        nint r = mmap(0, (nuint)len, PROT_READ | (writable ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
         return r == -1 ? null : (byte*)r;
     }
 

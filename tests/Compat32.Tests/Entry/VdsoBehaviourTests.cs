@@ -37,6 +37,15 @@ public class VdsoBehaviourTests
         Assert.Equal(none, many); // 5000 x (clock_gettime + gettimeofday + time) added no kernel entry
     }
 
+    [Fact]
+    public void TheVvarDataPageStaysCurrentInAForkedChildAndIsAPrivateReadOnlyMapping()
+    {
+        var guest = GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "entry", "vvar_fork.c"));
+        var r = Proc.Run(TestEnv.Launcher, [guest]);
+        Assert.True(r.ExitCode == 0, $"exit {r.ExitCode}: {r.Out}{r.Err}");
+        Assert.Contains("vvar_fork: 0 problems", r.Out);
+    }
+
     [Theory]
     [InlineData("intel", ExitMethod.Sysretl)]
     [InlineData("amd", ExitMethod.Sysretl)]
