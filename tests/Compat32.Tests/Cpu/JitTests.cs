@@ -388,6 +388,49 @@ public sealed unsafe class JitTests
     }
 
     [Fact]
+    public void TheX87InstructionPointerIsExactWhereverTranslatedCodeLeaves()
+    {
+        // The translator stores the last x87 instruction's FIP/FOP/FDS only before what may leave the block. Leave it
+        // at a site fault (an integer read after register-only x87 work), at an x87 operand's own failed check (FIP
+        // still the previous one's) and at the block's end: FIP, FOP, FDP and FDS as the interpreter has them.
+        foreach (int variant in new[] { 0, 1, 2 })
+        {
+            var code = Asm(a =>
+            {
+                var loop = a.CreateLabel();
+                a.mov(edi, Data);
+                a.mov(esi, Data + 0x2000 - 0x40);
+                a.fninit();
+                a.Label(ref loop);
+                a.fld(__qword_ptr[edi]);
+                a.fmul(__qword_ptr[edi + 8]);
+                a.fstp(__qword_ptr[edi + 16]);
+                if (variant == 0) a.mov(eax, __dword_ptr[esi]);   // a site: faults past the data
+                a.fld1();
+                a.fstp(st0);
+                if (variant == 1) a.fild(__dword_ptr[esi]);       // checked at the instruction: faults past the data
+                else a.fild(__dword_ptr[edi + 4]);
+                a.fistp(__dword_ptr[edi + 24]);
+                a.add(esi, 8);
+                if (variant == 2) { a.cmp(esi, Data + 0x2000); a.jne(loop); a.int3(); }
+                else a.jmp(loop);
+            });
+            using var i = new M(code, 0);
+            using var j = new M(code, 1);
+            var ei = i.Cpu.Run(1_000_000);
+            var ej = j.Cpu.Run(1_000_000);
+            Assert.Equal(ei, ej);
+            Assert.Equal(variant == 2 ? Vec.BP : Vec.PF, j.Cpu.Vector);
+            Assert.Equal(i.Cpu.S.Eip.ToString("x8"), j.Cpu.S.Eip.ToString("x8"));
+            var fi = i.Cpu.S.Fpu; var fj = j.Cpu.S.Fpu;
+            Assert.True(fi.Fip == fj.Fip && fi.Fop == fj.Fop && fi.Fdp == fj.Fdp && fi.Fds == fj.Fds && fi.Fcs == fj.Fcs,
+                $"variant {variant}: interpreter fip {fi.Fip:x8} fop {fi.Fop:x3} fdp {fi.Fdp:x8} fds {fi.Fds:x4}, translated fip {fj.Fip:x8} fop {fj.Fop:x3} fdp {fj.Fdp:x8} fds {fj.Fds:x4}");
+            Assert.NotEqual(0u, fj.Fip);
+            Assert.True(j.Cpu.Jit!.Translated > 0, "nothing was translated");
+        }
+    }
+
+    [Fact]
     public void ABaseAndDisplacementPastFourGiBWrapsWithoutATest()
     {
         // [EBX+0x2000] with EBX from memory: a site addressed [r14+rbx+0x2000] with no LEA. Past 4 GiB the guest's
