@@ -58,11 +58,13 @@ internal sealed class Redecoder : CodeReader
         bytes = blk.Run.Bytes;
         pos = 0;
         decoder.IP = blk.Start;
-        for (int i = 0; i < blk.Count; i++)
+        int i = 0;
+        for (; i < blk.Count; i++)
         {
             decoder.Decode(out buffer[i]);
-            if ((uint)buffer[i].NextIP != blk.Uops[i].Next || (uint)buffer[i].IP != blk.IpAt(i)) { buffer[i] = default; break; }
+            if ((uint)buffer[i].NextIP != blk.Uops[i].Next || (uint)buffer[i].IP != blk.IpAt(i)) break;
         }
+        for (; i < blk.Count; i++) buffer[i] = default; // nothing of an earlier block's is left past a mismatch
         return buffer;
     }
 }

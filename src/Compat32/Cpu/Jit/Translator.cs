@@ -705,7 +705,7 @@ internal sealed partial class Translator
     /// instruction were 40% of dmath.c's x87 time. FDP is stored at its instruction (r8d holds it only there).</summary>
     uint x87Fip, x87Fop, x87Fds; // x87Fds: 0 none (a recorded one has bit 31 set)
 
-    /// <summary>Store the pending x87 instruction pointer (FlushX87Ptr's rule: before anything that may leave).</summary>
+    /// <summary>Store the pending x87 instruction pointer (called before anything that may leave the block).</summary>
     void FlushX87Ptr()
     {
         if (x87Fip == 0) return;
