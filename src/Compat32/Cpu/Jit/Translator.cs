@@ -708,11 +708,17 @@ internal sealed partial class Translator
     /// <summary>Store the pending x87 instruction pointer (called before anything that may leave the block).</summary>
     void FlushX87Ptr()
     {
-        if (x87Fip == 0) return;
-        a.mov(__dword_ptr[r13 + Jit.OffX87Fip], x87Fip);
-        a.mov(__dword_ptr[r13 + Jit.OffX87Fop], (int)x87Fop);
-        if (x87Fds != 0) a.mov(__dword_ptr[r13 + Jit.OffX87Fds], (int)x87Fds);
+        StoreX87Ptr(x87Fip, x87Fop, x87Fds);
         x87Fip = x87Fds = 0;
+    }
+
+    /// <summary>FIP, FOP and FDS (if recorded) into the state block; nothing when no pointer is pending (fip 0).</summary>
+    void StoreX87Ptr(uint fip, uint fop, uint fds)
+    {
+        if (fip == 0) return;
+        a.mov(__dword_ptr[r13 + Jit.OffX87Fip], fip);
+        a.mov(__dword_ptr[r13 + Jit.OffX87Fop], (int)fop);
+        if (fds != 0) a.mov(__dword_ptr[r13 + Jit.OffX87Fds], (int)fds);
     }
 
     /// <summary>Instruction i cannot leave the block nor fault: a pending x87 pointer may wait past it.</summary>
@@ -726,12 +732,7 @@ internal sealed partial class Translator
             var (label, eip, index) = list[k];
             var l = label;
             a.Label(ref l);
-            if (x87 != null && x87[k].fip != 0)
-            {
-                a.mov(__dword_ptr[r13 + Jit.OffX87Fip], x87[k].fip);
-                a.mov(__dword_ptr[r13 + Jit.OffX87Fop], (int)x87[k].fop);
-                if (x87[k].fds != 0) a.mov(__dword_ptr[r13 + Jit.OffX87Fds], (int)x87[k].fds);
-            }
+            if (x87 != null) StoreX87Ptr(x87[k].fip, x87[k].fop, x87[k].fds);
             a.mov(__dword_ptr[r13 + Jit.OffEip], eip);
             if (index > 0) a.lea(r11, __[r11 - index]);
             a.mov(r10d, reason);
@@ -1300,7 +1301,12 @@ internal sealed partial class Translator
         bool regroup = false;
         foreach (ref var c in span)
             if (c.Hoisted && c.Direct && directs[c.Group] < 2 && c.HostChecked) { c.Hoisted = c.Direct = false; regroup = true; }
-        if (regroup) MergeGroups(span);
+        if (regroup)
+        {
+            MergeGroups(span); // groups renumbered: count again
+            directs = stackalloc int[groups.Count];
+            foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
+        }
         // A group's check holds again at the block end if no register it uses moved (ESP back where it was).
         var gs = CollectionsMarshal.AsSpan(groups);
         holding = 0;
@@ -1313,8 +1319,6 @@ internal sealed partial class Translator
         }
         lockedChecks = false;
         foreach (var c in span) if (c.Hoisted && c.Locked && c.Size > 1) lockedChecks = true;
-        directs = stackalloc int[groups.Count];
-        foreach (var c in span) if (c.Hoisted && c.Direct) directs[c.Group]++;
         for (int j = 0; j < span.Length; j++)
         {
             ref var c = ref span[j];
