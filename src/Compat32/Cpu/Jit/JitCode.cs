@@ -230,7 +230,6 @@ internal sealed unsafe partial class JitCode
         return null;
     }
 
-    internal ulong MemBase => (ulong)space.Mem.Base;
     internal ulong CodeCursor => (ulong)code + used;
 
     /// <summary>Where a block's code starts: a multiple of 32 bytes (COMPAT32_JIT_ALIGN=16/32/64 to compare). A loop

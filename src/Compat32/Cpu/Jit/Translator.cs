@@ -1012,11 +1012,14 @@ internal sealed partial class Translator
     }
 
     /// <summary>FOP: low 3 bits of the D8-DF escape byte and the ModRM byte (SDM 8.1.9), from the guest's bytes.</summary>
-    unsafe uint Fop(in Instruction ins)
+    uint Fop(in Instruction ins)
     {
-        byte* p = (byte*)jit.MemBase + (uint)ins.IP;
-        for (int k = 0; k < ins.Length; k++)
-            if (p[k] >= 0xD8 && p[k] <= 0xDF && k + 1 < ins.Length) return (uint)((p[k] & 7) << 8 | p[k + 1]);
+        // The bytes the block was decoded from, not guest memory, which may have changed since (the block is then
+        // being dropped, but its code must still say what it was decoded from).
+        var b = currentBlock.Run.Bytes;
+        int at = (int)((uint)ins.IP - currentBlock.Start);
+        for (int k = 0; k + 1 < ins.Length && at + k + 1 < b.Length; k++)
+            if (b[at + k] >= 0xD8 && b[at + k] <= 0xDF) return (uint)((b[at + k] & 7) << 8 | b[at + k + 1]);
         return 0;
     }
 
