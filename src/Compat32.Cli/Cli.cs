@@ -113,6 +113,7 @@ public static class Cli
     public static int RunProgram(RunOptions o, List<string> guest)
     {
         string prog = guest[0];
+        HugeHeap.Apply(); // this process runs the guests: before they allocate
         var env = GuestEnvironment(o);
         var engine = Front.AsEngine();
 

@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using Compat32.Tests.Harness;
+using Xunit;
+
+namespace Compat32.Tests.Memory;
+
+/// <summary>
+/// The CLI's HugeHeap: in the process that runs the guests, the GC heap's next 64 MiB are one VMA advised
+/// MADV_HUGEPAGE (so its fresh pages come 2 MiB at a time), and with COMPAT32_HUGE_HEAP=0 there is no such VMA.
+/// Read from the host's /proc/PID/smaps of a compat32 running a guest that waits.
+/// </summary>
+public sealed class HugeHeapTests
+{
+    const long Budget = 64L << 20;
+
+    /// <summary>The anonymous VMAs of pid advised MADV_HUGEPAGE ("hg") of at least the budget's size: (size, AnonHugePages in KiB).</summary>
+    static List<(long Size, long HugeKb)> AdvisedHeap(int pid)
+    {
+        var found = new List<(long, long)>();
+        long size = 0, huge = 0;
+        bool anon = false;
+        foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
+        {
+            var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length >= 5 && f[0].Contains('-') && !f[0].EndsWith(':'))
+            {
+                var r = f[0].Split('-');
+                size = Convert.ToInt64(r[1], 16) - Convert.ToInt64(r[0], 16);
+                anon = f[4] == "0" && f.Length == 5 && f[1] == "rw-p";
+                huge = 0;
+            }
+            else if (f[0] == "AnonHugePages:") huge = long.Parse(f[1]);
+            else if (f[0] == "VmFlags:" && anon && size >= Budget && f.Contains("hg")) found.Add((size, huge));
+        }
+        return found;
+    }
+
+    /// <summary>Start compat32 (no front: the launched process is the engine) on a guest that waits; wait until the
+    /// guest runs, then hand its smaps to check.</summary>
+    static List<(long Size, long HugeKb)> Observe(string? hugeHeap)
+    {
+        // The guest waits on its stdin (a pipe nobody writes), with a shell builtin: nothing to look up on PATH.
+        var psi = new ProcessStartInfo(TestEnv.Launcher) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
+        psi.Environment.Clear();
+        foreach (var (k, v) in Proc.BaseEnv()) psi.Environment[k] = v;
+        psi.Environment["COMPAT32_FRONT"] = "0";
+        if (hugeHeap != null) psi.Environment["COMPAT32_HUGE_HEAP"] = hugeHeap;
+        foreach (var a in new[] { TestEnv.Busybox, "sh", "-c", "echo up; read x" }) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        try
+        {
+            var up = p.StandardOutput.ReadLineAsync();
+            if (!up.Wait(60_000) || up.Result != "up")
+            {
+                p.Kill(entireProcessTree: true);
+                Assert.Fail("the guest did not start: " + (err.Wait(10_000) ? err.Result : ""));
+            }
+            return AdvisedHeap(p.Id);
+        }
+        finally
+        {
+            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
+            p.WaitForExit(10_000);
+        }
+    }
+
+    [HostThpFact]
+    public void TheGcHeapAheadOfTheAllocationPointIsAdvisedHugeInOneVma()
+    {
+        var heap = Observe(null);
+        Assert.True(heap.Count == 1, $"expected one advised heap VMA of >= 64 MiB, found {heap.Count}");
+    }
+
+    [HostThpFact]
+    public void CompatHugeHeapZeroLeavesTheHeapAlone()
+    {
+        Assert.Empty(Observe("0"));
+    }
+}
+
+/// <summary>A fact about transparent huge pages on this host: skipped (with the reason) where the host is not Linux
+/// or offers none to a madvise caller.</summary>
+public sealed class HostThpFactAttribute : FactAttribute
+{
+    public HostThpFactAttribute() { if (WhyNot() is { } why) Skip = why; }
+
+    static string? WhyNot()
+    {
+        if (!OperatingSystem.IsLinux()) return "not a Linux host";
+        try
+        {
+            string mode = File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled");
+            return mode.Contains("[madvise]") || mode.Contains("[always]") ? null
+                : $"the host kernel's transparent huge pages are off for madvise callers ({mode.Trim()})";
+        }
+        catch (IOException e) { return "no transparent huge pages on this host: " + e.Message; }
+    }
+}
