@@ -29,9 +29,6 @@ internal static unsafe partial class HugeHeap
     /// <summary>Bytes prepared: the gen0 budget (Compat32.Cli.csproj's GCgen0size), which a short run allocates into.</summary>
     const ulong Budget = 64UL << 20;
 
-    /// <summary>Whether the advice was taken.</summary>
-    internal static bool Applied;
-
     public static void Apply()
     {
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("COMPAT32_HUGE_HEAP") == "0") return;
@@ -51,11 +48,12 @@ internal static unsafe partial class HugeHeap
             if (hi < lo || !AnonymousReserve(at, lo, hi)) return;
             if (mprotect((nint)lo, (nuint)Budget, PROT_READ | PROT_WRITE) != 0) return;
             madvise((nint)lo, (nuint)Budget, MADV_DODUMP);
-            Applied = madvise((nint)lo, (nuint)Budget, MADV_HUGEPAGE) == 0;
-            if (Applied) madvise((nint)lo, (nuint)huge, MADV_COLLAPSE);
+            if (madvise((nint)lo, (nuint)Budget, MADV_HUGEPAGE) == 0) madvise((nint)lo, (nuint)huge, MADV_COLLAPSE);
             GC.KeepAlive(probe);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException or EntryPointNotFoundException) { }
+        // A host without these files or calls, or a maps line this parser does not expect: the heap stays as it is.
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or DllNotFoundException
+                                      or EntryPointNotFoundException or FormatException or OverflowException or ArgumentException) { }
     }
 
     /// <summary>[lo, hi) is covered, without a gap, by anonymous private mappings that are reserved (---p) or

@@ -13,11 +13,11 @@ public sealed class HugeHeapTests
 {
     const long Budget = 64L << 20;
 
-    /// <summary>The anonymous VMAs of pid advised MADV_HUGEPAGE ("hg") of at least the budget's size: (size, AnonHugePages in KiB).</summary>
-    static List<(long Size, long HugeKb)> AdvisedHeap(int pid)
+    /// <summary>The sizes of pid's anonymous VMAs advised MADV_HUGEPAGE ("hg") of at least the budget's size.</summary>
+    static List<long> AdvisedHeap(int pid)
     {
-        var found = new List<(long, long)>();
-        long size = 0, huge = 0;
+        var found = new List<long>();
+        long size = 0;
         bool anon = false;
         foreach (var line in File.ReadLines($"/proc/{pid}/smaps"))
         {
@@ -27,17 +27,15 @@ public sealed class HugeHeapTests
                 var r = f[0].Split('-');
                 size = Convert.ToInt64(r[1], 16) - Convert.ToInt64(r[0], 16);
                 anon = f[4] == "0" && f.Length == 5 && f[1] == "rw-p";
-                huge = 0;
             }
-            else if (f[0] == "AnonHugePages:") huge = long.Parse(f[1]);
-            else if (f[0] == "VmFlags:" && anon && size >= Budget && f.Contains("hg")) found.Add((size, huge));
+            else if (f[0] == "VmFlags:" && anon && size >= Budget && f.Contains("hg")) found.Add(size);
         }
         return found;
     }
 
     /// <summary>Start compat32 (no front: the launched process is the engine) on a guest that waits; wait until the
     /// guest runs, then hand its smaps to check.</summary>
-    static List<(long Size, long HugeKb)> Observe(string? hugeHeap)
+    static List<long> Observe(string? hugeHeap)
     {
         // The guest waits on its stdin (a pipe nobody writes), with a shell builtin: nothing to look up on PATH.
         var psi = new ProcessStartInfo(TestEnv.Launcher) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
