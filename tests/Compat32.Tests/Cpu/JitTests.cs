@@ -1232,6 +1232,59 @@ public sealed unsafe class JitTests
         Assert.Equal(Code, m.Cpu.Cr2);
     }
 
+    /// <summary>A loop whose back edge follows a CMP or TEST of registers keeps the guest flags in host RFLAGS across
+    /// it (Translator.LoopBack): stopped after every number of instructions up to a few passes (the budget runs out
+    /// at the loop's head, inside the body, on the way out), the flags, registers and memory are the interpreter's.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LoopsCarryingTheirFlagsInTheHostStopExactlyEverywhere(bool test)
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.mov(ebx, 0);
+            a.mov(ecx, 0x7FFFFFFF);
+            a.add(ecx, 1); // OF, SF, AF set at the loop's first entry
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi]);     // a read before the body's first flag write
+            a.lea(esi, __dword_ptr[esi + 4]);
+            a.mov(__dword_ptr[esi + 0x100], ebx);
+            a.add(ebx, 0x0F);                 // AF and PF change from pass to pass
+            if (test) a.test(ebx, 0x1000); else a.cmp(ebx, 0x2D0);
+            if (test) a.je(loop); else a.jne(loop);
+            a.hlt();
+        });
+        for (long budget = 1; budget <= 70; budget++) Both(code, budget: budget).Dispose();
+        using var j = Both(code, budget: 1_000);
+        Assert.True(j.Cpu.Retired > 100, $"the loop ran {j.Cpu.Retired} instructions");
+    }
+
+    /// <summary>The same kind of loop reading past its mapped data: the #PF at its first instruction (no flag written
+    /// yet in that pass) sees the flags the previous pass's CMP left, as the interpreter has them.</summary>
+    [Fact]
+    public void APageFaultAtTheHeadOfALoopCarryingItsFlagsSeesTheLastCompare()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.xor(eax, eax);
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi]);
+            a.lea(esi, __dword_ptr[esi + 4]);
+            a.add(eax, edx);
+            a.cmp(esi, Data + 0x3000);
+            a.jne(loop);
+            a.hlt();
+        });
+        using var j = Both(code);
+        Assert.Equal(CpuExit.Exception, j.Cpu.Exit);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+    }
+
     [Fact]
     public void BudgetAndStopRequestsReachTranslatedLoops()
     {
