@@ -828,8 +828,11 @@ internal sealed partial class Translator
                 else midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
                 return;
             }
-            case K.Jcc when loopFlags is { } w && ins.NearBranch32 == currentBlock!.Start && loc == FLoc.HostDirty:
+            case K.Jcc when loopFlags is { } w && ins.NearBranch32 == currentBlock!.Start:
             {
+                // Every back edge of such a block comes here (loopEntry expects the flags in the host): they are the
+                // CMP's, in the host unless something after it stored them (then loaded again).
+                FlagsInHost();
                 var back = a.CreateLabel();
                 BranchIf(ins.ConditionCode, back);
                 SaveIfDirty();
