@@ -1826,9 +1826,7 @@ internal sealed partial class Translator
         a.Label(ref stop);
         a.AddInstruction(HostForm(w));
         StoreFlags(Jit.OffFlags);
-        a.mov(__dword_ptr[r13 + Jit.OffEip], currentBlock!.Start);
-        a.mov(r10d, Jit.ExitDispatch);
-        a.jmp(jit.ExitAddr);
+        a.jmp(ExitTo(currentBlock!.Start));
     }
 
     /// <summary>Block end with the successor in r10d (RET, indirect JMP/CALL).</summary>
