@@ -1233,7 +1233,7 @@ public sealed unsafe class JitTests
     }
 
     /// <summary>A loop whose back edge follows a CMP or TEST of registers keeps the guest flags in host RFLAGS across
-    /// it (Translator.LoopBack): stopped after every number of instructions up to a few passes (the budget runs out
+    /// it (Translator.EmitPassTest, before the CMP or TEST): stopped after every number of instructions up to a few passes (the budget runs out
     /// at the loop's head, inside the body, on the way out), the flags, registers and memory are the interpreter's.</summary>
     [Theory]
     [InlineData(false)]
@@ -1285,6 +1285,105 @@ public sealed unsafe class JitTests
         Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
     }
 
+    /// <summary>Self-loops whose budget and stop tests sit inside the pass, before an instruction that writes every
+    /// flag (Translator.EmitPassTest), the flags crossing the back edge unsaved in host RFLAGS: stopped after every
+    /// number of instructions up to several passes (the last pass runs from its own copy), they end where the
+    /// interpreter does, with its flags, registers and memory. Shapes: intloop's (the edge after DEC, whose CF is an
+    /// ADD's), a flag reader at the loop's head (ADC of the CF the last pass left), a table read checked at block
+    /// entry after the test (the last pass checks it at its instruction), and a forward branch onto the test.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void LoopsTestingTheirPassStopExactlyEverywhere(int shape)
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.mov(ecx, 25);
+            a.mov(eax, 0x12345678);
+            a.mov(edx, 0x9E3779B9);
+            a.mov(ebx, 1);
+            a.add(eax, 0x7FFFFFFF); // CF, OF, AF set at the loop's first entry
+            a.Label(ref loop);
+            switch (shape)
+            {
+                case 0: // intloop.c's loop
+                    a.xor(eax, edx); a.add(edx, ebx); a.rol(eax, 5); a.rol(edx, 11); a.add(eax, ecx);
+                    a.mov(edi, eax); a.xor(edx, eax); a.shr(edi, 3); a.add(ebx, edi);
+                    a.dec(ecx); a.jne(loop);
+                    break;
+                case 1: // the head reads the CF the previous pass's ADD left (DEC keeps it)
+                    a.mov(edi, __dword_ptr[esi]);
+                    a.lea(esi, __dword_ptr[esi + 4]);
+                    a.adc(eax, edi);
+                    a.mov(__dword_ptr[esi + 0x200], eax);
+                    a.add(ebx, 0x3FFFFFFF);
+                    a.dec(ecx); a.jne(loop);
+                    break;
+                case 2: // a bounded table read (checked at block entry) after the test
+                    a.movzx(edi, al);
+                    a.add(eax, 0x01020305);
+                    a.mov(edi, __dword_ptr[edi * 4 + Data + 0x400]);
+                    a.xor(edx, edi);
+                    a.mov(__dword_ptr[esi], edx);
+                    a.mov(__dword_ptr[esi + 4], eax);
+                    a.dec(ecx); a.jne(loop);
+                    break;
+                case 3: // a branch over part of the body onto the test
+                {
+                    var join = a.CreateLabel();
+                    a.test(ecx, 1);
+                    a.je(join);
+                    a.rol(eax, 3);
+                    a.mov(__dword_ptr[esi + 8], eax);
+                    a.Label(ref join);
+                    a.sub(edx, eax);
+                    a.inc(ebx);
+                    a.dec(ecx); a.jne(loop);
+                    break;
+                }
+            }
+            a.hlt();
+        });
+        void Fill(M m) { for (uint k = 0; k < 0x800; k += 4) m.Mem.Poke(Data + k, BitConverter.GetBytes(k * 0x9E3779B9u)); }
+        // A taken forward branch ends the interpreter's block (a budget may stop it there) but not the translated one:
+        // the two stop at different, both exact, places, so shape 3 is compared over its whole run only.
+        if (shape != 3)
+            for (long budget = 1; budget <= 90; budget++) Both(code, budget: budget, setup: Fill).Dispose();
+        using var j = Both(code, budget: 10_000, setup: Fill);
+        Assert.True(j.Cpu.Retired > 150, $"the loop ran {j.Cpu.Retired} instructions");
+        Assert.True(j.Cpu.Jit!.PassTested > 0, "the loop was not translated with its pass test");
+    }
+
+    /// <summary>A #PF at the head of a loop testing its pass (its first access, before any flag write in that pass)
+    /// sees the flags the previous pass left, CF from its ADD under DEC's others, as the interpreter has them.</summary>
+    [Fact]
+    public void APageFaultAtTheHeadOfALoopTestingItsPassSeesThePassBefore()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.mov(ecx, 0x7FFFFFFF);
+            a.mov(ebx, 0);
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi]);
+            a.lea(esi, __dword_ptr[esi + 4]);
+            a.add(ebx, 0x7FFFFF01);
+            a.dec(ecx);
+            a.jne(loop);
+            a.hlt();
+        });
+        using var j = Both(code);
+        Assert.Equal(CpuExit.Exception, j.Cpu.Exit);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        Assert.True(j.Cpu.Jit!.PassTested > 0, "the loop was not translated with its pass test");
+    }
+
     [Fact]
     public void BudgetAndStopRequestsReachTranslatedLoops()
     {
@@ -1314,6 +1413,38 @@ public sealed unsafe class JitTests
         Assert.Equal(CpuExit.Stop, e);
         Assert.True(stoppedAt - Volatile.Read(ref requestedAt) < 1000, $"stop requested at {requestedAt} ms, seen at {stoppedAt} ms");
         Assert.True(m.Cpu.Jit!.Instructions > 1_000_000);
+    }
+
+    /// <summary>An endless loop testing its pass (Translator.EmitPassTest) returns soon after another thread asks,
+    /// at the end of a pass, where the interpreter would stop too.</summary>
+    [Fact]
+    public void StopRequestsReachLoopsTestingTheirPass()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.Label(ref loop);
+            a.add(ebx, 3);
+            a.xor(edx, ebx);
+            a.or(eax, 1);
+            a.jne(loop);
+            a.hlt();
+        });
+        using var m = new M(code, 1);
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        long requestedAt = -1;
+        var t = new Thread(() => { Thread.Sleep(50); m.Cpu.RequestAsyncStop(); Volatile.Write(ref requestedAt, sw.ElapsedMilliseconds); });
+        t.Start();
+        CpuExit e;
+        do e = m.Cpu.Run(4_000_000_000); while (e == CpuExit.Budget && sw.ElapsedMilliseconds < 60_000);
+        long stoppedAt = sw.ElapsedMilliseconds;
+        t.Join();
+        Assert.Equal(CpuExit.Stop, e);
+        Assert.True(stoppedAt - Volatile.Read(ref requestedAt) < 1000, $"stop requested at {requestedAt} ms, seen at {stoppedAt} ms");
+        Assert.Equal(Code, m.Cpu.S.Eip); // between passes
+        Assert.Equal(0, m.Cpu.Retired % 4);
+        Assert.Equal((uint)(m.Cpu.Retired / 4 * 3), m.R(CpuState.EBX));
+        Assert.True(m.Cpu.Jit!.PassTested > 0, "the loop was not translated with its pass test");
     }
 
     // ---- a guest program: page-crossing accesses, a mapping's first page, 4 GiB wrap, a loop whose page is protected

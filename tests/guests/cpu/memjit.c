@@ -164,18 +164,28 @@ static void *writer(void *arg)
     return 0;
 }
 
-static void protect_race(int unmap)
+/* The same with a loop that tests its budget and stop flag inside its pass (compat32's translator: before the ADD,
+ * whose flags the JNE reads), storing twice through one register (a check at block entry that the loop skips). */
+static void *writer_jcc(void *arg)
+{
+    (void)arg;
+    __asm__ volatile("1:\n\tadd $1, %%eax\n\tmov %%eax, (%0)\n\tmov %%eax, 4(%0)\n\tmov %%eax, (%1)\n\tjne 1b"
+        : : "r"(victim + 64), "r"(&loops), "a"(0) : "memory", "cc");
+    return 0;
+}
+
+static void protect_race(int unmap, int jcc)
 {
     victim = mmap(0, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     loops = 0; loops_at_fault = 0;
     pthread_t t;
-    pthread_create(&t, 0, writer, 0);
+    pthread_create(&t, 0, jcc ? writer_jcc : writer, 0);
     while (loops < 200000) usleep(100);
     if (unmap) munmap(victim, 4096); else mprotect(victim, 4096, PROT_READ);
     uint32_t after = loops;
     pthread_join(t, 0);
-    printf("%s while a loop stores there: faulted within one iteration: %s\n", unmap ? "munmap" : "mprotect",
-        loops_at_fault - after <= 1 ? "yes" : "no");
+    printf("%s while a %s loop stores there: faulted within one iteration: %s\n", unmap ? "munmap" : "mprotect",
+        jcc ? "JNE" : "JMP", loops_at_fault - after <= 1 ? "yes" : "no");
     if (!unmap) munmap(victim, 4096);
 }
 
@@ -199,7 +209,9 @@ int main(void)
 
     sa.sa_sigaction = on_segv_thread;
     sigaction(SIGSEGV, &sa, 0);
-    protect_race(0);
-    protect_race(1);
+    protect_race(0, 0);
+    protect_race(1, 0);
+    protect_race(0, 1);
+    protect_race(1, 1);
     return 0;
 }

@@ -123,6 +123,9 @@ public sealed unsafe class Jit
     public long Links;
     /// <summary>MMX instructions translated to host code (a block translated again counts again).</summary>
     public long MmxTranslated;
+    /// <summary>Self-loops translated with their budget and stop tests inside the pass (Translator.EmitPassTest),
+    /// copies of another space's translation included.</summary>
+    public long PassTested;
 
     Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {

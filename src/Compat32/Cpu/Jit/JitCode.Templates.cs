@@ -28,6 +28,8 @@ internal sealed unsafe partial class JitCode
         public required bool X87, Simd, Mmx;
         /// <summary>MMX instructions in it (Jit.MmxTranslated counts copies too).</summary>
         public required int MmxCount;
+        /// <summary>A self-loop with its pass test (Jit.PassTested counts copies too).</summary>
+        public required bool PassTested;
     }
 
     /// <summary>COMPAT32_JIT_SHARE=0 translates every block in every address space (to compare).</summary>
@@ -38,21 +40,23 @@ internal sealed unsafe partial class JitCode
     nint Produce(Block blk, Jit by, bool hoist, out bool failed)
     {
         failed = false;
-        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites);
-        if (host != 0) { AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
+        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites, out bool passTested);
+        if (host != 0) { AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
         AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
+        if (translator.LastPassTested) by.PassTested++;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
         return host;
     }
 
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out (int Off, int Index, bool Host)[] sitesOf)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out (int Off, int Index, bool Host)[] sitesOf, out bool passTested)
     {
         mmxCount = 0;
+        passTested = false;
         sitesOf = [];
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
@@ -70,6 +74,7 @@ internal sealed unsafe partial class JitCode
             if (t.Simd) HasSimd = true;
             if (t.Mmx) HasMmx = true;
             mmxCount = t.MmxCount;
+            passTested = t.PassTested;
             sitesOf = t.Sites;
             return (nint)rip;
         }
@@ -102,7 +107,7 @@ internal sealed unsafe partial class JitCode
             {
                 Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
+                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
             });
             return;
         }
@@ -144,7 +149,7 @@ internal sealed unsafe partial class JitCode
         {
             Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount,
+            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
         });
     }
 

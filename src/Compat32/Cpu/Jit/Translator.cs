@@ -30,6 +30,8 @@ internal sealed partial class Translator
     /// the host (what a template of it must carry).</summary>
     public int LastLength;
     public bool UsesX87, UsesSimd, UsesMmx;
+    /// <summary>The last translation was of a self-loop with its pass test (EmitPassTest).</summary>
+    public bool LastPassTested;
 
     /// <summary>Reads of the block without a test (HostFaults), as the assembler list has them (instruction index,
     /// guest instruction, flags in the host there), and after assembly as LastSites: offset in the block's code,
@@ -604,18 +606,19 @@ internal sealed partial class Translator
         if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
         else afterChecks = blockEntry; // (one label per instruction)
         if (holding == groups.Count && !lockedChecks) loopEntry = afterChecks; // every check still holds
-        loopFlags = null;
-        if (holding == groups.Count && !lockedChecks && LoopFlagsWriter(insns, kinds, p) is { } lw)
+        curKinds = kinds;
+        passTest = -1;
+        lastPass = false;
+        if (holding == groups.Count && !lockedChecks && PassTestAt(insns, kinds, p) is var pt && pt >= 0)
         {
-            // The loop keeps the guest flags in host RFLAGS across its back edge (LoopBack): they are loaded once
-            // per entry, and the body runs as after a flag write (every exit stores them).
+            // The loop keeps the guest flags in host RFLAGS across its back edge (EmitPassTest): they are loaded
+            // once per entry, and the body runs as after a flag write (every exit stores them).
             FlagsInHost();
             loopEntry = a.CreateLabel();
             a.Label(ref loopEntry);
             loc = FLoc.HostDirty;
-            loopFlags = lw;
+            passTest = pt;
         }
-        curKinds = kinds;
         if (joins.Length < p) joins = new Join[p * 2];
         else Array.Clear(joins, 0, p);
         forwards.Clear();
@@ -625,8 +628,10 @@ internal sealed partial class Translator
             // A join is reached with the pointer stored on the taken side (the branch flushed it).
             if (joins[i].Pending) { FlushX87Ptr(); MergeAt(i); }
             if (kinds[i] != K.X87 && !StaysInBlock(insns[i], kinds[i])) FlushX87Ptr();
+            if (i == passTest) EmitPassTest(p);
             EmitOne(insns[i], kinds[i], i, p);
         }
+        if (passTest >= 0) EmitLastPass(insns, kinds, p);
         if (!IsTerminator(kinds[p - 1]))
         {
             FlushX87Ptr();
@@ -695,6 +700,7 @@ internal sealed partial class Translator
         for (int i = 0; i < bytes.Count; i++) dst[i] = bytes[i];
         jit.Commit(bytes.Count);
         LastLength = bytes.Count;
+        LastPassTested = passTest >= 0;
         if (Jit.Debug)
         {
             Console.Error.WriteLine($"jit: block {jit.TranslatedCount} at {blk.Start:x8} ({p} of {n}) -> {rip:x}");
@@ -828,17 +834,27 @@ internal sealed partial class Translator
                 else midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
                 return;
             }
-            case K.Jcc when loopFlags is { } w && ins.NearBranch32 == currentBlock!.Start:
+            case K.Jcc when passTest >= 0:
             {
-                // Every back edge of such a block comes here (loopEntry expects the flags in the host): they are the
-                // CMP's, in the host unless something after it stored them (then loaded again).
+                // The back edge of a loop whose pass was tested at passTest. Main pass: charge the pass (LEA leaves
+                // RFLAGS alone) and branch straight to loopEntry on the guest's own flags, unsaved; the way out needs
+                // no budget test (the pass test saw this pass fit). Last pass: charge it and leave at the loop's start.
                 FlagsInHost();
+                if (!lastPass)
+                {
+                    a.lea(r11, __[r11 - count]);
+                    BranchIf(ins.ConditionCode, loopEntry);
+                    SaveIfDirty();
+                    DispatchConst((uint)ins.NextIP, 0, charged: true);
+                    return;
+                }
+                SaveIfDirty();
                 var back = a.CreateLabel();
                 BranchIf(ins.ConditionCode, back);
-                SaveIfDirty();
                 DispatchConst((uint)ins.NextIP, count);
                 a.Label(ref back);
-                LoopBack(w, count);
+                a.lea(r11, __[r11 - count]);
+                a.jmp(ExitTo(ins.NearBranch32));
                 return;
             }
             case K.Jcc:
@@ -927,7 +943,7 @@ internal sealed partial class Translator
 
     void EmitMem(in Instruction ins, int i)
     {
-        bool direct = accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d (or a site)
+        bool direct = !lastPass && accCount[i] == 1 && accs[accFirst[i]].Direct; // [r14+base+disp]: checked at entry, no r8d (or a site)
         bool site = false;
         if (direct) accNext[i]++;
         else
@@ -1172,9 +1188,12 @@ internal sealed partial class Translator
     /// <summary>COMPAT32_JIT_DIRECT=0: every access computes its address into r8d (Acc.Direct off; to compare).</summary>
     static readonly bool DirectOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_DIRECT") != "0";
 
+    /// <summary>Instruction i's access c was checked at block entry (never in a loop's last pass: EmitLastPass).</summary>
+    bool HoistedAcc(int i, int c) => !lastPass && c < accCount[i] && accs[accFirst[i] + c].Hoisted;
+
     bool AllHoisted(int i)
     {
-        for (int c = 0; c < accCount[i]; c++) if (!accs[accFirst[i] + c].Hoisted) return false;
+        for (int c = 0; c < accCount[i]; c++) if (!HoistedAcc(i, c)) return false;
         return true;
     }
 
@@ -1538,9 +1557,11 @@ internal sealed partial class Translator
         return true;
     }
 
-    /// <summary>Instruction i's access c may go without a test (ReadSite, WriteSite; nothing consumed).</summary>
+    /// <summary>Instruction i's access c may go without a test (ReadSite, WriteSite; nothing consumed). Never in a
+    /// loop's last pass (EmitLastPass): a page this thread's checked-at-entry access faulted on while its protection
+    /// was being reduced stays open in the host until HostFaults.Drain, so only the permission bytes are sure there.</summary>
     bool SiteAt(int i, int c, Register seg, bool write) =>
-        (write ? jit.ElideWrites : jit.Elide) && seg is Register.DS or Register.SS && !(c < accCount[i] && accs[accFirst[i] + c].Hoisted);
+        !lastPass && (write ? jit.ElideWrites : jit.Elide) && seg is Register.DS or Register.SS && !HoistedAcc(i, c);
 
     /// <summary>COMPAT32_JIT_WRITEHOIST=1: writes the host checks are still checked at block entry where they can be.</summary>
     static readonly bool WriteSitesUnhoisted = Environment.GetEnvironmentVariable("COMPAT32_JIT_WRITEHOIST") != "1";
@@ -1564,7 +1585,7 @@ internal sealed partial class Translator
     void Check(int size, bool write, int i, int span = 0x1000)
     {
         int c = accNext[i]++;
-        if (c < accCount[i] && accs[accFirst[i] + c].Hoisted) return; // checked at block entry
+        if (HoistedAcc(i, c)) return; // checked at block entry
         var l = SlowLabelAt(i);
         if (size == 1 || span != 0x1000) { ExactCheck(size, write, span, l); return; }
         // One test: the page of the last byte and the one below allow the access (AddressSpace's pair bits), so it
@@ -1748,11 +1769,14 @@ internal sealed partial class Translator
     /// <summary>Block end with a known successor: count the block, then jump to the successor's host code
     /// through the shared lookup table, or leave (budget spent, a stop requested, successor not translated).
     /// The slot is read with one load, tag and code address together (JitCode), RIP-relative.</summary>
-    void DispatchConst(uint target, int count)
+    void DispatchConst(uint target, int count, bool charged = false)
     {
         var exit = ExitTo(target);
-        a.sub(r11, count);
-        a.jle(exit);
+        if (!charged)
+        {
+            a.sub(r11, count);
+            a.jle(exit);
+        }
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
         a.jne(exit);
         if (target == currentBlock!.Start)
@@ -1790,43 +1814,88 @@ internal sealed partial class Translator
         a.jmp(r9);
     }
 
-    /// <summary>The CMP or TEST of registers and immediates right before a block-ending Jcc back to the block's start,
-    /// or null. Its flags are then all the loop carries across its back edge, and running it again on the same
-    /// registers gives them again, bit for bit (AF after TEST too: the same host instruction on the same operands).</summary>
-    static Instruction? LoopFlagsWriter(Instruction[] insns, K[] kinds, int p)
+    /// <summary>Where a loop onto its own start tests its budget and stop flag (EmitPassTest), or -1: right before an
+    /// instruction that writes all six arithmetic flags and reads none, with no memory operand (so it cannot fault
+    /// and nothing sees what the test did to RFLAGS): ADD, SUB, CMP, AND, OR, XOR, TEST, NEG of registers and
+    /// immediates (the logic ones clear AF on the host, as the interpreter has it). The last such instruction, so
+    /// the part written twice (the last pass's copy, EmitLastPass) is short; only plain instructions after it (no
+    /// branch, no x87/SSE/MMX gate, no string loop), and no forward branch from before it may land after it (that
+    /// path would skip the test).</summary>
+    int PassTestAt(Instruction[] insns, K[] kinds, int p)
     {
-        if (p < 2 || kinds[p - 1] != K.Jcc || kinds[p - 2] != K.Generic) return null;
-        var w = insns[p - 2];
-        if (insns[p - 1].NearBranch32 != (uint)insns[0].IP || w.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test)) return null;
-        for (int k = 0; k < w.OpCount; k++)
+        if (!PassTestOn || p < 2 || kinds[p - 1] != K.Jcc || insns[p - 1].NearBranch32 != (uint)insns[0].IP) return -1;
+        // No access before it may rely on the entry checks (loopEntry skips them): a stop request (a page that lost
+        // an access) is seen at the test, and only the pass under way when it came may use them after it.
+        int h = 0;
+        while (h < p && !AnyHoisted(h)) h++;
+        int j = -1;
+        for (int i = p - 2; i >= 0 && p - 1 - i <= MaxLastPass; i--)
         {
-            var kind = w.GetOpKind(k);
-            if (kind == OpKind.Register ? !w.GetOpRegister(k).IsGPR32() : kind is not (OpKind.Immediate8 or OpKind.Immediate32 or OpKind.Immediate8to32))
-                return null;
+            ref readonly var w = ref insns[i];
+            if (i <= h && kinds[i] == K.Generic && MemOp(w) < 0 && NeedIn(w, ArithBits) == 0
+                && w.Mnemonic is Mnemonic.Add or Mnemonic.Sub or Mnemonic.Cmp or Mnemonic.And or Mnemonic.Or or Mnemonic.Xor
+                    or Mnemonic.Test or Mnemonic.Neg) { j = i; break; }
+            if (kinds[i] is not (K.Generic or K.Lea or K.Nop)) return -1;
         }
-        return w;
+        if (j < 0) return -1;
+        for (int i = 0; i < j; i++)
+            if (kinds[i] == K.Jcc && ForwardTarget(insns[i], i, p) > j) return -1;
+        return j;
     }
 
-    /// <summary>Set for a block whose loop carries its flags in the host (LoopFlagsWriter's instruction).</summary>
-    Instruction? loopFlags;
-
-    /// <summary>A self-loop's back edge with the guest flags in host RFLAGS (not stored: the store was a fifth of a
-    /// tight loop's instructions, and intloop- and sieve-like loops are throughput-bound). The budget and stop tests
-    /// clobber RFLAGS, so the loop's CMP/TEST runs again before the jump back, and before the flags are stored on
-    /// the way out.</summary>
-    void LoopBack(in Instruction w, int count)
+    bool AnyHoisted(int i)
     {
-        var stop = a.CreateLabel();
-        a.sub(r11, count);
-        a.jle(stop);
+        for (int c = 0; c < accCount[i]; c++) if (accs[accFirst[i] + c].Hoisted) return true;
+        return false;
+    }
+
+    /// <summary>Longest tail a loop's last pass repeats (EmitLastPass).</summary>
+    const int MaxLastPass = 32;
+    /// <summary>COMPAT32_JIT_PASSTEST=0: self-loops store their flags and test at the back edge (to compare).</summary>
+    static readonly bool PassTestOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_PASSTEST") != "0";
+
+    /// <summary>The instruction a loop's pass test stands before (PassTestAt), or -1; and whether the last pass's
+    /// copy is being written.</summary>
+    int passTest;
+    bool lastPass;
+    Label lastPassLabel;
+    int[] passAccNext = Array.Empty<int>();
+
+    /// <summary>A self-loop's budget and stop tests, inside the pass where the guest flags are dead (the next
+    /// instruction writes them all, reads none and cannot fault), instead of at the back edge where they are live
+    /// and would have to be stored (a fifth of a tight loop's instructions). They decide whether this pass is the
+    /// last: if so, the rest of it runs from a second copy (EmitLastPass) that ends as any block does, leaving at the
+    /// same instruction as the interpreter (budgets are charged per pass, the same count, at the back edge, by LEA).
+    /// A stop request is seen one partial pass later than at the edge: the processor leaves at the end of that
+    /// pass, before re-entering its code.</summary>
+    void EmitPassTest(int count)
+    {
+        FlushX87Ptr();
+        lastPassLabel = a.CreateLabel();
+        a.cmp(r11, count);
+        a.jle(lastPassLabel);
         a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(stop);
-        a.AddInstruction(HostForm(w));
-        a.jmp(loopEntry);
-        a.Label(ref stop);
-        a.AddInstruction(HostForm(w));
-        StoreFlags(Jit.OffFlags);
-        a.jmp(ExitTo(currentBlock!.Start));
+        a.jne(lastPassLabel);
+        loc = FLoc.Saved; // (not so, but dead: the next instruction writes every flag, and cannot leave before)
+        if (passAccNext.Length < count) passAccNext = new int[count * 2];
+        Array.Copy(accNext, passAccNext, count);
+    }
+
+    /// <summary>The last pass's copy of the loop from its pass test on: the same instructions, each access checked at
+    /// its instruction against the permission bytes (not by the entry checks nor by the host: the stop request may be
+    /// a page's lost access, SiteAt), the flags' liveness planned again for those exits, ending with the back edge to
+    /// the loop's start as an exit.</summary>
+    void EmitLastPass(Instruction[] insns, K[] kinds, int p)
+    {
+        lastPass = true;
+        PlanFlags(insns, kinds, p);
+        var l = lastPassLabel;
+        a.Label(ref l);
+        loc = FLoc.Saved;
+        curSlowIndex = -1;
+        Array.Copy(passAccNext, accNext, p);
+        for (int i = passTest; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
+        lastPass = false;
     }
 
     /// <summary>Block end with the successor in r10d (RET, indirect JMP/CALL).</summary>
