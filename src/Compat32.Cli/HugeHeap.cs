@@ -34,10 +34,8 @@ internal static unsafe partial class HugeHeap
         if (!OperatingSystem.IsLinux() || Environment.GetEnvironmentVariable("COMPAT32_HUGE_HEAP") == "0") return;
         try
         {
-            string mode = File.ReadAllText("/sys/kernel/mm/transparent_hugepage/enabled");
-            if (!mode.Contains("[madvise]") && !mode.Contains("[always]")) return;
-            ulong huge = ulong.TryParse(File.ReadAllText("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size").Trim(), out ulong h)
-                && h >= 4096 && (h & (h - 1)) == 0 ? h : 2UL << 20;
+            if (!Compat32.Memory.Thp.ForMadvise) return;
+            ulong huge = Compat32.Memory.Thp.PmdSize;
             var probe = new byte[16];
             ulong at;
             fixed (byte* p = probe) at = (ulong)p;

@@ -83,7 +83,7 @@ public sealed class HostThpFactAttribute : FactAttribute
 {
     public HostThpFactAttribute() { if (WhyNot() is { } why) Skip = why; }
 
-    static string? WhyNot()
+    internal static string? WhyNot()
     {
         if (!OperatingSystem.IsLinux()) return "not a Linux host";
         try
@@ -94,4 +94,10 @@ public sealed class HostThpFactAttribute : FactAttribute
         }
         catch (IOException e) { return "no transparent huge pages on this host: " + e.Message; }
     }
+}
+
+/// <summary>HostThpFact's theory.</summary>
+public sealed class HostThpTheoryAttribute : TheoryAttribute
+{
+    public HostThpTheoryAttribute() { if (HostThpFactAttribute.WhyNot() is { } why) Skip = why; }
 }

@@ -13,7 +13,7 @@ public static class MmCalls
 {
     public const uint PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_GROWSDOWN = 0x01000000, PROT_GROWSUP = 0x02000000;
     public const uint MAP_SHARED = 1, MAP_PRIVATE = 2, MAP_SHARED_VALIDATE = 3, MAP_TYPE = 0xF, MAP_FIXED = 0x10,
-        MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_FIXED_NOREPLACE = 0x100000;
+        MAP_ANONYMOUS = 0x20, MAP_GROWSDOWN = 0x100, MAP_STACK = 0x20000, MAP_FIXED_NOREPLACE = 0x100000;
     /// <summary>LEGACY_MAP_MASK (include/linux/mman.h): what MAP_SHARED_VALIDATE accepts.</summary>
     const uint LegacyMapMask = MAP_SHARED | MAP_PRIVATE | MAP_FIXED | MAP_ANONYMOUS | 0x800 /* DENYWRITE */ |
         0x1000 /* EXECUTABLE */ | 0x4000000 /* UNINITIALIZED */ | MAP_GROWSDOWN | 0x2000 /* LOCKED */ |
@@ -156,6 +156,10 @@ public static class MmCalls
                 return (int)at;
             }
             m.Map(at, (uint)alen, ToProt(prot), name);
+            // Anonymous, writable, not a stack (MAP_STACK: glibc's thread stacks, touched only at their top): host
+            // huge pages under it (the host's page size only; Linux 6.7 stopped giving MAP_STACK ones for the same reason).
+            if ((file == null || devZero) && (prot & PROT_WRITE) != 0 && (flags & (MAP_GROWSDOWN | MAP_STACK)) == 0)
+                m.AdviseHuge(at, (uint)alen);
             if (file != null && !devZero)
             {
                 var v = m.FindVma(at)!;
@@ -383,6 +387,18 @@ public static class MmCalls
                     break;
                 case MADV_KEEPONFORK:
                     m.ForEachVma(addr, end, v => { v.WipeOnFork = false; return 0; });
+                    break;
+                case MADV_HUGEPAGE:
+                    // The guest's own request, on its private anonymous memory: the host's huge pages under it.
+                    m.ForEachVma(addr, end, v =>
+                    {
+                        if (!v.Shared && v.File == null && v.Image == null)
+                            m.AdviseHuge(Math.Max(v.Start, addr), (uint)(Math.Min(v.EndL, end) - Math.Max(v.Start, addr)));
+                        return 0;
+                    });
+                    break;
+                case MADV_NOHUGEPAGE:
+                    m.NoHuge(addr, end);
                     break;
             }
             return r != 0 ? r : unmapped;
