@@ -1358,6 +1358,35 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit!.PassTested > 0, "the loop was not translated with its pass test");
     }
 
+    /// <summary>A loop whose reads before its last full flag write rely on its entry checks (two through one register
+    /// that does not move: checked once at block entry) cannot test its pass there (a stop request would come too
+    /// late for them); it tests at its back edge, after its CMP, which runs again after the tests (LoopBack).</summary>
+    [Fact]
+    public void LoopsWhoseEarlyReadsUseEntryChecksTestAtTheirBackEdge()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.mov(ecx, 0);
+            a.mov(eax, 0x7FFFFFF0);
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi]);
+            a.mov(ebx, __dword_ptr[esi + 4]);
+            a.add(eax, edx);
+            a.adc(eax, ebx);
+            a.inc(ecx);
+            a.cmp(ecx, 30);
+            a.jne(loop);
+            a.hlt();
+        });
+        void Fill(M m) { m.Mem.Poke(Data, BitConverter.GetBytes(0x7FFFFFFFu)); m.Mem.Poke(Data + 4, BitConverter.GetBytes(3u)); }
+        for (long budget = 1; budget <= 70; budget++) Both(code, budget: budget, setup: Fill).Dispose();
+        using var j = Both(code, budget: 10_000, setup: Fill);
+        Assert.True(j.Cpu.Retired > 150, $"the loop ran {j.Cpu.Retired} instructions");
+        Assert.Equal(0, j.Cpu.Jit!.PassTested);
+    }
+
     /// <summary>A #PF at the head of a loop testing its pass (its first access, before any flag write in that pass)
     /// sees the flags the previous pass left, CF from its ADD under DEC's others, as the interpreter has them.</summary>
     [Fact]

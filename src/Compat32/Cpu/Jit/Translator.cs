@@ -609,15 +609,20 @@ internal sealed partial class Translator
         curKinds = kinds;
         passTest = -1;
         lastPass = false;
-        if (holding == groups.Count && !lockedChecks && PassTestAt(insns, kinds, p) is var pt && pt >= 0)
+        loopFlags = null;
+        if (holding == groups.Count && !lockedChecks)
         {
-            // The loop keeps the guest flags in host RFLAGS across its back edge (EmitPassTest): they are loaded
-            // once per entry, and the body runs as after a flag write (every exit stores them).
-            FlagsInHost();
-            loopEntry = a.CreateLabel();
-            a.Label(ref loopEntry);
-            loc = FLoc.HostDirty;
-            passTest = pt;
+            passTest = PassTestAt(insns, kinds, p);
+            if (passTest < 0) loopFlags = LoopFlagsWriter(insns, kinds, p);
+            if (passTest >= 0 || loopFlags != null)
+            {
+                // The loop keeps the guest flags in host RFLAGS across its back edge (EmitPassTest, else LoopBack):
+                // they are loaded once per entry, and the body runs as after a flag write (every exit stores them).
+                FlagsInHost();
+                loopEntry = a.CreateLabel();
+                a.Label(ref loopEntry);
+                loc = FLoc.HostDirty;
+            }
         }
         if (joins.Length < p) joins = new Join[p * 2];
         else Array.Clear(joins, 0, p);
@@ -855,6 +860,19 @@ internal sealed partial class Translator
                 a.Label(ref back);
                 a.lea(r11, __[r11 - count]);
                 a.jmp(ExitTo(ins.NearBranch32));
+                return;
+            }
+            case K.Jcc when loopFlags is { } w && ins.NearBranch32 == currentBlock!.Start:
+            {
+                // Every back edge of such a block comes here (loopEntry expects the flags in the host): they are the
+                // CMP's, in the host unless something after it stored them (then loaded again).
+                FlagsInHost();
+                var back = a.CreateLabel();
+                BranchIf(ins.ConditionCode, back);
+                SaveIfDirty();
+                DispatchConst((uint)ins.NextIP, count);
+                a.Label(ref back);
+                LoopBack(w, count);
                 return;
             }
             case K.Jcc:
@@ -1896,6 +1914,45 @@ internal sealed partial class Translator
         Array.Copy(passAccNext, accNext, p);
         for (int i = passTest; i < p; i++) EmitOne(insns[i], kinds[i], i, p);
         lastPass = false;
+    }
+
+    /// <summary>The CMP or TEST of registers and immediates right before a block-ending Jcc back to the block's start,
+    /// or null. Its flags are then all the loop carries across its back edge, and running it again on the same
+    /// registers gives them again, bit for bit (AF after TEST too: the same host instruction on the same operands).</summary>
+    static Instruction? LoopFlagsWriter(Instruction[] insns, K[] kinds, int p)
+    {
+        if (p < 2 || kinds[p - 1] != K.Jcc || kinds[p - 2] != K.Generic) return null;
+        var w = insns[p - 2];
+        if (insns[p - 1].NearBranch32 != (uint)insns[0].IP || w.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test)) return null;
+        for (int k = 0; k < w.OpCount; k++)
+        {
+            var kind = w.GetOpKind(k);
+            if (kind == OpKind.Register ? !w.GetOpRegister(k).IsGPR32() : kind is not (OpKind.Immediate8 or OpKind.Immediate32 or OpKind.Immediate8to32))
+                return null;
+        }
+        return w;
+    }
+
+    /// <summary>Set for a block whose loop carries its flags in the host (LoopFlagsWriter's instruction).</summary>
+    Instruction? loopFlags;
+
+    /// <summary>A self-loop's back edge with the guest flags in host RFLAGS (not stored: the store was a fifth of a
+    /// tight loop's instructions, and intloop- and sieve-like loops are throughput-bound). The budget and stop tests
+    /// clobber RFLAGS, so the loop's CMP/TEST runs again before the jump back, and before the flags are stored on
+    /// the way out.</summary>
+    void LoopBack(in Instruction w, int count)
+    {
+        var stop = a.CreateLabel();
+        a.sub(r11, count);
+        a.jle(stop);
+        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
+        a.jne(stop);
+        a.AddInstruction(HostForm(w));
+        a.jmp(loopEntry);
+        a.Label(ref stop);
+        a.AddInstruction(HostForm(w));
+        StoreFlags(Jit.OffFlags);
+        a.jmp(ExitTo(currentBlock!.Start));
     }
 
     /// <summary>Block end with the successor in r10d (RET, indirect JMP/CALL).</summary>
