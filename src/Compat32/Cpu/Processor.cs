@@ -60,7 +60,7 @@ public sealed unsafe partial class Processor
         Space = CodeSpace.Of(mem);
         Cache = Space.Cache;
         Space.Attach(this);
-        Jit = Jit.Create(Space, jitThreshold ?? Jit.DefaultThreshold, model.Effective);
+        Jit = Jit.Create(Space, jitThreshold ?? Jit.DefaultThreshold, model.Effective, compareFlagsKept: model.Vendor == CpuVendor.Amd);
     }
 
     /// <summary>Switch to another address space (execve).</summary>
@@ -463,6 +463,7 @@ public sealed unsafe partial class Processor
         if (x != Register.None) a += S.R[RegNum[(int)x]] * (uint)ins.MemoryIndexScale;
         if (ins.MemoryDisplSize == 2 || RegSize[(int)b] == 2 || RegSize[(int)x] == 2) a = Addr16(ins);
         if (segmented) return SegAddress(ins, a);
+        if (a > 0xFFFFFFF0u && OperandWraps(ins, a)) return 0;
         var seg = ins.MemorySegment;
         if (seg == Register.FS) a = FlatFsGs(CpuState.FS, a);
         else if (seg == Register.GS) a = FlatFsGs(CpuState.GS, a);
@@ -537,6 +538,7 @@ public sealed unsafe partial class Processor
     {
         if (segmented) { PushSeg(v, 4); return; }
         uint sp = S.R[CpuState.ESP] - 4;
+        if (sp > 0xFFFFFFFCu && LimitWraps(sp, 4, true)) return;
         WriteU32(sp + S.SegBase[CpuState.SS], v);
         if (!Faulted) S.R[CpuState.ESP] = sp;
     }
@@ -544,6 +546,7 @@ public sealed unsafe partial class Processor
     {
         if (segmented) { PushSeg(v, 2); return; }
         uint sp = S.R[CpuState.ESP] - 2;
+        if (sp == 0xFFFFFFFFu && LimitWraps(sp, 2, true)) return;
         WriteU16(sp + S.SegBase[CpuState.SS], v);
         if (!Faulted) S.R[CpuState.ESP] = sp;
     }
@@ -551,6 +554,7 @@ public sealed unsafe partial class Processor
     uint Pop32()
     {
         if (segmented) return PopSeg(4);
+        if (S.R[CpuState.ESP] > 0xFFFFFFFCu && LimitWraps(S.R[CpuState.ESP], 4, true)) return 0;
         uint v = ReadU32(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
         if (!Faulted) S.R[CpuState.ESP] += 4;
         return v;
@@ -558,6 +562,7 @@ public sealed unsafe partial class Processor
     ushort Pop16()
     {
         if (segmented) return (ushort)PopSeg(2);
+        if (S.R[CpuState.ESP] == 0xFFFFFFFFu && LimitWraps(S.R[CpuState.ESP], 2, true)) return 0;
         ushort v = ReadU16(S.R[CpuState.ESP] + S.SegBase[CpuState.SS]);
         if (!Faulted) S.R[CpuState.ESP] += 2;
         return v;

@@ -1,4 +1,8 @@
+using System.Runtime.Intrinsics.X86;
+using System.Text;
+using Compat32.Cpu;
 using Xunit;
+using Xunit.Abstractions;
 
 namespace Compat32.Tests.Harness;
 
@@ -6,6 +10,9 @@ namespace Compat32.Tests.Harness;
 /// The host kernel itself as the reference, where it runs i386 programs (IA32 emulation compiled in and enabled,
 /// and no binfmt_misc handler standing in for it): the true Linux behaviour where qemu-i386 is wrong or hangs
 /// (vfork sharing memory, robust futexes). Elsewhere the tests that need it are reported skipped with the reason.
+/// The host CPU is the reference only for what the vendors share or where a model's vendor is the host's: elsewhere
+/// a test names the parts of its guest's output that are one vendor's (VendorSpecific), which are left out of the
+/// comparison and said so in the test output.
 /// </summary>
 public static class NativeI386
 {
@@ -37,12 +44,79 @@ public static class NativeI386
     }
 
     /// <summary>compat32 against the host kernel: stdout, stderr and exit status identical.</summary>
-    public static void AssertSame(string prog, IReadOnlyList<string> args, Differential.Options? o = null)
+    public static void AssertSame(string prog, IReadOnlyList<string> args, Differential.Options? o = null) =>
+        AssertSame(prog, args, o, [], null);
+
+    /// <summary>The host CPU's vendor (CPUID leaf 0; Hygon's counts as AMD's), null off x86 or for another vendor.</summary>
+    public static CpuVendor? HostVendor => hostVendor.Value;
+    static readonly Lazy<CpuVendor?> hostVendor = new(() =>
     {
+        if (!X86Base.IsSupported) return null;
+        var (_, b, c, d) = X86Base.CpuId(0, 0);
+        string v = string.Concat(new[] { b, d, c }.Select(r => Encoding.ASCII.GetString(BitConverter.GetBytes(r))));
+        return v switch { "GenuineIntel" => CpuVendor.Intel, "AuthenticAMD" or "HygonGenuine" => CpuVendor.Amd, _ => null };
+    });
+
+    /// <summary>The host CPU has AMD's misaligned SSE mode (CPUID 8000_0001h:ECX[7] MisAlignSse): MXCSR bit 17 (MM)
+    /// is writable there, so FXSAVE's MXCSR_MASK shows it. No model has it.</summary>
+    public static bool HostMisalignSse => X86Base.IsSupported && (uint)X86Base.CpuId(unchecked((int)0x80000000), 0).Eax >= 0x80000001u
+        && (X86Base.CpuId(unchecked((int)0x80000001), 0).Ecx & 1 << 7) != 0;
+
+    /// <summary>A part of a guest's output that is one vendor's (or one host's) rather than the architecture's: the
+    /// title line the guest prints, with the lines after it that start with a space, and why it is left out.</summary>
+    public sealed record Section(string Title, string Why);
+
+    /// <summary>The sections named where the model's vendor is not the host CPU's (none where they are the same: then
+    /// everything is compared).</summary>
+    public static Section[] VendorSpecific(CpuModel model, params string[] titles) =>
+        HostVendor == model.Vendor ? []
+        : [.. titles.Select(t => new Section(t, $"the {model.Name} model follows {Name(model.Vendor)}, the host CPU is {(HostVendor is { } v ? Name(v) + "'s" : "neither vendor's")}"))];
+
+    static string Name(CpuVendor v) => v == CpuVendor.Amd ? "AMD" : "Intel";
+
+    /// <summary>AssertSame with the sections leftOut removed from both outputs, each said in the test output (log) and
+    /// in a failure's message; a section the native run does not print fails the test (the guest and the test
+    /// disagree on its title, and the filter would compare nothing).</summary>
+    public static void AssertSame(string prog, IReadOnlyList<string> args, Differential.Options? o, IReadOnlyCollection<Section> leftOut, ITestOutputHelper? log)
+    {
+        if (leftOut.Count > 0 && log == null) throw new ArgumentException("what is left out of a comparison must be said in the test output");
         var n = Run(prog, args, o);
         var c = Differential.RunCompat32(prog, args, o);
-        Assert.True(n.Out == c.Out && n.ExitCode == c.ExitCode && (o?.CompareStderr == false || n.Err == c.Err),
-            $"{Path.GetFileName(prog)} {string.Join(' ', args)}: differs from the host kernel\n--- native (exit {n.ExitCode}):\n{n.Out}{n.Err}\n--- compat32 (exit {c.ExitCode}):\n{c.Out}{c.Err}");
+        string label = $"{Path.GetFileName(prog)} {string.Join(' ', args)}";
+        var note = new StringBuilder();
+        foreach (var s in leftOut)
+        {
+            note.Append($"left out of the comparison with the host kernel: \"{s.Title}\" ({s.Why})\n");
+            log!.WriteLine($"{label}: left out of the comparison with the host kernel: \"{s.Title}\" ({s.Why})");
+        }
+        string nOut = Without(n.Out, leftOut, out var absent), cOut = Without(c.Out, leftOut, out _);
+        Assert.True(absent.Count == 0 || n.ExitCode != 0, $"{label}: the native run printed no section \"{string.Join("\", \"", absent)}\" to leave out:\n{n.Out}");
+        Assert.True(nOut == cOut && n.ExitCode == c.ExitCode && (o?.CompareStderr == false || n.Err == c.Err),
+            $"{label}: differs from the host kernel\n{note}--- native (exit {n.ExitCode}):\n{nOut}{n.Err}\n--- compat32 (exit {c.ExitCode}):\n{cOut}{c.Err}");
+    }
+
+    /// <summary>The output without the sections (each title line and the indented lines under it), a marker line in
+    /// the place of each; absent: the titles not found.</summary>
+    static string Without(string output, IReadOnlyCollection<Section> sections, out List<string> absent)
+    {
+        absent = [.. sections.Select(s => s.Title)];
+        if (sections.Count == 0) return output;
+        var sb = new StringBuilder();
+        bool skipping = false;
+        foreach (var line in output.Split('\n'))
+        {
+            if (skipping && line.StartsWith(' ')) continue;
+            skipping = false;
+            if (sections.Any(s => s.Title == line))
+            {
+                absent.Remove(line);
+                sb.Append($"[left out: {line}]\n");
+                skipping = true;
+                continue;
+            }
+            sb.Append(line).Append('\n');
+        }
+        return sb.ToString(0, Math.Max(0, sb.Length - 1));
     }
 }
 

@@ -1,6 +1,7 @@
-/* A 10-byte x87 store (FSTP m80, FBSTP) into the last bytes of a page whose next page is unmapped: the host CPU stores
- * the low 8 bytes and then the top 2, so when only the top 2 cross, the low 8 are written before the fault
- * (instruction fuzzer seed 8700001479: fstp tbyte ptr [30002FF7h] at the end of the data pages). FSTP m64 beside it. */
+/* A 10-byte x87 store (FSTP m80, FBSTP) into the last bytes of a page whose next page is unmapped: the Intel host
+ * stores the low 8 bytes and then the top 2, so when only the top 2 cross, the low 8 are written before the fault
+ * (instruction fuzzer seed 8700001479: fstp tbyte ptr [30002FF7h] at the end of the data pages); the AMD host writes
+ * nothing then. Each model does as its vendor. FSTP m64 beside it. */
 #define _GNU_SOURCE
 #include <stdio.h>
 #include <stdint.h>

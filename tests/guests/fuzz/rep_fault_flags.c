@@ -1,6 +1,6 @@
 /* REPE/REPNE CMPS and SCAS that fault after some iterations (found by the instruction fuzzer): ECX/ESI/EDI say how
- * far it got, and EFLAGS are still those from before the instruction, as on the host CPU (compat32 had the flags of
- * the last completed comparison). */
+ * far it got; EFLAGS are still those from before the instruction on the Intel host, those of the last completed
+ * comparison on the AMD host. Each model does as its vendor. */
 #define _GNU_SOURCE
 #include <signal.h>
 #include <setjmp.h>

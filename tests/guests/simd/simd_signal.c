@@ -26,13 +26,15 @@ static void usr1(int sig, siginfo_t *si, void *ctx)
     ucontext_t *uc = ctx;
     uint8_t *f = fx(uc);
     unsigned short magic = *(unsigned short *)((uint8_t *)uc->uc_mcontext.fpregs + 110);
-    printf("frame: magic %04x mxcsr %08x mask %08x handler mxcsr %08x\n", magic, *(uint32_t *)(f + 24), *(uint32_t *)(f + 28), getmxcsr());
+    printf("frame: magic %04x mxcsr %08x handler mxcsr %08x\n", magic, *(uint32_t *)(f + 24), getmxcsr());
     for (int i = 0; i < 8; i++)
     {
         printf(" xmm%d", i);
         for (int k = 0; k < 16; k++) printf("%02x", f[160 + 16 * i + k]);
         printf("\n");
     }
+    /* its own section: a CPU with AMD's misaligned SSE mode adds bit 17 (MM) */
+    printf("fxsave MXCSR_MASK:\n  %08x\n", *(uint32_t *)(f + 28));
     /* what sigreturn must bring back */
     for (int k = 0; k < 16; k++) f[160 + 16 * 3 + k] = 0xA0 + k;
     *(uint32_t *)(f + 24) = 0x5F80 | 0x3; /* RC down, IE and DE flags */

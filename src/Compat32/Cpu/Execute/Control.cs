@@ -15,15 +15,17 @@ public sealed unsafe partial class Processor
                 if (ins.Op0Register.IsSegmentRegister())
                 {
                     uint sel = S.Sel[ins.Op0Register.GetNumber()];
-                    if (size == 4)
+                    if (size == 4 && Model.Vendor == CpuVendor.Intel)
                     {
-                        // Recent Intel cores write only the low 16 bits of the 4-byte slot (SDM PUSH).
+                        // Recent Intel cores write only the low 16 bits of the 4-byte slot (SDM PUSH, which allows
+                        // either); the AMD host writes the whole slot, the selector zero-extended (Push32 below).
                         uint sp4 = S.R[CpuState.ESP] - 4;
                         uint at = StackAddr(sp4, 4, true);
                         if (Faulted) return;
                         WriteU16(at, (ushort)sel);
                         if (!Faulted) SetSp(sp4);
                     }
+                    else if (size == 4) Push32(sel);
                     else Push16((ushort)sel);
                     return;
                 }

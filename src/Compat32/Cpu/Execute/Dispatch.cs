@@ -226,7 +226,11 @@ public sealed unsafe partial class Processor
 
             default:
                 if (ins.IsInvalid) { RaiseUD(); break; }
-                if (IsHintNop(ins)) break;
+                if (IsHintNop(ins))
+                {
+                    if (PrefetchRegisterUD(ins)) RaiseUD();
+                    break;
+                }
                 if (!ExecuteExtended(ref ins)) RaiseUD();
                 break;
         }
@@ -235,13 +239,19 @@ public sealed unsafe partial class Processor
     /// <summary>The hint-NOP space 0F 0D and 0F 18-0F 1F (SDM vol. 2 "NOP", "PREFETCHh", "Reserved NOP"; APM vol. 3
     /// PREFETCH): with any prefix, register or memory operand, these do nothing and touch no memory on the parts
     /// modelled (their MPX, CET, CLDEMOTE meanings are NOPs while those are off or absent). Checked natively on an
-    /// Intel host: every form runs; AMD documents the same for 0F 18-1F and PREFETCH/PREFETCHW. Iced names every
+    /// Intel host: every form runs; on AMD all but 0F 0D with a register operand (PrefetchRegisterUD). Iced names every
     /// form there (but NOP, ENDBR and the prefetches the switch takes first) one of these mnemonics: IcedCountsTests
     /// checks that against Iced's opcode tables, which take about 2 MB and milliseconds to build at run time.</summary>
     internal static bool IsHintNop(in Instruction ins) => ins.Mnemonic is Mnemonic.Reservednop or Mnemonic.Prefetch
         or Mnemonic.Prefetchwt1 or Mnemonic.Prefetchit0 or Mnemonic.Prefetchit1 or Mnemonic.Cldemote
         or Mnemonic.Rdsspd or Mnemonic.Rdsspq or Mnemonic.Bndldx or Mnemonic.Bndstx or Mnemonic.Bndmov
         or Mnemonic.Bndcl or Mnemonic.Bndcu or Mnemonic.Bndcn or Mnemonic.Bndmk;
+
+    /// <summary>0F 0D (the PREFETCH/PREFETCHW group) with a register operand on the amd model: AMD defines only the
+    /// memory form ("use of the register form results in an invalid opcode exception", 3DNow! Technology Manual,
+    /// PREFETCH/PREFETCHW), and the AMD host raises #UD for every /r with any prefix; the Intel host runs it as a NOP.</summary>
+    bool PrefetchRegisterUD(in Instruction ins) => Model.Vendor == CpuVendor.Amd && ins.Op0Kind == OpKind.Register
+        && ins.Code is Code.Reservednop_rm16_r16_0F0D or Code.Reservednop_rm32_r32_0F0D;
 
     /// <summary>Groups that live in other files (x87, Simd). Returns false for an unimplemented op (#UD).</summary>
     bool ExecuteExtended(ref Instruction ins)

@@ -30,6 +30,8 @@ public struct Uop
     public byte Op;     // ALU operation (Add Or Adc Sbb And Sub Xor Cmp), condition code, or destination size
     public byte Rd, Rs;
     public byte Base, Index, Scale, Seg;
+    /// <summary>The memory operand is SS-relative (its limit fault is #SS: Processor.LimitWraps).</summary>
+    public bool Ss;
     /// <summary>Imm of a Generic uop: its instruction's index in Block.Generic.</summary>
     public uint Disp, Imm;
     /// <summary>A direct branch's target, kept in Disp (a branch has no memory operand): 24 bytes per uop, not 28.</summary>
@@ -73,6 +75,7 @@ public sealed unsafe partial class Processor
             u.Scale = (byte)System.Numerics.BitOperations.Log2((uint)ins.MemoryIndexScale);
             u.Disp = ins.MemoryDisplacement32;
             u.Seg = ins.MemorySegment switch { Register.FS => CpuState.FS, Register.GS => CpuState.GS, Register.ES => CpuState.ES, _ => NoReg };
+            u.Ss = ins.MemorySegment == Register.SS;
             memOk = true;
         }
         var mn = ins.Mnemonic;
@@ -216,6 +219,7 @@ public sealed unsafe partial class Processor
         ref uint r0 = ref System.Runtime.InteropServices.MemoryMarshal.GetArrayDataReference(S.R);
         if (u.Base != NoReg) a += Unsafe.Add(ref r0, u.Base);
         if (u.Index != NoReg) a += Unsafe.Add(ref r0, u.Index) << u.Scale;
+        if (a > 0xFFFFFFFCu && LimitWraps(a, u.Size, u.Ss)) return 0;
         if (u.Seg != NoReg) a = (S.SegAttr[u.Seg] & AttrP) != 0 ? a + S.SegBase[u.Seg] : NullAccess();
         return a;
     }
@@ -316,6 +320,7 @@ public sealed unsafe partial class Processor
             case UopKind.PopR:
             {
                 uint sp = S.R[CpuState.ESP];
+                if (sp > 0xFFFFFFFCu && LimitWraps(sp, 4, true)) return;
                 uint v = ReadU32(sp + S.SegBase[CpuState.SS]);
                 if (Faulted) return;
                 S.R[CpuState.ESP] = sp + 4;

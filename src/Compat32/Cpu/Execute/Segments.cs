@@ -88,6 +88,34 @@ public sealed unsafe partial class Processor
         return true;
     }
 
+    /// <summary>The flat path's one limit check, amd model only: an access whose offsets run past 0xFFFFFFFF exceeds
+    /// the flat segment's 4 GiB limit, #SS(0) through SS and #GP(0) otherwise (SDM vol. 3A 5.3 leaves such accesses
+    /// to the implementation: the Intel host wrapped to offset 0, the AMD host faults before paging). Callers test
+    /// off first (the last 16 bytes). True when it raised the fault; the access then hits nothing.</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    bool LimitWraps(uint off, int size, bool stack)
+    {
+        if (Model.Vendor != CpuVendor.Amd || size <= 1 || off + (uint)(size - 1) >= off) return false;
+        RaiseFault(stack ? Vec.SS : Vec.GP, 0);
+        return true;
+    }
+
+    /// <summary>LimitWraps for an explicit memory operand. A split access counts by its first piece (the AMD host:
+    /// FLD/FSTP m80 and FBLD/FBSTP 8 bytes then 2; far pointers, BOUND and x87 environments field by field): the
+    /// pieces after it lie on the top page, never mapped, so the first one's #PF comes before any limit.</summary>
+    bool OperandWraps(in Instruction ins, uint off)
+    {
+        int piece = ins.MemorySize switch
+        {
+            MemorySize.Float80 or MemorySize.Bcd => 8,
+            MemorySize.SegPtr16 or MemorySize.Bound16_WordWord or MemorySize.FpuEnv14 or MemorySize.FpuState94 => 2,
+            MemorySize.SegPtr32 or MemorySize.Bound32_DwordDword => 4,
+            var m when m.GetSize() > 16 => 4,
+            var m => m.GetSize(),
+        };
+        return LimitWraps(off, piece, ins.MemorySegment == Register.SS);
+    }
+
     /// <summary>EffectiveAddress's checked half: offset → linear address after SegCheck (0 after a fault, which
     /// the caller sees as Faulted; the access then hits nothing: page 0 is never mapped).</summary>
     uint SegAddress(in Instruction ins, uint off)
@@ -129,7 +157,7 @@ public sealed unsafe partial class Processor
     /// <summary>SS:[sp] as a linear address for an access of size bytes (16-bit offsets when SS.B = 0).</summary>
     uint StackAddr(uint sp, int size, bool write)
     {
-        if (!segmented) return sp + S.SegBase[CpuState.SS];
+        if (!segmented) return sp > 0xFFFFFFFCu && LimitWraps(sp, size, true) ? 0 : sp + S.SegBase[CpuState.SS];
         if (codeBits == 64) return sp;
         uint off = (S.SegAttr[CpuState.SS] & AttrDB) != 0 ? sp : sp & 0xFFFF;
         if (!SegCheck(CpuState.SS, off, size, write)) return 0;

@@ -13,6 +13,19 @@ public sealed unsafe partial class Processor
         _ => 4,
     };
 
+    /// <summary>A REPE/REPNE CMPS/SCAS that faults after some iterations: the intel models keep EFLAGS as they were
+    /// before the instruction (the Intel host; found by the instruction fuzzer), the amd model the flags of the
+    /// last comparison it completed (the AMD host: tests/guests/fuzz/rep_fault_flags.c).</summary>
+    void FaultFlags(bool rep, uint before)
+    {
+        if (rep && Model.Vendor == CpuVendor.Intel) S.Flags.Set(before);
+    }
+
+    /// <summary>An element this close to 4 GiB may run past it (the amd model's limit fault, LimitWraps): the
+    /// generic loop, whose StrAddr checks. Only the first element can: the ones after it reach the top page or
+    /// page 0, never mapped, before they could wrap.</summary>
+    bool NearTop(int reg) => S.R[reg] > 0xFFFFFFFCu;
+
     /// <summary>A 16-bit address size (67 prefix in 32-bit code, or 16-bit code): SI/DI/CX, wrapping at 64 KiB.</summary>
     static bool Addr16Str(in Instruction ins) =>
         ins.Op0Kind is OpKind.MemorySegSI or OpKind.MemorySegDI or OpKind.MemoryESDI || ins.Op1Kind is OpKind.MemorySegSI or OpKind.MemoryESDI;
@@ -28,7 +41,7 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins) || NearTop(CpuState.ESI) || NearTop(CpuState.EDI)) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             uint v = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
@@ -75,7 +88,7 @@ public sealed unsafe partial class Processor
         uint dstBase = S.SegBase[CpuState.ES];
         uint v = S.R[0] & MaskOf(sz);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || NearTop(CpuState.EDI)) { ExecStrGeneric(ins, sz, step); return; }
         if (!rep)
         {
             WriteMem(S.R[CpuState.EDI] + dstBase, sz, v);
@@ -122,7 +135,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint srcBase = SegBaseOf(ins.MemorySegment);
         bool rep = ins.HasRepPrefix || ins.HasRepePrefix || ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins) || NearTop(CpuState.ESI)) { ExecStrGeneric(ins, sz, step); return; }
         do
         {
             if (rep && S.R[CpuState.ECX] == 0) return;
@@ -141,18 +154,17 @@ public sealed unsafe partial class Processor
         uint srcBase = SegBaseOf(ins.MemorySegment);
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins)) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || SrcUnusable(ins) || NearTop(CpuState.ESI) || NearTop(CpuState.EDI)) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
-        // a fault after some iterations leaves EFLAGS as they were before the instruction (the host CPU does;
-        // found by the instruction fuzzer), ECX/ESI/EDI where the iterations got to
+        // ECX/ESI/EDI where the iterations got to, and EFLAGS by the vendor (FaultFlags)
         uint flagsBefore = repe || repne ? S.Flags.Get() : 0;
         while (true)
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
             uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz); // ES:EDI first, as the host CPU (see ExecStrGeneric)
-            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
+            if (Faulted) { FaultFlags(repe || repne, flagsBefore); return; }
             uint a = ReadMem(S.R[CpuState.ESI] + srcBase, sz);
-            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
+            if (Faulted) { FaultFlags(repe || repne, flagsBefore); return; }
             S.R[CpuState.ESI] += (uint)step; S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (a - b) & m, a, b);
             if (!(repe || repne)) return;
@@ -168,7 +180,7 @@ public sealed unsafe partial class Processor
         int step = (S.Flags.Bits & Flags.DF) != 0 ? -sz : sz;
         uint dstBase = S.SegBase[CpuState.ES];
         bool repe = ins.HasRepePrefix, repne = ins.HasRepnePrefix;
-        if (Addr16Str(ins) || stepOne || segmented) { ExecStrGeneric(ins, sz, step); return; }
+        if (Addr16Str(ins) || stepOne || segmented || NearTop(CpuState.EDI)) { ExecStrGeneric(ins, sz, step); return; }
         uint m = MaskOf(sz);
         uint acc = S.R[0] & m;
         uint flagsBefore = repe || repne ? S.Flags.Get() : 0; // see ExecCmps
@@ -176,7 +188,7 @@ public sealed unsafe partial class Processor
         {
             if ((repe || repne) && S.R[CpuState.ECX] == 0) return;
             uint b = ReadMem(S.R[CpuState.EDI] + dstBase, sz);
-            if (Faulted) { if (repe || repne) S.Flags.Set(flagsBefore); return; }
+            if (Faulted) { FaultFlags(repe || repne, flagsBefore); return; }
             S.R[CpuState.EDI] += (uint)step;
             S.Flags.SetLazy(CcOp.Sub, sz, (acc - b) & m, acc, b);
             if (!(repe || repne)) return;
@@ -195,6 +207,8 @@ public sealed unsafe partial class Processor
         uint am = Addr16Str(ins) ? 0xFFFFu : ~0u;
         int srcSeg = SegIndex(ins.MemorySegment);
         uint m = MaskOf(sz);
+        bool repCmp = ins.HasRepePrefix || ins.HasRepnePrefix;
+        uint flagsBefore = repCmp ? S.Flags.Get() : 0; // see FaultFlags
         while (true)
         {
             if (rep && (S.R[1] & am) == 0) return;
@@ -219,11 +233,12 @@ public sealed unsafe partial class Processor
                 case Mnemonic.Cmpsb: case Mnemonic.Cmpsw: case Mnemonic.Cmpsd:
                     // Which operand is read first is not architectural; the Intel host reads ES:(E)DI first, so a
                     // fault names that address when both would fault (tests/guests/cpu/sysinsn.c, part a16).
-                    b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return;
-                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) return;
+                    b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) { FaultFlags(repCmp, flagsBefore); return; }
+                    a = ReadMem(StrAddr(srcSeg, si, sz, false), sz); if (Faulted) { FaultFlags(repCmp, flagsBefore); return; }
                     si += (uint)step; di += (uint)step; cmp = true; break;
                 default:
-                    a = S.R[0] & m; b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) return; di += (uint)step; cmp = true; break;
+                    a = S.R[0] & m; b = ReadMem(StrAddr(CpuState.ES, di, sz, false), sz); if (Faulted) { FaultFlags(repCmp, flagsBefore); return; }
+                    di += (uint)step; cmp = true; break;
             }
             S.R[CpuState.ESI] = (S.R[CpuState.ESI] & ~am) | (si & am);
             S.R[CpuState.EDI] = (S.R[CpuState.EDI] & ~am) | (di & am);
@@ -240,7 +255,11 @@ public sealed unsafe partial class Processor
     /// <summary>seg:off of one string element, with the segment checks on the checked path.</summary>
     uint StrAddr(int seg, uint off, int size, bool write)
     {
-        if (!segmented) return (S.SegAttr[seg] & AttrP) != 0 ? off + S.SegBase[seg] : NullAccess();
+        if (!segmented)
+        {
+            if (off > 0xFFFFFFFCu && LimitWraps(off, size, seg == CpuState.SS)) return 0;
+            return (S.SegAttr[seg] & AttrP) != 0 ? off + S.SegBase[seg] : NullAccess();
+        }
         if (!SegCheck(seg, off, size, write)) return 0;
         return S.SegBase[seg] + off;
     }

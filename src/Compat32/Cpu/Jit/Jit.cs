@@ -54,6 +54,9 @@ public sealed unsafe class Jit
     // A read in host code whose test was left out faulted (HostFaults): the handler stores its host RIP, the fault
     // stub the host flags as they were (OffFlags' format).
     internal const int OffFaultFlags = 122; // ushort
+    // A REPE/REPNE CMPS/SCAS that leaves mid-way (a fault ahead) leaves the flags of its last comparison: the amd
+    // model's rule (Processor.FaultFlags; the intel models keep those of before the instruction). Set once.
+    internal const int OffStrKeepFlags = 124; // byte
     internal const int OffFaultRip = 384;   // ulong
     const int StateSize = 448;
     internal const uint NoTag = 0xFFFFFFFF; // no block starts there (translation refuses that address)
@@ -136,12 +139,13 @@ public sealed unsafe class Jit
     }
 
     /// <summary>A translator for this host, or null (not x86-64, turned off, or no executable memory).</summary>
-    public static Jit? Create(CodeSpace space, int threshold, CpuFeature features = CpuFeatures.I686)
+    public static Jit? Create(CodeSpace space, int threshold, CpuFeature features = CpuFeatures.I686, bool compareFlagsKept = false)
     {
         if (!HostSupported || threshold <= 0) return null;
         byte* s = (byte*)NativeMemory.AlignedAlloc(StateSize, 64);
         NativeMemory.Clear(s, StateSize);
         var j = new Jit(s, space, threshold, features);
+        s[OffStrKeepFlags] = compareFlagsKept ? (byte)1 : (byte)0;
         j.SetMemory(space.Mem);
         return j;
     }

@@ -162,8 +162,9 @@ internal sealed partial class Translator
 
     /// <summary>REPE/REPNE CMPS/SCAS: the chunk loop with the host's REPE/REPNE, which stops inside a chunk on the
     /// condition. The flags of the last comparison go to a scratch image (Jit.OffStrFlags) and become the guest's
-    /// only when the instruction completes: a mid-way exit leaves the flags of before the instruction, which the
-    /// interpreter then resumes from (and restores on a fault, as its ExecCmps does). ECX = 0 changes no flag.</summary>
+    /// when the instruction completes, or after each chunk where the model keeps them at a fault (the amd model,
+    /// Jit.OffStrKeepFlags): a mid-way exit leaves the guest's flags for the interpreter to resume from, which a
+    /// fault there leaves or restores by the same rule (Processor.FaultFlags). ECX = 0 changes no flag.</summary>
     void RepCompare(Str kind, int sz, bool repne, in Instruction ins, int i, Label slowL)
     {
         bool src = kind == Str.Cmps;
@@ -200,6 +201,12 @@ internal sealed partial class Translator
         StoreFlags(Jit.OffStrFlags);
         // Stopped on the condition: REPE on a difference (ZF = 0), REPNE on an equality (ZF = 1).
         if (repne) a.sete(r8b); else a.setne(r8b);
+        var kept = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffStrKeepFlags], 0);
+        a.je(kept);
+        a.movzx(r9d, __word_ptr[r13 + Jit.OffStrFlags]);
+        a.mov(__word_ptr[r13 + Jit.OffFlags], r9w);
+        a.Label(ref kept);
         if (src) { a.sub(rsi, r14); a.mov(esi, esi); }
         a.sub(rdi, r14);
         a.mov(edi, edi);

@@ -403,9 +403,11 @@ public static partial class X87Unit
         int unmasked = (int)c.Flags & ~f.Control & 0x3F;
         if ((unmasked & (IE | DE | 8 | 0x10)) == 0)
         {
-            // a 10-byte store is two, the low 8 bytes and then the top 2 (the host CPU: when only the top 2 cross into a
-            // page it cannot write, the low 8 are written before the fault; insn fuzzer seed 8700001479, m80_split.c)
-            if (!cpu.ProbeWrite(ea, size == 10 ? 8 : size)) return false;
+            // a 10-byte store on the intel models is two, the low 8 bytes and then the top 2 (the Intel host: when only
+            // the top 2 cross into a page it cannot write, the low 8 are written before the fault; insn fuzzer seed
+            // 8700001479, m80_split.c); the AMD host writes nothing unless all 10 bytes can be
+            bool whole = size != 10 || cpu.Model.Vendor == CpuVendor.Amd;
+            if (!cpu.ProbeWrite(ea, whole ? size : 8)) return false;
             switch (ins.MemorySize)
             {
                 case MemorySize.Float80:
