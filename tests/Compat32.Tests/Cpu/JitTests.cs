@@ -387,13 +387,53 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit!.FaultExits > 0, $"the faulting store was tested, not left to the host (site faults {HostFaults.SiteFaults})");
     }
 
+    /// <summary>JMP [mem] and CALL [mem] read their pointer without a test (a site, as a PLT or IFUNC slot's JMP [abs]
+    /// is): a loop jumping through a table of pointers that runs off the mapped data takes the #PF at the JMP with the
+    /// registers and flags the interpreter has, and the fault came from the host.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnIndirectJumpsPointerIsReadWithoutATest(bool call)
+    {
+        byte[] Build(uint target, out uint at) => Asm(a =>
+        {
+            var loop = a.CreateLabel(); var fill = a.CreateLabel(); var back = a.CreateLabel();
+            a.mov(edi, Data + 0x1000);
+            a.mov(edx, 0x400);
+            a.Label(ref fill);                 // the table: every pointer leads to back
+            a.mov(__dword_ptr[edi], target);
+            a.add(edi, 4);
+            a.dec(edx);
+            a.jnz(fill);
+            a.mov(esi, Data + 0x1000);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.add(ebx, 0x7FFFFFF0);            // flags live across the read: ADC after the jump reads them
+            if (call) a.call(__dword_ptr[esi]); else a.jmp(__dword_ptr[esi]);
+            a.Label(ref back);
+            a.adc(ecx, 0);
+            if (call) a.add(esp, 4);
+            a.add(esi, 4);
+            a.jmp(loop);
+            return back;
+        }, out at);
+        Build(0, out uint backAt);
+        var code = Build(backAt, out _);
+        using var j = Both(code);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        Assert.True(j.Cpu.Jit!.FaultExits > 0, "the pointer's read was tested, not left to the host");
+    }
+
     [Fact]
     public void TheX87InstructionPointerIsExactWhereverTranslatedCodeLeaves()
     {
         // The translator stores the last x87 instruction's FIP/FOP/FDS only before what may leave the block. Leave it
-        // at a site fault (an integer read after register-only x87 work), at an x87 operand's own failed check (FIP
-        // still the previous one's) and at the block's end: FIP, FOP, FDP and FDS as the interpreter has them.
-        foreach (int variant in new[] { 0, 1, 2 })
+        // at a site fault (an integer read after register-only x87 work), at an x87 operand's own fault (FIP and FDP
+        // still the previous one's: its site records the pointer not yet stored), at an x87 store's fault, at the
+        // block's end and on the taken side of a mid-block branch out (its stub stores the pointer): FIP, FOP, FDP
+        // and FDS as the interpreter has them.
+        foreach (int variant in new[] { 0, 1, 2, 3, 4 })
         {
             var code = Asm(a =>
             {
@@ -410,9 +450,21 @@ public sealed unsafe class JitTests
                 a.fstp(st0);
                 if (variant == 1) a.fild(__dword_ptr[esi]);       // checked at the instruction: faults past the data
                 else a.fild(__dword_ptr[edi + 4]);
-                a.fistp(__dword_ptr[edi + 24]);
+                if (variant == 3) a.fistp(__dword_ptr[esi + 4]); // a store site: faults past the data
+                else a.fistp(__dword_ptr[edi + 24]);
                 a.add(esi, 8);
                 if (variant == 2) { a.cmp(esi, Data + 0x2000); a.jne(loop); a.int3(); }
+                else if (variant == 4)
+                {
+                    var done = a.CreateLabel();
+                    a.cmp(esi, Data + 0x2000);
+                    a.je(done);
+                    a.fld1();
+                    a.fstp(st0);
+                    a.jmp(loop);
+                    a.Label(ref done);
+                    a.int3();
+                }
                 else a.jmp(loop);
             });
             using var i = new M(code, 0);
@@ -420,13 +472,14 @@ public sealed unsafe class JitTests
             var ei = i.Cpu.Run(1_000_000);
             var ej = j.Cpu.Run(1_000_000);
             Assert.Equal(ei, ej);
-            Assert.Equal(variant == 2 ? Vec.BP : Vec.PF, j.Cpu.Vector);
+            Assert.Equal(variant is 2 or 4 ? Vec.BP : Vec.PF, j.Cpu.Vector);
             Assert.Equal(i.Cpu.S.Eip.ToString("x8"), j.Cpu.S.Eip.ToString("x8"));
             var fi = i.Cpu.S.Fpu; var fj = j.Cpu.S.Fpu;
             Assert.True(fi.Fip == fj.Fip && fi.Fop == fj.Fop && fi.Fdp == fj.Fdp && fi.Fds == fj.Fds && fi.Fcs == fj.Fcs,
                 $"variant {variant}: interpreter fip {fi.Fip:x8} fop {fi.Fop:x3} fdp {fi.Fdp:x8} fds {fi.Fds:x4}, translated fip {fj.Fip:x8} fop {fj.Fop:x3} fdp {fj.Fdp:x8} fds {fj.Fds:x4}");
             Assert.NotEqual(0u, fj.Fip);
             Assert.True(j.Cpu.Jit!.Translated > 0, "nothing was translated");
+            if (variant is not (2 or 4)) Assert.True(j.Cpu.Jit.FaultExits > 0, $"variant {variant}: the faulting access was tested, not left to the host");
         }
     }
 
@@ -663,8 +716,8 @@ public sealed unsafe class JitTests
         // the frame is mapped whichever way the block goes). Here the load after the JNZ reads above the stack's
         // only page, and the JNZ leaves the block on all but the last pass: its check fails at every entry though
         // the load does not run, so the interpreter takes those entries until the block is translated again with
-        // the check at the load, which faults on the last pass as it must. The load is an x87 one: a plain read is
-        // left to the host's protections (no check at all), an x87 operand is still checked.
+        // the check at the load, which faults on the last pass as it must. The load is FLDCW's: a plain read (and an
+        // x87 operand) is left to the host's protections (no check at all), an x87 control word is still checked.
         var code = Asm(a =>
         {
             var top = a.CreateLabel(); var other = a.CreateLabel();
@@ -672,7 +725,7 @@ public sealed unsafe class JitTests
             a.Label(ref top);
             a.dec(ecx);
             a.jnz(other);
-            a.fld(__dword_ptr[esp + 0x900]); // Stack + 0x1100: unmapped
+            a.fldcw(__word_ptr[esp + 0x900]); // Stack + 0x1100: unmapped
             a.int3();
             a.Label(ref other);
             a.add(ebx, __dword_ptr[esp + 4]);
@@ -1261,6 +1314,45 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Retired > 100, $"the loop ran {j.Cpu.Retired} instructions");
     }
 
+    /// <summary>A loop whose CMP or TEST (of a 16- or 8-bit register here) is followed by stores, an x87 load and
+    /// moves that write no flag and none of its registers before the back edge carries its flags in the host too
+    /// (Translator.LoopFlagsWriter, LoopBack): stopped after every instruction count, and at a #PF in the store
+    /// between the CMP and the branch (flags live), everything is as the interpreter has it.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void LoopsWithStoresBetweenTheirCompareAndBranchCarryTheirFlags(bool test)
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data);
+            a.xor(ebx, ebx);
+            a.xor(edi, edi);
+            a.fninit();
+            a.Label(ref loop);
+            a.add(ebx, 0x0F);
+            a.mov(__dword_ptr[esi + 0x100], ebx);
+            a.inc(edi);
+            if (test) a.test(bl, 0x80); else a.cmp(di, 600);
+            a.mov(__dword_ptr[esi + 0x1E00], edi); // past the data after 128 passes: the #PF with the CMP's flags live
+            a.fild(__dword_ptr[esi + 0x100]);
+            a.fstp(st0);
+            a.mov(edx, ebx);
+            a.lea(esi, __dword_ptr[esi + 4]);
+            if (test) a.je(loop); else a.jne(loop);
+            a.hlt();
+        });
+        for (long budget = 6; budget <= 80; budget++) Both(code, budget: budget).Dispose();
+        using var j = Both(code);
+        if (test) Assert.Equal(Vec.GP, j.Cpu.Vector); // the HLT after it
+        else
+        {
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(Data + 0x2000, j.Cpu.Cr2);
+        }
+    }
+
     /// <summary>The same kind of loop reading past its mapped data: the #PF at its first instruction (no flag written
     /// yet in that pass) sees the flags the previous pass's CMP left, as the interpreter has them.</summary>
     [Fact]
@@ -1385,6 +1477,54 @@ public sealed unsafe class JitTests
         using var j = Both(code, budget: 10_000, setup: Fill);
         Assert.True(j.Cpu.Retired > 150, $"the loop ran {j.Cpu.Retired} instructions");
         Assert.Equal(0, j.Cpu.Jit!.PassTested);
+    }
+
+    /// <summary>A self-loop with x87 and SSE instructions opens both gates once, at block entry (Translator.LoopGates):
+    /// stopped after every instruction count it matches the interpreter, and with an x87 exception unmasked (the
+    /// FPU gate cannot open) it leaves at its first instruction every time, for the interpreter, with the same sums.</summary>
+    [Fact]
+    public void LoopsOpenTheirFpuAndSseGatesOnceAtEntry()
+    {
+        foreach (ushort cw in new ushort[] { 0x37F, 0x37E })
+        {
+            int n = cw == 0x37F ? 40 : 44;
+            var code = Asm(a =>
+            {
+                var loop = a.CreateLabel();
+                a.mov(esi, Data);
+                a.xor(ecx, ecx);
+                a.fninit();
+                a.fldcw(__word_ptr[esi + 16]);
+                a.fldz();
+                a.xorps(xmm1, xmm1);
+                a.Label(ref loop);
+                a.fadd(__dword_ptr[esi]);
+                a.movss(xmm0, __dword_ptr[esi + 4]);
+                a.addss(xmm1, xmm0);
+                a.inc(ecx);
+                a.cmp(ecx, n); // (another count per variant: the same bytes would be a copy of the first's translation)
+                a.jne(loop);
+                a.fstp(__dword_ptr[esi + 8]);
+                a.movss(__dword_ptr[esi + 12], xmm1);
+                a.hlt();
+            });
+            void Fill(M m)
+            {
+                m.Mem.Poke(Data, BitConverter.GetBytes(1.5f));
+                m.Mem.Poke(Data + 4, BitConverter.GetBytes(0.25f));
+                m.Mem.Poke(Data + 16, BitConverter.GetBytes(cw));
+            }
+            // (from the loop's second pass on: the six instructions before it and its first pass are the interpreter's
+            // when the budget ends there; not with the gate closed: each entry then leaves for the interpreter, which
+            // stops at its own block ends, so a stop by budget lands elsewhere, as exact)
+            using var j = Both(code, setup: Fill);
+            for (long budget = 13; budget <= 90 && cw == 0x37F; budget++)
+                try { Both(code, budget: budget, setup: Fill).Dispose(); }
+                catch (Exception e) { throw new Exception($"budget {budget}: {e.Message}"); }
+            Assert.Equal(1.5f * n, BitConverter.Int32BitsToSingle((int)j.Word(Data + 8)));
+            Assert.Equal(0.25f * n, BitConverter.Int32BitsToSingle((int)j.Word(Data + 12)));
+            if (cw == 0x37E) Assert.True(j.Cpu.Jit!.InterpretExits > 0, "the closed gate did not leave for the interpreter");
+        }
     }
 
     /// <summary>A #PF at the head of a loop testing its pass (its first access, before any flag write in that pass)

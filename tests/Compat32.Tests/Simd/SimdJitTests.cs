@@ -139,6 +139,45 @@ public sealed unsafe class SimdJitTests
         Check(j, 500);
     }
 
+    /// <summary>A MOVDQA the host's protections check (a site) needs no alignment test either: the host's own MOVDQA
+    /// raises the #GP on a misaligned pointer, which HostFaults takes as the site's fault. Here the 100th pointer of a
+    /// hot loop is misaligned while the ADD's flags are live across the load (ADC reads them): #GP at the MOVDQA
+    /// with the flags, registers and XMM state the interpreter has, and the fault came from the host.</summary>
+    [Fact]
+    public void MisalignedMovdqaInAHotLoopIsTheHostsGp()
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel(); var fill = a.CreateLabel();
+            // the pointers: Data + 16 k, but the 100th Data + 8
+            a.mov(edi, Data + 0x1000);
+            a.mov(eax, Data);
+            a.mov(edx, 200);
+            a.Label(ref fill);
+            a.mov(__dword_ptr[edi], eax);
+            a.add(eax, 16);
+            a.add(edi, 4);
+            a.dec(edx);
+            a.jnz(fill);
+            a.mov(__dword_ptr[Data + 0x1000 + 99 * 4], Data + 8);
+            a.mov(edi, Data + 0x1000);
+            a.xor(ebx, ebx);
+            a.xor(ecx, ecx);
+            a.Label(ref loop);
+            a.mov(esi, __dword_ptr[edi]);
+            a.add(edi, 4);
+            a.add(ebx, 0x7FFFFFF0);
+            a.movdqa(xmm0, __xmmword_ptr[esi]);
+            a.adc(ecx, 0);
+            a.paddd(xmm1, xmm0);
+            a.jmp(loop);
+        });
+        var j = Both(code);
+        Assert.Equal(Vec.GP, j.Cpu.Vector);
+        Check(j, 0);
+        if (HostFaults.Active) Assert.True(j.Cpu.Jit!.FaultExits > 0, "the misaligned MOVDQA was tested, not left to the host");
+    }
+
     [Fact]
     public void DoubleMathUnderEveryRoundingModeKeepsMxcsrFlags()
     {

@@ -16,7 +16,8 @@ namespace Compat32.Cpu;
 /// interpreter executes it again, raising the guest's #PF exactly where the interpreter would, or storing into
 /// the code page. The handler is a few instructions of host code (Iced), never managed code:
 /// - RIP in a registered code region, on a site, fault address inside the guest's reservation (r14 of the
-///   faulting context, plus the guard): RIP = the fault stub, the faulting RIP to the state block (r13).
+///   faulting context, plus the guard) or a #GP (si_code SI_KERNEL: a misaligned 16-byte SSE operand): RIP = the
+///   fault stub, the faulting RIP to the state block (r13).
 /// - otherwise, a fault address inside a registered guest reservation: a host access racing another thread's
 ///   change of protection (a system call's copy racing munmap, an interpreter's store racing a decoder's mark of
 ///   the page): the page is made accessible and the access retried, and the page goes into a table that Drain
@@ -28,9 +29,11 @@ namespace Compat32.Cpu;
 internal static unsafe partial class HostFaults
 {
     /// <summary>x86-64 ucontext_t offsets (glibc sys/ucontext.h: uc_mcontext at 40, gregs REG_R13 = 5, REG_R14 = 6,
-    /// REG_RIP = 16, REG_ERR = 19: the page fault's error code) and siginfo_t's si_addr (16); struct sigaction is
+    /// REG_RIP = 16, REG_ERR = 19: the page fault's error code) and siginfo_t's si_code (8) and si_addr (16); struct sigaction is
     /// 152 bytes, sa_flags at 136.</summary>
-    const int UcR13 = 80, UcR14 = 88, UcRip = 168, UcErr = 192, SiAddr = 16, SigactionSize = 152;
+    const int UcR13 = 80, UcR14 = 88, UcRip = 168, UcErr = 192, SiCode = 8, SiAddr = 16, SigactionSize = 152;
+    /// <summary>si_code of a fault the kernel raised without an address (a #GP: do_general_protection).</summary>
+    const int SI_KERNEL = 0x80;
     const int SIGSEGV = 11, SA_SIGINFO = 4, SA_ONSTACK = 0x08000000;
 
     /// <summary>Past a guest's 4 GiB: a read at 0xFFFFFFF0 of 16 bytes ends there (the interpreter wraps it).</summary>
@@ -97,11 +100,16 @@ internal static unsafe partial class HostFaults
         a.mov(r10, __qword_ptr[r9 + 16]);
         a.bt(__qword_ptr[r10], r11);
         a.jnc(g);
+        // A #GP there (SI_KERNEL, no address: a misaligned 16-byte SSE operand, Translator.EmitSimd) is its fault too.
+        Label site = a.CreateLabel();
+        a.cmp(__dword_ptr[rsi + SiCode], SI_KERNEL);
+        a.je(site);
         a.mov(r11, r8);
         a.sub(r11, __qword_ptr[rdx + UcR14]);
         a.mov(r10, (long)(Memory.AddressSpace.Size + Guard));
         a.cmp(r11, r10);
         a.jae(g);
+        a.Label(ref site);
         a.mov(r10, __qword_ptr[rdx + UcR13]);
         a.mov(__qword_ptr[r10 + Jit.OffFaultRip], rax);
         a.mov(rax, __qword_ptr[r9 + 24]);

@@ -302,11 +302,18 @@ public sealed unsafe class Jit
     {
         byte* st = State;
         ulong rip = *(ulong*)(st + OffFaultRip);
-        if (!code.FindSite(rip, out uint eip, out int index, out bool hostFlags))
+        if (!code.FindSite(rip, out uint eip, out var site))
             throw new InvalidOperationException($"host fault at {rip:x} in translated code that has no record of it");
         *(uint*)(st + OffEip) = eip;
-        *(long*)(st + OffBudget) -= index;
-        if (hostFlags) *(ushort*)(st + OffFlags) = *(ushort*)(st + OffFaultFlags);
+        *(long*)(st + OffBudget) -= site.Index;
+        if (site.Host) *(ushort*)(st + OffFlags) = *(ushort*)(st + OffFaultFlags);
+        if (site.Fip != 0)
+        {
+            // The x87 pointer the block had not stored yet (Translator.StoreX87Ptr's stores, done here).
+            *(uint*)(st + OffX87Fip) = site.Fip;
+            *(uint*)(st + OffX87Fop) = site.Fop;
+            if (site.Fds != 0) *(uint*)(st + OffX87Fds) = site.Fds;
+        }
         FaultExits++;
         return ExitInterpret;
     }

@@ -19,7 +19,7 @@ internal sealed unsafe partial class JitCode
         public required CpuFeature Features;
         public required bool Hoist, LowCode, Elide, ElideWrites;
         /// <summary>Its reads without a test (Translator.LastSites): offset in Code, guest instruction, flags in the host.</summary>
-        public required (int Off, int Index, bool Host)[] Sites;
+        public required HostSite[] Sites;
         public required byte[] Code;
         /// <summary>Offsets in Code of the rel32 fields that point outside the block (into the table or stubs).</summary>
         public required int[] Relocs;
@@ -53,7 +53,7 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out (int Off, int Index, bool Host)[] sitesOf, out bool passTested)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out HostSite[] sitesOf, out bool passTested)
     {
         mmxCount = 0;
         passTested = false;

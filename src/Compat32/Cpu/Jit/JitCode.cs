@@ -83,7 +83,7 @@ internal sealed unsafe partial class JitCode
     /// <summary>The sites' guest instruction (code offset → EIP, index in its block, flags in the host). Under sitesLock
     /// (not the space's lock: a processor that faulted looks its site up while still counted in host code, which an
     /// eviction holding the space's lock waits for).</summary>
-    readonly Dictionary<uint, (uint Eip, int Index, bool Host)> sites = new();
+    readonly Dictionary<uint, (uint Eip, HostSite Site)> sites = new();
     readonly object sitesLock = new();
 
     JitCode(CodeSpace space, byte* region, bool recycled)
@@ -114,14 +114,14 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Record the just-committed block's reads without a test (under the lock; before the block is published).</summary>
-    void AddSites(ulong at, Block blk, ReadOnlySpan<(int Off, int Index, bool Host)> list)
+    void AddSites(ulong at, Block blk, ReadOnlySpan<HostSite> list)
     {
         lock (sitesLock)
-        foreach (var (off, index, host) in list)
+        foreach (var site in list)
         {
-            ulong k = at - (ulong)code + (ulong)off;
+            ulong k = at - (ulong)code + (ulong)site.Off;
             siteBits[k >> 3] |= (byte)(1 << (int)(k & 7));
-            sites[(uint)k] = (blk.IpAt(index), index, host);
+            sites[(uint)k] = (blk.IpAt(site.Index), site);
         }
     }
 
@@ -139,12 +139,12 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>The guest instruction of the site at host address rip (Jit.FromFault).</summary>
-    internal bool FindSite(ulong rip, out uint eip, out int index, out bool host)
+    internal bool FindSite(ulong rip, out uint eip, out HostSite site)
     {
         lock (sitesLock)
         {
             bool found = sites.TryGetValue((uint)(rip - (ulong)code), out var s);
-            (eip, index, host) = s;
+            (eip, site) = s;
             return found && rip >= (ulong)code;
         }
     }
@@ -433,3 +433,8 @@ internal sealed unsafe partial class JitCode
         }
     }
 }
+
+/// <summary>A host instruction whose guest access has no test (HostFaults): its offset in the block's code, the guest
+/// instruction's index in the block, whether the guest flags are in host RFLAGS there, and the x87 pointer the block
+/// had not stored yet there (Fip 0: none), which a fault there stores as the instruction's slow exit would.</summary>
+internal readonly record struct HostSite(int Off, int Index, bool Host, uint Fip, uint Fop, uint Fds);

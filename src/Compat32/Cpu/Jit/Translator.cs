@@ -33,11 +33,10 @@ internal sealed partial class Translator
     /// <summary>The last translation was of a self-loop with its pass test (EmitPassTest).</summary>
     public bool LastPassTested;
 
-    /// <summary>Reads of the block without a test (HostFaults), as the assembler list has them (instruction index,
-    /// guest instruction, flags in the host there), and after assembly as LastSites: offset in the block's code,
-    /// guest instruction, flags in the host.</summary>
-    readonly List<(int Ins, int Index, bool Host)> siteIns = new();
-    public readonly List<(int Off, int Index, bool Host)> LastSites = new();
+    /// <summary>Accesses of the block without a test (HostFaults), as the assembler list has them (Off: the
+    /// instruction's index in that list), and after assembly as LastSites (Off: its offset in the block's code).</summary>
+    readonly List<HostSite> siteIns = new();
+    internal readonly List<HostSite> LastSites = new();
 
     enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret, Str }
 
@@ -299,17 +298,21 @@ internal sealed partial class Translator
     {
         SimdGate(i);
         if (MemOp(ins) < 0) { EmitPlain(ins); return; }
-        SaveIfDirty();
-        Address(ins, i);
         int size = ins.MemorySize.GetSize();
         bool site = ins.Op0Kind != OpKind.Memory ? ReadSite(i, ins.MemorySegment) : WriteSite(i, ins.MemorySegment);
+        var h = HostForm(ins);
+        // A 16-byte operand that must be aligned: at a site the host's same legacy instruction (with the guest's
+        // MXCSR, so no misaligned-SSE mode) raises the #GP itself, which HostFaults treats as the site's fault;
+        // else a test. With neither a check nor a test the flags may stay in the host across it.
+        bool alignTest = size == 16 && !Processor.AlignmentFree(ins.Mnemonic) && !(site && h.Code == ins.Code);
+        if (!site || alignTest) SaveIfDirty();
+        Address(ins, i);
         if (!site) Check(size, ins.Op0Kind == OpKind.Memory, i);
-        if (size == 16 && !Processor.AlignmentFree(ins.Mnemonic))
+        if (alignTest)
         {
             a.test(r8d, 15);
             a.jnz(SlowLabelAt(i));
         }
-        var h = HostForm(ins);
         BeforeExecute(ins);
         if (site) MarkSite(i);
         a.AddInstruction(h);
@@ -318,9 +321,10 @@ internal sealed partial class Translator
 
     /// <summary>The first SSE (or XMM-using MMX) instruction of a block loads the guest's XMM and MXCSR unless this
     /// entry did already, or leaves for the interpreter when the guest unmasks a SIMD exception.</summary>
-    void SimdGate(int i)
+    void SimdGate(int i) { if (!simdGated) OpenSimd(i); }
+
+    Label OpenSimd(int i)
     {
-        if (simdGated) return;
         SaveIfDirty();
         var loaded = a.CreateLabel();
         a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
@@ -334,6 +338,7 @@ internal sealed partial class Translator
         a.Label(ref loaded);
         simdGated = true;
         UsesSimd = jit.HasSimd = true;
+        return loaded;
     }
 
     CpuFeature guest;
@@ -552,8 +557,8 @@ internal sealed partial class Translator
     readonly List<(uint fip, uint fop, uint fds)> slowX87 = new();
     readonly Dictionary<uint, Label> exits = new();
     /// <summary>Taken sides of mid-block conditional branches: their stub label, target, instructions retired by
-    /// then, and whether the flags are the host's own there (to be stored).</summary>
-    readonly List<(Label label, uint target, int retired, bool dirty)> midExits = new();
+    /// then, whether the flags are the host's own there (to be stored), and the x87 pointer pending there.</summary>
+    readonly List<(Label label, uint target, int retired, bool dirty, (uint fip, uint fop, uint fds) x87)> midExits = new();
 
     /// <summary>Host code for blk's leading translatable instructions, or 0. With hoist, the memory checks whose
     /// address is known at block entry run there (PlanChecks).</summary>
@@ -600,11 +605,12 @@ internal sealed partial class Translator
         loc = FLoc.Saved;
         blockEntry = a.CreateLabel();
         a.Label(ref blockEntry);
+        LoopGates(insns, kinds, p);
         PlanChecks(insns, kinds, p, hoist);
         PlanFlags(insns, kinds, p);
         EmitEntryChecks();
         if (hoistUsed) { afterChecks = a.CreateLabel(); a.Label(ref afterChecks); }
-        else afterChecks = blockEntry; // (one label per instruction)
+        else afterChecks = bodyEntry; // (one label per instruction)
         if (holding == groups.Count && !lockedChecks) loopEntry = afterChecks; // every check still holds
         curKinds = kinds;
         passTest = -1;
@@ -632,7 +638,9 @@ internal sealed partial class Translator
         {
             // A join is reached with the pointer stored on the taken side (the branch flushed it).
             if (joins[i].Pending) { FlushX87Ptr(); MergeAt(i); }
-            if (kinds[i] != K.X87 && !StaysInBlock(insns[i], kinds[i])) FlushX87Ptr();
+            // A mid-block Jcc that leaves when taken stores the pointer in its exit stub instead (midExits).
+            if (kinds[i] != K.X87 && !StaysInBlock(insns[i], kinds[i])
+                && !(kinds[i] == K.Jcc && i < p - 1 && ForwardTarget(insns[i], i, p) <= 0)) FlushX87Ptr();
             if (i == passTest) EmitPassTest(p);
             EmitOne(insns[i], kinds[i], i, p);
         }
@@ -653,10 +661,11 @@ internal sealed partial class Translator
             a.jmp(joins[join].Label);
         }
         loopEntry = blockEntry; // a mid-block exit's registers are not the block end's
-        foreach (var (label, target, retired, dirty) in midExits)
+        foreach (var (label, target, retired, dirty, x87) in midExits)
         {
             var l = label;
             a.Label(ref l);
+            StoreX87Ptr(x87.fip, x87.fop, x87.fds);
             loc = dirty ? FLoc.HostDirty : FLoc.HostClean;
             SaveIfDirty();
             DispatchConst(target, retired);
@@ -686,7 +695,7 @@ internal sealed partial class Translator
         if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
         {
             LastEncoded = hostAsm;
-            foreach (var (ins, index, host) in siteIns) LastSites.Add((hostAsm.OffsetOf(ins), index, host));
+            foreach (var st in siteIns) LastSites.Add(st with { Off = hostAsm.OffsetOf(st.Off) });
         }
         else
         {
@@ -695,7 +704,7 @@ internal sealed partial class Translator
             try
             {
                 var res = a.Assemble(w, rip, siteIns.Count > 0 ? BlockEncoderOptions.ReturnNewInstructionOffsets : BlockEncoderOptions.None);
-                foreach (var (ins, index, host) in siteIns) LastSites.Add(((int)res.Result[0].NewInstructionOffsets[ins], index, host));
+                foreach (var st in siteIns) LastSites.Add(st with { Off = (int)res.Result[0].NewInstructionOffsets[st.Off] });
             }
             catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
         }
@@ -836,7 +845,7 @@ internal sealed partial class Translator
                     jn.Dirty |= loc == FLoc.HostDirty;
                     forwards.Add((taken, j, j - i - 1));
                 }
-                else midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty));
+                else midExits.Add((taken, ins.NearBranch32, i + 1, loc == FLoc.HostDirty, (x87Fip, x87Fop, x87Fds)));
                 return;
             }
             case K.Jcc when passTest >= 0:
@@ -903,8 +912,12 @@ internal sealed partial class Translator
                 SaveIfDirty();
                 if (ins.Op0Kind == OpKind.Memory)
                 {
+                    // The pointer's read is the instruction's first effect: a site when the host may check it (a PLT
+                    // or IFUNC slot's JMP [abs]: ten instructions of entry check before).
+                    bool rs = ReadSite(i, ins.MemorySegment);
                     Address(ins, i);
-                    Check(4, false, i);
+                    if (rs) MarkSite(i);
+                    else Check(4, false, i);
                     a.mov(r10d, __dword_ptr[r14 + r8]);
                 }
                 else a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Register.R10D, Host(ins.Op0Register)));
@@ -1001,6 +1014,55 @@ internal sealed partial class Translator
     bool fpuGated;
     readonly InstructionInfoFactory infoFactory = new();
 
+    /// <summary>Before the block's first x87 instruction (i): load the guest FPU into the host's unless this run did
+    /// already; with an unmasked exception enabled, leave for the interpreter at i (a host trap would be fatal here).</summary>
+    Label X87Gate(int i)
+    {
+        SaveIfDirty();
+        var loaded = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
+        a.jne(loaded);
+        a.cmp(__byte_ptr[r13 + Jit.OffX87Ok], 0);
+        a.je(SlowLabelAt(i));
+        // MMX state in XMM8-15: its significands go to the image first (the exponents and tags are there).
+        var noMmx = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
+        a.je(noMmx);
+        StoreMm(a);
+        a.mov(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
+        a.Label(ref noMmx);
+        a.frstor(__[r13 + Jit.OffX87Img]);
+        a.mov(__byte_ptr[r13 + Jit.OffX87Loaded], 1);
+        a.Label(ref loaded);
+        fpuGated = true;
+        mmxGated = false;
+        UsesX87 = jit.HasX87 = true;
+        return loaded;
+    }
+
+    /// <summary>COMPAT32_JIT_LOOPGATES=0: a self-loop opens its FPU and SSE gates in the pass, as other blocks do.</summary>
+    static readonly bool LoopGatesOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_LOOPGATES") != "0";
+
+    /// <summary>A block that jumps back to its own start opens its x87 and SSE gates once, at entry, before the
+    /// entry checks and before every back edge's target, instead of testing them (and storing the flags the
+    /// gate's test clobbers) on every pass. A gate that cannot open leaves at the block's first instruction, which
+    /// the interpreter then runs as it would have the instructions up to the gate. Not with MMX in the block (its
+    /// gate closes the FPU's). Sets bodyEntry to where the last gate ends (its label is the next instruction's).</summary>
+    void LoopGates(Instruction[] insns, K[] kinds, int p)
+    {
+        bodyEntry = blockEntry;
+        if (!LoopGatesOn || kinds[p - 1] is not (K.Jcc or K.Jmp) || insns[p - 1].NearBranch32 != currentBlock!.Start) return;
+        bool x87 = false, simd = false;
+        for (int i = 0; i < p; i++)
+        {
+            if (kinds[i] == K.Mmx) return;
+            x87 |= kinds[i] == K.X87;
+            simd |= kinds[i] == K.Simd;
+        }
+        if (x87) bodyEntry = X87Gate(0);
+        if (simd) bodyEntry = OpenSimd(0);
+    }
+
     void EmitX87(in Instruction ins, int i)
     {
         var m = ins.Mnemonic;
@@ -1008,37 +1070,18 @@ internal sealed partial class Translator
         // The gate (an MMX instruction before may have closed it) and a control instruction (FLDCW's test, FNINIT, ...)
         // see the pointer stored; a failing check at the operand leaves through its slow stub, which stores it.
         if (!fpuGated || X87Control(m)) FlushX87Ptr();
-        if (!fpuGated)
-        {
-            // First x87 instruction of the block: load the guest FPU into the host's unless this run did already;
-            // with an unmasked exception enabled, the interpreter's (a host trap would be fatal here).
-            SaveIfDirty();
-            var loaded = a.CreateLabel();
-            a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
-            a.jne(loaded);
-            a.cmp(__byte_ptr[r13 + Jit.OffX87Ok], 0);
-            a.je(SlowLabelAt(i));
-            // MMX state in XMM8-15: its significands go to the image first (the exponents and tags are there).
-            var noMmx = a.CreateLabel();
-            a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
-            a.je(noMmx);
-            StoreMm(a);
-            a.mov(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
-            a.Label(ref noMmx);
-            a.frstor(__[r13 + Jit.OffX87Img]);
-            a.mov(__byte_ptr[r13 + Jit.OffX87Loaded], 1);
-            a.Label(ref loaded);
-            fpuGated = true;
-            mmxGated = false;
-            UsesX87 = jit.HasX87 = true;
-        }
+        if (!fpuGated) X87Gate(i);
+        bool site = false;
         if (mem >= 0)
         {
-            SaveIfDirty();
+            bool write = X87Writes(ins);
+            // A numeric instruction's access faults before it changes anything (the stack, the status word, memory),
+            // so the host's page protections may check it (ReadSite, WriteSite) and a fault re-runs it whole. Not a
+            // 10-byte store: the host does it as two, and an Intel host's first may land before the second faults.
+            site = X87Site(ins) && (write ? WriteSite(i, ins.MemorySegment) : ReadSite(i, ins.MemorySegment));
+            if (!site) SaveIfDirty();
             Address(ins, i);
-            var acc = infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access;
-            bool write = acc is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite;
-            Check(ins.MemorySize.GetSize(), write, i);
+            if (!site) Check(ins.MemorySize.GetSize(), write, i);
             if (m == Mnemonic.Fldcw)
             {
                 // A control word that unmasks an exception: the interpreter loads it (and keeps the FPU).
@@ -1048,13 +1091,16 @@ internal sealed partial class Translator
                 a.jne(SlowLabelAt(i));
             }
         }
+        // A fault at the site is the instruction before this one's to record (FromFault stores it).
+        uint pFip = x87Fip, pFop = x87Fop, pFds = x87Fds;
         if (!X87Control(m))
         {
             x87Fip = (uint)ins.IP;
             x87Fop = 0x80000000u | Fop(ins);
             if (mem >= 0)
             {
-                a.mov(__dword_ptr[r13 + Jit.OffX87Fdp], r8d);
+                // FDP after the access at a site (a fault there must leave the previous one's), before it otherwise.
+                if (!site) a.mov(__dword_ptr[r13 + Jit.OffX87Fdp], r8d);
                 int seg = ins.MemorySegment switch
                 {
                     Register.ES => CpuState.ES, Register.CS => CpuState.CS, Register.SS => CpuState.SS,
@@ -1065,9 +1111,18 @@ internal sealed partial class Translator
         }
         var h = HostForm(ins);
         BeforeExecute(ins);
+        if (site) MarkSite(i, pFip, pFop, pFds);
         a.AddInstruction(h);
+        if (site) a.mov(__dword_ptr[r13 + Jit.OffX87Fdp], r8d);
         AfterExecute(ins);
     }
+
+    /// <summary>The x87 instruction's access may be left to the host's page protections (EmitX87).</summary>
+    bool X87Site(in Instruction ins) => !X87Control(ins.Mnemonic) && !(ins.MemorySize.GetSize() == 10 && X87Writes(ins));
+
+    /// <summary>The x87 instruction's memory operand is written (FST, FIST, FNSTCW, ...).</summary>
+    bool X87Writes(in Instruction ins) =>
+        infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite;
 
     /// <summary>FOP: low 3 bits of the D8-DF escape byte and the ModRM byte (SDM 8.1.9), from the guest's bytes.</summary>
     uint Fop(in Instruction ins)
@@ -1190,6 +1245,8 @@ internal sealed partial class Translator
     /// instruction (Group.Holds; all of them: afterChecks). Their pages cannot have lost the access meanwhile without
     /// this processor being asked to stop (CodeSpace.PermissionsReduced), which the loop's edge tests before it jumps.</summary>
     Label loopEntry;
+    /// <summary>Past the gates LoopGates opened at block entry (else blockEntry).</summary>
+    Label bodyEntry;
     int holding;
     bool lockedChecks;
     /// <summary>COMPAT32_JIT_LOOPCHECKS=1: a loop onto itself runs its entry checks again each time (to compare).</summary>
@@ -1244,6 +1301,9 @@ internal sealed partial class Translator
             ref readonly var ins = ref insns[i];
             var k = kinds[i];
             accFirst[i] = accs.Count;
+            // Numeric x87 accesses may be host-checked too (EmitX87); the control instructions' and 10-byte stores'
+            // keep their tests.
+            bool x87Site = k == K.X87 && MemOp(ins) >= 0 && X87Site(ins);
             void Mem(in Instruction x, int size, bool write, bool locked)
             {
                 // A table lookup by an index this block bounded (MOVZX from a byte, AND with a constant): the whole
@@ -1269,10 +1329,10 @@ internal sealed partial class Translator
                 // A read the host's protections check (ReadSite) needs no check at entry either, unless it addresses
                 // [r14+base+disp] itself (that sum may pass the guard: its entry test keeps it below 4 GiB).
                 bool hostChecked = !write && !locked && jit.Elide && ReadSitesUnhoisted && seg is Register.DS or Register.SS
-                    && k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd;
+                    && (k is K.Generic or K.PopR or K.Ret or K.Leave or K.Simd or K.JmpInd or K.CallInd || x87Site);
                 // The same for a write the host's protections check (WriteSite).
                 hostChecked |= write && !locked && jit.ElideWrites && WriteSitesUnhoisted && seg is Register.DS or Register.SS
-                    && k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd;
+                    && (k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd || x87Site);
                 if (ok && !direct && hostChecked) ok = false;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
                     Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct, HostChecked = hostChecked });
@@ -1293,11 +1353,7 @@ internal sealed partial class Translator
                     if (k == K.CallInd) Stack(-4, true);
                     break;
                 case K.X87:
-                    if (MemOp(ins) >= 0)
-                    {
-                        var acc = infoFactory.GetInfo(ins).GetUsedMemory().FirstOrDefault().Access;
-                        Mem(ins, ins.MemorySize.GetSize(), acc is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite, false);
-                    }
+                    if (MemOp(ins) >= 0) Mem(ins, ins.MemorySize.GetSize(), X87Writes(ins), false);
                     break;
                 case K.Simd:
                     if (MemOp(ins) >= 0) Mem(ins, ins.MemorySize.GetSize(), ins.Op0Kind == OpKind.Memory, false);
@@ -1458,7 +1514,7 @@ internal sealed partial class Translator
     /// host RFLAGS). The pages of each range's first and last byte; a locked access also inside one cache line.</summary>
     void EmitEntryChecks()
     {
-        loopEntry = blockEntry;
+        loopEntry = bodyEntry;
         if (!hoistUsed) return;
         hoistFail = a.CreateLabel();
         // The checks that hold across the block first: a loop onto the block enters after them (loopEntry).
@@ -1594,9 +1650,12 @@ internal sealed partial class Translator
         return true;
     }
 
-    /// <summary>The next host instruction is a read without a test: a fault there is instruction i's, with the
-    /// flags where they are now.</summary>
-    void MarkSite(int i) => siteIns.Add((a.Instructions.Count, i, loc != FLoc.Saved));
+    /// <summary>The next host instruction is an access without a test: a fault there is instruction i's, with the
+    /// flags where they are now and the x87 pointer pending now (an x87 instruction passes the one before its own).</summary>
+    void MarkSite(int i) => MarkSite(i, x87Fip, x87Fop, x87Fds);
+
+    void MarkSite(int i, uint fip, uint fop, uint fds) =>
+        siteIns.Add(new HostSite(a.Instructions.Count, i, loc != FLoc.Saved, fip, fop, fds));
 
     /// <summary>Leave for the interpreter unless [r8d, r8d+size) is on one page that allows the access (and, for a
     /// locked access, inside one span-byte line).</summary>
@@ -1916,21 +1975,47 @@ internal sealed partial class Translator
         lastPass = false;
     }
 
-    /// <summary>The CMP or TEST of registers and immediates right before a block-ending Jcc back to the block's start,
-    /// or null. Its flags are then all the loop carries across its back edge, and running it again on the same
-    /// registers gives them again, bit for bit (AF after TEST too: the same host instruction on the same operands).</summary>
-    static Instruction? LoopFlagsWriter(Instruction[] insns, K[] kinds, int p)
+    /// <summary>The CMP or TEST of registers and immediates whose flags a block-ending Jcc back to the block's start
+    /// tests, or null. Between the two there may be instructions that write no flag and none of its registers (a
+    /// store, an x87 load: sha256's `cmp edi,40h; mov [esp+10h],edx; jne`). Its flags are then all the loop carries
+    /// across its back edge, and running it again on the same registers gives them again, bit for bit (AF after
+    /// TEST too: the same host instruction on the same operands).</summary>
+    Instruction? LoopFlagsWriter(Instruction[] insns, K[] kinds, int p)
     {
-        if (p < 2 || kinds[p - 1] != K.Jcc || kinds[p - 2] != K.Generic) return null;
-        var w = insns[p - 2];
-        if (insns[p - 1].NearBranch32 != (uint)insns[0].IP || w.Mnemonic is not (Mnemonic.Cmp or Mnemonic.Test)) return null;
-        for (int k = 0; k < w.OpCount; k++)
+        if (p < 2 || kinds[p - 1] != K.Jcc || insns[p - 1].NearBranch32 != (uint)insns[0].IP) return null;
+        for (int w = p - 2; w >= 0 && w >= p - 10; w--)
         {
-            var kind = w.GetOpKind(k);
-            if (kind == OpKind.Register ? !w.GetOpRegister(k).IsGPR32() : kind is not (OpKind.Immediate8 or OpKind.Immediate32 or OpKind.Immediate8to32))
-                return null;
+            var x = insns[w];
+            if (kinds[w] == K.Generic && x.Mnemonic is Mnemonic.Cmp or Mnemonic.Test)
+            {
+                for (int k = 0; k < x.OpCount; k++)
+                {
+                    var kind = x.GetOpKind(k);
+                    if (kind == OpKind.Register)
+                    {
+                        var r = x.GetOpRegister(k);
+                        if (!(r.IsGPR32() || r.IsGPR16() || (r.IsGPR8() && !High8(r)))) return null;
+                        for (int b = w + 1; b < p - 1; b++)
+                            if (WritesRegister(insns[b], r.GetFullRegister32())) return null;
+                    }
+                    else if (kind is not (OpKind.Immediate8 or OpKind.Immediate16 or OpKind.Immediate32 or OpKind.Immediate8to16 or OpKind.Immediate8to32))
+                        return null;
+                }
+                return x;
+            }
+            if (kinds[w] is not (K.Generic or K.Lea or K.Nop or K.X87) || (x.RflagsModified & ArithBits) != 0) return null;
         }
-        return w;
+        return null;
+    }
+
+    /// <summary>The instruction writes the 32-bit register r or part of it (explicitly or not).</summary>
+    bool WritesRegister(in Instruction ins, Register r)
+    {
+        foreach (var u in infoFactory.GetInfo(ins).GetUsedRegisters())
+            if (u.Access is OpAccess.Write or OpAccess.ReadWrite or OpAccess.CondWrite or OpAccess.ReadCondWrite
+                && u.Register.IsGPR() && u.Register.GetFullRegister32() == r)
+                return true;
+        return false;
     }
 
     /// <summary>Set for a block whose loop carries its flags in the host (LoopFlagsWriter's instruction).</summary>
