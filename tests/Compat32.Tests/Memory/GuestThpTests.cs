@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Compat32.Memory;
 using Compat32.Tests.Harness;
 using Xunit;
@@ -99,31 +98,9 @@ public sealed unsafe class GuestThpTests
     public void AGuestsLargeBufferIsAdvisedItsStackIsNot(string? knob)
     {
         var prog = GuestBuild.Build(TestEnv.RepoPath("tests", "guests", "mm", "thp.c"));
-        var psi = new ProcessStartInfo(TestEnv.Launcher) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.Environment.Clear();
-        foreach (var (k, v) in Proc.BaseEnv()) psi.Environment[k] = v;
-        psi.Environment["COMPAT32_FRONT"] = "0";
-        psi.Environment["COMPAT32_HUGE_HEAP"] = "0";
-        if (knob != null) psi.Environment["COMPAT32_GUEST_THP"] = knob;
-        psi.ArgumentList.Add(prog);
-        using var p = Process.Start(psi)!;
-        var err = p.StandardError.ReadToEndAsync();
-        try
-        {
-            var up = p.StandardOutput.ReadLineAsync();
-            if (!up.Wait(60_000) || up.Result != "up")
-            {
-                p.Kill(entireProcessTree: true);
-                Assert.Fail("the guest did not start: " + (err.Wait(10_000) ? err.Result : ""));
-            }
-            var (advised, _) = AdvisedIn(p.Id);
-            if (knob == "0") Assert.Equal(0, advised);
-            else Assert.InRange(advised, 10L << 20, 14L << 20);
-        }
-        finally
-        {
-            try { p.Kill(entireProcessTree: true); } catch (InvalidOperationException) { }
-            p.WaitForExit(10_000);
-        }
+        (string, string)[] env = knob == null ? [("COMPAT32_HUGE_HEAP", "0")] : [("COMPAT32_HUGE_HEAP", "0"), ("COMPAT32_GUEST_THP", knob)];
+        long advised = HugeHeapTests.WhileUp([prog], env, pid => AdvisedIn(pid).Advised);
+        if (knob == "0") Assert.Equal(0, advised);
+        else Assert.InRange(advised, 10L << 20, 14L << 20);
     }
 }

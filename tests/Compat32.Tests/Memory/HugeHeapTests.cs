@@ -35,15 +35,20 @@ public sealed class HugeHeapTests
 
     /// <summary>Start compat32 (no front: the launched process is the engine) on a guest that waits; wait until the
     /// guest runs, then hand its smaps to check.</summary>
-    static List<long> Observe(string? hugeHeap)
-    {
+    static List<long> Observe(string? hugeHeap) =>
         // The guest waits on its stdin (a pipe nobody writes), with a shell builtin: nothing to look up on PATH.
+        WhileUp([TestEnv.Busybox, "sh", "-c", "echo up; read x"], hugeHeap == null ? [] : [("COMPAT32_HUGE_HEAP", hugeHeap)], AdvisedHeap);
+
+    /// <summary>Run the engine (COMPAT32_FRONT=0) on args with env added; once the guest prints "up", check its host
+    /// process by pid; then kill it.</summary>
+    internal static T WhileUp<T>(string[] args, (string, string)[] env, Func<int, T> check)
+    {
         var psi = new ProcessStartInfo(TestEnv.Launcher) { RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true };
         psi.Environment.Clear();
         foreach (var (k, v) in Proc.BaseEnv()) psi.Environment[k] = v;
         psi.Environment["COMPAT32_FRONT"] = "0";
-        if (hugeHeap != null) psi.Environment["COMPAT32_HUGE_HEAP"] = hugeHeap;
-        foreach (var a in new[] { TestEnv.Busybox, "sh", "-c", "echo up; read x" }) psi.ArgumentList.Add(a);
+        foreach (var (k, v) in env) psi.Environment[k] = v;
+        foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         var err = p.StandardError.ReadToEndAsync();
         try
@@ -54,7 +59,7 @@ public sealed class HugeHeapTests
                 p.Kill(entireProcessTree: true);
                 Assert.Fail("the guest did not start: " + (err.Wait(10_000) ? err.Result : ""));
             }
-            return AdvisedHeap(p.Id);
+            return check(p.Id);
         }
         finally
         {
