@@ -24,7 +24,7 @@ internal static unsafe partial class HugeHeap
     [LibraryImport("libc", EntryPoint = "madvise", SetLastError = true)]
     private static partial int madvise(nint addr, nuint len, int advice);
 
-    const int PROT_READ = 1, PROT_WRITE = 2, MADV_HUGEPAGE = 14, MADV_DODUMP = 17, MADV_COLLAPSE = 25;
+    const int PROT_READ = 1, PROT_WRITE = 2, MADV_DODUMP = 17, MADV_COLLAPSE = 25;
 
     /// <summary>Bytes prepared: the gen0 budget (Compat32.Cli.csproj's GCgen0size), which a short run allocates into.</summary>
     const ulong Budget = 64UL << 20;
@@ -46,7 +46,7 @@ internal static unsafe partial class HugeHeap
             if (hi < lo || !AnonymousReserve(at, lo, hi)) return;
             if (mprotect((nint)lo, (nuint)Budget, PROT_READ | PROT_WRITE) != 0) return;
             madvise((nint)lo, (nuint)Budget, MADV_DODUMP);
-            if (madvise((nint)lo, (nuint)Budget, MADV_HUGEPAGE) == 0) madvise((nint)lo, (nuint)huge, MADV_COLLAPSE);
+            if (madvise((nint)lo, (nuint)Budget, Compat32.Memory.Thp.MADV_HUGEPAGE) == 0) madvise((nint)lo, (nuint)huge, MADV_COLLAPSE);
             GC.KeepAlive(probe);
         }
         // A host without these files or calls, or a maps line this parser does not expect: the heap stays as it is.

@@ -646,10 +646,13 @@ public sealed unsafe class AddressSpace : IDisposable
             ulong hi = (((ulong)Base + addr + len) & ~(huge - 1)) - (ulong)Base;
             if (hi <= lo || hi >= Size) return;
             if (HostMem.Advise(Base + lo, hi - lo, Thp.MADV_HUGEPAGE) != 0) return;
+            // The guest may advise again what a mapping already had advised: one record, counted once.
+            ulong had = 0;
+            Carve(lo, hi, (a, b) => had += b - a);
             int i = 0;
             while (i < hugeRanges.Count && hugeRanges[i].Start < lo) i++;
             hugeRanges.Insert(i, ((uint)lo, (uint)hi));
-            HugeAdvised += (long)(hi - lo);
+            HugeAdvised += (long)(hi - lo - had);
         }
     }
 
@@ -670,15 +673,22 @@ public sealed unsafe class AddressSpace : IDisposable
     /// <summary>The advised parts of [addr, end) stop being so: fresh default host memory over them (MAP_FIXED, one
     /// step: the range is being unmapped), or advised MADV_NOHUGEPAGE (data kept); the records keep what is left.
     /// Under MmLock (Unmap's SyncHost follows a fresh mapping).</summary>
-    void DropHuge(ulong addr, ulong end, bool fresh)
+    void DropHuge(ulong addr, ulong end, bool fresh) =>
+        Carve(addr, end, (lo, hi) =>
+        {
+            if (fresh) HostMem.MapAnon(Base + lo, hi - lo);
+            else HostMem.Advise(Base + lo, hi - lo, Thp.MADV_NOHUGEPAGE);
+        });
+
+    /// <summary>Take [addr, end) out of the records, handing each recorded part in it to part (under MmLock).</summary>
+    void Carve(ulong addr, ulong end, Action<ulong, ulong> part)
     {
         for (int i = hugeRanges.Count - 1; i >= 0; i--) // backwards: the pieces left go in at i, in order
         {
             var (s, e) = hugeRanges[i];
             ulong lo = Math.Max(s, addr), hi = Math.Min(e, end);
             if (lo >= hi) continue;
-            if (fresh) HostMem.MapAnon(Base + lo, hi - lo);
-            else HostMem.Advise(Base + lo, hi - lo, Thp.MADV_NOHUGEPAGE);
+            part(lo, hi);
             hugeRanges.RemoveAt(i);
             if (hi < e) hugeRanges.Insert(i, ((uint)hi, e));
             if (s < lo) hugeRanges.Insert(i, (s, (uint)lo));

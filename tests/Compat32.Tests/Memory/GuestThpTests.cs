@@ -42,6 +42,9 @@ public sealed unsafe class GuestThpTests
         Assert.False(Advised(m, at + 4 * mib));
         m.AdviseHuge(at, len);
         Assert.InRange(m.HugeAdvised, 6L * mib, 8L * mib); // the whole host huge pages inside it
+        long once = m.HugeAdvised;
+        m.AdviseHuge(at + mib, 4 * mib); // advised again (the guest's MADV_HUGEPAGE over it): one record, counted once
+        Assert.Equal(once, m.HugeAdvised);
         for (uint a = at + 2 * mib; a < at + 6 * mib; a += mib) Assert.True(Advised(m, a), $"{a:x} not advised");
         m.Ptr(at + 2 * mib)[5] = 7; m.Ptr(at + 3 * mib)[5] = 8; m.Ptr(at + 5 * mib)[5] = 9;
         // A hole in the middle: fresh default memory there, the rest still advised, the data around it kept.
