@@ -187,6 +187,9 @@ public sealed unsafe class DecodeCache
         return new Block { Start = eip, End = ip, Generic = whole, Uops = uops, Count = count, Run = fresh };
     }
 
+    /// <summary>The block listed at eip, or null (under CodeSpace.Lock).</summary>
+    internal Block? Listed(uint eip) => blocks.Get(eip);
+
     /// <summary>Drop the blocks of a page (under CodeSpace.Lock); false if it had none.</summary>
     internal bool InvalidatePage(uint page)
     {

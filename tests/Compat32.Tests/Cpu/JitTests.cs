@@ -622,14 +622,18 @@ public sealed unsafe class JitTests
         throw new InvalidOperationException("no MOV [EDI], imm32");
     }
 
-    [Fact]
-    public void CodeWrittenByAnotherThreadIsNeverRunStaleAfterTheWriterStops()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void CodeWrittenByAnotherThreadIsNeverRunStaleAfterTheWriterStops(bool direct)
     {
         // Stress (house rule): one processor calls a function in translated code; another thread's processor, on
         // the same space, stores ever larger values into that function's immediate (a store without a test). The
         // caller must see values that never go down, and the value of the last store once the writer has
         // stopped (code left stale by a store the host let through would keep an old value forever). The kernel
         // side writes the same page between rounds (PrepareWrite + NoteWrite), as a read() into it would.
+        // direct: a CALL rel32, whose block end jumps through a link cell straight into the callee's code once it
+        // is translated: each store must take the cell back to the lookup before the writer goes on.
         const uint Page = Code + 0x1000;
         var callerCode = Asm(a =>
         {
@@ -637,7 +641,8 @@ public sealed unsafe class JitTests
             a.xor(ebx, ebx);
             a.Label(ref loop);
             a.mov(eax, Page);
-            a.call(eax);
+            if (direct) a.call(Page);
+            else a.call(eax);
             a.cmp(eax, ebx);
             a.jb(bad);
             a.mov(ebx, eax);
@@ -707,6 +712,59 @@ public sealed unsafe class JitTests
         Assert.Equal(CpuExit.Budget, m.Cpu.Run(20_000));
         Assert.Equal(last + 7, m.R(CpuState.EBX));
         Assert.True(runs > 1 && m.Cpu.Jit!.Translated > 0 && writer.Jit!.FaultExits > 0, $"{runs} runs, {m.Cpu.Jit.Translated} translated, writer fault exits {writer.Jit!.FaultExits}");
+        if (direct && Translator.LinkOn)
+        {
+            var (made, reset, _) = m.Cpu.Jit.LinkCounts;
+            Assert.True(made > 1 && reset > 1, $"block links made {made}, reset {reset}: the call was not linked and unlinked");
+        }
+    }
+
+    /// <summary>A direct CALL into a mapping that is unmapped and mapped again with other code: the caller's link cell
+    /// into the old callee is reset with the unmap, so the next calls run the new code (a different block shape at
+    /// the same address too), never the old translation.</summary>
+    [Fact]
+    public void LinkedCallsFollowCodeMappedAgainAtTheSameAddress()
+    {
+        const uint Lib = 0x30000, N = 500;
+        var caller = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, N);
+            a.xor(ebx, ebx);
+            a.Label(ref loop);
+            a.call(Lib);
+            a.add(ebx, eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var m = new M(caller, 1);
+        byte[][] libs =
+        {
+            new byte[] { 0xB8, 7, 0, 0, 0, 0xC3 },                   // mov eax, 7; ret
+            new byte[] { 0xB8, 11, 0, 0, 0, 0xC3 },                  // mov eax, 11; ret
+            new byte[] { 0x90, 0x90, 0x31, 0xC0, 0x04, 5, 0xC3 },    // nop; nop; xor eax, eax; add al, 5; ret
+            new byte[] { 0xEB, 0x05, 0xB8, 1, 0, 0, 0, 0xB8, 13, 0, 0, 0, 0xC3 }, // jmp over mov eax,1; mov eax,13; ret
+        };
+        uint[] values = { 7, 11, 5, 13 };
+        long lastReset = 0;
+        for (int round = 0; round < libs.Length; round++)
+        {
+            if (round > 0) m.Mem.Unmap(Lib, 0x1000);
+            m.Mem.Map(Lib, 0x1000, Prot.Read | Prot.Write);
+            Assert.True(m.Mem.CopyToUser(Lib, libs[round]));
+            m.Mem.Protect(Lib, 0x1000, Prot.Read | Prot.Exec);
+            m.Cpu.S.Eip = Code;
+            m.Cpu.S.R[CpuState.ESP] = Stack + 0x800;
+            Assert.Equal(CpuExit.Exception, m.Cpu.Run(1_000_000));
+            Assert.True(m.Cpu.Vector == Vec.BP, $"round {round}: vector {m.Cpu.Vector} at {m.Cpu.S.Eip:x8} cr2 {m.Cpu.Cr2:x8}");
+            Assert.Equal(N * values[round], m.R(CpuState.EBX));
+            if (!Translator.LinkOn) continue;
+            var (made, reset, _) = m.Cpu.Jit!.LinkCounts;
+            Assert.True(made > round, $"round {round}: {made} links made");
+            if (round > 0) Assert.True(reset > lastReset, $"round {round}: the unmap reset no link ({reset})");
+            lastReset = reset;
+        }
     }
 
     [Fact]
@@ -1640,9 +1698,11 @@ public sealed unsafe class JitTests
 
     /// <summary>A chain of Blocks small blocks (each adds its own constant to EAX and EAX into one of 64 words at
     /// EBX), run Passes times, then INT3.</summary>
-    static byte[] Chain(int blocks, int passes) => Asm(a =>
+    /// <summary>blocks blocks, each jumping to the next, passes times; with hub, each also calls one shared function
+    /// (whose translation is then linked from every block's call and evicted under them).</summary>
+    static byte[] Chain(int blocks, int passes, bool hub = false) => Asm(a =>
     {
-        var top = a.CreateLabel();
+        var top = a.CreateLabel(); var h = a.CreateLabel();
         a.mov(ecx, passes);
         a.Label(ref top);
         for (int k = 0; k < blocks; k++)
@@ -1651,12 +1711,16 @@ public sealed unsafe class JitTests
             a.add(eax, 0x1000193 * (k + 1));
             a.add(__dword_ptr[ebx + (k % 64) * 4], eax);
             a.rol(eax, 3);
+            if (hub) a.call(h);
             a.jmp(next);
             a.Label(ref next);
         }
         a.dec(ecx);
         a.jnz(top);
         a.int3();
+        a.Label(ref h);
+        a.xor(eax, 0x5BD1E995);
+        a.ret();
     });
 
     static (AddressSpace mem, Processor[] cpus) ChainMachine(byte[] code, int threads, int jit, ulong codeLimit)
@@ -1681,13 +1745,17 @@ public sealed unsafe class JitTests
     /// <summary>2000 blocks of translated code (about 200 KiB) in an 80 KiB code area, by one processor and then by
     /// four at once on the same address space: segments are evicted while other processors run (and dispatch
     /// through the lookup table) in the others; every processor ends as the interpreter does, and nothing is
-    /// flushed whole. Repeated: a race between eviction and a running processor shows as a wrong sum or a crash.</summary>
+    /// flushed whole. Repeated: a race between eviction and a running processor shows as a wrong sum or a crash.
+    /// With hub, every block also calls one function, so link cells all over the code lead into its translation, which
+    /// eviction drops under them (a cell left pointing there would run whatever code the segment holds next).</summary>
     [Theory]
-    [InlineData(1)]
-    [InlineData(4)]
-    public void CodeAreaUnderPressureEvictsSegmentsNotEverything(int threads)
+    [InlineData(1, false)]
+    [InlineData(4, false)]
+    [InlineData(1, true)]
+    [InlineData(4, true)]
+    public void CodeAreaUnderPressureEvictsSegmentsNotEverything(int threads, bool hub)
     {
-        var code = Chain(2000, 6);
+        var code = Chain(2000, 6, hub);
         var (refMem, refCpu) = ChainMachine(code, 1, 0, 0);
         Assert.Equal(CpuExit.Exception, refCpu[0].Run(100_000_000));
         uint wantEax = refCpu[0].S.R[CpuState.EAX];
@@ -1715,6 +1783,9 @@ public sealed unsafe class JitTests
                 Assert.Equal(0, cpus[t].Jit!.Flushes);
             }
             Assert.True(cpus.Sum(c => c.Jit!.Translated) > 2000, "blocks were not translated again after eviction");
+            // The chain's JMPs run through link cells: eviction reset those leading into the evicted segments.
+            var (made, reset, _) = cpus[0].Jit!.LinkCounts;
+            if (Translator.LinkOn) Assert.True(made > 2000 && (reset > 0 || !hub), $"block links made {made}, reset {reset}");
             Assert.True(Compat32.Cpu.Jit.Evictions - ev >= 3, $"{Compat32.Cpu.Jit.Evictions - ev} evictions");
             mem.Dispose();
         }

@@ -50,8 +50,10 @@ internal sealed class HostAssembler
 
     public HostAssembler() { enc = Encoder.Create(64, sink); }
 
-    /// <summary>Encode list at rip, appended to output; false (output then holds garbage) if it cannot.</summary>
-    public bool TryAssemble(IReadOnlyList<Instruction> list, ulong rip, List<byte> output)
+    /// <summary>Encode list at rip, appended to output; false (output then holds garbage) if it cannot. Instruction
+    /// alignFrom (if in range) starts at a multiple of 8 bytes, INT3 bytes before it: the block's link cells, which
+    /// other threads' host code reads while the lock holder rewrites them, each with one aligned 8-byte store.</summary>
+    public bool TryAssemble(IReadOnlyList<Instruction> list, ulong rip, List<byte> output, int alignFrom = -1)
     {
         int n = list.Count;
         if (len.Length < n)
@@ -123,7 +125,11 @@ internal sealed class HostAssembler
         {
             changed = false;
             off[0] = 0;
-            for (int i = 0; i < n; i++) off[i + 1] = off[i] + len[i];
+            for (int i = 0; i < n; i++)
+            {
+                off[i + 1] = off[i] + len[i];
+                if (i + 1 == alignFrom && alignFrom < n) off[i + 1] += (int)((8 - ((rip + (ulong)off[i + 1]) & 7)) & 7);
+            }
             for (int i = 0; i < n; i++)
             {
                 if (!isShort[i]) continue;
@@ -143,6 +149,7 @@ internal sealed class HostAssembler
         for (int i = 0; i < n; i++)
         {
             var ins = list[i];
+            while (output.Count - start < off[i]) output.Add(0xCC); // (only before alignFrom)
             if (from[i] >= 0)
             {
                 output.AddRange(bytes.Slice(from[i], len[i]));
@@ -180,6 +187,9 @@ internal sealed class HostAssembler
 
     /// <summary>After a successful TryAssemble: the offset of instruction i from the block's start.</summary>
     public int OffsetOf(int i) => off[i];
+
+    /// <summary>After a successful TryAssemble: the offset of the instruction a label marks, or -1.</summary>
+    public int OffsetOfLabel(ulong id) => Target(id) is int t and >= 0 ? off[t] : -1;
 
     int Target(ulong id) => id < (ulong)labelAt.Length ? labelAt[(int)id] : -1;
 

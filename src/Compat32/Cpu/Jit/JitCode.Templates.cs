@@ -20,6 +20,8 @@ internal sealed unsafe partial class JitCode
         public required bool Hoist, LowCode, Elide, ElideWrites;
         /// <summary>Its reads without a test (Translator.LastSites): offset in Code, guest instruction, flags in the host.</summary>
         public required HostSite[] Sites;
+        /// <summary>Its link cells (Translator.LastLinks): a copy fills them for its own region (AddLinks).</summary>
+        public required LinkSite[] Links;
         public required byte[] Code;
         /// <summary>Offsets in Code of the rel32 fields that point outside the block (into the table or stubs).</summary>
         public required int[] Relocs;
@@ -40,8 +42,8 @@ internal sealed unsafe partial class JitCode
     nint Produce(Block blk, Jit by, bool hoist, out bool failed)
     {
         failed = false;
-        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites, out bool passTested);
-        if (host != 0) { AddSites((ulong)host, blk, tsites); by.Copied++; by.MmxTranslated += mmx; if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
+        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites, out bool passTested, out var tlinks);
+        if (host != 0) { AddSites((ulong)host, blk, tsites); AddLinks(host, tlinks); by.Copied++; by.MmxTranslated += mmx; if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
         AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
@@ -49,15 +51,17 @@ internal sealed unsafe partial class JitCode
         by.MmxTranslated += translator.MmxCount;
         if (translator.LastPassTested) by.PassTested++;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
+        AddLinks(host, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastLinks)); // (after: the template's cells are filled per copy)
         return host;
     }
 
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out HostSite[] sitesOf, out bool passTested)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out HostSite[] sitesOf, out bool passTested, out LinkSite[] linksOf)
     {
         mmxCount = 0;
         passTested = false;
         sitesOf = [];
+        linksOf = [];
         if (!Share || blk.Run is not { } run || Volatile.Read(ref run.Templates) is not { } ts) return 0;
         foreach (var t in ts)
         {
@@ -76,6 +80,7 @@ internal sealed unsafe partial class JitCode
             mmxCount = t.MmxCount;
             passTested = t.PassTested;
             sitesOf = t.Sites;
+            linksOf = t.Links;
             return (nint)rip;
         }
         return 0;
@@ -105,7 +110,7 @@ internal sealed unsafe partial class JitCode
             }
             Publish(run, new Template
             {
-                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
+                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
                 Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
             });
@@ -147,7 +152,7 @@ internal sealed unsafe partial class JitCode
         }
         Publish(run, new Template
         {
-            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
+            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
             Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
         });

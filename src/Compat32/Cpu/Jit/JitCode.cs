@@ -289,6 +289,7 @@ internal sealed unsafe partial class JitCode
             else linked[kept++] = idx;
         }
         linked.RemoveRange(kept, linked.Count - kept);
+        EvictLinks((ulong)a, (ulong)b);
         Interlocked.MemoryBarrier();
         WaitOutOfHostCode();
         DropSites(lo, hi); // after the wait: a processor that faulted in the range finds its site before it leaves
@@ -333,6 +334,7 @@ internal sealed unsafe partial class JitCode
             nint host = Produce(blk, by, !blk.NoHoist, out bool failed);
             if (host == 0) { blk.NoJit = true; return failed ? -1 : 0; }
             blk.Native = host;
+            LinkIncoming(blk);
             translated++;
             return 1;
         }
@@ -353,6 +355,7 @@ internal sealed unsafe partial class JitCode
             Unlink(blk);
             if (host == 0) { blk.Native = 0; blk.NoJit = true; return; }
             blk.Native = host;
+            LinkIncoming(blk);
             translated++;
         }
     }
@@ -385,12 +388,13 @@ internal sealed unsafe partial class JitCode
         }
     }
 
-    /// <summary>Take a block's host code out of the lookup table (its page was written or unmapped; under the lock).
-    /// The code stays until the next flush.</summary>
+    /// <summary>Take a block's host code out of the lookup table and the link cells (its page was written or
+    /// unmapped; under the lock). The code stays until the next flush.</summary>
     internal void Unlink(Block blk)
     {
         nint native = blk.Native;
         if (native == 0) return;
+        UnlinkIncoming(blk.Start);
         uint i = SlotIndex(blk.Start);
         ulong v = SlotValue(blk.Start, native);
         for (uint w = 0; w < 2; w++)
@@ -412,6 +416,7 @@ internal sealed unsafe partial class JitCode
         // 3. Nobody can reach the old code now: empty the table and reuse the buffer.
         ClearTable(fresh: false);
         DropSites(0, CodeSize);
+        ClearLinks();
         linked.Clear();
         used = stubsEnd;
         seg = 0;

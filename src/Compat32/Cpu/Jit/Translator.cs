@@ -38,6 +38,13 @@ internal sealed partial class Translator
     readonly List<HostSite> siteIns = new();
     internal readonly List<HostSite> LastSites = new();
 
+    /// <summary>Block ends with a known successor that jump through a link cell (DispatchConst), while emitting; after
+    /// assembly as LastLinks (offsets in the block's code).</summary>
+    readonly List<(Label Cell, Label Lookup, uint Target)> linkSites = new();
+    internal readonly List<LinkSite> LastLinks = new();
+    /// <summary>COMPAT32_JIT_LINK=0: block ends look their successor up in the table every time (to compare).</summary>
+    internal static readonly bool LinkOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_LINK") != "0";
+
     enum K : byte { None, Generic, X87, Simd, Mmx, Lea, Nop, Div, PushR, PushI, PushM, PopR, Leave, Jcc, Jmp, JmpInd, Call, CallInd, Ret, Str }
 
     /// <summary>Where the guest flags are: in the state block (Saved), or in host RFLAGS, unchanged since they were
@@ -598,6 +605,8 @@ internal sealed partial class Translator
         slowX87.Clear();
         siteIns.Clear();
         LastSites.Clear();
+        linkSites.Clear();
+        LastLinks.Clear();
         exactChecks.Clear();
         stops.Clear();
         exits.Clear();
@@ -688,14 +697,24 @@ internal sealed partial class Translator
             a.mov(r10d, Jit.ExitDispatch);
             a.jmp(jit.ExitAddr);
         }
+        // The link cells, after the code (JitCode fills them: the lookup path's address, or the successor's code).
+        int cellsFrom = a.Instructions.Count;
+        foreach (var (cell, _, _) in linkSites)
+        {
+            var l = cell;
+            a.Label(ref l);
+            a.dq(0UL);
+        }
         ulong rip = jit.CodeCursor;
         var w = output;
         w.Bytes.Clear();
         LastEncoded = null;
-        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes))
+        if (!HostAssembler.Off && hostAsm.TryAssemble(a.Instructions, rip, w.Bytes, cellsFrom))
         {
             LastEncoded = hostAsm;
             foreach (var st in siteIns) LastSites.Add(st with { Off = hostAsm.OffsetOf(st.Off) });
+            foreach (var (cell, lookup, target) in linkSites)
+                LastLinks.Add(new LinkSite(hostAsm.OffsetOfLabel(cell.Id), hostAsm.OffsetOfLabel(lookup.Id), target));
         }
         else
         {
@@ -703,8 +722,12 @@ internal sealed partial class Translator
             w.Bytes.Clear();
             try
             {
-                var res = a.Assemble(w, rip, siteIns.Count > 0 ? BlockEncoderOptions.ReturnNewInstructionOffsets : BlockEncoderOptions.None);
-                foreach (var st in siteIns) LastSites.Add(st with { Off = (int)res.Result[0].NewInstructionOffsets[st.Off] });
+                var res = a.Assemble(w, rip, siteIns.Count + linkSites.Count > 0 ? BlockEncoderOptions.ReturnNewInstructionOffsets : BlockEncoderOptions.None);
+                var offs = siteIns.Count + linkSites.Count > 0 ? res.Result[0].NewInstructionOffsets : null;
+                foreach (var st in siteIns) LastSites.Add(st with { Off = (int)offs![st.Off] });
+                // (the BlockEncoder cannot align the cells: JitCode leaves a misaligned one on its lookup path)
+                foreach (var (cell, lookup, target) in linkSites)
+                    LastLinks.Add(new LinkSite((int)offs![IndexOfLabel(cell)], (int)offs[IndexOfLabel(lookup)], target));
             }
             catch (Exception e) { failed = true; if (Jit.Debug) Console.Error.WriteLine($"jit: {blk.Start:x}: {e.Message}"); return 0; }
         }
@@ -726,6 +749,14 @@ internal sealed partial class Translator
             }
         }
         return (nint)rip;
+    }
+
+    /// <summary>The index in the assembler's list of the instruction a label marks (its IP is the label's id).</summary>
+    int IndexOfLabel(Label l)
+    {
+        var list = a.Instructions;
+        for (int i = 0; i < list.Count; i++) if (list[i].IP == l.Id) return i;
+        throw new InvalidOperationException("label not placed");
     }
 
     int cur;
@@ -1862,6 +1893,16 @@ internal sealed partial class Translator
             // which the test above sees, so stale code is never re-entered this way.
             a.jmp(loopEntry);
             return;
+        }
+        if (LinkOn)
+        {
+            // Through the block's link cell for this successor: the lookup below until the successor is translated,
+            // then its code (JitCode.LinkTo; reset to the lookup when that code is dropped).
+            var cell = a.CreateLabel();
+            var lookup = a.CreateLabel();
+            a.jmp(__qword_ptr[cell]);
+            a.Label(ref lookup);
+            linkSites.Add((cell, lookup, target));
         }
         // The target's set: two slots, each checked by its tag (JitCode: two-way associative). A hit in the first
         // falls through to its jump (no taken branch on the common path).
