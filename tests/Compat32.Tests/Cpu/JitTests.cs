@@ -1611,6 +1611,123 @@ public sealed unsafe class JitTests
         Assert.True(j.Cpu.Jit!.PassTested > 0, "the loop was not translated with its pass test");
     }
 
+    /// <summary>Guest CALLs and RETs in translated code, linked (a CALL's cell into its callee) and looked up (every
+    /// RET): recursion 6000 deep, a callee that changes its return address, callees that never return, indirect
+    /// calls, RET imm16, and a page fault 3000 calls deep: every outcome as the interpreter's, with budgets that end
+    /// the run anywhere too. (It was written for a return-stack design that used host CALL/RET, measured 1-7% slower
+    /// than the lookup here and dropped: BENCHMARKS.md, session 18.)</summary>
+    [Theory]
+    [InlineData(50_000_000L)]
+    [InlineData(777_777L)]
+    [InlineData(123_457L)]
+    public void CallsAndReturnsMatchTheInterpreter(long budget)
+    {
+        const uint Big = 0x100000, BigSize = 0x40000; // 256 KiB of guest stack
+        var code = Asm(a =>
+        {
+            Label rec = a.CreateLabel(), recDone = a.CreateLabel(), skip = a.CreateLabel(), away = a.CreateLabel(), back = a.CreateLabel();
+            Label f0 = a.CreateLabel(), f1 = a.CreateLabel(), k8 = a.CreateLabel(), outer = a.CreateLabel(), l2 = a.CreateLabel();
+            Label l3 = a.CreateLabel(), l4 = a.CreateLabel(), deep = a.CreateLabel(), deepDone = a.CreateLabel();
+            a.xor(eax, eax); a.xor(ebx, ebx);
+            a.mov(esi, 3);
+            a.Label(ref outer);
+            // recursion 6000 deep and back out
+            a.mov(ecx, 6000);
+            a.call(rec);
+            a.add(ebx, eax);
+            // a callee that moves its return address past a 5-byte MOV
+            a.mov(edx, 200);
+            a.Label(ref l2);
+            a.call(skip);
+            a.mov(ebx, 0xDEAD);          // skipped
+            a.add(ebx, 1);
+            a.dec(edx);
+            a.jnz(l2);
+            // callees that never return (they pop their return address)
+            a.mov(edx, 5000);
+            a.Label(ref back);
+            a.call(away);
+            a.int3();                    // never reached: away pops its return address
+            a.Label(ref l3);
+            // indirect calls alternating between two targets, and RET 8
+            a.mov(edx, 300);
+            a.Label(ref l4);
+            a.mov(edi, edx);
+            a.and(edi, 1);
+            a.mov(edi, __dword_ptr[edi * 4 + (int)(Data + 0x1000)]);
+            a.call(edi);
+            a.push(edx); a.push(ebx);
+            a.call(k8);
+            a.mov(ebx, eax);
+            a.dec(edx);
+            a.jnz(l4);
+            a.dec(esi);
+            a.jnz(outer);
+            // last: a page fault 3000 calls deep
+            a.mov(ecx, 3000);
+            a.call(deep);
+            a.int3();
+            a.Label(ref rec);
+            a.test(ecx, ecx);
+            a.jz(recDone);
+            a.dec(ecx);
+            a.call(rec);
+            a.add(eax, 3);
+            a.Label(ref recDone);
+            a.ret();
+            a.Label(ref skip);
+            a.add(__dword_ptr[esp], 5);
+            a.ret();
+            a.Label(ref away);
+            a.pop(edi);                  // its return address, dropped
+            a.add(ebx, edx);
+            a.dec(edx);
+            a.jnz(back);
+            a.jmp(l3);
+            a.Label(ref f0);
+            a.lea(ebx, __[ebx + ebx * 2 + 1]);
+            a.ret();
+            a.Label(ref f1);
+            a.ror(ebx, 5);
+            a.ret();
+            a.Label(ref k8);
+            a.mov(eax, __dword_ptr[esp + 4]);
+            a.xor(eax, __dword_ptr[esp + 8]);
+            a.ret(8);
+            a.Label(ref deep);
+            a.dec(ecx);
+            a.jz(deepDone);
+            a.call(deep);
+            a.ret();
+            a.Label(ref deepDone);
+            a.mov(eax, __dword_ptr[0x7FF0_0000]); // unmapped
+            a.ret();
+            // the indirect call table, filled by setup
+            return f0;
+        }, out uint f0Addr);
+        uint f1Addr = FindRor(code);
+        using var j = Both(code, budget: budget, setup: m =>
+        {
+            m.Mem.Map(Big, BigSize, Prot.Read | Prot.Write);
+            m.Cpu.S.R[CpuState.ESP] = Big + BigSize;
+            Assert.True(m.Mem.WriteU32(Data + 0x1000, f0Addr));
+            Assert.True(m.Mem.WriteU32(Data + 0x1004, f1Addr));
+        });
+        if (budget == 50_000_000L)
+        {
+            Assert.Equal(Vec.PF, j.Cpu.Vector);
+            Assert.Equal(0x7FF0_0000u, j.Cpu.Cr2);
+        }
+    }
+
+    /// <summary>The address of the first ROR EBX,5 (C1 CB 05) in code, assembled at Code.</summary>
+    static uint FindRor(byte[] code)
+    {
+        for (int k = 0; k + 3 <= code.Length; k++)
+            if (code[k] == 0xC1 && code[k + 1] == 0xCB && code[k + 2] == 5) return Code + (uint)k;
+        throw new InvalidOperationException("no ROR EBX,5");
+    }
+
     [Fact]
     public void BudgetAndStopRequestsReachTranslatedLoops()
     {

@@ -1874,9 +1874,9 @@ internal sealed partial class Translator
         return l;
     }
 
-    /// <summary>Block end with a known successor: count the block, then jump to the successor's host code
-    /// through the shared lookup table, or leave (budget spent, a stop requested, successor not translated).
-    /// The slot is read with one load, tag and code address together (JitCode), RIP-relative.</summary>
+    /// <summary>Block end with a known successor: count the block, then jump to the successor's host code through
+    /// the block's link cell for it (JitCode.Links), whose lookup path reads the shared table (one load, tag and
+    /// code address together, RIP-relative), or leave (budget spent, a stop requested, successor not translated).</summary>
     void DispatchConst(uint target, int count, bool charged = false)
     {
         var exit = ExitTo(target);
