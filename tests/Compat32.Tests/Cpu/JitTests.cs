@@ -1509,20 +1509,22 @@ public sealed unsafe class JitTests
     }
 
     /// <summary>A loop whose reads before its last full flag write rely on its entry checks (two through one register
-    /// that does not move: checked once at block entry) cannot test its pass there (a stop request would come too
-    /// late for them); it tests at its back edge, after its CMP, which runs again after the tests (LoopBack).</summary>
+    /// that does not move, past the host's guard from it: checked once at block entry) cannot test its pass there (a
+    /// stop request would come too late for them); it tests at its back edge, after its CMP, which runs again after
+    /// the tests (LoopBack). (Reads nearer their register are host-checked sites with no entry check:
+    /// HostCheckedReadsThroughOneRegisterNeedNoEntryCheck.)</summary>
     [Fact]
     public void LoopsWhoseEarlyReadsUseEntryChecksTestAtTheirBackEdge()
     {
         var code = Asm(a =>
         {
             var loop = a.CreateLabel();
-            a.mov(esi, Data);
+            a.mov(esi, Data - 0x10000);
             a.mov(ecx, 0);
             a.mov(eax, 0x7FFFFFF0);
             a.Label(ref loop);
-            a.mov(edx, __dword_ptr[esi]);
-            a.mov(ebx, __dword_ptr[esi + 4]);
+            a.mov(edx, __dword_ptr[esi + 0x10000]);
+            a.mov(ebx, __dword_ptr[esi + 0x10004]);
             a.add(eax, edx);
             a.adc(eax, ebx);
             a.inc(ecx);
@@ -1535,6 +1537,48 @@ public sealed unsafe class JitTests
         using var j = Both(code, budget: 10_000, setup: Fill);
         Assert.True(j.Cpu.Retired > 150, $"the loop ran {j.Cpu.Retired} instructions");
         Assert.Equal(0, j.Cpu.Jit!.PassTested);
+    }
+
+    /// <summary>Reads and writes through one register at small displacements ([ESP+8], [ESI+4]: what a compiler's
+    /// frame and struct accesses are) are sites the host's protections check, addressed as [r14+base+disp] with no
+    /// test at all, not an entry check of their range (Translator.PlanChecks: COMPAT32_JIT_SITEDIRECT=0 groups them at
+    /// entry as before). The loop over them tests its pass; stopped after every instruction count, and running into
+    /// an unreadable page at its second read and into an unwritable one at its store, it ends where the interpreter
+    /// does (EIP, registers, flags, CR2).</summary>
+    [Theory]
+    [InlineData(0u)]        // the first read runs into the unmapped page past Data
+    [InlineData(4u)]        // the second read is the first to reach it
+    [InlineData(1u)]        // the store runs into the unmapped page past Stack
+    public void HostCheckedReadsThroughOneRegisterNeedNoEntryCheck(uint shape)
+    {
+        var code = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(esi, Data + (shape == 1 ? 0 : shape));
+            a.mov(edi, shape == 1 ? Stack + 0x1000 - 0x40 : Data + 0x100);
+            a.mov(ecx, 0);
+            a.mov(eax, 0x7FFFFFF0);
+            a.Label(ref loop);
+            a.mov(edx, __dword_ptr[esi + 0x800]);
+            a.mov(ebx, __dword_ptr[esi + 0x804]);
+            a.add(eax, edx);
+            a.adc(eax, ebx);
+            a.mov(__dword_ptr[edi + 8], eax);
+            a.mov(__dword_ptr[edi + 12], ecx);
+            a.add(esi, 8);
+            if (shape == 1) a.add(edi, 4);
+            a.inc(ecx);
+            a.cmp(ecx, 2000);
+            a.jne(loop);
+            a.hlt();
+        });
+        for (long budget = 1; budget <= 40; budget++) Both(code, budget: budget).Dispose();
+        using var j = Both(code);
+        Assert.Equal(CpuExit.Exception, j.Cpu.Exit);
+        Assert.Equal(Vec.PF, j.Cpu.Vector);
+        Assert.Equal(shape == 1 ? Stack + 0x1000 : Data + 0x2000, j.Cpu.Cr2);
+        if (HostFaults.Active && j.Cpu.Jit!.FaultExits == 0) Assert.Fail("the fault was not taken by the host at a site");
+        if (HostFaults.Active) Assert.True(j.Cpu.Jit!.PassTested > 0, "the loop did not test its pass");
     }
 
     /// <summary>A self-loop with x87 and SSE instructions opens both gates once, at block entry (Translator.LoopGates):

@@ -1352,6 +1352,9 @@ internal sealed partial class Translator
                 // around ESP is mapped whichever way the block goes; if not, the hoist failure's fallback applies).
                 bool ok = hoist && (!branched || (b == Register.ESP && x == Register.None && StackPastBranchOn))
                     && (x == Register.None || (modified & 1 << GprIndex(x)) == 0);
+                // What EmitMem addresses as [r14+base+disp] at a site with no test at all (the sum cannot pass the guard).
+                bool siteDirect = DirectOn && SitesDirectOn && k == K.Generic && x == Register.None && b.IsGPR32() && disp >= 0
+                    && disp + size <= (long)HostFaults.Guard;
                 if (b == Register.ESP) { ok &= (modified & 1 << 4) == 0; disp += esp; }
                 else if (b != Register.None) ok &= (modified & 1 << GprIndex(b)) == 0;
                 ok &= seg is Register.DS or Register.SS or Register.ES or Register.FS or Register.GS;
@@ -1364,7 +1367,9 @@ internal sealed partial class Translator
                 // The same for a write the host's protections check (WriteSite).
                 hostChecked |= write && !locked && jit.ElideWrites && WriteSitesUnhoisted && seg is Register.DS or Register.SS
                     && (k is K.Generic or K.PushR or K.PushI or K.PushM or K.Call or K.CallInd or K.Simd || x87Site);
-                if (ok && !direct && hostChecked) ok = false;
+                // Such an access is a site, not an entry check, unless the entry test buys it [r14+base+disp] (a
+                // displacement past the guard); one at [r14+base+disp] as a site needs no entry test at all.
+                if (ok && hostChecked && (!direct || siteDirect)) ok = direct = false;
                 accs.Add(new Acc { Base = b, Index = x, Scale = x == Register.None ? 1 : scale, Disp = disp, Size = size,
                     Write = write, Locked = locked, Seg = seg, Hoisted = ok, Direct = direct, HostChecked = hostChecked });
             }
@@ -1651,6 +1656,9 @@ internal sealed partial class Translator
 
     /// <summary>COMPAT32_JIT_READHOIST=1: reads the host checks are still checked at block entry where they can be (to compare).</summary>
     static readonly bool ReadSitesUnhoisted = Environment.GetEnvironmentVariable("COMPAT32_JIT_READHOIST") != "1";
+    /// <summary>COMPAT32_JIT_SITEDIRECT=0: host-checked [base+disp] accesses are still grouped into entry checks when
+    /// two or more share a base (their permission test at entry, as before session 18), to compare.</summary>
+    static readonly bool SitesDirectOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_SITEDIRECT") != "0";
 
     /// <summary>Instruction i's next access is a read the host's page protections may check (HostFaults): no segment
     /// base to add (that ADD would clobber the flags), not checked at block entry. Then it takes no test (the access
