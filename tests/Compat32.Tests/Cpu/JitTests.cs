@@ -714,7 +714,7 @@ public sealed unsafe class JitTests
         Assert.True(runs > 1 && m.Cpu.Jit!.Translated > 0 && writer.Jit!.FaultExits > 0, $"{runs} runs, {m.Cpu.Jit.Translated} translated, writer fault exits {writer.Jit!.FaultExits}");
         if (direct && Translator.LinkOn)
         {
-            var (made, reset, _) = m.Cpu.Jit.LinkCounts;
+            var (made, reset) = m.Cpu.Jit.LinkCounts;
             Assert.True(made > 1 && reset > 1, $"block links made {made}, reset {reset}: the call was not linked and unlinked");
         }
     }
@@ -760,7 +760,7 @@ public sealed unsafe class JitTests
             Assert.True(m.Cpu.Vector == Vec.BP, $"round {round}: vector {m.Cpu.Vector} at {m.Cpu.S.Eip:x8} cr2 {m.Cpu.Cr2:x8}");
             Assert.Equal(N * values[round], m.R(CpuState.EBX));
             if (!Translator.LinkOn) continue;
-            var (made, reset, _) = m.Cpu.Jit!.LinkCounts;
+            var (made, reset) = m.Cpu.Jit!.LinkCounts;
             Assert.True(made > round, $"round {round}: {made} links made");
             if (round > 0) Assert.True(reset > lastReset, $"round {round}: the unmap reset no link ({reset})");
             lastReset = reset;
@@ -1945,7 +1945,7 @@ public sealed unsafe class JitTests
             }
             Assert.True(cpus.Sum(c => c.Jit!.Translated) > 2000, "blocks were not translated again after eviction");
             // The chain's JMPs run through link cells: eviction reset those leading into the evicted segments.
-            var (made, reset, _) = cpus[0].Jit!.LinkCounts;
+            var (made, reset) = cpus[0].Jit!.LinkCounts;
             if (Translator.LinkOn) Assert.True(made > 2000 && (reset > 0 || !hub), $"block links made {made}, reset {reset}");
             Assert.True(Compat32.Cpu.Jit.Evictions - ev >= 3, $"{Compat32.Cpu.Jit.Evictions - ev} evictions");
             mem.Dispose();

@@ -348,10 +348,10 @@ public sealed unsafe class Jit
     public static long Evictions => Interlocked.Read(ref JitCode.Evictions);
 
     /// <summary>Direct block links (JitCode.Links): made and reset machine-wide (--stats), and in this processor's
-    /// space with its live cells (tests).</summary>
+    /// space (tests).</summary>
     public static long BlockLinks => Interlocked.Read(ref JitCode.LinksMade);
     public static long BlockLinksReset => Interlocked.Read(ref JitCode.LinksReset);
-    internal (long Made, long Reset, int Cells) LinkCounts => (code ?? space.CodeIfAny)?.LinkCounts ?? default;
+    internal (long Made, long Reset) LinkCounts => (code ?? space.CodeIfAny)?.LinkCounts ?? default;
 
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>
     public void RequestStop() => Volatile.Write(ref *(int*)(State + OffAsync), 1);

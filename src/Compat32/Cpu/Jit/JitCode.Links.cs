@@ -28,7 +28,7 @@ internal sealed unsafe partial class JitCode
     long made, reset;
     void Made() { made++; Interlocked.Increment(ref LinksMade); }
     void Reset() { reset++; Interlocked.Increment(ref LinksReset); }
-    internal (long Made, long Reset, int Cells) LinkCounts { get { lock (space.Lock) return (made, reset, cells.Count); } }
+    internal (long Made, long Reset) LinkCounts { get { lock (space.Lock) return (made, reset); } }
 
     /// <summary>Fill the cells of the code just produced at host (under the lock, before the block is published):
     /// each to its successor's code if that block is valid and translated, else to its lookup path.</summary>
