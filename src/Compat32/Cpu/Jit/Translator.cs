@@ -332,12 +332,7 @@ internal sealed partial class Translator
 
     Label OpenSimd(int i)
     {
-        SaveIfDirty();
-        var loaded = a.CreateLabel();
-        a.cmp(__byte_ptr[r13 + Jit.OffSimdLoaded], 0);
-        a.jne(loaded);
-        a.cmp(__byte_ptr[r13 + Jit.OffSimdOk], 0);
-        a.je(SlowLabelAt(i));
+        var loaded = GateHead(Jit.OffSimdLoaded, Jit.OffSimdOk, i);
         a.stmxcsr(__dword_ptr[r13 + Jit.OffHostMxcsr]);
         a.ldmxcsr(__dword_ptr[r13 + Jit.OffMxcsr]);
         for (int k = 0; k < 8; k++) a.movaps(Xmm(k), __xmmword_ptr[r13 + (Jit.OffXmm + 16 * k)]);
@@ -1045,16 +1040,24 @@ internal sealed partial class Translator
     bool fpuGated;
     readonly InstructionInfoFactory infoFactory = new();
 
+    /// <summary>The test every gate (x87, SSE, MMX) starts with: the flags stored (the tests clobber them), on to the
+    /// returned label if this entry has the state loaded already, to the interpreter at i if it may not load it.</summary>
+    Label GateHead(int loadedOff, int okOff, int i)
+    {
+        SaveIfDirty();
+        var loaded = a.CreateLabel();
+        a.cmp(__byte_ptr[r13 + loadedOff], 0);
+        a.jne(loaded);
+        a.cmp(__byte_ptr[r13 + okOff], 0);
+        a.je(SlowLabelAt(i));
+        return loaded;
+    }
+
     /// <summary>Before the block's first x87 instruction (i): load the guest FPU into the host's unless this run did
     /// already; with an unmasked exception enabled, leave for the interpreter at i (a host trap would be fatal here).</summary>
     Label X87Gate(int i)
     {
-        SaveIfDirty();
-        var loaded = a.CreateLabel();
-        a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
-        a.jne(loaded);
-        a.cmp(__byte_ptr[r13 + Jit.OffX87Ok], 0);
-        a.je(SlowLabelAt(i));
+        var loaded = GateHead(Jit.OffX87Loaded, Jit.OffX87Ok, i);
         // MMX state in XMM8-15: its significands go to the image first (the exponents and tags are there).
         var noMmx = a.CreateLabel();
         a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);

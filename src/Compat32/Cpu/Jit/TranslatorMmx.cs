@@ -125,12 +125,7 @@ internal sealed partial class Translator
     void MmxGate(int i)
     {
         if (mmxGated) return;
-        SaveIfDirty();
-        var loaded = a.CreateLabel();
-        a.cmp(__byte_ptr[r13 + Jit.OffMmxLoaded], 0);
-        a.jne(loaded);
-        a.cmp(__byte_ptr[r13 + Jit.OffMmxOk], 0);
-        a.je(SlowLabelAt(i));
+        var loaded = GateHead(Jit.OffMmxLoaded, Jit.OffMmxOk, i);
         var noFpu = a.CreateLabel();
         a.cmp(__byte_ptr[r13 + Jit.OffX87Loaded], 0);
         a.je(noFpu);
