@@ -181,13 +181,39 @@ public sealed unsafe partial class Processor
                     continue;
                 }
             }
+            if (!(tf | rf))
+            {
+                // The common case, without the single-step and resume-flag work: the fast forms' switch is inlined
+                // here, so an instruction costs no call, no spill of the loop's registers and no prologue.
+                for (int i = 0; i < n; i++)
+                {
+                    ref Uop u = ref uops[i];
+                    uint next = u.Next;
+                    S.Eip = next;
+                    if (u.Kind != UopKind.Generic) ExecFast(ref u);
+                    else Execute(ref whole[u.Imm]);
+                    if (stopBlock)
+                    {
+                        budget -= i + 1;
+                        Retired += i + 1;
+                        stopBlock = false;
+                        if (Exit == CpuExit.None) goto nextBlock;
+                        if (Exit == CpuExit.Exception && IsFault(Vector)) S.Eip = blk.IpAt(i);
+                        return Exit;
+                    }
+                    if (S.Eip != next) { budget -= i + 1; Retired += i + 1; goto nextBlock; }
+                }
+                budget -= n;
+                Retired += n;
+                continue;
+            }
             for (int i = 0; i < n; i++)
             {
                 ref Uop u = ref uops[i];
                 uint next = u.Next;
                 S.Eip = next;
                 stepOne = tf;
-                if (u.Kind != UopKind.Generic) ExecFast(ref u);
+                if (u.Kind != UopKind.Generic) ExecFastOne(ref u);
                 else Execute(ref whole[u.Imm]);
                 stepOne = false;
                 if (rf && !Faulted && !(u.Kind == UopKind.Generic && whole[u.Imm].Mnemonic is Mnemonic.Iret or Mnemonic.Iretd)) S.Flags.Bits &= ~Flags.RF;

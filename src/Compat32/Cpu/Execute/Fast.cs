@@ -242,7 +242,12 @@ public sealed unsafe partial class Processor
         }
     }
 
+    /// <summary>ExecFast as a call, for the run loop's single-step path (the common path inlines it).</summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    void ExecFastOne(ref Uop u) => ExecFast(ref u);
+
     /// <summary>Execute a fast-path instruction (same semantics as the Generic path for these forms).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     void ExecFast(ref Uop u)
     {
         var f = S.Flags;
