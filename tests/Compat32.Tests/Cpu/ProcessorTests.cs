@@ -85,6 +85,36 @@ public unsafe class ProcessorTests
     }
 
     [Fact]
+    public void SuccessorPatchedOnItsOwnPageIsDecodedAgain()
+    {
+        // A jumps to B on the next page; C, back on A's page, adds 10 to B's immediate each pass. A and C stay
+        // decoded, and whatever remembers B for them (the processor's L1) holds a block C's store dropped: running
+        // it would add the previous pass's value again.
+        byte[] code =
+        [
+            0xB9, 0x04, 0x00, 0x00, 0x00,             // 0x10000: mov ecx, 4
+            0xE9, 0xF6, 0x0F, 0x00, 0x00,             // 0x10005: jmp 0x11000 (B)
+            0xCC, 0xCC, 0xCC, 0xCC, 0xCC, 0xCC,
+            0x80, 0x05, 0x01, 0x10, 0x01, 0x00, 0x0A, // 0x10010 (C): add byte [0x11001], 10
+            0x49,                                     // dec ecx
+            0x75, 0xEB,                               // jnz 0x10005
+            0xCC,                                     // 0x1001A: int3
+        ];
+        byte[] b =
+        [
+            0xBB, 0x07, 0x00, 0x00, 0x00,             // 0x11000 (B): mov ebx, 7 (imm at 0x11001)
+            0x01, 0xD8,                               // add eax, ebx
+            0xE9, 0x04, 0xF0, 0xFF, 0xFF,             // jmp 0x10010 (C)
+        ];
+        using var m = new M(code);
+        m.Mem.Map(Code + 0x1000, 0x1000, Prot.Read | Prot.Write | Prot.Exec);
+        for (int i = 0; i < b.Length; i++) m.Mem.Ptr(Code + 0x1000)[i] = b[i];
+        AssertException(m, m.Run(), Vec.BP, Code + 0x1B);
+        Assert.Equal(7u + 17u + 27u + 37u, m.R(CpuState.EAX));
+        Assert.True(m.Cpu.Cache.Invalidations >= 4);
+    }
+
+    [Fact]
     public void RepStosOverCodeIsExecuted()
     {
         // rep stosb fills the following bytes with NOPs (0x90), replacing a "mov eax, 1": EAX keeps 5.
