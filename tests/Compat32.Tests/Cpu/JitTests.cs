@@ -1320,6 +1320,94 @@ public sealed unsafe class JitTests
     /// <summary>Let the collector finalize the other tests' dead spaces, whose code regions go back then.</summary>
     static void FreeDeadRegions() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); }
 
+    /// <summary>A loop whose first block ends with an instruction straddling into the next page (its immediate's
+    /// high half there: a block is listed under both pages, DecodeCache): the loop itself adds 1 to that half
+    /// halfway through (a store into the second page only), and then the second page is unmapped and mapped again
+    /// holding other bytes. Each time the block's translation is dropped and the new bytes are what runs, as in the
+    /// interpreter.</summary>
+    [Fact]
+    public void BlocksCrossingIntoTheNextPageFollowIt()
+    {
+        var code = new byte[0x101B];
+        Array.Fill(code, (byte)0xCC);
+        void Put(int at, params byte[] b) => b.CopyTo(code, at);
+        Put(0x000, 0xB9, 0x2C, 0x01, 0x00, 0x00);          // mov ecx, 300
+        Put(0x005, 0x31, 0xC0);                              // xor eax, eax
+        Put(0x007, 0xE9, 0xE4, 0x0F, 0x00, 0x00);          // jmp 0x10FF0
+        for (int i = 0xFF0; i < 0xFFD; i++) code[i] = 0x90; // the loop: NOPs, then
+        Put(0xFFD, 0xBB, 0x01, 0x02, 0x03, 0x04);          // 0x10FFD: mov ebx, 0x04030201 (bytes 03 04 at 0x11000)
+        Put(0x1002, 0x01, 0xD8);                             // add eax, ebx
+        Put(0x1004, 0x81, 0xF9, 0x96, 0x00, 0x00, 0x00);   // cmp ecx, 150
+        Put(0x100A, 0x75, 0x07);                             // jne 0x11013
+        Put(0x100C, 0x80, 0x05, 0x00, 0x10, 0x01, 0x00, 0x01); // add byte [0x11000], 1
+        Put(0x1013, 0x49);                                   // dec ecx
+        Put(0x1014, 0x0F, 0x85, 0xD6, 0xFF, 0xFF, 0xFF);   // jnz 0x10FF0
+        Put(0x101A, 0xCC);                                   // int3
+        const Prot Rwx = Prot.Read | Prot.Write | Prot.Exec;
+        using var j = Both(code, Rwx);
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal(unchecked(151 * 0x04030201u + 149 * 0x04040201u), j.R(CpuState.EAX));
+
+        // The second page again, with other immediate bytes and no store: the straddling block must not survive.
+        var page = code[0x1000..];
+        page[0] = 0x10; page[1] = 0x20;
+        for (int i = 0xC; i < 0x13; i++) page[i] = 0x90;
+        j.Mem.Unmap(Code + 0x1000, 0x1000);
+        j.Mem.Map(Code + 0x1000, 0x1000, Prot.Read | Prot.Write);
+        Assert.True(j.Mem.CopyToUser(Code + 0x1000, page));
+        j.Mem.Protect(Code + 0x1000, 0x1000, Prot.Read | Prot.Exec);
+        j.Cpu.S.Eip = Code;
+        Assert.Equal(CpuExit.Exception, j.Cpu.Run(10_000_000));
+        Assert.Equal(Vec.BP, j.Cpu.Vector);
+        Assert.Equal(unchecked(300 * 0x20100201u), j.R(CpuState.EAX));
+    }
+
+    /// <summary>Indirect calls (through a register and through memory: the lookup table, no link cell) into a page
+    /// that is unmapped and mapped again with other code at the same address reach the new code every round.</summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void IndirectCallsFollowCodeMappedAgainAtTheSameAddress(bool throughMemory)
+    {
+        const uint Lib = 0x30000, N = 500;
+        var caller = Asm(a =>
+        {
+            var loop = a.CreateLabel();
+            a.mov(ecx, N);
+            a.xor(ebx, ebx);
+            a.mov(__dword_ptr[Data], Lib);
+            a.Label(ref loop);
+            if (throughMemory) a.call(__dword_ptr[Data]);
+            else { a.mov(edx, Lib); a.call(edx); }
+            a.add(ebx, eax);
+            a.dec(ecx);
+            a.jnz(loop);
+            a.int3();
+        });
+        using var m = new M(caller, 1);
+        byte[][] libs =
+        {
+            new byte[] { 0xB8, 7, 0, 0, 0, 0xC3 },                   // mov eax, 7; ret
+            new byte[] { 0xB8, 11, 0, 0, 0, 0xC3 },                  // mov eax, 11; ret
+            new byte[] { 0x90, 0x90, 0x31, 0xC0, 0x04, 5, 0xC3 },    // nop; nop; xor eax, eax; add al, 5; ret
+            new byte[] { 0xEB, 0x05, 0xB8, 1, 0, 0, 0, 0xB8, 13, 0, 0, 0, 0xC3 }, // jmp over mov eax,1; mov eax,13; ret
+        };
+        uint[] values = { 7, 11, 5, 13 };
+        for (int round = 0; round < libs.Length; round++)
+        {
+            if (round > 0) m.Mem.Unmap(Lib, 0x1000);
+            m.Mem.Map(Lib, 0x1000, Prot.Read | Prot.Write);
+            Assert.True(m.Mem.CopyToUser(Lib, libs[round]));
+            m.Mem.Protect(Lib, 0x1000, Prot.Read | Prot.Exec);
+            m.Cpu.S.Eip = Code;
+            m.Cpu.S.R[CpuState.ESP] = Stack + 0x800;
+            Assert.Equal(CpuExit.Exception, m.Cpu.Run(1_000_000));
+            Assert.True(m.Cpu.Vector == Vec.BP, $"round {round}: vector {m.Cpu.Vector} at {m.Cpu.S.Eip:x8} cr2 {m.Cpu.Cr2:x8}");
+            Assert.Equal(N * values[round], m.R(CpuState.EBX));
+            Assert.True(m.Cpu.Jit!.Translated > round, $"round {round}: nothing translated");
+        }
+    }
+
     [Fact]
     public void PageLosingExecFaultsOnTheNextFetch()
     {
