@@ -187,6 +187,15 @@ public sealed unsafe class DecodeCache
         return new Block { Start = eip, End = ip, Generic = whole, Uops = uops, Count = count, Run = fresh };
     }
 
+    /// <summary>blk's translation relies on code outside its own bytes (a PIC thunk it runs in place of a call to it:
+    /// Translator.PcThunk): it is listed under that page too, so a write or unmap there drops it as a change of its
+    /// own bytes would (under CodeSpace.Lock; the caller marks the page as code first).</summary>
+    internal void DependOn(Block b, uint page)
+    {
+        if (!byPage.TryGetValue(page, out var l)) byPage[page] = l = new List<Block>();
+        if (!l.Contains(b)) l.Add(b);
+    }
+
     /// <summary>The block listed at eip, or null (under CodeSpace.Lock).</summary>
     internal Block? Listed(uint eip) => blocks.Get(eip);
 

@@ -1320,6 +1320,84 @@ public sealed unsafe class JitTests
     /// <summary>Let the collector finalize the other tests' dead spaces, whose code regions go back then.</summary>
     static void FreeDeadRegions() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); }
 
+    /// <summary>A call to a PIC thunk (`mov reg, [esp]; ret` on the code's second page) runs the thunk in place
+    /// (Translator.PcThunk): stopped after every instruction count, the registers, flags, the stack slot the call
+    /// wrote and the stop point are the interpreter's; halfway the loop rewrites the thunk into `xor reg, reg; ret`,
+    /// which must drop the translation that ran the old one (the caller is on another page: DecodeCache.DependOn).</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(3)]
+    [InlineData(5)]
+    [InlineData(6)]
+    public void CallsToAPicThunkRunItInPlace(int reg)
+    {
+        const uint Thunk = Code + 0x1800;
+        var g = Register.EAX + reg;
+        uint old = 0x8Bu | (uint)(0x04 | reg << 3) << 8 | 0x24u << 16 | 0xC3u << 24;
+        uint xor = 0x31u | (uint)(0xC0 | reg << 3 | reg) << 8 | 0xC3u << 16 | 0x90u << 24;
+        const Prot Rwx = Prot.Read | Prot.Write | Prot.Exec;
+        byte[] Program(bool rewrite, out uint ret)
+        {
+            var caller = Asm(a =>
+            {
+                var loop = a.CreateLabel();
+                a.mov(esp, Data + 0x1000);
+                a.mov(ecx, 120);
+                a.xor(edx, edx);
+                a.Label(ref loop);
+                a.call(Thunk);
+                a.AddInstruction(Instruction.Create(Iced.Intel.Code.Add_rm32_r32, Register.EDX, g));
+                a.AddInstruction(Instruction.Create(Iced.Intel.Code.Mov_rm32_r32, new MemoryOperand(Register.None, Register.ECX, 4, (long)Data + 0x200, 4), g));
+                if (rewrite)
+                {
+                    // Every pass stores the thunk, with no branch: its old bytes until ECX reaches 60, then the XOR.
+                    a.cmp(ecx, 61);
+                    a.sbb(edi, edi);
+                    a.and(edi, (int)(old ^ xor));
+                    a.xor(edi, (int)old);
+                    a.mov(__dword_ptr[Thunk], edi);
+                }
+                a.dec(ecx);
+                a.jnz(loop);
+                a.hlt();
+            });
+            ret = ThunkReturn(caller);
+            var code = new byte[0x1804];
+            Array.Fill(code, (byte)0xCC);
+            caller.CopyTo(code, 0);
+            BitConverter.GetBytes(old).CopyTo(code, 0x1800);
+            return code;
+        }
+        // Stopped after every instruction count (without the rewrite: a store into code stops the interpreter after
+        // it and translated code before it, a difference of its own).
+        var plain = Program(false, out uint r);
+        for (long budget = 1; budget <= 40; budget++) Both(plain, Rwx, budget).Dispose();
+        using (var j = Both(plain, Rwx))
+        {
+            Assert.Equal(Vec.GP, j.Cpu.Vector); // the HLT
+            Assert.Equal(unchecked(120u * r), j.R(CpuState.EDX));
+            Assert.True(j.Cpu.Jit!.InlinedThunks > 0, "no call ran its thunk in place");
+        }
+        using (var j = Both(Program(true, out r), Rwx))
+        {
+            Assert.Equal(Vec.GP, j.Cpu.Vector);
+            Assert.Equal(unchecked(61u * r), j.R(CpuState.EDX)); // passes 120..60 read the address; the rest XOR
+            Assert.True(j.Cpu.Jit!.InlinedThunks > 0, "no call ran its thunk in place");
+        }
+    }
+
+    /// <summary>The return address of the one CALL rel32 in caller (assembled at Code).</summary>
+    static uint ThunkReturn(byte[] caller)
+    {
+        var d = Decoder.Create(32, new ByteArrayCodeReader(caller), Code);
+        while (d.IP < Code + (ulong)caller.Length)
+        {
+            d.Decode(out var ins);
+            if (ins.Mnemonic == Mnemonic.Call) return (uint)ins.NextIP;
+        }
+        throw new InvalidOperationException("no call");
+    }
+
     /// <summary>A loop whose first block ends with an instruction straddling into the next page (its immediate's
     /// high half there: a block is listed under both pages, DecodeCache): the loop itself adds 1 to that half
     /// halfway through (a store into the second page only), and then the second page is unmapped and mapped again

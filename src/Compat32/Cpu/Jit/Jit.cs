@@ -129,6 +129,8 @@ public sealed unsafe class Jit
     /// <summary>Self-loops translated with their budget and stop tests inside the pass (Translator.EmitPassTest),
     /// copies of another space's translation included.</summary>
     public long PassTested;
+    /// <summary>Calls to a PIC thunk translated as the thunk's effect (Translator.PcThunk).</summary>
+    public long InlinedThunks;
 
     Jit(byte* state, CodeSpace space, int threshold, CpuFeature features)
     {
@@ -351,6 +353,7 @@ public sealed unsafe class Jit
     /// space (tests).</summary>
     public static long BlockLinks => Interlocked.Read(ref JitCode.LinksMade);
     public static long BlockLinksReset => Interlocked.Read(ref JitCode.LinksReset);
+    public static long ThunksInlined => Interlocked.Read(ref JitCode.ThunksInlined);
     internal (long Made, long Reset) LinkCounts => (code ?? space.CodeIfAny)?.LinkCounts ?? default;
 
     /// <summary>Ask running host code to leave at its next block end (thread-safe).</summary>

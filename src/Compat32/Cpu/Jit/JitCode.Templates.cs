@@ -34,6 +34,9 @@ internal sealed unsafe partial class JitCode
         public required bool PassTested;
     }
 
+    /// <summary>Calls to a PIC thunk translated as the thunk's effect, machine-wide (--stats).</summary>
+    internal static long ThunksInlined;
+
     /// <summary>COMPAT32_JIT_SHARE=0 translates every block in every address space (to compare).</summary>
     static readonly bool Share = Environment.GetEnvironmentVariable("COMPAT32_JIT_SHARE") != "0";
 
@@ -49,6 +52,8 @@ internal sealed unsafe partial class JitCode
         AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
+        by.InlinedThunks += translator.LastInlinedThunks;
+        if (translator.LastInlinedThunks > 0) Interlocked.Add(ref ThunksInlined, translator.LastInlinedThunks);
         if (translator.LastPassTested) by.PassTested++;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
         AddLinks(host, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastLinks)); // (after: the template's cells are filled per copy)
@@ -92,6 +97,7 @@ internal sealed unsafe partial class JitCode
     {
         int length = translator.LastLength;
         if (!Share || blk.Run is not { } run || !CodeSpace.Several) return;
+        if (translator.LastInlinedThunks > 0) return; // it relies on this space's bytes at a call's target
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region

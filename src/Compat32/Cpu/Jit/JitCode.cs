@@ -45,6 +45,8 @@ internal sealed unsafe partial class JitCode
     static readonly long Limit = long.TryParse(Environment.GetEnvironmentVariable("COMPAT32_JIT_LIMIT"), out long l) ? l : long.MaxValue;
 
     readonly CodeSpace space;
+    /// <summary>The address space whose code this is (the translator reads call targets: Translator.PcThunk).</summary>
+    internal CodeSpace Space => space;
     readonly byte* region;
     internal readonly ulong* Table;
     readonly byte* code;

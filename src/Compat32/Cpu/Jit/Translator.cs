@@ -593,6 +593,7 @@ internal sealed partial class Translator
         simdGated = false;
         mmxGated = false;
         MmxCount = 0;
+        LastInlinedThunks = 0;
         currentBlock = blk;
         currentInsns = insns;
         curSlowIndex = -1;
@@ -932,6 +933,22 @@ internal sealed partial class Translator
                 else Check(4, true, i);
                 a.mov(__dword_ptr[r14 + r8], (int)(uint)ins.NextIP);
                 a.mov(r12d, r8d);
+                if (PcThunk(ins.NearBranch32) is int reg)
+                {
+                    // The thunk runs here: the call's block is charged and may stop at the thunk, as the
+                    // interpreter would after it; then the thunk's two instructions (its read of the slot just
+                    // written cannot fault: a writable page is readable), charged as its own block.
+                    var thunk = ExitTo(ins.NearBranch32);
+                    a.sub(r11, count);
+                    a.jle(thunk);
+                    a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
+                    a.jne(thunk);
+                    a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Host(Register.EAX + reg), new MemoryOperand(Register.R14, Register.R12, 1)));
+                    a.lea(r12d, __[r12 + 4]);
+                    LastInlinedThunks++;
+                    DispatchConst((uint)ins.NextIP, 2);
+                    return;
+                }
                 DispatchConst(ins.NearBranch32, count);
                 return;
             case K.JmpInd: case K.CallInd:
@@ -968,6 +985,44 @@ internal sealed partial class Translator
                 return;
         }
         throw new InvalidOperationException("unhandled kind " + k);
+    }
+
+    /// <summary>COMPAT32_JIT_THUNKS=0: calls to PIC thunks go to them (to compare).</summary>
+    static readonly bool ThunksOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_THUNKS") != "0";
+
+    /// <summary>PIC thunks the last translation ran in place (its code then depends on bytes outside the block and
+    /// is not shared as a template: JitCode.MakeTemplate).</summary>
+    public int LastInlinedThunks;
+
+    /// <summary>The register a call's target loads if the target is an i386 PIC thunk, `mov reg, [esp]; ret`
+    /// (8B /r with SIB 24, then C3: GCC's __x86.get_pc_thunk.reg, which every position-independent function calls
+    /// to learn its address, and whose RET, returning to a different caller each time, is an indirect jump the host
+    /// predicts badly); else null. The target's page is marked as code before its bytes are read and the block is
+    /// listed under it (DecodeCache.DependOn), so a write or unmap there drops this translation; the bytes are read
+    /// again after the listing (a store between the mark and the listing changed them or cleared the mark).</summary>
+    unsafe int? PcThunk(uint target)
+    {
+        if (!ThunksOn || (target & 0xFFF) > 0xFFC) return null;
+        var mem = jit.Space.Mem;
+        uint page = target >> 12;
+        const byte RX = (byte)(Memory.Prot.Read | Memory.Prot.Exec);
+        if ((Volatile.Read(ref mem.PermPtr[page]) & RX) != RX) return null;
+        mem.MarkCode(page);
+        Interlocked.MemoryBarrier();
+        int reg = ThunkReg(mem.Base + target);
+        if (reg < 0) return null;
+        jit.Space.Cache.DependOn(currentBlock!, page);
+        Interlocked.MemoryBarrier();
+        if ((Volatile.Read(ref mem.PermPtr[page]) & (Memory.AddressSpace.CodeBit | RX)) != (Memory.AddressSpace.CodeBit | RX)) return null;
+        return ThunkReg(mem.Base + target) == reg ? reg : null;
+    }
+
+    static unsafe int ThunkReg(byte* p)
+    {
+        byte b0 = Volatile.Read(ref p[0]), b1 = Volatile.Read(ref p[1]), b2 = Volatile.Read(ref p[2]), b3 = Volatile.Read(ref p[3]);
+        if (b0 != 0x8B || (b1 & 0xC7) != 0x04 || b2 != 0x24 || b3 != 0xC3) return -1;
+        int reg = (b1 >> 3) & 7;
+        return reg == 4 ? -1 : reg; // (mov esp, [esp] is no thunk)
     }
 
     /// <summary>Flags this instruction needs in host RFLAGS before it runs: those it reads, and those it leaves
