@@ -1263,7 +1263,8 @@ public sealed unsafe class JitTests
             // Regions below 2 GiB are few (about 30) and the other tests' dead spaces give theirs back only when
             // collected; a template made in a low region does not fit a high one (and the other way round).
             FreeDeadRegions();
-            // The first space translates the loop from main and leaves templates behind.
+            // The first space translates the loop from main and leaves templates behind (once there are two).
+            using var other = SecondSpace();
             using (var first = new M(code, 1, at: At)) { Setup(first, mainAddr); Table(first); first.Cpu.Run(50_000_000); Assert.Equal(0, first.Cpu.Jit!.Copied); lowFirst = first.Cpu.Jit.LowCode; }
             i?.Dispose(); j?.Dispose();
             i = new M(code, 0, at: At);
@@ -1324,6 +1325,10 @@ public sealed unsafe class JitTests
         // Other tests retire spaces too, so the count is a lower bound on ours.
         Assert.True(Interlocked.Read(ref JitCode.Recycled) > before, "no region was taken from the spare list");
     }
+
+    /// <summary>A space besides the test's own: a process makes templates only once it has two (CodeSpace.Several), so a
+    /// test of copies run alone needs one.</summary>
+    static M SecondSpace() => new(Asm(a => a.hlt()), 0, at: 0x7F00000);
 
     /// <summary>Let the collector finalize the other tests' dead spaces, whose code regions go back then.</summary>
     static void FreeDeadRegions() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); }
@@ -1391,6 +1396,60 @@ public sealed unsafe class JitTests
             Assert.Equal(Vec.GP, j.Cpu.Vector);
             Assert.Equal(unchecked(61u * r), j.R(CpuState.EDX)); // passes 120..60 read the address; the rest XOR
             Assert.True(j.Cpu.Jit!.InlinedThunks > 0, "no call ran its thunk in place");
+        }
+    }
+
+    /// <summary>A translation that runs a PIC thunk in place is shared with another address space only where the same
+    /// thunk is at the same address there: a space whose thunk at that address loads another register translates
+    /// the caller afresh (a copy would add EBX's old value), one with the same thunk copies it.</summary>
+    [Fact]
+    public void CopiedTranslationsCheckTheirThunksInTheNewSpace()
+    {
+        const uint At = 0x7340000, Thunk = At + 0x1800, N = 300;
+        byte[] Program(int reg)
+        {
+            var caller = Asm(a =>
+            {
+                var loop = a.CreateLabel();
+                a.mov(esp, Data + 0x1000);
+                a.mov(ecx, N);
+                a.xor(edx, edx);
+                a.mov(ebx, 5);
+                a.Label(ref loop);
+                a.call(Thunk);
+                a.add(edx, ebx);
+                a.dec(ecx);
+                a.jnz(loop);
+                a.hlt();
+                return null;
+            }, out _, At);
+            var code = new byte[0x1804];
+            Array.Fill(code, (byte)0xCC);
+            caller.CopyTo(code, 0);
+            new byte[] { 0x8B, (byte)(0x04 | reg << 3), 0x24, 0xC3 }.CopyTo(code, 0x1800);
+            return code;
+        }
+        FreeDeadRegions();
+        using var other = SecondSpace(); // (templates are made once a process has more than one space)
+        int gen = DecodePool.Generation;
+        bool? lowFirst;
+        uint ret;
+        using (var first = new M(Program(3), 1, at: At))
+        {
+            first.Cpu.Run(10_000_000);
+            Assert.True(first.Cpu.Jit!.InlinedThunks > 0, "the first space ran no thunk in place");
+            lowFirst = first.Cpu.Jit.LowCode;
+            ret = At + 0x16; // after mov esp, mov ecx, xor edx, mov ebx (5 + 5 + 2 + 5) and the call (5)
+        }
+        foreach (int reg in new[] { 6, 3 })
+        {
+            using var i = new M(Program(reg), 0, at: At);
+            using var j = new M(Program(reg), 1, at: At);
+            Assert.Equal(i.Cpu.Run(10_000_000), j.Cpu.Run(10_000_000));
+            for (int r = 0; r < 8; r++) Assert.True(i.R(r) == j.R(r), $"thunk of register {reg}: register {r}: interpreter {i.R(r):x8}, translated {j.R(r):x8}");
+            Assert.Equal(reg == 3 ? unchecked(N * ret) : N * 5u, j.R(CpuState.EDX));
+            if (reg == 3 && DecodePool.Generation == gen && j.Cpu.Jit!.LowCode == lowFirst)
+                Assert.True(j.Cpu.Jit.Copied == j.Cpu.Jit.Translated, $"the space with the same thunk copied {j.Cpu.Jit.Copied} of {j.Cpu.Jit.Translated} blocks");
         }
     }
 

@@ -32,6 +32,9 @@ internal sealed unsafe partial class JitCode
         public required int MmxCount;
         /// <summary>A self-loop with its pass test (Jit.PassTested counts copies too).</summary>
         public required bool PassTested;
+        /// <summary>The PIC thunks it runs in place (Translator.LastThunks): a copy is made only where the same
+        /// thunks are at those addresses, and depends on them there.</summary>
+        public required (uint Target, int Reg)[] Thunks;
     }
 
     /// <summary>Calls to a PIC thunk translated as the thunk's effect, machine-wide (--stats).</summary>
@@ -45,25 +48,40 @@ internal sealed unsafe partial class JitCode
     nint Produce(Block blk, Jit by, bool hoist, out bool failed)
     {
         failed = false;
-        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites, out bool passTested, out var tlinks);
-        if (host != 0) { AddSites((ulong)host, blk, tsites); AddLinks(host, tlinks); by.Copied++; by.MmxTranslated += mmx; if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
+        nint host = FromTemplate(blk, by.GuestFeatures, hoist, out int mmx, out var tsites, out bool passTested, out var tlinks, out int thunks);
+        if (host != 0) { AddSites((ulong)host, blk, tsites); AddLinks(host, tlinks); by.Copied++; by.MmxTranslated += mmx; CountThunks(by, thunks); if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
         AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
-        by.InlinedThunks += translator.LastInlinedThunks;
-        if (translator.LastInlinedThunks > 0) Interlocked.Add(ref ThunksInlined, translator.LastInlinedThunks);
+        CountThunks(by, translator.LastThunks.Count);
         if (translator.LastPassTested) by.PassTested++;
         MakeTemplate(blk, host, by.GuestFeatures, hoist);
         AddLinks(host, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastLinks)); // (after: the template's cells are filled per copy)
         return host;
     }
 
+    /// <summary>Each thunk the template runs in place is the same thunk here (and blk now depends on it).</summary>
+    bool SameThunks(Block blk, (uint Target, int Reg)[] thunks)
+    {
+        foreach (var (target, reg) in thunks)
+            if (Translator.ThunkAt(space, blk, target) != reg) return false;
+        return true;
+    }
+
+    static void CountThunks(Jit by, int n)
+    {
+        if (n == 0) return;
+        by.InlinedThunks += n;
+        Interlocked.Add(ref ThunksInlined, n);
+    }
+
     /// <summary>Copy blk's template into this region if a variant matches (under the lock): its address, or 0.</summary>
-    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out HostSite[] sitesOf, out bool passTested, out LinkSite[] linksOf)
+    nint FromTemplate(Block blk, CpuFeature features, bool hoist, out int mmxCount, out HostSite[] sitesOf, out bool passTested, out LinkSite[] linksOf, out int thunks)
     {
         mmxCount = 0;
+        thunks = 0;
         passTested = false;
         sitesOf = [];
         linksOf = [];
@@ -72,6 +90,7 @@ internal sealed unsafe partial class JitCode
         {
             if (t.Features != features || t.Hoist != hoist || t.LowCode != LowCode || t.Elide != Elide || t.ElideWrites != ElideWrites) continue;
             if ((ulong)t.Code.Length > CodeLeft) return 0;
+            if (!SameThunks(blk, t.Thunks)) continue;
             ulong rip = CodeCursor;
             var dst = CodeAt(rip, t.Code.Length);
             t.Code.CopyTo(dst);
@@ -84,6 +103,7 @@ internal sealed unsafe partial class JitCode
             if (t.Mmx) HasMmx = true;
             mmxCount = t.MmxCount;
             passTested = t.PassTested;
+            thunks = t.Thunks.Length;
             sitesOf = t.Sites;
             linksOf = t.Links;
             return (nint)rip;
@@ -97,7 +117,6 @@ internal sealed unsafe partial class JitCode
     {
         int length = translator.LastLength;
         if (!Share || blk.Run is not { } run || !CodeSpace.Several) return;
-        if (translator.LastInlinedThunks > 0) return; // it relies on this space's bytes at a call's target
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
@@ -118,7 +137,7 @@ internal sealed unsafe partial class JitCode
             {
                 Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
+                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
             });
             return;
         }
@@ -160,7 +179,7 @@ internal sealed unsafe partial class JitCode
         {
             Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
             Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested,
+            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
         });
     }
 

@@ -593,7 +593,7 @@ internal sealed partial class Translator
         simdGated = false;
         mmxGated = false;
         MmxCount = 0;
-        LastInlinedThunks = 0;
+        LastThunks.Clear();
         currentBlock = blk;
         currentInsns = insns;
         curSlowIndex = -1;
@@ -945,7 +945,7 @@ internal sealed partial class Translator
                     a.jne(thunk);
                     a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Host(Register.EAX + reg), new MemoryOperand(Register.R14, Register.R12, 1)));
                     a.lea(r12d, __[r12 + 4]);
-                    LastInlinedThunks++;
+                    LastThunks.Add((ins.NearBranch32, reg));
                     DispatchConst((uint)ins.NextIP, 2);
                     return;
                 }
@@ -990,31 +990,35 @@ internal sealed partial class Translator
     /// <summary>COMPAT32_JIT_THUNKS=0: calls to PIC thunks go to them (to compare).</summary>
     static readonly bool ThunksOn = Environment.GetEnvironmentVariable("COMPAT32_JIT_THUNKS") != "0";
 
-    /// <summary>PIC thunks the last translation ran in place (its code then depends on bytes outside the block and
-    /// is not shared as a template: JitCode.MakeTemplate).</summary>
-    public int LastInlinedThunks;
+    /// <summary>The PIC thunks the last translation ran in place (target, register): its code depends on those bytes
+    /// outside the block, which a copy of it into another address space checks there first (JitCode.FromTemplate).</summary>
+    internal readonly List<(uint Target, int Reg)> LastThunks = new();
 
     /// <summary>The register a call's target loads if the target is an i386 PIC thunk, `mov reg, [esp]; ret`
     /// (8B /r with SIB 24, then C3: GCC's __x86.get_pc_thunk.reg, which every position-independent function calls
     /// to learn its address, and whose RET, returning to a different caller each time, is an indirect jump the host
-    /// predicts badly); else null. The target's page is marked as code before its bytes are read and the block is
-    /// listed under it (DecodeCache.DependOn), so a write or unmap there drops this translation; the bytes are read
-    /// again after the listing (a store between the mark and the listing changed them or cleared the mark).</summary>
-    unsafe int? PcThunk(uint target)
+    /// predicts badly); else null.</summary>
+    int? PcThunk(uint target) => ThunksOn && ThunkAt(jit.Space, currentBlock!, target) is int r and >= 0 ? r : null;
+
+    /// <summary>The register of the PIC thunk at target in space, with blk made to depend on it, or -1. The target's
+    /// page is marked as code before its bytes are read and blk is listed under it (DecodeCache.DependOn), so a write
+    /// or unmap there drops blk's translation; the bytes are read again after the listing (a store between the mark
+    /// and the listing changed them or cleared the mark). Under CodeSpace.Lock.</summary>
+    internal static unsafe int ThunkAt(CodeSpace space, Block blk, uint target)
     {
-        if (!ThunksOn || (target & 0xFFF) > 0xFFC) return null;
-        var mem = jit.Space.Mem;
+        if ((target & 0xFFF) > 0xFFC) return -1;
+        var mem = space.Mem;
         uint page = target >> 12;
         const byte RX = (byte)(Memory.Prot.Read | Memory.Prot.Exec);
-        if ((Volatile.Read(ref mem.PermPtr[page]) & RX) != RX) return null;
+        if ((Volatile.Read(ref mem.PermPtr[page]) & RX) != RX) return -1;
         mem.MarkCode(page);
         Interlocked.MemoryBarrier();
         int reg = ThunkReg(mem.Base + target);
-        if (reg < 0) return null;
-        jit.Space.Cache.DependOn(currentBlock!, page);
+        if (reg < 0) return -1;
+        space.Cache.DependOn(blk, page);
         Interlocked.MemoryBarrier();
-        if ((Volatile.Read(ref mem.PermPtr[page]) & (Memory.AddressSpace.CodeBit | RX)) != (Memory.AddressSpace.CodeBit | RX)) return null;
-        return ThunkReg(mem.Base + target) == reg ? reg : null;
+        if ((Volatile.Read(ref mem.PermPtr[page]) & (Memory.AddressSpace.CodeBit | RX)) != (Memory.AddressSpace.CodeBit | RX)) return -1;
+        return ThunkReg(mem.Base + target) == reg ? reg : -1;
     }
 
     static unsafe int ThunkReg(byte* p)
