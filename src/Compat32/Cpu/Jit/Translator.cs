@@ -939,10 +939,7 @@ internal sealed partial class Translator
                     // interpreter would after it; then the thunk's two instructions (its read of the slot just
                     // written cannot fault: a writable page is readable), charged as its own block.
                     var thunk = ExitTo(ins.NearBranch32);
-                    a.sub(r11, count);
-                    a.jle(thunk);
-                    a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-                    a.jne(thunk);
+                    LeaveIfSpent(thunk, count);
                     a.AddInstruction(Instruction.Create(Code.Mov_r32_rm32, Host(Register.EAX + reg), new MemoryOperand(Register.R14, Register.R12, 1)));
                     a.lea(r12d, __[r12 + 4]);
                     LastThunks.Add((ins.NearBranch32, reg));
@@ -1944,19 +1941,29 @@ internal sealed partial class Translator
         return l;
     }
 
+    /// <summary>A block end's tests: charge count instructions to the budget, and go to exit if that spent it or a
+    /// stop was requested (another thread's signal, an invalidation).</summary>
+    void LeaveIfSpent(Label exit, int count)
+    {
+        a.sub(r11, count);
+        a.jle(exit);
+        LeaveIfStopped(exit);
+    }
+
+    void LeaveIfStopped(Label exit)
+    {
+        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
+        a.jne(exit);
+    }
+
     /// <summary>Block end with a known successor: count the block, then jump to the successor's host code through
     /// the block's link cell for it (JitCode.Links), whose lookup path reads the shared table (one load, tag and
     /// code address together, RIP-relative), or leave (budget spent, a stop requested, successor not translated).</summary>
     void DispatchConst(uint target, int count, bool charged = false)
     {
         var exit = ExitTo(target);
-        if (!charged)
-        {
-            a.sub(r11, count);
-            a.jle(exit);
-        }
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(exit);
+        if (charged) LeaveIfStopped(exit);
+        else LeaveIfSpent(exit, count);
         if (target == currentBlock!.Start)
         {
             // A loop onto itself: straight back to this code. An invalidation of the block requests a stop,
@@ -2062,8 +2069,7 @@ internal sealed partial class Translator
         lastPassLabel = a.CreateLabel();
         a.cmp(r11, count);
         a.jle(lastPassLabel);
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(lastPassLabel);
+        LeaveIfStopped(lastPassLabel);
         loc = FLoc.Saved; // (not so, but dead: the next instruction writes every flag, and cannot leave before)
         if (passAccNext.Length < count) passAccNext = new int[count * 2];
         Array.Copy(accNext, passAccNext, count);
@@ -2139,10 +2145,7 @@ internal sealed partial class Translator
     void LoopBack(in Instruction w, int count)
     {
         var stop = a.CreateLabel();
-        a.sub(r11, count);
-        a.jle(stop);
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(stop);
+        LeaveIfSpent(stop, count);
         a.AddInstruction(HostForm(w));
         a.jmp(loopEntry);
         a.Label(ref stop);
@@ -2155,10 +2158,7 @@ internal sealed partial class Translator
     void DispatchIndirect(int count)
     {
         var exit = a.CreateLabel();
-        a.sub(r11, count);
-        a.jle(exit);
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(exit);
+        LeaveIfSpent(exit, count);
         var second = a.CreateLabel();
         // The set (JitCode.SlotIndex): its first slot at table + 16 * set, read as [r8 + set * 8] with r8 = table +
         // set * 8; the second way computes the set again (r9 holds the first slot by then).

@@ -84,8 +84,7 @@ internal sealed partial class Translator
         a.Label(ref top);
         a.test(ecx, ecx);
         a.jz(done);
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(stop);
+        LeaveIfStopped(stop);
         a.cmp(__dword_ptr[r13 + Jit.OffStrChunks], 0);
         a.jle(stop);
         a.Label(ref first);
@@ -177,8 +176,7 @@ internal sealed partial class Translator
         a.Label(ref top);
         a.test(ecx, ecx);
         a.jz(finish); // every element compared equal (REPE) or unequal (REPNE)
-        a.cmp(__dword_ptr[r13 + Jit.OffAsync], 0);
-        a.jne(stop);
+        LeaveIfStopped(stop);
         a.cmp(__dword_ptr[r13 + Jit.OffStrChunks], 0);
         a.jle(stop);
         a.Label(ref first);
