@@ -64,6 +64,8 @@ c32="$root/out/cli/Compat32.Cli"
 # CPU time is only visible to /usr/bin/time when the emulator runs in the process it starts: without the front
 # (COMPAT32_FRONT=0) the engine is that process; the guest sees no difference.
 export COMPAT32_FRONT=0
+# Every run translates afresh (the code cache would hand the second run the first one's translations).
+export COMPAT32_CODE_CACHE=off
 # Equal CPU features: compat32's default models report Goldmont's SIMD set (SSE4.2, SSSE3, AES, PCLMUL, MOVBE,
 # no AVX); qemu-i386's default "max" would add AVX2. Westmere is qemu's oldest model with all of it and no AVX.
 qcpu=(-cpu "${BENCH_QEMU_CPU:-Westmere,-lm,-syscall,+movbe}")

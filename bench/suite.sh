@@ -148,15 +148,20 @@ row() {
   [[ -z "${BENCH_ONLY:-}" || "$label" =~ $BENCH_ONLY ]] || return 0
   local nat=() q=() c=() mk=plain
   local stats="$out/stats.json"; rm -f "$stats"
-  if [ "$kind" = static ]; then nat=("$prog"); q=(qemu-i386 "${qcpu[@]}" "$prog"); c=("$c32" --stats-json "$stats" "$prog")
+  # The code cache (--code-cache) is off in every row but the warm start-up ones: a row measures the translator, and
+  # a warm row a second start with what the first one translated (its cache emptied, then filled by one run).
+  local cc_opt=(--code-cache off)
+  if [ -n "${warm:-}" ]; then rm -rf "$warm"; cc_opt=(--code-cache "$warm"); fi
+  if [ "$kind" = static ]; then nat=("$prog"); q=(qemu-i386 "${qcpu[@]}" "$prog"); c=("$c32" "${cc_opt[@]}" --stats-json "$stats" "$prog")
   else
     [ -f "$sr.unavailable" ] && return 0
     [ "$kind" = mips ] && mk=mips
     # natively through the sysroot's own ld.so and libraries (no host i386 libraries involved); python gets the
     # sysroot's stdlib as PYTHONHOME, which the emulators find by path lookup under the sysroot
     nat=(env PYTHONHOME="$sr/usr" "$sr/lib/ld-linux.so.2" --library-path "$sr/usr/lib/i386-linux-gnu:$sr/lib/i386-linux-gnu" "$sr$prog")
-    q=(qemu-i386 "${qcpu[@]}" -L "$sr" "$sr$prog"); c=("$c32" --stats-json "$stats" --sysroot "$sr" "$sr$prog")
+    q=(qemu-i386 "${qcpu[@]}" -L "$sr" "$sr$prog"); c=("$c32" "${cc_opt[@]}" --stats-json "$stats" --sysroot "$sr" "$sr$prog")
   fi
+  [ -n "${warm:-}" ] && "${c[@]}" "$@" >/dev/null 2>&1
   local rx=(- - - -) rn=(- - - -) rq rc
   if [ "$x64" != - ]; then rx=($(measure $mk "$x64" "$@")) || rx=(- - - -); fi
   if [ $native = 1 ]; then rn=($(measure $mk "${nat[@]}" "$@")) || rn=(- - - -); fi
@@ -188,7 +193,7 @@ row() {
     "$label" "${rx[0]}" "${rn[0]}" "${rq[0]}" "${rq[1]}" "${rc[0]}" "${rc[1]}" "${r[0]}" "${r[1]}" "${r[2]}" "${r[3]}" >&2
   rows+=("| $lab | ${rx[0]} | ${rn[0]} | ${rq[0]} | ${rc[0]} | ${rq[1]} | ${rc[1]} | ${rq[2]} / ${rc[2]} | $cc | **${r[0]}x** | ${r[1]}x | ${r[2]}x | ${r[3]}x |")
   worst+=("${r[0]}	$label	$kind	$prog	$(printf '%q ' "$@")")
-  local cat=deb; [[ "$label" == *.c* ]] && cat=c; [[ "$label" == startup* ]] && cat=startup
+  local cat=deb; [[ "$label" == *.c* ]] && cat=c; [[ "$label" == startup* ]] && cat=startup; [ -n "${warm:-}" ] && cat=warm
   ratios+=("$cat ${r[*]}")
 }
 
@@ -224,6 +229,10 @@ row "gawk word counts, $mib MiB text (suite/words.awk)" dyn - /usr/bin/gawk -f "
 Nsave=$N; [ "$N" -lt 5 ] && N=5   # start-up rows are short and noisy: at least 5 runs, also with --quick
 row "startup: busybox true" static - "$bb" true
 row "startup: python3.11 -S -c pass" dyn - /usr/bin/python3.11 -S -c pass
+warm="$out/code-cache"
+row "startup, warm code cache: busybox true" static - "$bb" true
+row "startup, warm code cache: python3.11 -S -c pass" dyn - /usr/bin/python3.11 -S -c pass
+warm=""
 N=1   # 7-Zip's benchmark sizes its work by the speed it measures (30-110 s a run here): one run each
 row "7zz b 1 -mmt1 -md18" mips - /usr/bin/7zz b 1 -mmt1 -md18
 N=$Nsave
@@ -246,10 +255,11 @@ sec="$out/section.md"
   echo "| benchmark | x86-64 wall | i386 native wall | qemu-i386 wall | compat32 wall | qemu-i386 cpu | compat32 cpu | max RSS MiB qemu / compat32 | compat32 code cache KiB | compat32 / qemu wall | compat32 / qemu cpu | compat32 / i386 native | compat32 / x86-64 |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
-  echo "| **geometric mean, all rows** | | | | | | | | | **$(geo 1 .)** | $(geo 2 .) | $(geo 3 .) | $(geo 4 .) |"
+  echo "| **geometric mean, all rows** | | | | | | | | | **$(geo 1 '^(c|deb|startup)$')** | $(geo 2 '^(c|deb|startup)$') | $(geo 3 '^(c|deb|startup)$') | $(geo 4 '^(c|deb|startup)$') |"
   echo "| geometric mean, our C programs | | | | | | | | | $(geo 1 '^c$') | $(geo 2 '^c$') | $(geo 3 '^c$') | $(geo 4 '^c$') |"
   echo "| geometric mean, Debian programs | | | | | | | | | $(geo 1 '^deb$') | $(geo 2 '^deb$') | $(geo 3 '^deb$') | - |"
   echo "| geometric mean, startup | | | | | | | | | $(geo 1 '^startup$') | $(geo 2 '^startup$') | $(geo 3 '^startup$') | - |"
+  echo "| geometric mean, startup with a warm code cache (not in the means above) | | | | | | | | | $(geo 1 '^warm$') | $(geo 2 '^warm$') | $(geo 3 '^warm$') | - |"
   [ ${#failed[@]} -gt 0 ] && { echo; echo "FAILED under compat32 in this run: $(IFS=';'; echo "${failed[*]}")."; }
   echo
   echo "Highest compat32 / qemu-i386 wall ratios: $(printf '%s\n' "${worst[@]}" | sort -t$'\t' -k1,1 -gr | head -3 | awk -F'\t' '{ printf "%s%s %sx", (NR > 1 ? "; " : ""), $2, $1 }')."

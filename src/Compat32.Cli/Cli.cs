@@ -9,7 +9,7 @@ namespace Compat32.Cli;
 /// <summary>Splits argv into our options and the guest command line (the first non-option word starts it).</summary>
 public static class ArgSplit
 {
-    static readonly HashSet<string> WithValue = new() { "--cpu", "--design", "--sysroot", "-L", "--stats-json", "--vdso", "--jit", "-E", "-U", "-o", "--output" };
+    static readonly HashSet<string> WithValue = new() { "--cpu", "--design", "--sysroot", "-L", "--stats-json", "--vdso", "--jit", "--code-cache", "-E", "-U", "-o", "--output" };
 
     public static (List<string> ours, List<string> guest) Split(string[] args)
     {
@@ -38,6 +38,8 @@ public static class Cli
         public string? Sysroot, StatsJson, VdsoFile;
         public bool Strace, Stats;
         public int? JitThreshold;
+        /// <summary>--code-cache / COMPAT32_CODE_CACHE: a directory, "off" (or 0), or null for the default.</summary>
+        public string? CodeCache;
         public string[] SetEnv = Array.Empty<string>(), UnsetEnv = Array.Empty<string>();
     }
 
@@ -110,6 +112,14 @@ public static class Cli
         return env;
     }
 
+    /// <summary>The end of a run with the code cache on: what the first process ran often enough is translated too,
+    /// then every program's new translations are written.</summary>
+    static void KeepTranslations(Machine m)
+    {
+        m.Init?.Cpu.Jit?.TranslateForCodeCache(TranslationStore.MinHits);
+        TranslationStore.SaveAll();
+    }
+
     public static int RunProgram(RunOptions o, List<string> guest)
     {
         string prog = guest[0];
@@ -118,6 +128,12 @@ public static class Cli
         var engine = Front.AsEngine();
 
         var kopts = new KernelOptions { Design = o.Design, Sysroot = o.Sysroot, Strace = o.Strace, JitThreshold = o.JitThreshold, StopHostWithInit = true };
+        // The code cache serves translations: nothing to keep when the translator is off.
+        if (o.JitThreshold != 0 && Jit.DefaultThreshold != 0 && Jit.HostSupported && o.CodeCache is not ("off" or "0" or ""))
+        {
+            TranslationStore.Configure(o.CodeCache ?? TranslationStore.DefaultRoot());
+            kopts.CodeCache = TranslationStore.Directory != null;
+        }
         if (engine != null) kopts.InitStopped = engine.Stop;
         Machine m;
         try
@@ -143,6 +159,9 @@ public static class Cli
         var exit = m.Run();
         foreach (var h in hooks) h.Dispose();
         Console.Out.Flush();
+        // Before the caller has its status: the next run (often started at once) reads what this one wrote. A run
+        // that added nothing writes nothing.
+        if (kopts.CodeCache) KeepTranslations(m);
         if (o.Stats) Console.Error.Write(PathStats.Table(m.Kernel));
         if (o.StatsJson != null)
         {

@@ -30,6 +30,11 @@ var jitOpt = new Option<string?>("--jit")
     Description = "on: translate hot blocks to host x86-64 code (the default on x86-64 hosts); off: interpret every instruction. " +
                   "A number N translates a block after N executions (1: at its first).",
 };
+var codeCacheOpt = new Option<string?>("--code-cache")
+{
+    Description = "Where to keep translated code between runs (a program's second start copies what its first translated): " +
+                  "a directory, or off. Default: COMPAT32_CODE_CACHE, else $XDG_CACHE_HOME/compat32/code or ~/.cache/compat32/code.",
+};
 var statsJsonOpt = new Option<string?>("--stats-json") { Description = "Write the --stats table as JSON to FILE." };
 var designOpt = new Option<string?>("--design")
 {
@@ -43,7 +48,7 @@ var programArg = new Argument<string?>("program") { Description = "The i386 ELF 
 
 var root = new RootCommand("compat32: run 32-bit x86 Linux programs, entering the kernel the way Linux 6.1 does (int80, SYSENTER, SYSCALL; SYSRETL, SYSEXIT, IRET).")
 {
-    cpuOpt, designOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, jitOpt, setEnvOpt, unsetEnvOpt, programArg,
+    cpuOpt, designOpt, sysrootOpt, straceOpt, statsOpt, statsJsonOpt, vdsoOpt, jitOpt, codeCacheOpt, setEnvOpt, unsetEnvOpt, programArg,
 };
 
 var demoCmd = new Command("demo", "Run the embedded demo program on every machine model and show the entry/exit paths.");
@@ -107,6 +112,7 @@ root.SetAction(pr =>
         StatsJson = pr.GetValue(statsJsonOpt),
         VdsoFile = pr.GetValue(vdsoOpt),
         JitThreshold = jit,
+        CodeCache = pr.GetValue(codeCacheOpt) ?? Environment.GetEnvironmentVariable("COMPAT32_CODE_CACHE"),
         SetEnv = pr.GetValue(setEnvOpt) ?? Array.Empty<string>(),
         UnsetEnv = pr.GetValue(unsetEnvOpt) ?? Array.Empty<string>(),
     };

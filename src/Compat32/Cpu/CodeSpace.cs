@@ -42,6 +42,9 @@ public sealed class CodeSpace
     /// (tests set it first to put the code area under pressure).</summary>
     internal ulong CodeLimit;
     public readonly DecodeCache Cache;
+    /// <summary>The code cache of the program this space runs (set by exec before its first instruction; null: none).
+    /// Templates made here are added to it (JitCode.MakeTemplate).</summary>
+    internal volatile TranslationStore.Store? Store;
     JitCode? code;
     readonly List<WeakReference<Processor>> cpus = new();
 
@@ -60,6 +63,15 @@ public sealed class CodeSpace
         lock (Lock) return code ??= JitCode.Create(this);
     }
     internal JitCode? CodeIfAny => Volatile.Read(ref code);
+
+    /// <summary>Keep this space's translations in the code cache of the program at exePath (exec; null path: none).</summary>
+    public static void UseStore(AddressSpace mem, string exePath) => Of(mem).Store = TranslationStore.Open(exePath);
+
+    /// <summary>A forked copy keeps its parent's code cache (fork).</summary>
+    public static void ShareStore(AddressSpace parent, AddressSpace child)
+    {
+        if (Of(parent).Store is { } s) Of(child).Store = s;
+    }
 
     /// <summary>The address space is gone (mmput: its last task exited): free the translated code now.</summary>
     public static void Retire(AddressSpace mem)

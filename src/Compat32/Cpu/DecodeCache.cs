@@ -143,13 +143,18 @@ public sealed unsafe class DecodeCache
         return true;
     }
 
+    /// <summary>Hits of a block whose bytes already have a translation (another process's, or a stored one): its
+    /// first run copies it (JitCode.FromTemplate costs a copy, not a translation) instead of interpreting it until
+    /// it is hot.</summary>
+    const int Warm = 1 << 30;
+
     Block? DecodeBlock(uint eip, out uint faultAddr)
     {
         faultAddr = 0;
         int way = 0;
         for (var run = DecodePool.At(eip); run != null && way < DecodePool.Ways; run = run.Next, way++)
             if (reader.Matches(run.Start, run.End, run.Bytes))
-                return new Block { Start = eip, End = run.End, Generic = run.Generic, Uops = run.Uops, Count = run.Count, Run = run };
+                return new Block { Start = eip, End = run.End, Generic = run.Generic, Uops = run.Uops, Count = run.Count, Run = run, Hits = Volatile.Read(ref run.Templates) != null ? Warm : 0 };
         list.Clear();
         uint ip = eip;
         int jcc = 0;
@@ -183,8 +188,9 @@ public sealed unsafe class DecodeCache
         for (int i = 0; i < count; i++)
             if (uops[i].Kind == UopKind.Generic) whole[uops[i].Imm] = list[i];
         var fresh = new DecodePool.Run { Start = eip, End = ip, Count = count, Bytes = reader.Seen(eip, ip), Generic = whole, Uops = uops };
+        if (TranslationStore.Active) fresh.Templates = TranslationStore.Find(eip, fresh.Bytes, count);
         DecodePool.Add(fresh);
-        return new Block { Start = eip, End = ip, Generic = whole, Uops = uops, Count = count, Run = fresh };
+        return new Block { Start = eip, End = ip, Generic = whole, Uops = uops, Count = count, Run = fresh, Hits = fresh.Templates != null ? Warm : 0 };
     }
 
     /// <summary>blk's translation relies on code outside its own bytes (a PIC thunk it runs in place of a call to it:
@@ -194,6 +200,14 @@ public sealed unsafe class DecodeCache
     {
         if (!byPage.TryGetValue(page, out var l)) byPage[page] = l = new List<Block>();
         if (!l.Contains(b)) l.Add(b);
+    }
+
+    /// <summary>Blocks still valid, without host code, that ran at least minHits times (under CodeSpace.Lock).</summary>
+    internal List<Block> Lukewarm(int minHits)
+    {
+        var l = new List<Block>();
+        blocks.ForEach(b => { if (b.Valid && b.Native == 0 && !b.NoJit && b.Hits >= minHits) l.Add(b); });
+        return l;
     }
 
     /// <summary>The block listed at eip, or null (under CodeSpace.Lock).</summary>

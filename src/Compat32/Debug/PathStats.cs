@@ -52,9 +52,12 @@ public static class PathStats
             sb.Append($"  64-bit mode: instructions {m64,10}   not emulated (#UD, SIGILL) {u64,10}\n");
         if (c.Jit)
         {
-            sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}   links {c.Links}\n");
+            sb.Append($"  jit:      blocks {c.Blocks,10} ({c.Copied} copied from another process's translation or the code cache)   entries {c.Entries,10}   exits to interpreter {c.InterpretExits,10}   flushes {c.Flushes}   links {c.Links}\n");
             sb.Append($"  host faults: accesses without a test that faulted {Compat32.Cpu.HostFaults.SiteFaults,8}   host accesses let through a page protected meanwhile {Compat32.Cpu.HostFaults.Unprotected}{(!Compat32.Cpu.HostFaults.Active ? "   (off: every access tested)" : !Compat32.Cpu.HostFaults.WritesOn ? "   (writes tested)" : "")}\n");
             sb.Append($"  code:     peak {Compat32.Cpu.Jit.PeakCodeBytes / 1024.0,9:F1} KiB in one address space (bound {Compat32.Cpu.Jit.CodeLimitBytes >> 20} MiB)   written {Compat32.Cpu.Jit.TotalCodeBytes / 1024.0:F1} KiB   segments evicted {Compat32.Cpu.Jit.Evictions}   block links made {Compat32.Cpu.Jit.BlockLinks} (reset {Compat32.Cpu.Jit.BlockLinksReset})   PIC thunks run in place {Compat32.Cpu.Jit.ThunksInlined}\n");
+            var store = Compat32.Cpu.TranslationStore.Directory;
+            sb.Append(store == null ? "  code cache: off\n"
+                : $"  code cache: {store}   entries read {Compat32.Cpu.TranslationStore.Loaded}   blocks copied from them {Compat32.Cpu.TranslationStore.Used}   entries written {Compat32.Cpu.TranslationStore.Saved}\n");
         }
         else
             sb.Append("  jit:      off (interpreter only)\n");
@@ -83,7 +86,9 @@ public static class PathStats
           .Append(",\"jit\":").Append(c.Jit ? "true" : "false").Append(",\"blocks\":").Append(c.Blocks).Append(",\"blocks_copied\":").Append(c.Copied)
           .Append(",\"entries\":").Append(c.Entries).Append(",\"interpret_exits\":").Append(c.InterpretExits).Append(",\"links\":").Append(c.Links)
           .Append(",\"flushes\":").Append(c.Flushes).Append(",\"code_peak_bytes\":").Append(Compat32.Cpu.Jit.PeakCodeBytes)
-          .Append(",\"code_written_bytes\":").Append(Compat32.Cpu.Jit.TotalCodeBytes).Append(",\"code_evictions\":").Append(Compat32.Cpu.Jit.Evictions).Append(",\"block_links\":").Append(Compat32.Cpu.Jit.BlockLinks).Append(",\"block_links_reset\":").Append(Compat32.Cpu.Jit.BlockLinksReset).Append(",\"thunks_inlined\":").Append(Compat32.Cpu.Jit.ThunksInlined).Append(",\"host_read_faults\":").Append(Compat32.Cpu.HostFaults.SiteFaults).Append(",\"host_pages_unprotected\":").Append(Compat32.Cpu.HostFaults.Unprotected).Append("}}\n");
+          .Append(",\"code_written_bytes\":").Append(Compat32.Cpu.Jit.TotalCodeBytes).Append(",\"code_evictions\":").Append(Compat32.Cpu.Jit.Evictions).Append(",\"block_links\":").Append(Compat32.Cpu.Jit.BlockLinks).Append(",\"block_links_reset\":").Append(Compat32.Cpu.Jit.BlockLinksReset).Append(",\"thunks_inlined\":").Append(Compat32.Cpu.Jit.ThunksInlined).Append(",\"host_read_faults\":").Append(Compat32.Cpu.HostFaults.SiteFaults).Append(",\"host_pages_unprotected\":").Append(Compat32.Cpu.HostFaults.Unprotected)
+          .Append(",\"code_cache\":").Append(Compat32.Cpu.TranslationStore.Directory != null ? "true" : "false").Append(",\"code_cache_read\":").Append(Compat32.Cpu.TranslationStore.Loaded)
+          .Append(",\"code_cache_used\":").Append(Compat32.Cpu.TranslationStore.Used).Append(",\"code_cache_written\":").Append(Compat32.Cpu.TranslationStore.Saved).Append("}}\n");
         return sb.ToString();
     }
 }

@@ -167,6 +167,7 @@ public static class Loader
         t.Mm.StartCode = main.StartCode; t.Mm.EndCode = main.EndCode;
         t.Mm.StartData = main.StartData; t.Mm.EndData = main.EndData;
         t.Mm.ExePath = exePath;
+        if (t.Kernel.Options.CodeCache) Cpu.CodeSpace.UseStore(mem, exePath);
 
         // arch_setup_additional_pages: [vvar] then [vdso], top-down like any mmap.
         t.Mm.VdsoBase = 0;

@@ -18,6 +18,9 @@ public sealed class KernelOptions
     public TextWriter StraceOut = Console.Error;
     /// <summary>Block translation threshold for the tasks' processors (0: interpreter only; null: the default).</summary>
     public int? JitThreshold;
+    /// <summary>Keep each program's translations in the code cache between runs (TranslationStore: the compat32
+    /// command sets it when --code-cache / COMPAT32_CODE_CACHE leave it on and configures where).</summary>
+    public bool CodeCache;
     /// <summary>When the first process stops (^Z, SIGSTOP), stop the host process too, as the program it stands for
     /// would be (the compat32 command sets this; an embedder usually does not want its own process stopped).</summary>
     public bool StopHostWithInit;

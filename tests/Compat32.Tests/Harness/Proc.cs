@@ -30,6 +30,8 @@ public static class Proc
         // knobs; harmless for qemu's guest (the same on both sides)
         foreach (var k in new[] { "DOTNET_ROOT", "COMPAT32_CACHE", "COMPAT32_JIT", "COMPAT32_JIT_THRESHOLD", CpuBaseline.Variable })
             if (Environment.GetEnvironmentVariable(k) is { Length: > 0 } v) env[k] = v;
+        // No code cache unless a test names one (--code-cache beats this): each run translates afresh.
+        env["COMPAT32_CODE_CACHE"] = Environment.GetEnvironmentVariable("COMPAT32_CODE_CACHE") ?? "off";
         return env;
     }
 

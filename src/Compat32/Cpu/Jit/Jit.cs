@@ -192,6 +192,19 @@ public sealed unsafe class Jit
         return r > 0;
     }
 
+    /// <summary>At the end of a run, for the code cache: translate the blocks of this processor's address space that
+    /// ran at least minHits times but never reached the threshold, so the program's next start copies them too
+    /// instead of interpreting them (nothing runs in the space any more). Returns how many were translated.</summary>
+    public int TranslateForCodeCache(int minHits)
+    {
+        if (space.Store == null || (code ??= space.Code()) is not { } c) return 0;
+        List<Block> l;
+        lock (space.Lock) l = space.Cache.Lukewarm(minHits);
+        int n = 0;
+        foreach (var b in l) if (c.Translate(b, this) > 0) n++;
+        return n;
+    }
+
     internal void TranslateWithoutHoisting(Block blk)
     {
         Unhoisted++;

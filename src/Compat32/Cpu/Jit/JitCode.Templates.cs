@@ -22,7 +22,8 @@ internal sealed unsafe partial class JitCode
         public required HostSite[] Sites;
         /// <summary>Its link cells (Translator.LastLinks): a copy fills them for its own region (AddLinks).</summary>
         public required LinkSite[] Links;
-        public required byte[] Code;
+        /// <summary>(A stored template's lies in its file's image: TranslationStore.Image.)</summary>
+        public required ReadOnlyMemory<byte> Code;
         /// <summary>Offsets in Code of the rel32 fields that point outside the block (into the table or stubs).</summary>
         public required int[] Relocs;
         /// <summary>The code's offset from its region's start when it was made.</summary>
@@ -35,6 +36,8 @@ internal sealed unsafe partial class JitCode
         /// <summary>The PIC thunks it runs in place (Translator.LastThunks): a copy is made only where the same
         /// thunks are at those addresses, and depends on them there.</summary>
         public required (uint Target, int Reg)[] Thunks;
+        /// <summary>Read from the code cache on disk (TranslationStore): its copies count there.</summary>
+        public bool Stored;
     }
 
     /// <summary>Calls to a PIC thunk translated as the thunk's effect, machine-wide (--stats).</summary>
@@ -93,7 +96,7 @@ internal sealed unsafe partial class JitCode
             if (!SameThunks(blk, t.Thunks)) continue;
             ulong rip = CodeCursor;
             var dst = CodeAt(rip, t.Code.Length);
-            t.Code.CopyTo(dst);
+            t.Code.Span.CopyTo(dst);
             long shift = (long)(rip - (ulong)region) - t.Origin;
             fixed (byte* d = dst)
                 foreach (int r in t.Relocs) *(int*)(d + r) = checked((int)(*(int*)(d + r) - shift));
@@ -104,6 +107,7 @@ internal sealed unsafe partial class JitCode
             mmxCount = t.MmxCount;
             passTested = t.PassTested;
             thunks = t.Thunks.Length;
+            if (t.Stored) Interlocked.Increment(ref TranslationStore.Used);
             sitesOf = t.Sites;
             linksOf = t.Links;
             return (nint)rip;
@@ -116,7 +120,8 @@ internal sealed unsafe partial class JitCode
     void MakeTemplate(Block blk, nint host, CpuFeature features, bool hoist)
     {
         int length = translator.LastLength;
-        if (!Share || blk.Run is not { } run || !CodeSpace.Several) return;
+        var store = space.Store;
+        if (!Share || blk.Run is not { } run || !(CodeSpace.Several || store != null)) return;
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
@@ -133,12 +138,15 @@ internal sealed unsafe partial class JitCode
                 if (target < (ulong)region || target >= regionEnd) return;
                 relocs.Add(field);
             }
-            Publish(run, new Template
+            var t = new Template
             {
                 Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
                 Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
                 Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
-            });
+            };
+            Publish(run, t);
+            // On disk only code with no 64-bit immediate at all: any could be a host address of this run.
+            if (store != null && enc.Imm64.Count == 0) store.Add(run.Start, run.Bytes, t);
             return;
         }
         var dec = Decoder.Create(64, new ByteArrayCodeReader(bytes), start);

@@ -235,6 +235,8 @@ internal sealed partial class Translator
 
     /// <summary>What the host CPU itself executes (CPUID.1:ECX; SSE and SSE2 are x86-64's baseline).</summary>
     static readonly CpuFeature HostHas = HostFeatures();
+    /// <summary>The host features translations may use (TranslationStore keys its files by them).</summary>
+    internal static CpuFeature HostFeatureSet => HostHas;
 
     static CpuFeature HostFeatures()
     {
