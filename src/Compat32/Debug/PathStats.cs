@@ -61,6 +61,8 @@ public static class PathStats
         }
         else
             sb.Append("  jit:      off (interpreter only)\n");
+        // compat32's own heap: fresh memory is what a start-up pays for (page faults and zeroing), not the collections
+        sb.Append($"  host:     managed heap allocated {GC.GetTotalAllocatedBytes() / 1048576.0:F1} MiB   collections {GC.CollectionCount(0)} / {GC.CollectionCount(1)} / {GC.CollectionCount(2)} (gen0/1/2)\n");
         return sb.ToString();
     }
 

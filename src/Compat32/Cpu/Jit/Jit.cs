@@ -194,10 +194,11 @@ public sealed unsafe class Jit
 
     /// <summary>At the end of a run, for the code cache: translate the blocks of this processor's address space that
     /// ran at least minHits times but never reached the threshold, so the program's next start copies them too
-    /// instead of interpreting them (nothing runs in the space any more). Returns how many were translated.</summary>
+    /// instead of interpreting them (nothing runs in the space any more). Only from a program's second run on (its
+    /// file existed): a program run once does not pay for a next start that may never come. Returns how many.</summary>
     public int TranslateForCodeCache(int minHits)
     {
-        if (space.Store == null || (code ??= space.Code()) is not { } c) return 0;
+        if (space.Store is not { Loaded: not null } || (code ??= space.Code()) is not { } c) return 0;
         List<Block> l;
         lock (space.Lock) l = space.Cache.Lukewarm(minHits);
         int n = 0;

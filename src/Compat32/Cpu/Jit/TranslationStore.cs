@@ -47,7 +47,7 @@ public static class TranslationStore
     public static long Loaded, Used, Saved;
 
     /// <summary>Blocks that ran at least this many times (but fewer than the threshold) are translated for the cache
-    /// when the run ends (Jit.TranslateForCodeCache): COMPAT32_CODE_CACHE_MIN, default 32. Their copies are made at a
+    /// when a program's second or later run ends (Jit.TranslateForCodeCache): COMPAT32_CODE_CACHE_MIN, default 32. Their copies are made at a
     /// block's first run in the next, and a copy costs a few microseconds (python3.11 -S's warm start: 2 -> 202 ms,
     /// 8 -> 193, 32 -> 167, only what reached the threshold -> 184; cold 227).</summary>
     public static readonly int MinHits = int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_CODE_CACHE_MIN"), out int m) && m > 0 ? m : 32;
@@ -172,7 +172,7 @@ public static class TranslationStore
             Loaded = loaded;
             if (loaded != null)
             {
-                bytes = loaded.Data.Length;
+                bytes = loaded.Length;
                 for (int i = 0; i < loaded.Count; i++) keys.Add(loaded.KeyAt(i));
             }
         }
@@ -196,24 +196,22 @@ public static class TranslationStore
         /// megabytes for them; they are kept once they are a sixteenth of the file or 256 entries.</summary>
         internal void Save()
         {
-            byte[] image;
+            string tmp = $"{File}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
             lock (Lock)
             {
                 if (fresh.Count == 0 || (fresh.Count < 256 && fresh.Count * 16 < Count)) return;
-                image = Serialize(Loaded, fresh);
-                Saved += fresh.Count;
-                fresh.Clear(); // (their keys stay: a later save of this run does not add them twice)
-            }
-            string tmp = $"{File}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-            try
-            {
-                using (var f = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite }))
-                    f.Write(image);
-                System.IO.File.Move(tmp, File, overwrite: true);
-            }
-            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-            {
-                try { System.IO.File.Delete(tmp); } catch (Exception e2) when (e2 is IOException or UnauthorizedAccessException) { }
+                try
+                {
+                    using (var f = new FileStream(tmp, new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write, UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite, BufferSize = 0 }))
+                        Serialize(f, Loaded, fresh);
+                    System.IO.File.Move(tmp, File, overwrite: true);
+                    Saved += fresh.Count;
+                    fresh.Clear(); // (their keys stay: a later save of this run does not add them twice)
+                }
+                catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+                {
+                    try { System.IO.File.Delete(tmp); } catch (Exception e2) when (e2 is IOException or UnauthorizedAccessException) { }
+                }
             }
         }
     }
@@ -263,23 +261,27 @@ public static class TranslationStore
     /// <summary>A file as read: checked whole (magic, checksum, index) at once, each entry parsed when first wanted.</summary>
     internal sealed class Image
     {
-        public readonly byte[] Data;
+        /// <summary>The file's bytes, in native memory: a managed array this size is a large object, whose
+        /// allocation set off a full collection in every warm start (kept for the run, like the code copied from it).</summary>
+        readonly NativeBytes mem;
+        public ReadOnlySpan<byte> Data => mem.GetSpan();
+        public int Length => mem.Length;
         public readonly int Count;
         readonly int entriesEnd;
         readonly Entry?[] parsed;   // Lock
         readonly bool[] bad;        // Lock: parsed and refused
 
-        Image(byte[] data, int count)
+        Image(NativeBytes data, int count)
         {
-            Data = data; Count = count; entriesEnd = data.Length - 8;
+            mem = data; Count = count; entriesEnd = data.Length - 8;
             parsed = new Entry?[count]; bad = new bool[count];
         }
 
-        public uint StartAt(int i) => BinaryPrimitives.ReadUInt32LittleEndian(Data.AsSpan(IndexAt + i * IndexRecord));
-        int OffsetAt(int i) => i == Count ? entriesEnd : (int)BinaryPrimitives.ReadUInt32LittleEndian(Data.AsSpan(IndexAt + i * IndexRecord + 4));
-        public ulong KeyAt(int i) => BinaryPrimitives.ReadUInt64LittleEndian(Data.AsSpan(IndexAt + i * IndexRecord + 8));
+        public uint StartAt(int i) => BinaryPrimitives.ReadUInt32LittleEndian(Data[(IndexAt + i * IndexRecord)..]);
+        int OffsetAt(int i) => i == Count ? entriesEnd : (int)BinaryPrimitives.ReadUInt32LittleEndian(Data[(IndexAt + i * IndexRecord + 4)..]);
+        public ulong KeyAt(int i) => BinaryPrimitives.ReadUInt64LittleEndian(Data[(IndexAt + i * IndexRecord + 8)..]);
         /// <summary>Entry i's bytes in the file.</summary>
-        public ReadOnlySpan<byte> Raw(int i) => Data.AsSpan(OffsetAt(i), OffsetAt(i + 1) - OffsetAt(i));
+        public ReadOnlySpan<byte> Raw(int i) => Data.Slice(OffsetAt(i), OffsetAt(i + 1) - OffsetAt(i));
 
         /// <summary>The guest bytes entry i was translated from (empty if its header does not fit).</summary>
         public ReadOnlySpan<byte> BytesAt(int i)
@@ -303,7 +305,7 @@ public static class TranslationStore
         {
             if (parsed[i] is { } e) return e;
             if (bad[i]) return null;
-            e = ParseEntry(Data.AsMemory(OffsetAt(i), OffsetAt(i + 1) - OffsetAt(i)));
+            e = ParseEntry(mem.Memory.Slice(OffsetAt(i), OffsetAt(i + 1) - OffsetAt(i)));
             if (e == null || e.Start != StartAt(i)) { bad[i] = true; return null; }
             return parsed[i] = e;
         }
@@ -311,27 +313,43 @@ public static class TranslationStore
         /// <summary>The file at path, or null if it is missing, unreadable, from another format, or not whole.</summary>
         public static Image? Read(string path)
         {
-            byte[] b;
+            NativeBytes b;
             try
             {
-                using var f = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.None);
-                long len = f.Length;
+                using var f = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+                long len = RandomAccess.GetLength(f);
                 if (len > MaxFileBytes + 4096 || len < IndexAt + 8) return null;
-                b = GC.AllocateUninitializedArray<byte>((int)len);
-                f.ReadExactly(b);
+                b = new NativeBytes((int)len);
+                var span = b.GetSpan();
+                for (int got = 0; got < span.Length;)
+                {
+                    int n = RandomAccess.Read(f, span[got..], got);
+                    if (n <= 0) { b.Free(); return null; }
+                    got += n;
+                }
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { return null; }
-            return Check(b);
+            var img = Check(b);
+            if (img == null) b.Free();
+            return img;
         }
 
         /// <summary>The image of a file's bytes, or null if its frame is out of place (tests feed it damaged files).</summary>
-        internal static Image? Check(byte[] b)
+        internal static Image? Check(byte[] bytes)
         {
-            if (b.Length < IndexAt + 8 || !b.AsSpan(0, Magic.Length).SequenceEqual(Magic)) return null;
-            if (XxHash3.HashToUInt64(b.AsSpan(0, b.Length - 8)) != BinaryPrimitives.ReadUInt64LittleEndian(b.AsSpan(b.Length - 8))) return null;
-            int n = BinaryPrimitives.ReadInt32LittleEndian(b.AsSpan(Magic.Length));
+            var b = new NativeBytes(bytes.Length);
+            bytes.CopyTo(b.GetSpan());
+            return Check(b);
+        }
+
+        static Image? Check(NativeBytes nb)
+        {
+            var b = nb.GetSpan();
+            if (b.Length < IndexAt + 8 || !b[..Magic.Length].SequenceEqual(Magic)) return null;
+            if (XxHash3.HashToUInt64(b[..^8]) != BinaryPrimitives.ReadUInt64LittleEndian(b[^8..])) return null;
+            int n = BinaryPrimitives.ReadInt32LittleEndian(b[Magic.Length..]);
             if (n < 0 || n > MaxEntries || IndexAt + (long)n * IndexRecord > b.Length - 8) return null;
-            var img = new Image(b, n);
+            var img = new Image(nb, n);
             int prevOff = IndexAt + n * IndexRecord;
             for (int i = 0; i < n; i++)
             {
@@ -344,35 +362,69 @@ public static class TranslationStore
         }
     }
 
-    static byte[] Serialize(Image? old, List<(ulong Key, Entry E)> fresh)
+    /// <summary>Bytes in native memory as a Memory&lt;byte&gt; (templates' code slices it); freed only where nothing
+    /// can refer to it yet.</summary>
+    internal sealed unsafe class NativeBytes : System.Buffers.MemoryManager<byte>
     {
-        // Every entry in start order: the old file's as they are (raw), the fresh ones written here.
+        byte* p;
+        public readonly int Length;
+        public NativeBytes(int length) { Length = length; p = (byte*)System.Runtime.InteropServices.NativeMemory.Alloc((nuint)Math.Max(1, length)); }
+        public override Span<byte> GetSpan() => new(p, Length);
+        public override System.Buffers.MemoryHandle Pin(int elementIndex = 0) => new(p + elementIndex);
+        public override void Unpin() { }
+        protected override void Dispose(bool disposing) { }
+        internal void Free() { System.Runtime.InteropServices.NativeMemory.Free(p); p = null; }
+    }
+
+    /// <summary>Write the file's bytes to f: every entry in start order, the old file's as they are (raw), the fresh
+    /// ones serialized here; nothing as large as the file is allocated (no large object: see Image).</summary>
+    static void Serialize(Stream f, Image? old, List<(ulong Key, Entry E)> fresh)
+    {
         var order = new List<(uint Start, int Old, int Fresh)>();
         if (old != null) for (int i = 0; i < old.Count; i++) order.Add((old.StartAt(i), i, -1));
         for (int i = 0; i < fresh.Count; i++) order.Add((fresh[i].E.Start, -1, i));
         order.Sort((a, b) => a.Start.CompareTo(b.Start));
-        var ms = new MemoryStream();
-        var w = new BinaryWriter(ms);
-        w.Write(Magic);
-        w.Write(order.Count);
-        ms.Position = IndexAt + (long)order.Count * IndexRecord;
-        var index = new (uint Start, uint Off, ulong Key)[order.Count];
-        for (int k = 0; k < order.Count; k++)
+        var freshBytes = new byte[fresh.Count][];
+        var one = new MemoryStream();
+        for (int i = 0; i < fresh.Count; i++)
         {
-            var (start, o, f) = order[k];
-            uint off = (uint)ms.Position;
-            if (o >= 0) { w.Write(old!.Raw(o)); index[k] = (start, off, old.KeyAt(o)); }
-            else { WriteEntry(w, fresh[f].E); index[k] = (start, off, fresh[f].Key); }
+            one.SetLength(0);
+            var bw = new BinaryWriter(one);
+            WriteEntry(bw, fresh[i].E);
+            bw.Flush();
+            freshBytes[i] = one.ToArray();
         }
-        long end = ms.Position;
-        ms.Position = IndexAt;
-        foreach (var (start, off, key) in index) { w.Write(start); w.Write(off); w.Write(key); }
-        w.Flush();
-        ms.Position = end;
-        ulong sum = XxHash3.HashToUInt64(ms.GetBuffer().AsSpan(0, (int)end));
-        w.Write(sum);
-        w.Flush();
-        return ms.ToArray();
+        var hash = new XxHash3();
+        var buf = new byte[1 << 16];
+        int used = 0;
+        void Put(ReadOnlySpan<byte> x)
+        {
+            hash.Append(x);
+            while (!x.IsEmpty)
+            {
+                if (used == buf.Length) { f.Write(buf, 0, used); used = 0; }
+                int n = Math.Min(x.Length, buf.Length - used);
+                x[..n].CopyTo(buf.AsSpan(used));
+                used += n; x = x[n..];
+            }
+        }
+        Span<byte> rec = stackalloc byte[IndexRecord];
+        Put(Magic);
+        BinaryPrimitives.WriteInt32LittleEndian(rec, order.Count);
+        Put(rec[..4]);
+        long off = IndexAt + (long)order.Count * IndexRecord;
+        foreach (var (start, o, fi) in order)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(rec, start);
+            BinaryPrimitives.WriteUInt32LittleEndian(rec[4..], checked((uint)off));
+            BinaryPrimitives.WriteUInt64LittleEndian(rec[8..], o >= 0 ? old!.KeyAt(o) : fresh[fi].Key);
+            Put(rec);
+            off += o >= 0 ? old!.Raw(o).Length : freshBytes[fi].Length;
+        }
+        foreach (var (_, o, fi) in order) Put(o >= 0 ? old!.Raw(o) : freshBytes[fi]);
+        BinaryPrimitives.WriteUInt64LittleEndian(rec, hash.GetCurrentHashAsUInt64());
+        f.Write(buf, 0, used);
+        f.Write(rec[..8]);
     }
 
     static void WriteEntry(BinaryWriter w, Entry e)
