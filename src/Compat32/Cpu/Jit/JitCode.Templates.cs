@@ -55,7 +55,7 @@ internal sealed unsafe partial class JitCode
         if (host != 0) { AddSites((ulong)host, blk, tsites); AddLinks(host, tlinks); by.Copied++; by.MmxTranslated += mmx; CountThunks(by, thunks); if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
-        AddSites((ulong)host, blk, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastSites));
+        AddSites((ulong)host, blk, translator.LastSites.Count == 0 ? [] : [.. translator.LastSites]);
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
         CountThunks(by, translator.LastThunks.Count);
