@@ -37,6 +37,14 @@ public class CodeCacheTests
         return GuestBuild.Build(src, $"-DK={k}u");
     }
 
+    /// <summary>The loop (first multiplier) copied into dir as "loop": the cache file is named by that path.</summary>
+    static string LoopIn(TempDir dir)
+    {
+        string prog = Path.Combine(dir.Path, "loop");
+        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        return prog;
+    }
+
     static (ProcResult R, JsonElement Stats) Run(string cache, string prog, params string[] args)
     {
         string json = Path.GetTempFileName();
@@ -59,9 +67,7 @@ public class CodeCacheTests
     public void SecondRunCopiesWhatTheFirstTranslatedAndPrintsTheSame()
     {
         using var dir = new TempDir("cc");
-        string cache = Path.Combine(dir.Path, "cache");
-        string prog = Path.Combine(dir.Path, "loop");
-        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        string cache = Path.Combine(dir.Path, "cache"), prog = LoopIn(dir);
         var q = Differential.RunQemu(prog, []);
         var (r1, s1) = Run(cache, prog);
         Assert.Equal(q.Out, r1.Out);
@@ -107,9 +113,7 @@ public class CodeCacheTests
     public void DamagedFilesAreNotRead(string damage)
     {
         using var dir = new TempDir("cc");
-        string cache = Path.Combine(dir.Path, "cache");
-        string prog = Path.Combine(dir.Path, "loop");
-        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        string cache = Path.Combine(dir.Path, "cache"), prog = LoopIn(dir);
         var q = Differential.RunQemu(prog, []);
         Run(cache, prog);
         string file = Assert.Single(CacheFiles(cache));
@@ -136,8 +140,7 @@ public class CodeCacheTests
     public void OffWritesNothing()
     {
         using var dir = new TempDir("cc");
-        string prog = Path.Combine(dir.Path, "loop");
-        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        string prog = LoopIn(dir);
         string json = Path.Combine(dir.Path, "s.json");
         var env = Proc.BaseEnv();
         env["XDG_CACHE_HOME"] = Path.Combine(dir.Path, "xdg");
@@ -158,9 +161,7 @@ public class CodeCacheTests
     public void RunsWritingAtOnceLeaveAWholeFile()
     {
         using var dir = new TempDir("cc");
-        string cache = Path.Combine(dir.Path, "cache");
-        string prog = Path.Combine(dir.Path, "loop");
-        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        string cache = Path.Combine(dir.Path, "cache"), prog = LoopIn(dir);
         var q = Differential.RunQemu(prog, ["200000"]);
         for (int round = 0; round < 3; round++)
         {
@@ -235,9 +236,7 @@ public class CodeCacheTests
     public void ParsersSurviveDamageBehindAValidChecksum()
     {
         using var dir = new TempDir("cc");
-        string cache = Path.Combine(dir.Path, "cache");
-        string prog = Path.Combine(dir.Path, "loop");
-        File.Copy(BuildLoop(dir, "2654435761"), prog);
+        string cache = Path.Combine(dir.Path, "cache"), prog = LoopIn(dir);
         Run(cache, prog);
         Run(cache, prog); // (the second run adds the blocks that ran 32 times or more)
         var good = File.ReadAllBytes(Assert.Single(CacheFiles(cache)));
