@@ -64,14 +64,9 @@ public sealed class CodeSpace
     }
     internal JitCode? CodeIfAny => Volatile.Read(ref code);
 
-    /// <summary>Keep this space's translations in the code cache of the program at exePath (exec; null path: none).</summary>
+    /// <summary>Keep this space's translations in the code cache of the program at exePath (exec, and a fork's copy:
+    /// one store per path in a run).</summary>
     public static void UseStore(AddressSpace mem, string exePath) => Of(mem).Store = TranslationStore.Open(exePath);
-
-    /// <summary>A forked copy keeps its parent's code cache (fork).</summary>
-    public static void ShareStore(AddressSpace parent, AddressSpace child)
-    {
-        if (Of(parent).Store is { } s) Of(child).Store = s;
-    }
 
     /// <summary>The address space is gone (mmput: its last task exited): free the translated code now.</summary>
     public static void Retire(AddressSpace mem)

@@ -177,7 +177,7 @@ public static class Fork
             StartData = src.StartData, EndData = src.EndData, ExePath = src.ExePath,
         };
         parent.Kernel.RegisterVvar(mm);
-        if (parent.Kernel.Options.CodeCache) Cpu.CodeSpace.ShareStore(src.Space, mm.Space);
+        if (parent.Kernel.Options.CodeCache) Cpu.CodeSpace.UseStore(mm.Space, mm.ExePath);
         return mm;
     }
 
