@@ -17,8 +17,8 @@ namespace Compat32.Cpu;
 /// - a file is read only by the build that wrote it, on a host with the same features, with the same COMPAT32_JIT_*
 ///   settings (its directory is named by a hash of them: Directory), and only whole (an XxHash3 checksum over it);
 /// - every offset and count in an entry is checked against its code and block before it is used (Parse, Find).
-/// Lock: Lock guards the loaded images (and their parsed entries), the stores and their fresh entries; files are written to a temporary name and renamed, so a
-/// reader (another run) sees an old file or a new one, never a torn one.
+/// Lock: Lock guards the loaded images (and their parsed entries), the stores and their fresh entries; files are
+/// written to a temporary name and renamed, so a reader (another run) sees an old file or a new one, never a torn one.
 /// </summary>
 public static class TranslationStore
 {
@@ -47,9 +47,9 @@ public static class TranslationStore
     public static long Loaded, Used, Saved;
 
     /// <summary>Blocks that ran at least this many times (but fewer than the threshold) are translated for the cache
-    /// when a program's second or later run ends (Jit.TranslateForCodeCache): COMPAT32_CODE_CACHE_MIN, default 32. Their copies are made at a
-    /// block's first run in the next, and a copy costs a few microseconds (python3.11 -S's warm start: 2 -> 202 ms,
-    /// 8 -> 193, 32 -> 167, only what reached the threshold -> 184; cold 227).</summary>
+    /// when a program's second or later run ends (Jit.TranslateForCodeCache): COMPAT32_CODE_CACHE_MIN, default 32.
+    /// Their copies are made at a block's first run in the next, and a copy costs a few microseconds (python3.11
+    /// -S's warm start: 2 -> 202 ms, 8 -> 193, 32 -> 167, only what reached the threshold -> 184; cold 227).</summary>
     public static readonly int MinHits = int.TryParse(Environment.GetEnvironmentVariable("COMPAT32_CODE_CACHE_MIN"), out int m) && m > 0 ? m : 32;
 
     /// <summary>Keep translations under root (null: off). Called once, before the first program runs.</summary>
