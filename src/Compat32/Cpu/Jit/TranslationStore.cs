@@ -85,7 +85,8 @@ public static class TranslationStore
     }
 
     /// <summary>What a file's host code depends on besides the guest bytes: this build (the running binary and the
-    /// assembly, by path, size and time), the host CPU's features the translator uses, the translator's settings.</summary>
+    /// assembly, by path, size and time), the host CPU's features the translator uses, the translator's settings
+    /// (COMPAT32_JIT_*, COMPAT32_HOSTFAULT*, COMPAT32_BLOCK_JCC).</summary>
     static string BuildKey()
     {
         var sb = new StringBuilder("v1;");
@@ -99,7 +100,8 @@ public static class TranslationStore
         sb.Append((ulong)Translator.HostFeatureSet).Append(';').Append(HostFaults.Active).Append(';');
         var env = new List<string>();
         foreach (System.Collections.DictionaryEntry e in Environment.GetEnvironmentVariables())
-            if (e.Key is string k && k.StartsWith("COMPAT32_JIT", StringComparison.Ordinal)) env.Add(k + "=" + e.Value);
+            if (e.Key is string k && (k.StartsWith("COMPAT32_JIT", StringComparison.Ordinal) || k.StartsWith("COMPAT32_HOSTFAULT", StringComparison.Ordinal)
+                || k == "COMPAT32_BLOCK_JCC")) env.Add(k + "=" + e.Value);
         env.Sort(StringComparer.Ordinal);
         foreach (var e in env) sb.Append(e).Append(';');
         return XxHash3.HashToUInt64(Encoding.UTF8.GetBytes(sb.ToString())).ToString("x16");
