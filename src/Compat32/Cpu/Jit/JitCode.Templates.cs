@@ -55,12 +55,12 @@ internal sealed unsafe partial class JitCode
         if (host != 0) { AddSites((ulong)host, blk, tsites); AddLinks(host, tlinks); by.Copied++; by.MmxTranslated += mmx; CountThunks(by, thunks); if (passTested) by.PassTested++; PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start); return host; }
         host = translator.Translate(blk, by.GuestFeatures, out failed, hoist);
         if (host == 0) return 0;
-        AddSites((ulong)host, blk, translator.LastSites.Count == 0 ? [] : [.. translator.LastSites]);
+        var made = MakeTemplate(blk, host, by.GuestFeatures, hoist);
+        AddSites((ulong)host, blk, made?.Sites ?? (translator.LastSites.Count == 0 ? [] : [.. translator.LastSites]));
         PerfMap.Add(host, (long)(CodeCursor - (ulong)host), blk.Start);
         by.MmxTranslated += translator.MmxCount;
         CountThunks(by, translator.LastThunks.Count);
         if (translator.LastPassTested) by.PassTested++;
-        MakeTemplate(blk, host, by.GuestFeatures, hoist);
         AddLinks(host, System.Runtime.InteropServices.CollectionsMarshal.AsSpan(translator.LastLinks)); // (after: the template's cells are filled per copy)
         return host;
     }
@@ -116,12 +116,13 @@ internal sealed unsafe partial class JitCode
     }
 
     /// <summary>Publish the code just translated for blk at host as a template on its run, if every reference it
-    /// makes outside itself is one Relocate can move (a rel32 into the table or the stubs); else keep it private.</summary>
-    void MakeTemplate(Block blk, nint host, CpuFeature features, bool hoist)
+    /// makes outside itself is one Relocate can move (a rel32 into the table or the stubs); else keep it private.
+    /// Returns the template published (null: none), before AddLinks fills the code's link cells.</summary>
+    Template? MakeTemplate(Block blk, nint host, CpuFeature features, bool hoist)
     {
         int length = translator.LastLength;
         var store = space.Store;
-        if (!Share || blk.Run is not { } run || !(CodeSpace.Several || store != null)) return;
+        if (!Share || blk.Run is not { } run || !(CodeSpace.Several || store != null)) return null;
         var bytes = new ReadOnlySpan<byte>((void*)host, length).ToArray();
         ulong start = (ulong)host, end = start + (ulong)length;
         ulong regionEnd = (ulong)code + stubsEnd; // the table and the stubs: the same in every region
@@ -129,32 +130,26 @@ internal sealed unsafe partial class JitCode
         if (translator.LastEncoded is { } enc)
         {
             // The encoder listed what points outside the block: no need to decode the code again.
-            if (enc.ShortOutside) return; // a rel8 out of the block cannot be moved
+            if (enc.ShortOutside) return null; // a rel8 out of the block cannot be moved
             foreach (ulong imm in enc.Imm64)
-                if (imm >= (ulong)region && imm < (ulong)region + RegionSize) return; // an absolute address in the region
+                if (imm >= (ulong)region && imm < (ulong)region + RegionSize) return null; // an absolute address in the region
             foreach (var (field, target) in enc.Outside)
             {
                 if (target >= start && target < end) continue;
-                if (target < (ulong)region || target >= regionEnd) return;
+                if (target < (ulong)region || target >= regionEnd) return null;
                 relocs.Add(field);
             }
-            var t = new Template
-            {
-                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
-                Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
-            };
-            Publish(run, t);
+            var t = Published(run);
             // On disk only code with no 64-bit immediate at all: any could be a host address of this run.
             if (store != null && enc.Imm64.Count == 0) store.Add(run.Start, run.Bytes, t);
-            return;
+            return t;
         }
         var dec = Decoder.Create(64, new ByteArrayCodeReader(bytes), start);
         while (dec.IP < end)
         {
             ulong ip = dec.IP;
             dec.Decode(out var ins);
-            if (ins.IsInvalid) return;
+            if (ins.IsInvalid) return null;
             int at = (int)(ip - start);
             ulong target;
             int field;
@@ -168,27 +163,35 @@ internal sealed unsafe partial class JitCode
                 target = ins.NearBranch64;
                 field = at + ins.Length - 4;
                 if (target >= start && target < end) continue;
-                if (ins.Length < 5) return; // a rel8 out of the block cannot be moved
+                if (ins.Length < 5) return null; // a rel8 out of the block cannot be moved
             }
             else
             {
                 for (int i = 0; i < ins.OpCount; i++)
                     if (ins.GetOpKind(i) == OpKind.Immediate64 && ins.Immediate64 >= (ulong)region && ins.Immediate64 < (ulong)region + RegionSize)
-                        return; // an absolute address in the region: not movable
+                        return null; // an absolute address in the region: not movable
                 continue;
             }
             if (target >= start && target < end) continue;
-            if (target < (ulong)region || target >= regionEnd) return;
+            if (target < (ulong)region || target >= regionEnd) return null;
             // The field must be what it names: target = next instruction + rel32.
-            if ((ulong)((long)ins.NextIP + *(int*)((byte*)host + field)) != target) return;
+            if ((ulong)((long)ins.NextIP + *(int*)((byte*)host + field)) != target) return null;
             relocs.Add(field);
         }
-        Publish(run, new Template
+        return Published(run);
+
+        // (the one template both paths publish)
+        Template Published(DecodePool.Run run)
         {
-            Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
-            Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
-            Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
-        });
+            var t = new Template
+            {
+                Features = features, Hoist = hoist, LowCode = LowCode, Elide = Elide, ElideWrites = ElideWrites, Sites = translator.LastSites.ToArray(), Links = translator.LastLinks.ToArray(), Code = bytes, Relocs = relocs.ToArray(),
+                Origin = (long)(start - (ulong)region), X87 = translator.UsesX87, Simd = translator.UsesSimd,
+                Mmx = translator.UsesMmx, MmxCount = translator.MmxCount, PassTested = translator.LastPassTested, Thunks = [.. translator.LastThunks],
+            };
+            Publish(run, t);
+            return t;
+        }
     }
 
     static void Publish(DecodePool.Run run, Template t)

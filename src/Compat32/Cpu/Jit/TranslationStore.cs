@@ -226,12 +226,6 @@ public static class TranslationStore
         foreach (var s in all) s.Save();
     }
 
-    /// <summary>Forget every loaded file (tests).</summary>
-    internal static void Reset()
-    {
-        lock (Lock) { images.Clear(); stores.Clear(); Active = false; Loaded = Used = Saved = 0; }
-    }
-
     /// <summary>What tells two entries apart for a program: where the block starts, its bytes, the variant.</summary>
     static ulong KeyOf(Entry e)
     {
