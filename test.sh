@@ -59,6 +59,10 @@ declare -A need=(
   [libssl-dev]=/usr/include/openssl/ssl.h
   # headless rendering of `compat32 lab --html` (LabReportTests)
   [chromium]=/usr/bin/chromium
+  # Go and Rust guests built by Debian's toolchains (LanguageRuntimeTests)
+  [golang-go]=/usr/bin/go
+  [rustc]=/usr/bin/rustc
+  [libstd-rust-dev:i386]=/usr/lib/rustlib/i686-unknown-linux-gnu/lib
 )
 missing=()
 for p in "${!need[@]}"; do
