@@ -155,6 +155,11 @@ export COMPAT32_SYSROOT_NET="$COMPAT32_CACHE/sysroot-i386-net"
 # SIMD programs (issue #10): openssl's AES-NI/SHA paths, a Rust program (ripgrep), a Go program (fzf)
 ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-simd" "${sr_base[@]}" openssl ripgrep fzf
 export COMPAT32_SYSROOT_SIMD="$COMPAT32_CACHE/sysroot-i386-simd"
+# a compiler: Debian's i386 gcc-12 and binutils with the C library's headers (DebianCompilerTests)
+ensure_sysroot "$COMPAT32_CACHE/sysroot-i386-cc" "${sr_base[@]}" gcc-12 cpp-12 libgcc-12-dev libc6-dev linux-libc-dev \
+  libcrypt-dev binutils binutils-i686-linux-gnu libbinutils libctf0 libctf-nobfd0 libgprofng0 libjansson4 libisl23 \
+  libmpc3 libmpfr6 libasan8 libubsan1 libatomic1 libgomp1 libitm1 libquadmath0
+export COMPAT32_SYSROOT_CC="$COMPAT32_CACHE/sysroot-i386-cc"
 
 # --- 3. build ----------------------------------------------------------------------------------------------
 log "building (Release)"
