@@ -228,7 +228,9 @@ row "lua5.4 CPU script (suite/cpu.lua)" dyn - /usr/bin/lua5.4 "$here/suite/cpu.l
 row "sqlite3 query workload (suite/query.sql)" dyn - /usr/bin/sqlite3 :memory: -cmd ".parameter set @n $(awk -v s="$S" 'BEGIN { printf "%d", 200000 * s }')" ".read $here/suite/query.sql"
 row "gawk word counts, $mib MiB text (suite/words.awk)" dyn - /usr/bin/gawk -f "$here/suite/words.awk" "$TXT"
 # a compiler: cc1 alone (qemu-i386 does not follow the gcc driver's exec), as `gcc-12 -O2 -S` runs it
-row "gcc-12 -O2 -S: cc1 compiling bench/suite/interp" dyn - /usr/lib/gcc/i686-linux-gnu/12/cc1 -quiet -imultiarch i386-linux-gnu \
+# (headers named by their host paths in the sysroot: every column reads the same ones, the host kernel's too)
+row "gcc-12 -O2 -S: cc1 compiling bench/suite/interp" dyn - /usr/lib/gcc/i686-linux-gnu/12/cc1 -quiet -nostdinc \
+  -isystem "$sr/usr/lib/gcc/i686-linux-gnu/12/include" -isystem "$sr/usr/include/i386-linux-gnu" -isystem "$sr/usr/include" \
   "$here/suite/interp.c" -mtune=generic -march=i686 -O2 -o /dev/null -fasynchronous-unwind-tables
 Nsave=$N; [ "$N" -lt 5 ] && N=5   # start-up rows are short and noisy: at least 5 runs, also with --quick
 row "startup: busybox true" static - "$bb" true

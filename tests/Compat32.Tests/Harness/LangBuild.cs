@@ -78,28 +78,22 @@ public static class LangBuild
     }
 }
 
-/// <summary>A fact skipped, with the reason, where Debian's Go toolchain is not installed (or, with NativeI386 set,
-/// where the host kernel cannot run the i386 build as the reference).</summary>
-public sealed class GoFactAttribute : FactAttribute
+/// <summary>A fact skipped, with the reason, where a toolchain is missing (or, with NativeI386 set, where the host
+/// kernel cannot run the i386 build as the reference).</summary>
+public abstract class ToolchainFactAttribute : FactAttribute
 {
+    protected ToolchainFactAttribute(string? whyNot) { if (whyNot != null) Skip = whyNot; }
+
     public bool NativeI386
     {
         get => native;
         set { native = value; if (value && Skip == null && Harness.NativeI386.WhyUnavailable is { } why) Skip = why; }
     }
     bool native;
-    public GoFactAttribute() { if (LangBuild.WhyNoGo is { } why) Skip = why; }
 }
 
-/// <summary>A fact skipped, with the reason, where Debian's rustc or its i686 standard library is not installed
-/// (or, with NativeI386 set, where the host kernel cannot run the i386 build as the reference).</summary>
-public sealed class RustFactAttribute : FactAttribute
-{
-    public bool NativeI386
-    {
-        get => native;
-        set { native = value; if (value && Skip == null && Harness.NativeI386.WhyUnavailable is { } why) Skip = why; }
-    }
-    bool native;
-    public RustFactAttribute() { if (LangBuild.WhyNoRust is { } why) Skip = why; }
-}
+/// <summary>Needs Debian's Go toolchain.</summary>
+public sealed class GoFactAttribute() : ToolchainFactAttribute(LangBuild.WhyNoGo);
+
+/// <summary>Needs Debian's rustc and its i686 standard library.</summary>
+public sealed class RustFactAttribute() : ToolchainFactAttribute(LangBuild.WhyNoRust);
