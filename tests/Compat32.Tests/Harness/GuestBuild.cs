@@ -19,9 +19,16 @@ public static class GuestBuild
     public static string Build(string source, params string[] extra)
     {
         string gcc = TestEnv.Gcc;
-        var key = new StringBuilder();
-        key.Append(File.ReadAllText(source)).Append('\0').Append(string.Join(' ', Flags)).Append(string.Join(' ', extra));
-        string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(key.ToString())))[..16].ToLowerInvariant();
+        return Cached(source, string.Join(' ', Flags) + string.Join(' ', extra), tmp =>
+            Proc.Run(gcc, [.. Flags, "-o", tmp, source, .. extra, "-lm"], timeoutMs: 180_000),
+            r => $"gcc -m32 failed for {source} (is gcc-multilib installed? ./test.sh installs it):\n{r.Err}");
+    }
+
+    /// <summary>The binary build(tmp) makes of source, cached in $COMPAT32_CACHE/guests by a hash of the source and
+    /// how (the tool, its version, the flags): built once, under a lock, to a temporary name then moved.</summary>
+    internal static string Cached(string source, string how, Func<string, ProcResult> build, Func<ProcResult, string> failure)
+    {
+        string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + "\0" + how)))[..16].ToLowerInvariant();
         string dir = Path.Combine(TestEnv.Cache, "guests");
         Directory.CreateDirectory(dir);
         string bin = Path.Combine(dir, Path.GetFileNameWithoutExtension(source) + "-" + hash);
@@ -30,9 +37,8 @@ public static class GuestBuild
         {
             if (File.Exists(bin)) return bin;
             string tmp = bin + "." + Environment.ProcessId + ".tmp";
-            var r = Proc.Run(gcc, [.. Flags, "-o", tmp, source, .. extra, "-lm"], timeoutMs: 180_000);
-            if (r.ExitCode != 0)
-                throw new InvalidOperationException($"gcc -m32 failed for {source} (is gcc-multilib installed? ./test.sh installs it):\n{r.Err}");
+            var r = build(tmp);
+            if (r.ExitCode != 0 || !File.Exists(tmp)) throw new InvalidOperationException(failure(r));
             File.Move(tmp, bin, true);
             return bin;
         }

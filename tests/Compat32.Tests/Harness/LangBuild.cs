@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using Xunit;
 
 namespace Compat32.Tests.Harness;
@@ -57,25 +55,8 @@ public static class LangBuild
             Proc.Run(Rustc, ["-O", .. t, "-o", tmp, source], cwd: Path.GetTempPath(), timeoutMs: 600_000));
     }
 
-    static readonly object Gate = new();
-
-    static string Cached(string source, string how, Func<string, ProcResult> build)
-    {
-        string hash = Convert.ToHexString(SHA256.HashData(Encoding.UTF8.GetBytes(File.ReadAllText(source) + "\0" + how)))[..16].ToLowerInvariant();
-        string dir = Path.Combine(TestEnv.Cache, "guests");
-        Directory.CreateDirectory(dir);
-        string bin = Path.Combine(dir, Path.GetFileNameWithoutExtension(source) + "-" + hash);
-        lock (Gate)
-        {
-            if (File.Exists(bin)) return bin;
-            string tmp = bin + "." + Environment.ProcessId + ".tmp";
-            var r = build(tmp);
-            if (r.ExitCode != 0 || !File.Exists(tmp))
-                throw new InvalidOperationException($"building {source} ({how}) failed:\n{r.Out}{r.Err}");
-            File.Move(tmp, bin, true);
-            return bin;
-        }
-    }
+    static string Cached(string source, string how, Func<string, ProcResult> build) =>
+        GuestBuild.Cached(source, how, build, r => $"building {source} ({how}) failed:\n{r.Out}{r.Err}");
 }
 
 /// <summary>A fact skipped, with the reason, where a toolchain is missing (or, with NativeI386 set, where the host
